@@ -1,0 +1,435 @@
+package mailcheck
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// Probe carries what the checks take from the outside world, so tests can
+// drive them: the clock, the sleep between queue samples, the time zone of
+// mail.log_current dates and how much evidence to keep.
+type Probe struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Sleep waits d or until ctx is done; nil means a timer-based wait.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Location is the zone the MTA writes its wall-clock times in; nil
+	// means time.Local.
+	Location *time.Location
+	// MaxEvidence caps the records kept as evidence (all are counted); 0
+	// means 50.
+	MaxEvidence int
+}
+
+func (p *Probe) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Probe) loc() *time.Location {
+	if p.Location != nil {
+		return p.Location
+	}
+	return time.Local
+}
+
+func (p *Probe) maxEvidence() int {
+	if p.MaxEvidence > 0 {
+		return p.MaxEvidence
+	}
+	return 50
+}
+
+func (p *Probe) sleep(ctx context.Context, d time.Duration) error {
+	if p.Sleep != nil {
+		return p.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// ClassCounts counts records per class.
+type ClassCounts struct {
+	Hard    int `json:"hard"`
+	Trouble int `json:"trouble"`
+	Normal  int `json:"normal"`
+	Other   int `json:"other"`
+}
+
+func (c *ClassCounts) add(cl Class) {
+	switch cl {
+	case ClassHard:
+		c.Hard++
+	case ClassTrouble:
+		c.Trouble++
+	case ClassNormal:
+		c.Normal++
+	default:
+		c.Other++
+	}
+}
+
+// Total is the number of records counted.
+func (c ClassCounts) Total() int { return c.Hard + c.Trouble + c.Normal + c.Other }
+
+// FileStat says what Scan did with one input file.
+type FileStat struct {
+	Path        string `json:"path"`
+	Lines       int    `json:"lines"`
+	ParseErrors int    `json:"parse_errors,omitempty"`
+	// Skipped is set when the file's mtime (or a rotated multilog file's
+	// label) is before the window, so none of its records can be in it.
+	Skipped bool `json:"skipped,omitempty"`
+}
+
+// Summary is what Scan found in the window [Since, Until].
+type Summary struct {
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
+	Files []FileStat `json:"files"`
+	// Records counts the records in the window, Totals and Channels split
+	// them by class and by source channel.
+	Records  int                    `json:"records"`
+	Totals   ClassCounts            `json:"totals"`
+	Channels map[string]ClassCounts `json:"channels"`
+	// Evidence holds the first hard-error and trouble records in file
+	// order, at most Probe.MaxEvidence of EvidenceTotal.
+	Evidence      []Record `json:"evidence"`
+	EvidenceTotal int      `json:"evidence_total"`
+	// HardPerHour and TroublePerHour are the rates over Until − Since.
+	HardPerHour    float64 `json:"hard_per_hour"`
+	TroublePerHour float64 `json:"trouble_per_hour"`
+	// ParseErrors counts non-blank lines that were not records; the first
+	// few are in ParseErrorSamples.
+	ParseErrors       int          `json:"parse_errors"`
+	ParseErrorSamples []ParseError `json:"parse_error_samples,omitempty"`
+	First             time.Time    `json:"first,omitzero"`
+	Last              time.Time    `json:"last,omitzero"`
+}
+
+// MTALogFiles returns the transaction logs present in the MTA log directory
+// in time order: mail.log (cumulative), mail.log_yesterday,
+// mail.log_current (FORMATS.md §3.1).
+func MTALogFiles(dir string) ([]string, error) {
+	var out []string
+	for _, n := range []string{"mail.log", "mail.log_yesterday", "mail.log_current"} {
+		p := filepath.Join(dir, n)
+		_, err := os.Stat(p)
+		switch {
+		case err == nil:
+			out = append(out, p)
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, fmt.Errorf("mta log %s: %w", p, err)
+		}
+	}
+	return out, nil
+}
+
+// Scan counts the records at or after since in files, in order. Each path
+// is a log file (mail.log_current lines, multilog lines, or both) or a
+// multilog directory (read through MultilogFiles). A zero since means
+// everything. The window ends at Probe.Now when set, else at the last
+// record. Only the time, channel and entry code of each line are read; the
+// full parse runs on hard-error and trouble lines kept as evidence. Files
+// whose mtime is before since are skipped unread (a log's mtime is never
+// older than its last record).
+func (p *Probe) Scan(ctx context.Context, files []string, since time.Time) (Summary, error) {
+	sc := newLineScanner(p.loc(), since, p.maxEvidence())
+	var paths []string
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return Summary{}, fmt.Errorf("scan %s: %w", f, err)
+		}
+		if !st.IsDir() {
+			paths = append(paths, f)
+			continue
+		}
+		ml, err := MultilogFiles(f)
+		if err != nil {
+			return Summary{}, fmt.Errorf("scan: %w", err)
+		}
+		paths = append(paths, ml...)
+	}
+	sum := Summary{Since: since}
+	buf := make([]byte, 1<<20)
+	for _, path := range paths {
+		if err := ctx.Err(); err != nil {
+			return Summary{}, fmt.Errorf("scan: %w", err)
+		}
+		fs, err := sc.scanFile(ctx, path, since, buf)
+		if err != nil {
+			return Summary{}, err
+		}
+		sum.Files = append(sum.Files, fs)
+	}
+	sum.Records = sc.records
+	sum.Totals = sc.totals
+	sum.Channels = make(map[string]ClassCounts, len(sc.counts))
+	for ch, c := range sc.counts {
+		sum.Channels[ch] = *c
+	}
+	sum.Evidence = sc.evidence
+	if sum.Evidence == nil {
+		sum.Evidence = []Record{}
+	}
+	sum.EvidenceTotal = sc.evidenceTotal
+	sum.ParseErrors = sc.parseErrors
+	sum.ParseErrorSamples = sc.samples
+	sum.First, sum.Last = sc.first, sc.last
+	switch {
+	case p.Now != nil:
+		sum.Until = p.Now()
+	default:
+		sum.Until = sc.last
+	}
+	if sum.Since.IsZero() {
+		sum.Since = sc.first
+	}
+	if h := sum.Until.Sub(sum.Since).Hours(); h > 0 {
+		sum.HardPerHour = float64(sum.Totals.Hard) / h
+		sum.TroublePerHour = float64(sum.Totals.Trouble) / h
+	}
+	return sum, nil
+}
+
+// lineScanner is the fast path: it reads the date, time, channel and entry
+// code of each line without allocating and parses candidates fully.
+type lineScanner struct {
+	loc         *time.Location
+	since       time.Time
+	maxEvidence int
+
+	// cache of the last date+hour seen: consecutive lines share it.
+	dateKey  [16]byte
+	dateLen  int
+	hour     int
+	hourBase time.Time
+
+	fields [maxHead]span
+	qmail  qmailState
+
+	counts        map[string]*ClassCounts
+	totals        ClassCounts
+	records       int
+	evidence      []Record
+	evidenceTotal int
+	parseErrors   int
+	samples       []ParseError
+	first, last   time.Time
+}
+
+func newLineScanner(loc *time.Location, since time.Time, maxEvidence int) *lineScanner {
+	return &lineScanner{loc: loc, since: since, maxEvidence: maxEvidence, hour: -1, counts: map[string]*ClassCounts{}}
+}
+
+// scanFile streams one file in 1 MiB chunks.
+func (s *lineScanner) scanFile(ctx context.Context, path string, since time.Time, buf []byte) (FileStat, error) {
+	fs := FileStat{Path: path}
+	if !since.IsZero() {
+		if lbl := rotatedLabel(filepath.Base(path)); lbl != "" {
+			if t, err := ParseTAI64N([]byte(lbl)); err == nil && t.Before(since) {
+				fs.Skipped = true
+				return fs, nil
+			}
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fs, fmt.Errorf("scan %s: open: %w", path, err)
+	}
+	defer f.Close()
+	if !since.IsZero() {
+		if st, err := f.Stat(); err == nil && st.ModTime().Before(since) {
+			fs.Skipped = true
+			return fs, nil
+		}
+	}
+	s.qmail = qmailState{}
+	errsBefore := s.parseErrors
+	filled := 0
+	skipping := false // inside an over-long line
+	for {
+		if err := ctx.Err(); err != nil {
+			return fs, fmt.Errorf("scan %s: %w", path, err)
+		}
+		n, rerr := io.ReadFull(f, buf[filled:])
+		filled += n
+		eof := errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF)
+		if rerr != nil && !eof {
+			return fs, fmt.Errorf("scan %s: read: %w", path, rerr)
+		}
+		data := buf[:filled]
+		for {
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				break
+			}
+			if skipping {
+				skipping = false
+			} else {
+				fs.Lines++
+				s.line(data[:i], path, fs.Lines)
+			}
+			data = data[i+1:]
+		}
+		if eof {
+			if len(data) > 0 && !skipping {
+				fs.Lines++
+				s.line(data, path, fs.Lines)
+			}
+			break
+		}
+		if len(data) == len(buf) || (skipping && len(data) > 0) {
+			// A line longer than the buffer: count it once and drop it.
+			if !skipping {
+				fs.Lines++
+				s.fail(path, fs.Lines, "line longer than 1 MiB")
+			}
+			skipping = true
+			filled = 0
+			continue
+		}
+		filled = copy(buf, data)
+	}
+	fs.ParseErrors = s.parseErrors - errsBefore
+	return fs, nil
+}
+
+func (s *lineScanner) fail(path string, line int, reason string) {
+	s.parseErrors++
+	if len(s.samples) < maxErrorSamples {
+		s.samples = append(s.samples, ParseError{File: path, Line: line, Reason: reason})
+	}
+}
+
+// clock returns the time of the date and time fields, reusing the last
+// date+hour base so most lines cost no time.Date call.
+func (s *lineScanner) clock(line []byte, df, tf span) (time.Time, bool) {
+	d := line[df.start:df.end]
+	h, mi, sec, ns, ok := parseClock(line[tf.start:tf.end])
+	if !ok {
+		return time.Time{}, false
+	}
+	if h != s.hour || len(d) != s.dateLen || !bytes.Equal(d, s.dateKey[:s.dateLen]) {
+		if len(d) > len(s.dateKey) {
+			return time.Time{}, false
+		}
+		y, mo, day, ok := parseDate(d)
+		if !ok {
+			return time.Time{}, false
+		}
+		s.dateLen = copy(s.dateKey[:], d)
+		s.hour = h
+		s.hourBase = time.Date(y, mo, day, h, 0, 0, 0, s.loc)
+	}
+	return s.hourBase.Add(time.Duration(mi)*time.Minute + time.Duration(sec)*time.Second + time.Duration(ns)), true
+}
+
+// line handles one line (without its newline).
+func (s *lineScanner) line(line []byte, path string, n int) {
+	if k := len(line); k > 0 && line[k-1] == '\r' {
+		line = line[:k-1]
+	}
+	if isBlank(line) {
+		return
+	}
+	if line[0] == '@' {
+		s.multilogLine(line, path, n)
+		return
+	}
+	f := splitFields(line, s.fields[:0], maxHead)
+	if len(f) < 4 {
+		s.fail(path, n, "not an mta log record: too few fields")
+		return
+	}
+	t, ok := s.clock(line, f[0], f[1])
+	if !ok {
+		s.fail(path, n, "not an mta log record: bad date or time")
+		return
+	}
+	if t.Before(s.since) {
+		return
+	}
+	after := f[2:]
+	h, ok := findCode(line, after)
+	if !ok {
+		s.fail(path, n, "not an mta log record: no entry code")
+		return
+	}
+	_, _, src, _ := assignPrefix(line, after[:h.code])
+	class := Classify(Action(line[after[h.code].start]))
+	s.count(line[src.start:src.end], class, t)
+	if class == ClassHard || class == ClassTrouble {
+		s.evidenceTotal++
+		if len(s.evidence) < s.maxEvidence {
+			rec, err := ParseRecord(line, s.loc)
+			if err != nil { // cannot happen for lines the fast path accepted; keep the raw line
+				rec = Record{Time: t, Src: string(line[src.start:src.end]), Action: Action(line[after[h.code].start]), Class: class, Raw: string(line)}
+			}
+			rec.File, rec.Line = path, n
+			s.evidence = append(s.evidence, rec)
+		}
+	}
+}
+
+func (s *lineScanner) multilogLine(line []byte, path string, n int) {
+	rec, err := parseMultilogLine(line, &s.qmail)
+	if err != nil {
+		s.fail(path, n, err.Error())
+		return
+	}
+	if rec.Time.Before(s.since) {
+		return
+	}
+	s.count([]byte(rec.Src), rec.Class, rec.Time)
+	if rec.Class == ClassHard || rec.Class == ClassTrouble {
+		s.evidenceTotal++
+		if len(s.evidence) < s.maxEvidence {
+			rec.File, rec.Line = path, n
+			s.evidence = append(s.evidence, rec)
+		}
+	}
+}
+
+func (s *lineScanner) count(ch []byte, class Class, t time.Time) {
+	c, ok := s.counts[string(ch)]
+	if !ok {
+		c = &ClassCounts{}
+		s.counts[string(ch)] = c
+	}
+	c.add(class)
+	s.totals.add(class)
+	s.records++
+	if s.first.IsZero() || t.Before(s.first) {
+		s.first = t
+	}
+	if t.After(s.last) {
+		s.last = t
+	}
+}
+
+// ChannelNames returns the channel names of a summary in sorted order.
+func (s Summary) ChannelNames() []string {
+	out := make([]string, 0, len(s.Channels))
+	for ch := range s.Channels {
+		out = append(out, ch)
+	}
+	sort.Strings(out)
+	return out
+}
