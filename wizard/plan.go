@@ -1,0 +1,162 @@
+package wizard
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"mswizard/wizard/journal"
+)
+
+// UndoDescriber is implemented by steps that can say in words, before they run,
+// what backout would do to take them back. Plans show it so an operator knows what
+// stopping after any step would cost.
+type UndoDescriber interface{ UndoDescription() string }
+
+// PlannedAction is one line of a plan.
+type PlannedAction struct {
+	Summary      string `json:"summary"`
+	Irreversible string `json:"irreversible,omitempty"`
+}
+
+// PlannedStep is a step as a dry run sees it.
+type PlannedStep struct {
+	ID       string          `json:"id"`
+	Title    string          `json:"title"`
+	Journal  StepState       `json:"journal"`       // what the journal says
+	Done     bool            `json:"goal_holds"`    // what Check says now
+	Why      string          `json:"why,omitempty"` // Check's reason
+	Actions  []PlannedAction `json:"actions"`       // empty when the goal holds
+	NoReturn string          `json:"point_of_no_return,omitempty"`
+	Optional bool            `json:"optional,omitempty"`
+	LeftOut  bool            `json:"left_out,omitempty"`
+	Error    string          `json:"error,omitempty"` // Check or Plan could not run
+	Undo     string          `json:"undo,omitempty"`  // what backout would do for it
+	// BackoutAfter is what a backout would do if the run stopped after this step,
+	// newest first.
+	BackoutAfter []string `json:"backout_after,omitempty"`
+}
+
+// PlanReport is the versioned result of a dry run.
+type PlanReport struct {
+	Version  int           `json:"version"`
+	Steps    []PlannedStep `json:"steps"`
+	Findings []Finding     `json:"findings"`
+}
+
+// PlanVersion is the JSON schema version of PlanReport and StatusReport.
+const PlanVersion = 1
+
+// Plan describes what Apply would do, without writing anything: it calls only the
+// read-only Check, Plan and Findings of each step. recs is the journal as read
+// (nil for a fresh run); steps the journal already completed show their state.
+func (r *Runner) Plan(ctx context.Context, recs []journal.Record) (*PlanReport, error) {
+	r.Env.Nop()
+	if err := ValidateStepIDs(r.Steps, r.Opts); err != nil {
+		return nil, err
+	}
+	st := Fold(recs)
+	rep := &PlanReport{Version: PlanVersion}
+	for _, s := range r.Steps {
+		if p, ok := s.(Preflight); ok && r.selected(s) {
+			fs, err := p.Findings(ctx, r.Env)
+			if err != nil {
+				rep.Findings = append(rep.Findings, Finding{ID: "PRE-READ-" + s.ID(), Severity: Inhibitor, Message: err.Error(), Remediation: "make the host readable to the wizard"})
+			}
+			for _, f := range fs {
+				if _, ok := r.Opts.Waivers[f.ID]; ok && f.Severity == Inhibitor {
+					f.Waived = true
+				}
+				rep.Findings = append(rep.Findings, f)
+			}
+		}
+	}
+	var backout []string
+	for _, s := range r.Steps {
+		ps := PlannedStep{ID: s.ID(), Title: s.Title(), Journal: st.Step(s.ID()).State}
+		if o, ok := s.(Optional); ok {
+			ps.Optional = o.Optional()
+		}
+		if nr, ok := s.(NoReturn); ok {
+			ps.NoReturn = nr.PointOfNoReturn()
+		}
+		if u, ok := s.(UndoDescriber); ok {
+			ps.Undo = u.UndoDescription()
+		}
+		ps.LeftOut = !r.selected(s)
+		if !ps.LeftOut && ps.Journal != StateDone && ps.Journal != StateSkipped {
+			done, why, err := s.Check(ctx, r.Env)
+			ps.Done, ps.Why = done, why
+			if err != nil {
+				ps.Error = "check: " + err.Error()
+			} else if !done {
+				actions, err := s.Plan(ctx, r.Env)
+				if err != nil {
+					ps.Error = "plan: " + err.Error()
+				}
+				for _, a := range actions {
+					ps.Actions = append(ps.Actions, PlannedAction{Summary: a.Summary, Irreversible: a.Irreversible})
+				}
+			}
+		}
+		if ps.Undo != "" && (len(ps.Actions) > 0 || st.Step(s.ID()).Ran()) {
+			backout = append([]string{s.ID() + ": " + ps.Undo}, backout...)
+		}
+		ps.BackoutAfter = append([]string(nil), backout...)
+		rep.Steps = append(rep.Steps, ps)
+		if r.Opts.Until == s.ID() {
+			break
+		}
+	}
+	return rep, nil
+}
+
+// RenderPlan writes a plan as the text --dry-run prints.
+func RenderPlan(rep *PlanReport) string {
+	var b strings.Builder
+	if len(rep.Findings) > 0 {
+		b.WriteString("Preflight findings:\n")
+		for _, f := range rep.Findings {
+			tag := string(f.Severity)
+			if f.Waived {
+				tag += ", waived"
+			}
+			fmt.Fprintf(&b, "  [%s] %s: %s\n      fix: %s\n", tag, f.ID, f.Message, f.Remediation)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Plan (nothing has been run):\n")
+	for i, s := range rep.Steps {
+		fmt.Fprintf(&b, "\n%2d. %s — %s\n", i+1, s.ID, s.Title)
+		switch {
+		case s.LeftOut:
+			b.WriteString("      left out (--skip/--only)\n")
+			continue
+		case s.Journal == StateDone || s.Journal == StateSkipped:
+			fmt.Fprintf(&b, "      already %s in the journal\n", s.Journal)
+			continue
+		}
+		if s.NoReturn != "" {
+			fmt.Fprintf(&b, "      !! POINT OF NO RETURN: %s\n", s.NoReturn)
+		}
+		if s.Error != "" {
+			fmt.Fprintf(&b, "      cannot plan yet: %s\n", s.Error)
+		}
+		if s.Done {
+			fmt.Fprintf(&b, "      nothing to do: %s\n", s.Why)
+		}
+		for _, a := range s.Actions {
+			fmt.Fprintf(&b, "      $ %s\n", a.Summary)
+			if a.Irreversible != "" {
+				fmt.Fprintf(&b, "        (cannot be undone: %s)\n", a.Irreversible)
+			}
+		}
+		if len(s.BackoutAfter) > 0 {
+			b.WriteString("      if you stop after this step, backout will do:\n")
+			for _, u := range s.BackoutAfter {
+				fmt.Fprintf(&b, "        - %s\n", u)
+			}
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,511 @@
+package wizard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"mswizard/wizard/journal"
+)
+
+// EventKind names what an Event reports.
+type EventKind string
+
+const (
+	EvRunStart     EventKind = "run-start"
+	EvPreflight    EventKind = "preflight" // findings of all preflight checks
+	EvStepStart    EventKind = "step-start"
+	EvStepSkipped  EventKind = "step-skipped"
+	EvActionBegin  EventKind = "action-begin"
+	EvActionDone   EventKind = "action-done"
+	EvActionFailed EventKind = "action-failed"
+	EvStepDone     EventKind = "step-done"
+	EvOutput       EventKind = "output"
+	EvProgress     EventKind = "progress"
+	EvNote         EventKind = "note"
+	EvRunEnd       EventKind = "run-end"
+)
+
+// Event is what a run reports to its face. Faces only render events.
+type Event struct {
+	Time     time.Time `json:"time"`
+	Kind     EventKind `json:"kind"`
+	Step     string    `json:"step,omitempty"`
+	Title    string    `json:"title,omitempty"`
+	Action   int       `json:"action,omitempty"`
+	Summary  string    `json:"summary,omitempty"`
+	Message  string    `json:"message,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Progress *Progress `json:"progress,omitempty"`
+	Findings []Finding `json:"findings,omitempty"`
+	Undo     bool      `json:"undo,omitempty"`
+}
+
+// Question is a confirmation the run needs from the operator.
+type Question struct {
+	ID     string // the step it is about
+	Prompt string
+	Detail string
+}
+
+// Options shape one run.
+type Options struct {
+	Until   string            // stop cleanly after this step
+	Skip    []string          // optional steps to leave out
+	Only    []string          // when set, optional steps not named are left out
+	Yes     bool              // every confirmation answered yes
+	Waivers map[string]string // finding ID -> the operator's reason
+	Pin     Pin               // inputs the journal is bound to
+}
+
+// Runner runs a runbook against a journal. One engine serves every face.
+type Runner struct {
+	Steps   []Step
+	Env     *Env
+	Journal *journal.Journal
+	Events  func(Event)
+	// Ask asks the operator a question; nil means nobody can answer (batch without
+	// --yes), which refuses every confirmation.
+	Ask  func(ctx context.Context, q Question) (bool, error)
+	Opts Options
+}
+
+// StepError says which step and action failed, what was completed and what to run next.
+type StepError struct {
+	Step      string
+	Action    int
+	Summary   string
+	Err       error
+	Completed []string
+	Next      string
+}
+
+func (e *StepError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "step %s failed", e.Step)
+	if e.Summary != "" {
+		fmt.Fprintf(&b, " at action %d (%s)", e.Action+1, e.Summary)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	if len(e.Completed) > 0 {
+		fmt.Fprintf(&b, "\ncompleted: %s", strings.Join(e.Completed, ", "))
+	}
+	if e.Next != "" {
+		fmt.Fprintf(&b, "\nnext: %s", e.Next)
+	}
+	return b.String()
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// DecisionError means the run cannot go on without the operator (exit code 3).
+type DecisionError struct {
+	Step    string
+	Action  int
+	Summary string
+	Why     string
+	Choices []string
+}
+
+func (e *DecisionError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "step %s needs a decision: %s", e.Step, e.Why)
+	if e.Summary != "" {
+		fmt.Fprintf(&b, "\nin doubt: action %d: %s", e.Action+1, e.Summary)
+	}
+	for _, c := range e.Choices {
+		fmt.Fprintf(&b, "\n  %s", c)
+	}
+	return b.String()
+}
+
+// InhibitorError lists every unwaived inhibitor found by the preflight checks.
+type InhibitorError struct{ Findings []Finding }
+
+func (e *InhibitorError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "preflight found %d inhibitor(s); nothing was changed", len(e.Findings))
+	for _, f := range e.Findings {
+		fmt.Fprintf(&b, "\n  %s: %s\n    fix: %s", f.ID, f.Message, f.Remediation)
+	}
+	b.WriteString("\n(an inhibitor can be waived in the answers file: Waive = ID reason)")
+	return b.String()
+}
+
+// PinError refuses to resume a journal with different inputs.
+type PinError struct{ Diff []string }
+
+func (e *PinError) Error() string {
+	return "this state directory belongs to a run with different inputs; finish or back it out first, or use another --state-dir:\n  " + strings.Join(e.Diff, "\n  ")
+}
+
+// ErrInterrupted is returned when the run stopped at a safe point after a signal.
+var ErrInterrupted = errors.New("interrupted at a safe point")
+
+func (r *Runner) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = r.Env.Now()
+	}
+	if r.Events != nil {
+		r.Events(e)
+	}
+}
+
+func (r *Runner) append(rec journal.Record) error {
+	_, err := r.Journal.Append(rec)
+	return err
+}
+
+func (r *Runner) wireEnv(step string) {
+	r.Env.Nop()
+	r.Env.Progress = func(p Progress) {
+		p.Step = step
+		r.emit(Event{Kind: EvProgress, Step: step, Progress: &p})
+	}
+	r.Env.Output = func(s, line string) { r.emit(Event{Kind: EvOutput, Step: s, Message: line}) }
+}
+
+// checkPin binds the journal to its inputs on first use and refuses different ones.
+func (r *Runner) checkPin() error {
+	st := Fold(r.Journal.Records())
+	want := r.Opts.Pin
+	if want.Steps == nil {
+		for _, s := range r.Steps {
+			want.Steps = append(want.Steps, s.ID())
+		}
+	}
+	if st.Pin == nil {
+		b, _ := json.Marshal(want)
+		return r.append(journal.Record{Kind: journal.KindPin, Note: string(b)})
+	}
+	var diff []string
+	if st.Pin.WizardVersion != want.WizardVersion {
+		diff = append(diff, fmt.Sprintf("wizard version: journal %q, now %q", st.Pin.WizardVersion, want.WizardVersion))
+	}
+	if st.Pin.AnswersHash != want.AnswersHash {
+		diff = append(diff, fmt.Sprintf("answers (secrets excluded): journal sha256 %s, now %s", short(st.Pin.AnswersHash), short(want.AnswersHash)))
+	}
+	if !slices.Equal(st.Pin.Steps, want.Steps) {
+		diff = append(diff, fmt.Sprintf("runbook steps: journal [%s], now [%s]", strings.Join(st.Pin.Steps, " "), strings.Join(want.Steps, " ")))
+	}
+	if len(diff) > 0 && !st.BackedOut {
+		return &PinError{Diff: diff}
+	}
+	if len(diff) > 0 {
+		b, _ := json.Marshal(want)
+		return r.append(journal.Record{Kind: journal.KindPin, Note: string(b)})
+	}
+	return nil
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func (r *Runner) selected(s Step) bool {
+	id := s.ID()
+	opt, ok := s.(Optional)
+	if !ok || !opt.Optional() {
+		return true
+	}
+	if slices.Contains(r.Opts.Skip, id) {
+		return false
+	}
+	if len(r.Opts.Only) > 0 && !slices.Contains(r.Opts.Only, id) {
+		return false
+	}
+	return true
+}
+
+// ValidateStepIDs checks --until/--skip/--only against the runbook.
+func ValidateStepIDs(steps []Step, o Options) error {
+	known := map[string]Step{}
+	var ids []string
+	for _, s := range steps {
+		known[s.ID()] = s
+		ids = append(ids, s.ID())
+	}
+	var errs []error
+	check := func(flag, id string, needOptional bool) {
+		s, ok := known[id]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s %q: no such step; steps are: %s", flag, id, strings.Join(ids, ", ")))
+			return
+		}
+		if needOptional {
+			if opt, ok := s.(Optional); !ok || !opt.Optional() {
+				errs = append(errs, fmt.Errorf("%s %q: this step is required and cannot be left out", flag, id))
+			}
+		}
+	}
+	if o.Until != "" {
+		check("--until", o.Until, false)
+	}
+	for _, id := range o.Skip {
+		check("--skip", id, true)
+	}
+	for _, id := range o.Only {
+		check("--only", id, false)
+	}
+	return errors.Join(errs...)
+}
+
+// Apply runs the runbook from wherever the journal says it stands.
+func (r *Runner) Apply(ctx context.Context) (err error) {
+	r.Env.Nop()
+	if err := ValidateStepIDs(r.Steps, r.Opts); err != nil {
+		return err
+	}
+	if err := r.checkPin(); err != nil {
+		return err
+	}
+	if note := r.Journal.Repaired(); note != "" {
+		r.emit(Event{Kind: EvNote, Message: "journal: " + note})
+		_ = r.append(journal.Record{Kind: journal.KindNote, Note: note})
+	}
+	if err := r.append(journal.Record{Kind: journal.KindRunStart, Note: "apply"}); err != nil {
+		return err
+	}
+	r.emit(Event{Kind: EvRunStart, Message: "apply"})
+	defer func() {
+		msg := "finished"
+		if err != nil {
+			msg = err.Error()
+		}
+		_ = r.append(journal.Record{Kind: journal.KindRunEnd, Note: firstLine(msg)})
+		r.emit(Event{Kind: EvRunEnd, Message: msg})
+	}()
+
+	if err := r.preflight(ctx); err != nil {
+		return err
+	}
+	var completed []string
+	for _, s := range r.Steps {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w before step %s", ErrInterrupted, s.ID())
+		}
+		st := Fold(r.Journal.Records())
+		rec := st.Step(s.ID())
+		switch {
+		case !r.selected(s):
+			r.emit(Event{Kind: EvStepSkipped, Step: s.ID(), Title: s.Title(), Message: "left out by --skip/--only"})
+		case rec.State == StateDone || rec.State == StateSkipped:
+			r.emit(Event{Kind: EvStepSkipped, Step: s.ID(), Title: s.Title(), Message: "already " + string(rec.State) + " in the journal"})
+		default:
+			if err := r.runStep(ctx, s, rec, completed); err != nil {
+				return err
+			}
+		}
+		completed = append(completed, s.ID())
+		if r.Opts.Until == s.ID() {
+			r.emit(Event{Kind: EvNote, Message: fmt.Sprintf("stopped after %s as asked (--until); rerun without --until to go on", s.ID())})
+			return nil
+		}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// preflight runs every preflight check before anything changes.
+func (r *Runner) preflight(ctx context.Context) error {
+	var all, inhibitors []Finding
+	for _, s := range r.Steps {
+		p, ok := s.(Preflight)
+		if !ok || !r.selected(s) {
+			continue
+		}
+		fs, err := p.Findings(ctx, r.Env)
+		if err != nil {
+			return &StepError{Step: s.ID(), Err: err, Next: "fix what the preflight could not read, then rerun"}
+		}
+		for _, f := range fs {
+			if reason, ok := r.Opts.Waivers[f.ID]; ok && f.Severity == Inhibitor {
+				f.Waived = true
+				b, _ := json.Marshal(f)
+				if err := r.append(journal.Record{Kind: journal.KindWaived, Step: s.ID(), Summary: f.ID, Receipt: b, Note: reason}); err != nil {
+					return err
+				}
+			}
+			if f.Severity == Inhibitor && !f.Waived {
+				inhibitors = append(inhibitors, f)
+			}
+			all = append(all, f)
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	r.emit(Event{Kind: EvPreflight, Findings: all})
+	if len(inhibitors) > 0 {
+		return &InhibitorError{Findings: inhibitors}
+	}
+	return nil
+}
+
+func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed []string) error {
+	id := s.ID()
+	r.wireEnv(id)
+	r.emit(Event{Kind: EvStepStart, Step: id, Title: s.Title()})
+	fail := func(action int, summary string, err error, next string) error {
+		return &StepError{Step: id, Action: action, Summary: summary, Err: err, Completed: completed, Next: next}
+	}
+	if rec.InDoubt >= 0 {
+		res, why, err := r.resolveInDoubt(ctx, s, rec)
+		if err != nil {
+			return fail(rec.InDoubt, rec.InDoubtSummary, err, "rerun when the check can read the host again")
+		}
+		switch res {
+		case WasDone:
+			if err := r.append(journal.Record{Kind: journal.KindResolved, Step: id, Action: rec.InDoubt, Summary: rec.InDoubtSummary, Note: "done"}); err != nil {
+				return err
+			}
+			rec.DoneActions[rec.InDoubt] = rec.InDoubtSummary
+		case NotDone:
+			if err := r.append(journal.Record{Kind: journal.KindResolved, Step: id, Action: rec.InDoubt, Summary: rec.InDoubtSummary, Note: "not-done: " + why}); err != nil {
+				return err
+			}
+		default:
+			return &DecisionError{Step: id, Action: rec.InDoubt, Summary: rec.InDoubtSummary, Why: why, Choices: []string{
+				fmt.Sprintf("mswizard resolve %s --retry      run the action again", id),
+				fmt.Sprintf("mswizard resolve %s --mark-done  it did complete; go on", id),
+				"mswizard backout                     take back everything done so far",
+			}}
+		}
+	}
+	done, why, err := s.Check(ctx, r.Env)
+	if err != nil {
+		return fail(0, "", fmt.Errorf("check: %w", err), "fix the cause and rerun")
+	}
+	if done {
+		kind := journal.KindSkipped
+		if len(rec.DoneActions) > 0 {
+			kind = journal.KindStepDone
+		}
+		if err := r.append(journal.Record{Kind: kind, Step: id, Note: why}); err != nil {
+			return err
+		}
+		r.emit(Event{Kind: EvStepSkipped, Step: id, Title: s.Title(), Message: why})
+		return nil
+	}
+	actions, err := s.Plan(ctx, r.Env)
+	if err != nil {
+		return fail(0, "", fmt.Errorf("plan: %w", err), "fix the cause and rerun")
+	}
+	if nr, ok := s.(NoReturn); ok && !rec.Confirmed {
+		if err := r.confirm(ctx, Question{ID: id, Prompt: fmt.Sprintf("%s is a point of no return: %s. Go on?", id, nr.PointOfNoReturn()), Detail: planText(actions)}); err != nil {
+			return err
+		}
+		if err := r.append(journal.Record{Kind: journal.KindConfirmed, Step: id}); err != nil {
+			return err
+		}
+	}
+	for i, a := range actions {
+		if prev, ok := rec.DoneActions[i]; ok && prev == a.Summary {
+			continue // done before the last interruption
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w in step %s before action %d (%s); rerun to continue", ErrInterrupted, id, i+1, a.Summary)
+		}
+		if err := r.append(journal.Record{Kind: journal.KindBegin, Step: id, Action: i, Summary: a.Summary}); err != nil {
+			return err
+		}
+		r.emit(Event{Kind: EvActionBegin, Step: id, Action: i, Summary: a.Summary})
+		rc := Receipt{Step: id, Action: i, Summary: a.Summary}
+		start := r.Env.Now()
+		// The action runs to completion even when ctx is cancelled: cancellation is
+		// honoured between actions (house rule 2). Actions get a context that is not
+		// cancelled by the operator's interrupt, only by their own timeouts.
+		aerr := a.Do(context.WithoutCancel(ctx), &rc)
+		rc.Duration = r.Env.Now().Sub(start)
+		if aerr != nil {
+			if err := r.append(journal.Record{Kind: journal.KindFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error()}); err != nil {
+				return errors.Join(aerr, err)
+			}
+			r.emit(Event{Kind: EvActionFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error()})
+			return fail(i, a.Summary, aerr, "fix the cause and rerun `mswizard upgrade` to retry this step, or `mswizard backout`")
+		}
+		b, err := json.Marshal(rc)
+		if err != nil {
+			return err
+		}
+		if err := r.append(journal.Record{Kind: journal.KindDone, Step: id, Action: i, Summary: a.Summary, Receipt: b}); err != nil {
+			return err
+		}
+		r.emit(Event{Kind: EvActionDone, Step: id, Action: i, Summary: a.Summary})
+	}
+	if err := r.append(journal.Record{Kind: journal.KindStepDone, Step: id}); err != nil {
+		return err
+	}
+	r.emit(Event{Kind: EvStepDone, Step: id, Title: s.Title()})
+	return nil
+}
+
+func (r *Runner) resolveInDoubt(ctx context.Context, s Step, rec *StepRecord) (Resolution, string, error) {
+	if rv, ok := s.(InDoubtResolver); ok {
+		res, err := rv.ResolveInDoubt(ctx, r.Env, rec.InDoubt, rec.InDoubtSummary)
+		return res, "the step's evidence was inconclusive", err
+	}
+	actions, err := s.Plan(ctx, r.Env)
+	if err == nil && rec.InDoubt < len(actions) && actions[rec.InDoubt].Summary == rec.InDoubtSummary && actions[rec.InDoubt].Idempotent {
+		return NotDone, "the action is idempotent", nil
+	}
+	done, why, err := s.Check(ctx, r.Env)
+	if err != nil {
+		return Undecided, "", err
+	}
+	if done {
+		return WasDone, why, nil
+	}
+	return Undecided, fmt.Sprintf("the wizard stopped while this action ran, and the step's check cannot tell whether it took effect (%s)", why), nil
+}
+
+func (r *Runner) confirm(ctx context.Context, q Question) error {
+	if r.Opts.Yes {
+		return nil
+	}
+	if r.Ask == nil {
+		return &DecisionError{Step: q.ID, Why: q.Prompt, Choices: []string{"rerun with --yes (or Confirm = yes in [Wizard]) to go on", "mswizard backout to take back what was done"}}
+	}
+	ok, err := r.Ask(ctx, q)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &DecisionError{Step: q.ID, Why: "the operator declined: " + q.Prompt, Choices: []string{"rerun `mswizard upgrade` when ready", "mswizard backout"}}
+	}
+	return nil
+}
+
+func planText(actions []Action) string {
+	var b strings.Builder
+	for i, a := range actions {
+		fmt.Fprintf(&b, "%d. %s\n", i+1, a.Summary)
+	}
+	return b.String()
+}
+
+// Resolve records the operator's decision about an in-doubt action: done, or retry.
+func (r *Runner) Resolve(stepID string, markDone bool) error {
+	st := Fold(r.Journal.Records())
+	rec, ok := st.Steps[stepID]
+	if !ok || rec.InDoubt < 0 {
+		return fmt.Errorf("step %s has no action in doubt", stepID)
+	}
+	note := "not-done: operator chose retry"
+	if markDone {
+		note = "done"
+	}
+	return r.append(journal.Record{Kind: journal.KindResolved, Step: stepID, Action: rec.InDoubt, Summary: rec.InDoubtSummary, Note: note})
+}

@@ -1,0 +1,150 @@
+package wizard
+
+import (
+	"encoding/json"
+
+	"mswizard/wizard/journal"
+)
+
+// StepState is what the journal says of one step in the current epoch (since the
+// last completed backout).
+type StepState string
+
+const (
+	StatePending StepState = "pending"
+	StateSkipped StepState = "skipped" // its goal already held; nothing was done
+	StateDone    StepState = "done"
+	StateFailed  StepState = "failed"
+	StateInDoubt StepState = "in-doubt" // an action began and has no outcome
+	StateRunning StepState = "partial"  // some actions done, the rest not yet run
+	StateUndone  StepState = "undone"
+)
+
+// StepRecord is the journal's account of one step.
+type StepRecord struct {
+	ID       string    `json:"id"`
+	State    StepState `json:"state"`
+	Why      string    `json:"why,omitempty"`
+	Receipts []Receipt `json:"receipts,omitempty"` // of done actions, oldest first
+	// DoneActions maps an action index to the summary journaled as done.
+	DoneActions map[int]string `json:"-"`
+	// InDoubt is the index and summary of a begun action without an outcome.
+	InDoubt        int    `json:"in_doubt_action,omitempty"`
+	InDoubtSummary string `json:"in_doubt_summary,omitempty"`
+	LastError      string `json:"error,omitempty"`
+	// Applied is the sequence number of the step's last done action: backout runs in
+	// descending order of it.
+	Applied int64 `json:"-"`
+	// UndoDone maps undo action indexes to summaries already undone.
+	UndoDone     map[int]string `json:"-"`
+	UndoInDoubt  int            `json:"-"`
+	UndoInDoubtS string         `json:"-"`
+	Confirmed    bool           `json:"-"`
+}
+
+// Ran says whether the step changed anything that backout must take back.
+func (s *StepRecord) Ran() bool { return len(s.Receipts) > 0 && s.State != StateUndone }
+
+// State is the journal folded into per-step records.
+type State struct {
+	Steps map[string]*StepRecord
+	Order []string // step IDs in order of first appearance
+	Pin   *Pin
+	// BackedOut is true when the last thing the journal records is a completed backout.
+	BackedOut bool
+	Epochs    int
+}
+
+// Pin is the set of inputs a journal is bound to.
+type Pin struct {
+	WizardVersion string   `json:"wizard_version"`
+	Steps         []string `json:"steps"`
+	AnswersHash   string   `json:"answers_hash"`
+}
+
+// Fold reads records into a State. Records before the last backout-done belong to
+// an earlier epoch and are forgotten, except the pin.
+func Fold(recs []journal.Record) *State {
+	st := &State{Steps: map[string]*StepRecord{}}
+	get := func(id string) *StepRecord {
+		s, ok := st.Steps[id]
+		if !ok {
+			s = &StepRecord{ID: id, State: StatePending, DoneActions: map[int]string{}, UndoDone: map[int]string{}, InDoubt: -1, UndoInDoubt: -1}
+			st.Steps[id] = s
+			st.Order = append(st.Order, id)
+		}
+		return s
+	}
+	for _, r := range recs {
+		switch r.Kind {
+		case journal.KindPin:
+			var p Pin
+			if json.Unmarshal([]byte(r.Note), &p) == nil {
+				st.Pin = &p
+			}
+			continue
+		case journal.KindBackoutDone:
+			st.Steps = map[string]*StepRecord{}
+			st.Order = nil
+			st.BackedOut = true
+			st.Epochs++
+			continue
+		case journal.KindRunStart, journal.KindRunEnd, journal.KindNote, journal.KindFinding, journal.KindWaived:
+			continue
+		}
+		if r.Step == "" {
+			continue
+		}
+		st.BackedOut = false
+		s := get(r.Step)
+		switch r.Kind {
+		case journal.KindSkipped:
+			s.State, s.Why = StateSkipped, r.Note
+		case journal.KindConfirmed:
+			s.Confirmed = true
+		case journal.KindBegin:
+			s.State, s.InDoubt, s.InDoubtSummary = StateInDoubt, r.Action, r.Summary
+		case journal.KindDone:
+			var rc Receipt
+			_ = json.Unmarshal(r.Receipt, &rc)
+			s.Receipts = append(s.Receipts, rc)
+			s.DoneActions[r.Action] = r.Summary
+			s.Applied = r.Seq
+			s.InDoubt, s.InDoubtSummary = -1, ""
+			s.State = StateRunning
+		case journal.KindFailed:
+			s.State, s.LastError = StateFailed, r.Error
+			s.InDoubt, s.InDoubtSummary = -1, ""
+		case journal.KindResolved:
+			s.InDoubt, s.InDoubtSummary = -1, ""
+			if r.Note == "done" {
+				s.DoneActions[r.Action] = r.Summary
+				s.Receipts = append(s.Receipts, Receipt{Step: r.Step, Action: r.Action, Summary: r.Summary, Note: "resolved as done"})
+				s.Applied = r.Seq
+			}
+			s.State = StateRunning
+		case journal.KindStepDone:
+			s.State, s.Why = StateDone, r.Note
+			s.InDoubt = -1
+		case journal.KindUndoBegin:
+			s.UndoInDoubt, s.UndoInDoubtS = r.Action, r.Summary
+		case journal.KindUndoDone:
+			s.UndoDone[r.Action] = r.Summary
+			s.UndoInDoubt = -1
+		case journal.KindUndoFailed:
+			s.UndoInDoubt = -1
+			s.LastError = r.Error
+		case journal.KindUndone:
+			s.State = StateUndone
+		}
+	}
+	return st
+}
+
+// Step returns the record for id, or a pending one.
+func (st *State) Step(id string) *StepRecord {
+	if s, ok := st.Steps[id]; ok {
+		return s
+	}
+	return &StepRecord{ID: id, State: StatePending, DoneActions: map[int]string{}, UndoDone: map[int]string{}, InDoubt: -1, UndoInDoubt: -1}
+}
