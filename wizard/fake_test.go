@@ -97,7 +97,6 @@ func (s *fakeStep) Undo(ctx context.Context, env *Env, receipts []Receipt) ([]Ac
 	return as, nil
 }
 
-
 func (s *fakeStep) UndoDescription() string { return "remove the files of " + s.id }
 
 // noReturnStep wraps a fake step so it implements NoReturn.

@@ -99,8 +99,8 @@ type FileStat struct {
 
 // Summary is what Scan found in the window [Since, Until].
 type Summary struct {
-	Since time.Time `json:"since"`
-	Until time.Time `json:"until"`
+	Since time.Time  `json:"since"`
+	Until time.Time  `json:"until"`
 	Files []FileStat `json:"files"`
 	// Records counts the records in the window, Totals and Channels split
 	// them by class and by source channel.
