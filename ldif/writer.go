@@ -67,7 +67,7 @@ func (w *Writer) Bytes() int64 { return w.cw.n + int64(w.bw.Buffered()) }
 func (w *Writer) start() {
 	if !w.started {
 		w.started = true
-		w.bw.WriteString("version: 1\n")
+		w.bw.WriteString("version: 1\n\n") // a blank line, as ldapsearch -L writes, so line-splitting tools see the version apart from the first record
 	}
 }
 

@@ -22,7 +22,7 @@ func writeOne(t *testing.T, e Entry) string {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	return strings.TrimPrefix(b.String(), "version: 1\n")
+	return strings.TrimPrefix(b.String(), "version: 1\n\n")
 }
 
 func TestWriterEncoding(t *testing.T) {

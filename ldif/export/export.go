@@ -1,0 +1,330 @@
+// Package export writes the appendix's `ldapsearch -L` backups (iPlanet
+// Messaging Server 5.2 Installation Guide, Appendix C, pre-upgrade step 4)
+// with github.com/go-ldap/ldap/v3: a paged search (RFC 2696) streamed to an
+// RFC 2849 file that appears under its final name only when complete.
+package export
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/go-ldap/ldap/v3"
+
+	"mswizard/ldif"
+)
+
+// Scope is an RFC 4511 search scope; the zero value is the whole subtree,
+// what ldapsearch uses by default.
+type Scope int
+
+// Search scopes.
+const (
+	ScopeSub Scope = iota
+	ScopeOne
+	ScopeBase
+)
+
+func (s Scope) ldap() int {
+	switch s {
+	case ScopeOne:
+		return ldap.ScopeSingleLevel
+	case ScopeBase:
+		return ldap.ScopeBaseObject
+	}
+	return ldap.ScopeWholeSubtree
+}
+
+func (s Scope) String() string {
+	return [...]string{"sub", "one", "base"}[s]
+}
+
+// Spec says what one export searches and where it writes.
+type Spec struct {
+	Name       string   // short label: "ug", "pab"
+	Base       string   // search base DN
+	Scope      Scope    // default subtree
+	Filter     string   // RFC 4515; default (objectclass=*)
+	Attributes []string // nil: all user attributes
+	File       string   // file name inside destDir, no directories
+}
+
+// DefaultSpecs returns the appendix's two backups: the users and groups
+// under userSuffix with (objectclass=inetlocalmailrecipient) to DATE.ug.ldif,
+// and the personal address books under o=pab with (objectclass=*) to
+// DATE.pab.ldif, where DATE is now as YYYYMMDD (in now's location).
+func DefaultSpecs(userSuffix string, now time.Time) []Spec {
+	date := now.Format("20060102")
+	return []Spec{
+		{Name: "ug", Base: userSuffix, Filter: "(objectclass=inetlocalmailrecipient)", File: date + ".ug.ldif"},
+		{Name: "pab", Base: "o=pab", Filter: "(objectclass=*)", File: date + ".pab.ldif"},
+	}
+}
+
+// Options tunes Export. The zero value is usable.
+type Options struct {
+	PageSize int // RFC 2696 page size; default 1000
+	// IdleTimeout fails the export when the server sends nothing for this
+	// long (a hung or stopped server); default 60 s.
+	IdleTimeout time.Duration
+	// AllowReferrals accepts search continuation references (RFC 4511
+	// §4.5.3): they are listed in Result.Referrals but not followed. By
+	// default any referral fails the export, since the backup would miss
+	// the referred entries.
+	AllowReferrals bool
+	// Progress, if set, is called from Export's goroutine with the entries
+	// and bytes written so far: after each page and every 256 entries.
+	Progress func(entries int, bytes int64)
+	// Server is written into the file's header comment (credentials in
+	// the URL are removed).
+	Server string
+	// Now stamps the header; default time.Now.
+	Now func() time.Time
+}
+
+// Result describes a completed export.
+type Result struct {
+	Path      string
+	Entries   int
+	Bytes     int64
+	SHA256    string // hex of the file's bytes
+	Referrals []string
+}
+
+// Searcher is the part of *ldap.Conn Export uses.
+type Searcher interface {
+	SearchAsync(ctx context.Context, req *ldap.SearchRequest, bufferSize int) ldap.Response
+}
+
+// ErrIdle reports a server that sent nothing within Options.IdleTimeout.
+var ErrIdle = errors.New("server sent nothing within the idle timeout")
+
+// Export runs spec's search on conn page by page (RFC 2696, cookie loop, one
+// SearchAsync per page, so memory stays flat) and streams the entries as
+// RFC 2849 LDIF to destDir/spec.File+".partial", then fsyncs it, renames it
+// to destDir/spec.File and fsyncs destDir. Any result other than success
+// fails the export: a size, time or administrative limit (the entries sent
+// before it are discarded), a dropped connection, an idle server, a
+// cancelled ctx, and by default a referral. On failure the .partial file is
+// removed and nothing is created under the final name; a retry is a new
+// Export call and restarts from the first page (a paging cookie is bound to
+// its connection). The file is created 0600: exports hold password hashes.
+func Export(ctx context.Context, conn Searcher, spec Spec, destDir string, opts Options) (res Result, err error) {
+	if spec.File == "" || spec.File != filepath.Base(spec.File) || spec.File == "." || spec.File == ".." {
+		return res, fmt.Errorf("export %s: file name %q must be a plain name", spec.Name, spec.File)
+	}
+	if spec.Filter == "" {
+		spec.Filter = "(objectclass=*)"
+	}
+	if _, err := ldap.CompileFilter(spec.Filter); err != nil {
+		return res, fmt.Errorf("export %s: filter %q: %w", spec.Name, spec.Filter, err)
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 1000
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 60 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	final := filepath.Join(destDir, spec.File)
+	partial := final + ".partial"
+	f, err := os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return res, fmt.Errorf("export %s: %w", spec.Name, err)
+	}
+	open := true // f still open; partial still to remove on failure
+	defer func() {
+		if err != nil {
+			errs := []error{fmt.Errorf("export %s to %s: %w", spec.Name, final, err)}
+			if open {
+				errs = append(errs, f.Close(), os.Remove(partial))
+			}
+			err, res = errors.Join(errs...), Result{}
+		}
+	}()
+
+	h := sha256.New()
+	w := ldif.NewWriter(io.MultiWriter(f, h))
+	if err := w.WriteHeader(ldif.Header{Server: redactURL(opts.Server), Base: spec.Base, Scope: spec.Scope.String(),
+		Filter: spec.Filter, Time: opts.Now()}); err != nil {
+		return res, err
+	}
+	refs, err := search(ctx, conn, spec, opts, w)
+	if err != nil {
+		return res, err
+	}
+	if len(refs) > 0 && !opts.AllowReferrals {
+		return res, fmt.Errorf("server returned %d referral(s) (%s): the referred entries would be missing; allow referrals to export anyway",
+			len(refs), strings.Join(refs, ", "))
+	}
+	if err := w.Close(); err != nil {
+		return res, err
+	}
+	if err := f.Sync(); err != nil {
+		return res, fmt.Errorf("fsync: %w", err)
+	}
+	open = false
+	if err := f.Close(); err != nil {
+		return res, errors.Join(fmt.Errorf("close: %w", err), os.Remove(partial))
+	}
+	if err := os.Rename(partial, final); err != nil {
+		return res, errors.Join(err, os.Remove(partial))
+	}
+	if err := syncDir(destDir); err != nil {
+		// The rename may not be durable: take the file back rather than
+		// report a backup that could vanish on a crash.
+		return res, errors.Join(fmt.Errorf("fsync %s: %w", destDir, err), os.Remove(final))
+	}
+	if opts.Progress != nil {
+		opts.Progress(w.Entries(), w.Bytes())
+	}
+	return Result{Path: final, Entries: w.Entries(), Bytes: w.Bytes(), SHA256: hex.EncodeToString(h.Sum(nil)), Referrals: refs}, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
+}
+
+// search runs the page loop and writes every entry.
+func search(ctx context.Context, conn Searcher, spec Spec, opts Options, w *ldif.Writer) ([]string, error) {
+	var refs []string
+	var cookie []byte
+	var entry ldif.Entry
+	for page := 1; ; page++ {
+		if err := ctx.Err(); err != nil {
+			return refs, err
+		}
+		req := ldap.NewSearchRequest(spec.Base, spec.Scope.ldap(), ldap.NeverDerefAliases, 0, 0, false,
+			spec.Filter, spec.Attributes, []ldap.Control{&criticalPaging{size: uint32(opts.PageSize), cookie: cookie}})
+		pctx, cancel := context.WithCancelCause(ctx)
+		idle := time.AfterFunc(opts.IdleTimeout, func() { cancel(ErrIdle) })
+		r := conn.SearchAsync(pctx, req, 256)
+		var done []ldap.Control
+		n := 0
+		for r.Next() {
+			idle.Reset(opts.IdleTimeout)
+			if e := r.Entry(); e != nil {
+				entry.DN = e.DN
+				entry.Attributes = entry.Attributes[:0]
+				for _, a := range e.Attributes {
+					entry.Attributes = append(entry.Attributes, ldif.Attribute{Name: a.Name, Values: a.Values})
+				}
+				if err := w.WriteEntry(&entry); err != nil {
+					idle.Stop()
+					cancel(nil)
+					return refs, err
+				}
+				n++
+				if opts.Progress != nil && n%256 == 0 {
+					opts.Progress(w.Entries(), w.Bytes())
+				}
+			}
+			if ref := r.Referral(); ref != "" {
+				refs = append(refs, ref)
+			}
+			if c := r.Controls(); len(c) > 0 {
+				done = c
+			}
+		}
+		idle.Stop()
+		// SearchAsync ends a cancelled search with Err() == nil: the
+		// cause says whether it was ctx, the idle timer or nothing.
+		cause := context.Cause(pctx)
+		cancel(nil)
+		if err := r.Err(); err != nil {
+			return refs, fmt.Errorf("page %d, after %d entries: %w", page, w.Entries(), err)
+		}
+		if cause != nil {
+			if errors.Is(cause, ErrIdle) {
+				return refs, fmt.Errorf("page %d, after %d entries: %w (%s)", page, w.Entries(), ErrIdle, opts.IdleTimeout)
+			}
+			return refs, fmt.Errorf("page %d, after %d entries: %w", page, w.Entries(), cause)
+		}
+		// The paging control is critical, so a successful page always ends
+		// with it (RFC 2696 §3); without it the search did not finish.
+		pc, ok := ldap.FindControl(done, ldap.ControlTypePaging).(*ldap.ControlPaging)
+		if !ok {
+			return refs, fmt.Errorf("page %d, after %d entries: search ended without a paged result (connection closed?)", page, w.Entries())
+		}
+		if opts.Progress != nil {
+			opts.Progress(w.Entries(), w.Bytes())
+		}
+		if len(pc.Cookie) == 0 {
+			return refs, nil
+		}
+		cookie = append(cookie[:0], pc.Cookie...)
+	}
+}
+
+// criticalPaging is the RFC 2696 control marked critical, so a server that
+// cannot page refuses the search (unavailableCriticalExtension) instead of
+// sending everything in one unpaged result.
+type criticalPaging struct {
+	size   uint32
+	cookie []byte
+}
+
+func (c *criticalPaging) GetControlType() string { return ldap.ControlTypePaging }
+
+func (c *criticalPaging) String() string {
+	return fmt.Sprintf("Control Type: Paging (%q)  Criticality: true  PagingSize: %d", ldap.ControlTypePaging, c.size)
+}
+
+func (c *criticalPaging) Encode() *ber.Packet {
+	p := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Control")
+	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, ldap.ControlTypePaging, "Control Type"))
+	p.AppendChild(ber.NewBoolean(ber.ClassUniversal, ber.TypePrimitive, ber.TagBoolean, true, "Criticality"))
+	v := ber.Encode(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, nil, "Control Value (Paging)")
+	seq := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Search Control Value")
+	seq.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(c.size), "Paging Size"))
+	ck := ber.Encode(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, nil, "Cookie")
+	ck.Value = c.cookie
+	ck.Data.Write(c.cookie)
+	seq.AppendChild(ck)
+	v.AppendChild(seq)
+	p.AppendChild(v)
+	return p
+}
+
+// Verify re-reads the LDIF file at path and checks it holds exactly
+// wantEntries content records. It returns the count read.
+func Verify(path string, wantEntries int) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("verify: %w", err)
+	}
+	defer f.Close()
+	r := ldif.NewReader(f, path, ldif.ReaderOptions{})
+	n := 0
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return n, fmt.Errorf("verify: %w", err)
+		}
+		if rec.ChangeType != "" {
+			return n, fmt.Errorf("verify: %s:%d: change record in an export", path, rec.Line)
+		}
+		n++
+	}
+	if n != wantEntries {
+		return n, fmt.Errorf("verify: %s holds %d entries, want %d", path, n, wantEntries)
+	}
+	return n, nil
+}
