@@ -1,0 +1,520 @@
+package backup
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrUnsafeEntry marks an archive entry refused by the confined extractor: an
+// absolute or '..' name, a name that is not clean, a duplicate name, an entry
+// below something that is not a directory of this archive (a symlink), or a
+// hardlink to anything but a file already extracted.
+var ErrUnsafeEntry = errors.New("unsafe archive entry")
+
+// RestoreOptions says where Restore puts a tree.
+type RestoreOptions struct {
+	Target string // directory to replace (need not exist)
+	// Staging is an empty or absent directory on Target's filesystem; the
+	// default is .BASE.restore-staging beside Target, removed if left over.
+	Staging  string
+	Manifest string // default ManifestPath(archive)
+	Progress func(Progress)
+	Now      func() time.Time // names Target.old-TS; default time.Now
+
+	afterMove func() // test hook: runs after Target was moved aside
+}
+
+// RestoreInto extracts an archive into dir (absent or empty; created 0700)
+// through os.Root, applies owners (when running as root), modes and mtimes
+// (directories last), and verifies the result against the manifest beside
+// the archive. Refused entries fail with ErrUnsafeEntry and nothing is
+// written outside dir; mismatches fail with *VerifyError. On error dir holds a
+// partial tree the caller should remove.
+func RestoreInto(ctx context.Context, archivePath, dir string, progress func(Progress)) error {
+	return restoreInto(ctx, archivePath, ManifestPath(archivePath), dir, progress)
+}
+
+func restoreInto(ctx context.Context, archivePath, manifestPath, dir string, progress func(Progress)) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("restore: %w", err)
+	}
+	names, err := readNames(dir)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if len(names) > 0 {
+		return fmt.Errorf("restore: %s is not empty", dir)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer root.Close()
+	x := &extractor{root: root, owner: os.Geteuid() == 0, dirs: map[string]bool{".": true}, buf: make([]byte, 1<<20), h: sha256.New()}
+	defer x.closeParent()
+	if err := readArchive(ctx, archivePath, manifestPath, "restore", progress, x.visit); err != nil {
+		return err
+	}
+	x.closeParent()
+	if err := x.finishDirs(ctx, manifestPath); err != nil {
+		return err
+	}
+	// Data was hashed as it was written; this pass checks what landed on disk.
+	diffs, err := compareTree(ctx, dir, manifestPath, nil, false, x.owner)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if len(diffs) > 0 {
+		return &VerifyError{Entry: diffs[0].Path, Reason: "restored tree: " + diffs[0].Kind + ": " + diffs[0].Detail}
+	}
+	return nil
+}
+
+type extractor struct {
+	root  *os.Root
+	owner bool            // apply uid/gid (running as root)
+	dirs  map[string]bool // directories created from this archive
+	seen  bool            // root entry "./" met
+
+	pdir  string   // cached parent directory (relative)
+	proot *os.Root // its Root
+	pfile *os.File // and an fd for the *at calls
+
+	buf []byte
+	h   hash.Hash
+}
+
+func (x *extractor) closeParent() {
+	if x.proot != nil {
+		x.proot.Close()
+		x.pfile.Close()
+		x.proot, x.pfile, x.pdir = nil, nil, ""
+	}
+}
+
+// parent returns the Root and fd of a directory created from this archive.
+func (x *extractor) parent(dir string) (*os.Root, int, error) {
+	if x.proot != nil && x.pdir == dir {
+		return x.proot, int(x.pfile.Fd()), nil
+	}
+	x.closeParent()
+	r, err := x.root.OpenRoot(dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	f, err := r.Open(".")
+	if err != nil {
+		r.Close()
+		return nil, 0, err
+	}
+	x.pdir, x.proot, x.pfile = dir, r, f
+	return r, int(f.Fd()), nil
+}
+
+func unsafeEntry(name, why string) error {
+	return fmt.Errorf("restore %q: %w: %s", name, ErrUnsafeEntry, why)
+}
+
+// cleanName checks an archive name and returns it without a trailing slash.
+func cleanName(name string) (string, error) {
+	n := strings.TrimSuffix(name, "/")
+	switch {
+	case n == "" || strings.ContainsRune(n, 0):
+		return "", unsafeEntry(name, "empty name")
+	case strings.HasPrefix(n, "/"):
+		return "", unsafeEntry(name, "absolute name")
+	case !filepath.IsLocal(n) || strings.Contains("/"+n+"/", "/../"):
+		return "", unsafeEntry(name, "name leaves the target")
+	case path.Clean(n) != n:
+		return "", unsafeEntry(name, "name is not clean")
+	}
+	return n, nil
+}
+
+func (x *extractor) visit(ctx context.Context, hdr *tar.Header, want Entry, data io.Reader) (string, error) {
+	if hdr.Name == "./" && hdr.Typeflag == tar.TypeDir {
+		if x.seen {
+			return "", unsafeEntry(hdr.Name, "duplicate name")
+		}
+		x.seen = true
+		return "", nil // metadata applied with the other directories
+	}
+	name, err := cleanName(hdr.Name)
+	if err != nil {
+		return "", err
+	}
+	dir, base := path.Split(name)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		dir = "."
+	}
+	if !x.dirs[dir] {
+		return "", unsafeEntry(hdr.Name, "parent is not a directory extracted from this archive")
+	}
+	pr, pfd, err := x.parent(dir)
+	if err != nil {
+		return "", fmt.Errorf("restore %s: %w", name, err)
+	}
+	dup := func(err error) error {
+		if errors.Is(err, fs.ErrExist) {
+			return unsafeEntry(hdr.Name, "duplicate name")
+		}
+		return fmt.Errorf("restore %s: %w", name, err)
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := pr.Mkdir(base, 0o700); err != nil {
+			return "", dup(err)
+		}
+		x.dirs[name] = true
+		return "", nil
+	case tar.TypeReg:
+		f, err := pr.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return "", dup(err)
+		}
+		sum, err := hashCopy(f, data, x.h, x.buf)
+		if err == nil {
+			err = x.fileMeta(f, hdr)
+		}
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("restore %s: %w", name, cerr)
+		}
+		return sum, err
+	case tar.TypeSymlink:
+		// The target is data: server-roots hold absolute links into the OS.
+		// It is never followed here: entries below it are refused above.
+		if err := pr.Symlink(hdr.Linkname, base); err != nil {
+			return "", dup(err)
+		}
+		return "", x.atMeta(pfd, base, hdr, true)
+	case tar.TypeFifo:
+		if err := unix.Mkfifoat(pfd, base, 0o600); err != nil {
+			return "", dup(err)
+		}
+		return "", x.atMeta(pfd, base, hdr, false)
+	case tar.TypeLink:
+		target, err := cleanName(hdr.Linkname)
+		if err != nil {
+			return "", unsafeEntry(hdr.Name, "hardlink target "+err.Error())
+		}
+		td, _ := path.Split(target)
+		td = strings.TrimSuffix(td, "/")
+		if td == "" {
+			td = "."
+		}
+		fi, err := x.root.Lstat(target)
+		if !x.dirs[td] || err != nil || !fi.Mode().IsRegular() {
+			return "", unsafeEntry(hdr.Name, "hardlink target is not a file extracted before it")
+		}
+		if err := x.root.Link(target, name); err != nil {
+			return "", dup(err)
+		}
+		return "", nil
+	}
+	return "", unsafeEntry(hdr.Name, fmt.Sprintf("entry type %q not restored", hdr.Typeflag))
+}
+
+// fileMode converts st_mode permission bits to an os.FileMode.
+func fileMode(p Perm) os.FileMode {
+	m := os.FileMode(p & 0o777)
+	if p&0o4000 != 0 {
+		m |= os.ModeSetuid
+	}
+	if p&0o2000 != 0 {
+		m |= os.ModeSetgid
+	}
+	if p&0o1000 != 0 {
+		m |= os.ModeSticky
+	}
+	return m
+}
+
+// fileMeta sets owner, then mode (chown clears setuid), then times on an open file.
+func (x *extractor) fileMeta(f *os.File, hdr *tar.Header) error {
+	if x.owner {
+		if err := f.Chown(hdr.Uid, hdr.Gid); err != nil {
+			return fmt.Errorf("restore %s: %w", hdr.Name, err)
+		}
+	}
+	if err := f.Chmod(fileMode(Perm(hdr.Mode))); err != nil {
+		return fmt.Errorf("restore %s: %w", hdr.Name, err)
+	}
+	if err := futimens(int(f.Fd()), hdr.ModTime); err != nil {
+		return fmt.Errorf("restore %s: set mtime: %w", hdr.Name, err)
+	}
+	return nil
+}
+
+// atMeta sets metadata of a single-component name in a confined directory fd.
+func (x *extractor) atMeta(dirfd int, base string, hdr *tar.Header, link bool) error {
+	flags := 0
+	if link {
+		flags = unix.AT_SYMLINK_NOFOLLOW
+	}
+	if x.owner {
+		if err := unix.Fchownat(dirfd, base, hdr.Uid, hdr.Gid, flags); err != nil {
+			return fmt.Errorf("restore %s: %w", hdr.Name, err)
+		}
+	}
+	if !link { // a symlink's own mode is always 0777 on Linux
+		if err := unix.Fchmodat(dirfd, base, uint32(hdr.Mode&0o7777), 0); err != nil {
+			return fmt.Errorf("restore %s: %w", hdr.Name, err)
+		}
+	}
+	ts := unix.NsecToTimespec(hdr.ModTime.UnixNano())
+	if err := unix.UtimesNanoAt(dirfd, base, []unix.Timespec{ts, ts}, flags|unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("restore %s: set mtime: %w", hdr.Name, err)
+	}
+	return nil
+}
+
+// futimens sets atime and mtime of an open file (utimensat with a NULL path).
+func futimens(fd int, t time.Time) error {
+	ts := unix.NsecToTimespec(t.UnixNano())
+	times := [2]unix.Timespec{ts, ts}
+	_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&times[0])), 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// finishDirs applies directory owners, modes and mtimes after every entry is
+// in place: creating children changes a directory's mtime, and a read-only
+// mode would have blocked them.
+func (x *extractor) finishDirs(ctx context.Context, manifestPath string) error {
+	mr, err := OpenManifest(manifestPath)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer mr.Close()
+	for {
+		e, err := mr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("restore: manifest: %w", err)
+		}
+		if e.Type != TypeDir {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if x.owner {
+			if err := x.root.Chown(e.Path, e.UID, e.GID); err != nil {
+				return fmt.Errorf("restore %s: %w", e.Path, err)
+			}
+		}
+		if err := x.root.Chmod(e.Path, fileMode(e.Mode)); err != nil {
+			return fmt.Errorf("restore %s: %w", e.Path, err)
+		}
+		t := time.Unix(0, e.MtimeNS)
+		if err := x.root.Chtimes(e.Path, t, t); err != nil {
+			return fmt.Errorf("restore %s: %w", e.Path, err)
+		}
+	}
+}
+
+// swapState is the small file that makes the swap resumable after a kill.
+type swapState struct {
+	Archive string `json:"archive"`
+	Target  string `json:"target"`
+	Staging string `json:"staging"`
+	Old     string `json:"old"`
+	Existed bool   `json:"target_existed"`
+}
+
+func statePath(target string) string {
+	return filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".restore-state.json")
+}
+
+// Restore replaces Target with the archived tree so that either the old or the
+// restored tree is live, never a mix. It extracts and verifies into Staging
+// (RestoreInto), records the swap in .BASE.restore-state.json beside Target,
+// renames Target to Target.old-TS, Staging to Target, then removes the old
+// tree and the state file. If a previous Restore was killed during the swap,
+// Restore first finishes it (the staged tree was already verified), or rolls
+// back to the old tree when the staged one is gone; if that recorded restore
+// was of the same archive, nothing more is done.
+func Restore(ctx context.Context, archivePath string, opt RestoreOptions) error {
+	if opt.Target == "" {
+		return errors.New("restore: target is required")
+	}
+	target, err := filepath.Abs(filepath.Clean(opt.Target))
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	archivePath, err = filepath.Abs(archivePath)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
+	parent := filepath.Dir(target)
+	sp := statePath(target)
+	if b, err := os.ReadFile(sp); err == nil {
+		var st swapState
+		if err := json.Unmarshal(b, &st); err != nil {
+			return fmt.Errorf("restore: state file %s: %w", sp, err)
+		}
+		if err := resumeSwap(st, sp); err != nil {
+			return err
+		}
+		if st.Archive == archivePath {
+			return nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("restore: %w", err)
+	}
+
+	staging := opt.Staging
+	if staging == "" {
+		staging = filepath.Join(parent, "."+filepath.Base(target)+".restore-staging")
+		// Ours by name, and no swap is pending: a leftover of a killed run.
+		if err := os.RemoveAll(staging); err != nil {
+			return fmt.Errorf("restore: remove leftover staging: %w", err)
+		}
+	}
+	staging, err = filepath.Abs(staging)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	manifest := opt.Manifest
+	if manifest == "" {
+		manifest = ManifestPath(archivePath)
+	}
+	if err := restoreInto(ctx, archivePath, manifest, staging, opt.Progress); err != nil {
+		return errors.Join(err, os.RemoveAll(staging))
+	}
+	if err := sameDevice(staging, parent); err != nil {
+		return errors.Join(err, os.RemoveAll(staging))
+	}
+	st := swapState{Archive: archivePath, Target: target, Staging: staging,
+		Old: target + ".old-" + now().UTC().Format("20060102T150405.000000000Z")}
+	if _, err := os.Lstat(target); err == nil {
+		st.Existed = true
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if err := writeFileAtomic(sp, st); err != nil {
+		return fmt.Errorf("restore: record swap: %w", err)
+	}
+	if st.Existed {
+		if err := os.Rename(target, st.Old); err != nil {
+			return fmt.Errorf("restore: move %s aside: %w", target, errors.Join(err, os.Remove(sp)))
+		}
+		if err := syncDir(parent); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
+	if opt.afterMove != nil {
+		opt.afterMove()
+	}
+	return resumeSwap(st, sp)
+}
+
+// resumeSwap drives a recorded swap to its end from whatever state a kill
+// left: staging still present means it goes live; else the target must be.
+func resumeSwap(st swapState, sp string) error {
+	exists := func(p string) bool { _, err := os.Lstat(p); return err == nil }
+	parent := filepath.Dir(st.Target)
+	if exists(st.Staging) {
+		if exists(st.Target) {
+			if !st.Existed || exists(st.Old) {
+				return fmt.Errorf("restore: %s, %s and %s all exist; resolve by hand (state in %s)", st.Target, st.Staging, st.Old, sp)
+			}
+			if err := os.Rename(st.Target, st.Old); err != nil {
+				return fmt.Errorf("restore: move %s aside: %w", st.Target, err)
+			}
+		}
+		if err := os.Rename(st.Staging, st.Target); err != nil {
+			// Roll back so the old tree stays live.
+			if st.Existed && exists(st.Old) {
+				err = errors.Join(err, os.Rename(st.Old, st.Target))
+			}
+			return fmt.Errorf("restore: move %s into place: %w", st.Staging, err)
+		}
+		if err := syncDir(parent); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	} else if !exists(st.Target) {
+		if st.Existed && exists(st.Old) {
+			if err := os.Rename(st.Old, st.Target); err != nil {
+				return fmt.Errorf("restore: roll back %s: %w", st.Old, err)
+			}
+			return errors.Join(fmt.Errorf("restore: staged tree %s vanished; rolled back to the old tree", st.Staging), os.Remove(sp))
+		}
+		return fmt.Errorf("restore: neither %s nor %s exists; resolve by hand (state in %s)", st.Target, st.Staging, sp)
+	}
+	if st.Existed {
+		if err := os.RemoveAll(st.Old); err != nil {
+			return fmt.Errorf("restore: remove old tree: %w", err)
+		}
+	}
+	if err := os.Remove(sp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return syncDir(parent)
+}
+
+func sameDevice(a, b string) error {
+	var sa, sb syscall.Stat_t
+	if err := syscall.Stat(a, &sa); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if err := syscall.Stat(b, &sb); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if sa.Dev != sb.Dev {
+		return fmt.Errorf("restore: staging %s is not on the filesystem of %s: the swap needs a rename", a, b)
+	}
+	return nil
+}
+
+// writeFileAtomic writes v as JSON via a temp file, fsync, rename, fsync dir.
+func writeFileAtomic(name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := name + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		return errors.Join(err, rmIfExists(tmp))
+	}
+	return syncDir(filepath.Dir(name))
+}

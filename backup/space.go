@@ -1,0 +1,48 @@
+package backup
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// Estimate walks source as Create would (same excludes) and returns the
+// number of entries and the bytes of regular-file data, counting each
+// hardlinked file once; a preflight compares it with FreeBytes of the
+// destination (the archive is smaller: zstd compresses mail 2-4x).
+func Estimate(ctx context.Context, source string, excludes []string) (files, bytes int64, err error) {
+	skip, err := newPrefixSet(excludes)
+	if err != nil {
+		return 0, 0, fmt.Errorf("estimate: %w", err)
+	}
+	seen := map[fileID]bool{}
+	err = walkTree(ctx, source, skip.match, func(n node) error {
+		files++
+		if n.fi.Mode().IsRegular() {
+			if n.st.Nlink > 1 {
+				id := fileID{uint64(n.st.Dev), n.st.Ino}
+				if seen[id] {
+					return nil
+				}
+				seen[id] = true
+			}
+			bytes += n.st.Size
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("estimate: %w", err)
+	}
+	return files, bytes, nil
+}
+
+// FreeBytes returns the bytes available to an unprivileged user on the
+// filesystem holding dir (statfs f_bavail).
+func FreeBytes(dir string) (uint64, error) {
+	var s unix.Statfs_t
+	if err := unix.Statfs(dir, &s); err != nil {
+		return 0, fmt.Errorf("free space of %s: %w", dir, err)
+	}
+	return s.Bavail * uint64(s.Bsize), nil
+}
