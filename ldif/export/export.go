@@ -258,7 +258,11 @@ func search(ctx context.Context, conn Searcher, spec Spec, opts Options, w *ldif
 		// with it (RFC 2696 §3); without it the search did not finish.
 		pc, ok := ldap.FindControl(done, ldap.ControlTypePaging).(*ldap.ControlPaging)
 		if !ok {
-			return refs, fmt.Errorf("page %d, after %d entries: search ended without a paged result (connection closed?)", page, w.Entries())
+			why := "search ended without its paged result"
+			if c, ok := conn.(interface{ IsClosing() bool }); ok && c.IsClosing() {
+				why = "connection to the server lost before the search finished"
+			}
+			return refs, fmt.Errorf("page %d, after %d entries: %s", page, w.Entries(), why)
 		}
 		if opts.Progress != nil {
 			opts.Progress(w.Entries(), w.Bytes())
