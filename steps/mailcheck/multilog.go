@@ -173,7 +173,7 @@ func (q *qmailState) classify(text []byte) (channel string, a Action, c Class) {
 // and rates its text as a qmail-send line; state may be nil, in which case
 // deliveries are not tied to local/remote.
 func parseMultilogLine(line []byte, q *qmailState) (Record, error) {
-	line = bytes.TrimRight(line, "\r\n")
+	line = trimEOL(line)
 	if len(line) < labelLen+1 || line[labelLen] != ' ' {
 		return Record{}, fmt.Errorf("%w: multilog line without label", errNotRecord)
 	}

@@ -1,7 +1,6 @@
 package mailcheck
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -340,7 +339,7 @@ func hasPrefixFold(b []byte, lowerPrefix string) bool {
 // (rfc822;...), or when two or more spaces follow the size, From is "".
 // LOG_FORMAT=2's "<>" is also read as "". File and Line are left zero.
 func ParseRecord(line []byte, loc *time.Location) (Record, error) {
-	line = bytes.TrimRight(line, "\r\n")
+	line = trimEOL(line)
 	var buf [24]span
 	f := splitFields(line, buf[:0], 0)
 	if len(f) < 4 {

@@ -363,7 +363,7 @@ func (s *lineScanner) line(line []byte, path string, n int) {
 		s.fail(path, n, "not an mta log record: bad date or time")
 		return
 	}
-	if t.Before(s.since) {
+	if s.excluded(t) {
 		return
 	}
 	after := f[2:]
@@ -394,7 +394,7 @@ func (s *lineScanner) multilogLine(line []byte, path string, n int) {
 		s.fail(path, n, err.Error())
 		return
 	}
-	if rec.Time.Before(s.since) {
+	if s.excluded(rec.Time) {
 		return
 	}
 	s.count([]byte(rec.Src), rec.Class, rec.Time)
@@ -405,6 +405,11 @@ func (s *lineScanner) multilogLine(line []byte, path string, n int) {
 			s.evidence = append(s.evidence, rec)
 		}
 	}
+}
+
+// excluded reports whether t is before the window; a zero since admits all.
+func (s *lineScanner) excluded(t time.Time) bool {
+	return !s.since.IsZero() && t.Before(s.since)
 }
 
 func (s *lineScanner) count(ch []byte, class Class, t time.Time) {
