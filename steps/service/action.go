@@ -1,0 +1,149 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"mswizard/wizard"
+)
+
+// opData is what an action leaves in its receipt for Undo and for the operator.
+type opData struct {
+	// Op names the operation: "dispatcher", "msg", "admin", "web", "svc" (a
+	// supervised unit), "down" (its down file), "config", "monitor" (cluster fault
+	// monitor), "vcs" (a Veritas configuration change), "manual".
+	Op  string `json:"op"`
+	Arg string `json:"arg,omitempty"` // web instance, service directory, parameter
+	// Units are the units a stop found running (and so a start must bring back),
+	// or the units a start brought up.
+	Units  []string `json:"units,omitempty"`
+	Before []status `json:"before,omitempty"`
+	// Existed says whether the down file was there before this run created it.
+	Existed *bool `json:"existed,omitempty"`
+	// Prev is a parameter's value before the change; nil means it was not set.
+	Prev *string `json:"prev,omitempty"`
+	// Argv of a Veritas change, to build its reverse.
+	Argv []string `json:"argv,omitempty"`
+}
+
+// lineWriter hands each complete line to a face's Output.
+type lineWriter struct {
+	emit func(string)
+	buf  []byte
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		l.emit(strings.TrimRight(string(l.buf[:i]), "\r"))
+		l.buf = l.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+func output(env *wizard.Env, step string) func(string) {
+	if env.Output == nil {
+		return func(string) {}
+	}
+	return func(line string) { env.Output(step, line) }
+}
+
+// run executes cmd through env.Exec, streaming its output to the face and leaving
+// the result in the receipt.
+func run(ctx context.Context, env *wizard.Env, r *wizard.Receipt, cmd wizard.Command) error {
+	cmd.Output = &lineWriter{emit: output(env, r.Step)}
+	res, err := env.Exec.Run(ctx, cmd)
+	r.Command = &res
+	return err
+}
+
+// hostState is what the stop steps learned that the post-upgrade steps need
+// (they cannot read another step's receipts): the auto-restart switches as they
+// were, and which daemontools down files existed. The first value recorded for a
+// key wins, so a rerun never records the wizard's own change as the operator's.
+type hostState struct {
+	Config      map[string]*string `json:"config,omitempty"`       // nil: the parameter was not set
+	DownExisted map[string]bool    `json:"down_existed,omitempty"` // service directory -> existed
+}
+
+const stateName = "service-state.json"
+
+func loadState(env *wizard.Env) (hostState, error) {
+	var st hostState
+	if env.StateDir == "" {
+		return st, nil
+	}
+	b, err := os.ReadFile(filepath.Join(env.StateDir, stateName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("service state: %w", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("service state: %s: %w", stateName, err)
+	}
+	return st, nil
+}
+
+// updateState applies f to the recorded state and writes it atomically (temp
+// file, fsync, rename, fsync the directory: house rule 4).
+func updateState(env *wizard.Env, f func(*hostState)) error {
+	if env.StateDir == "" {
+		return nil
+	}
+	st, err := loadState(env)
+	if err != nil {
+		return err
+	}
+	f(&st)
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(env.StateDir, 0o700); err != nil {
+		return fmt.Errorf("service state: %w", err)
+	}
+	return writeAtomic(filepath.Join(env.StateDir, stateName), append(b, '\n'), 0o600)
+}
+
+func writeAtomic(path string, b []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.Write(b)
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr, os.Chmod(tmp.Name(), mode)); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func ptr[T any](v T) *T { return &v }

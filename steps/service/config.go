@@ -1,0 +1,149 @@
+package service
+
+import (
+	"fmt"
+	"time"
+
+	"mswizard/fixtures/layout"
+)
+
+// Regime names what controls the Messaging Server processes of a host.
+type Regime string
+
+// The regimes this package drives.
+const (
+	RegimePlain       Regime = "plain"       // start-msg/stop-msg and the server-root scripts
+	RegimeDaemontools Regime = "daemontools" // svscan/supervise (seed 001)
+	RegimeSC22        Regime = "sc2.2"       // Sun Cluster 2.2 data service iMS50 (seeds 003, 004)
+	RegimeSC3         Regime = "sc3"         // Sun Cluster 3.x resource (seeds 000, 003)
+	RegimeVeritas     Regime = "veritas"     // Veritas Cluster Server (seeds 000, 003)
+)
+
+// HA reports whether the regime is a cluster, under which the product refuses a
+// whole-server stop-msg (seed 000 §4.4.1).
+func (r Regime) HA() bool { return r == RegimeSC22 || r == RegimeSC3 || r == RegimeVeritas }
+
+// Cluster names the cluster objects that control the Messaging Server.
+type Cluster struct {
+	Resource      string   // SC3 resource / Veritas mail resource
+	Group         string   // SC3 resource group / Veritas service group ("iMS5")
+	System        string   // Veritas system (node) the group runs on
+	HaregService  string   // Sun Cluster 2.2 data service, "iMS50" (seed 003)
+	LogicalHost   string   // Sun Cluster 2.2 logical host this node must master
+	IPResource    string   // Veritas logical_IP resource
+	MountResource string   // Veritas mountshared resource
+	Nodes         []string // SC3 nodes that need the SUNWscims agent package
+	// Bin is the directory of the cluster commands; empty means the regime's
+	// standard one (/opt/SUNWcluster/bin, /usr/cluster/bin, /opt/VRTSvcs/bin).
+	Bin string
+}
+
+// Config says how to control one host.
+type Config struct {
+	World   layout.World
+	Regime  Regime
+	Cluster Cluster
+	// StopTimeout bounds a stop command and then the wait for its processes to be
+	// gone; StartTimeout the same for a start and its port to answer.
+	StopTimeout, StartTimeout time.Duration
+	// Poll is the interval between process and port checks (default 100 ms).
+	Poll time.Duration
+	// SvcDir names the daemontools service directory of a unit ("dispatcher",
+	// "imap", "admin", "https-HOST"); an empty name or a directory without a run
+	// file means the unit is not supervised and its scripts control it. Default:
+	// World.ServiceDir.
+	SvcDir func(unit string) string
+	// SvcBin is the directory of svc and svstat; empty means $PATH.
+	SvcBin string
+	// Addr is the host the ports are probed on (default 127.0.0.1).
+	Addr string
+	// Match decides whether a live process is the given unit; nil means the
+	// default rule (see [DefaultMatch]).
+	Match func(unit string, p Proc) bool
+	// DelegatedAdmin says iPlanet Delegated Administrator is installed (seed 003
+	// backout order).
+	DelegatedAdmin bool
+}
+
+// Defaults of Config.
+const (
+	DefaultStopTimeout  = 2 * time.Minute
+	DefaultStartTimeout = 5 * time.Minute
+	DefaultPoll         = 100 * time.Millisecond
+)
+
+// withDefaults fills the zero fields.
+func (c Config) withDefaults() Config {
+	if c.Regime == "" {
+		c.Regime = RegimePlain
+	}
+	if c.StopTimeout <= 0 {
+		c.StopTimeout = DefaultStopTimeout
+	}
+	if c.StartTimeout <= 0 {
+		c.StartTimeout = DefaultStartTimeout
+	}
+	if c.Poll <= 0 {
+		c.Poll = DefaultPoll
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1"
+	}
+	if c.SvcDir == nil {
+		w := c.World
+		c.SvcDir = w.ServiceDir
+	}
+	if c.Match == nil {
+		c.Match = DefaultMatch
+	}
+	if c.Cluster.HaregService == "" {
+		c.Cluster.HaregService = "iMS50"
+	}
+	if c.Cluster.LogicalHost == "" {
+		c.Cluster.LogicalHost = c.World.Host
+	}
+	if c.Cluster.Bin == "" {
+		switch c.Regime {
+		case RegimeSC22:
+			c.Cluster.Bin = "/opt/SUNWcluster/bin"
+		case RegimeSC3:
+			c.Cluster.Bin = "/usr/cluster/bin"
+		case RegimeVeritas:
+			c.Cluster.Bin = "/opt/VRTSvcs/bin"
+		}
+	}
+	return c
+}
+
+// Validate reports a configuration the regime cannot work with.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if c.World.Dir == "" && c.World.SR == "" {
+		return fmt.Errorf("service: config: no world or server root")
+	}
+	need := func(what, v string) error {
+		if v == "" {
+			return fmt.Errorf("service: config: regime %s needs the cluster %s", c.Regime, what)
+		}
+		return nil
+	}
+	switch c.Regime {
+	case RegimePlain, RegimeDaemontools, RegimeSC22:
+	case RegimeSC3:
+		if err := need("resource", c.Cluster.Resource); err != nil {
+			return err
+		}
+	case RegimeVeritas:
+		for _, kv := range [][2]string{
+			{"resource", c.Cluster.Resource}, {"group", c.Cluster.Group}, {"system", c.Cluster.System},
+			{"IP resource", c.Cluster.IPResource}, {"mount resource", c.Cluster.MountResource},
+		} {
+			if err := need(kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("service: config: unknown regime %q (want plain, daemontools, sc2.2, sc3 or veritas)", c.Regime)
+	}
+	return nil
+}
