@@ -46,8 +46,8 @@ type QueueMessage struct {
 	// Path is relative to the queue root, slash-separated
 	// (tcp_local/002/ZZf0r4i0Wdy51.01).
 	Path string `json:"path"`
-	// ID is the file name without its attempt prefix, so it stays the same
-	// when a retry renames the file.
+	// ID is the file name without its attempt prefix and suffix, so it
+	// stays the same when a retry or a hold renames the file.
 	ID       string        `json:"id"`
 	Attempts int           `json:"attempts"`
 	Held     bool          `json:"held,omitempty"`
@@ -197,7 +197,7 @@ func (p *Probe) ScanQueue(ctx context.Context, dir string) (QueueSnapshot, []Que
 			}
 			att, _ := Attempts(name)
 			msgs = append(msgs, QueueMessage{
-				Channel: channel, Path: p, ID: name[2:], Attempts: att,
+				Channel: channel, Path: p, ID: name[2:strings.LastIndexByte(name, '.')], Attempts: att,
 				Held: kind == kindHeld, ModTime: info.ModTime(), Age: max(now.Sub(info.ModTime()), 0),
 			})
 		}
