@@ -1,0 +1,410 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"mswizard/wizard"
+	"mswizard/wizard/answers"
+	"mswizard/wizard/journal"
+)
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "mswizard",
+		Short:         "Upgrade an iPlanet / Sun ONE Messaging Server, and back it out, as one journaled runbook",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
+	root.AddCommand(upgradeCmd(false), upgradeCmd(true), backoutCmd(), statusCmd(), resolveCmd(),
+		answersCmd(), backupCmd(), ldifCmd(), simCmd(), versionCmd())
+	return root
+}
+
+func addCommon(cmd *cobra.Command, c *common, run bool) {
+	f := cmd.Flags()
+	f.StringVar(&c.answersPath, "answers", "", "answers file (install.inf); its [Wizard] StateDir names the state directory")
+	f.StringVar(&c.stateDir, "state-dir", "", "state directory of the run (overrides StateDir)")
+	f.StringVar(&c.output, "output", "text", "output format: text or json (versioned)")
+	if run {
+		f.BoolVar(&c.yes, "yes", false, "answer yes to every confirmation")
+		f.BoolVar(&c.dryRun, "dry-run", false, "print exactly what would run, and change nothing")
+		f.StringVar(&c.until, "until", "", "stop cleanly after this step (staged maintenance windows)")
+		f.StringSliceVar(&c.skip, "skip", nil, "leave out these optional steps")
+		f.StringSliceVar(&c.only, "only", nil, "run only these optional steps")
+	}
+}
+
+func upgradeCmd(planOnly bool) *cobra.Command {
+	c := &common{}
+	cmd := &cobra.Command{
+		Use:   "upgrade",
+		Short: "Run the upgrade runbook (TUI on a terminal without --answers; batch otherwise)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if planOnly {
+				c.dryRun = true
+			}
+			return runUpgrade(cmd.Context(), c, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	if planOnly {
+		cmd.Use, cmd.Short = "plan", "Show the plan: every step, its exact commands, points of no return and the backout at each point (= upgrade --dry-run)"
+	}
+	addCommon(cmd, c, true)
+	cmd.Long = cmd.Short + "\n\nSteps, in order:\n" + stepHelp()
+	return cmd
+}
+
+// stepHelp lists the runbook's step IDs for --until/--skip/--only help.
+func stepHelp() string {
+	return "  (run `mswizard plan --answers FILE` to see the step IDs of your host's runbook)"
+}
+
+func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
+	if c.answersPath == "" && c.stateDir == "" {
+		if isTerminal(os.Stdin) && isTerminal(os.Stdout) {
+			return usagef("the interactive wizard needs an answers file to start from: run `mswizard answers template > install.inf`, edit it, then `mswizard upgrade --answers install.inf`")
+		}
+		return usagef("no terminal and no answers: give --answers install.inf for a batch run (see `mswizard answers template`)")
+	}
+	s, err := c.load(ctx, os.Stdin)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if c.dryRun {
+		return printPlan(ctx, s, c, out)
+	}
+	if err := s.openLog(); err != nil {
+		return err
+	}
+	if useTUI(c) {
+		return runTUI(ctx, s, c)
+	}
+	j, err := s.openJournal()
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c), Events: batchPrinter(out, c.output)}
+	err = r.Apply(ctx)
+	writeReport(ctx, s, j)
+	if err == nil && c.output == "text" {
+		fmt.Fprintf(out, "upgrade complete; report: %s\n", reportPath(s))
+	}
+	return err
+}
+
+// useTUI says whether the interactive face runs: only on a terminal, only
+// without --answers given on the command line, never with --output json.
+func useTUI(c *common) bool {
+	return false
+}
+
+func runTUI(ctx context.Context, s *session, c *common) error {
+	return usagef("the interactive face is not available in this build; use --answers")
+}
+
+func printPlan(ctx context.Context, s *session, c *common, out io.Writer) error {
+	r := &wizard.Runner{Steps: s.steps, Env: s.env, Opts: s.options(c)}
+	rep, err := r.Plan(ctx, s.records())
+	if err != nil {
+		return err
+	}
+	if c.output == "json" {
+		return json.NewEncoder(out).Encode(rep)
+	}
+	_, err = io.WriteString(out, wizard.RenderPlan(rep))
+	return err
+}
+
+// batchPrinter renders run events as text lines or JSON Lines.
+func batchPrinter(out io.Writer, format string) func(wizard.Event) {
+	enc := json.NewEncoder(out)
+	lastProgress := map[string]time.Time{}
+	return func(e wizard.Event) {
+		if format == "json" {
+			if e.Kind == wizard.EvProgress && time.Since(lastProgress[e.Step]) < time.Second {
+				return
+			}
+			lastProgress[e.Step] = time.Now()
+			_ = enc.Encode(e)
+			return
+		}
+		prefix := ""
+		if e.Undo {
+			prefix = "undo "
+		}
+		switch e.Kind {
+		case wizard.EvPreflight:
+			for _, f := range e.Findings {
+				fmt.Fprintf(out, "preflight [%s] %s: %s (fix: %s)\n", f.Severity, f.ID, f.Message, f.Remediation)
+			}
+		case wizard.EvStepStart:
+			fmt.Fprintf(out, "==> %s: %s\n", e.Step, e.Title)
+		case wizard.EvStepSkipped:
+			fmt.Fprintf(out, "--- %s: %s\n", e.Step, e.Message)
+		case wizard.EvActionBegin:
+			fmt.Fprintf(out, "    %s$ %s\n", prefix, e.Summary)
+		case wizard.EvActionFailed:
+			fmt.Fprintf(out, "    FAILED: %s\n", e.Error)
+		case wizard.EvOutput:
+			fmt.Fprintf(out, "    | %s\n", e.Message)
+		case wizard.EvProgress:
+			if time.Since(lastProgress[e.Step]) >= 2*time.Second {
+				lastProgress[e.Step] = time.Now()
+				p := e.Progress
+				fmt.Fprintf(out, "    ... %s %d/%d %s\n", e.Step, p.Done, p.Total, p.What)
+			}
+		case wizard.EvNote:
+			fmt.Fprintf(out, "note: %s\n", e.Message)
+		}
+	}
+}
+
+func backoutCmd() *cobra.Command {
+	c := &common{}
+	cmd := &cobra.Command{
+		Use:   "backout",
+		Short: "Take back, newest first, every step the journal says was done",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, out := cmd.Context(), cmd.OutOrStdout()
+			s, err := c.load(ctx, os.Stdin)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			r := &wizard.Runner{Steps: s.steps, Env: s.env, Opts: s.options(c), Events: batchPrinter(out, c.output)}
+			if c.dryRun {
+				plan, err := r.BackoutPlan(ctx, s.records())
+				if err != nil {
+					return err
+				}
+				return printBackoutPlan(out, c.output, plan)
+			}
+			if err := s.openLog(); err != nil {
+				return err
+			}
+			j, err := s.openJournal()
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			r.Journal = j
+			err = r.Backout(ctx)
+			if errors.Is(err, wizard.ErrNothingToUndo) {
+				fmt.Fprintln(out, err)
+				return nil
+			}
+			writeReport(ctx, s, j)
+			if err == nil && c.output == "text" {
+				fmt.Fprintf(out, "backout complete; report: %s\n", reportPath(s))
+			}
+			return err
+		},
+	}
+	addCommon(cmd, c, true)
+	return cmd
+}
+
+func printBackoutPlan(out io.Writer, format string, plan []wizard.BackoutStep) error {
+	if format == "json" {
+		return json.NewEncoder(out).Encode(struct {
+			Version int                  `json:"version"`
+			Steps   []wizard.BackoutStep `json:"steps"`
+		}{wizard.PlanVersion, plan})
+	}
+	if len(plan) == 0 {
+		fmt.Fprintln(out, wizard.ErrNothingToUndo)
+		return nil
+	}
+	fmt.Fprintln(out, "Backout plan (newest first; nothing has been run):")
+	for i, s := range plan {
+		fmt.Fprintf(out, "\n%2d. undo %s — %s\n", i+1, s.ID, s.Title)
+		if s.Error != "" {
+			fmt.Fprintf(out, "      cannot plan: %s\n", s.Error)
+		}
+		for _, a := range s.Actions {
+			fmt.Fprintf(out, "      $ %s\n", a.Summary)
+			if a.Irreversible != "" {
+				fmt.Fprintf(out, "        (cannot be reversed: %s)\n", a.Irreversible)
+			}
+		}
+	}
+	return nil
+}
+
+func statusCmd() *cobra.Command {
+	c := &common{}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the journal: done, in doubt, pending; the backups; what backout would do now",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, out := cmd.Context(), cmd.OutOrStdout()
+			s, err := c.load(ctx, os.Stdin)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			return printStatus(ctx, s, c, out)
+		},
+	}
+	addCommon(cmd, c, false)
+	return cmd
+}
+
+// StatusReport is the versioned JSON of `mswizard status`.
+type StatusReport struct {
+	Version  int                  `json:"version"`
+	StateDir string               `json:"state_dir"`
+	Holder   *journal.Holder      `json:"running,omitempty"`
+	Steps    []statusStep         `json:"steps"`
+	Backout  []wizard.BackoutStep `json:"backout"`
+	Report   string               `json:"report,omitempty"`
+}
+
+type statusStep struct {
+	ID    string           `json:"id"`
+	State wizard.StepState `json:"state"`
+	Note  string           `json:"note,omitempty"`
+}
+
+func printStatus(ctx context.Context, s *session, c *common, out io.Writer) error {
+	recs := s.records()
+	st := wizard.Fold(recs)
+	rep := StatusReport{Version: wizard.PlanVersion, StateDir: s.state}
+	if h, ok := journal.LockHolder(s.state); ok {
+		rep.Holder = &h
+	}
+	for _, step := range s.steps {
+		r := st.Step(step.ID())
+		note := r.Why
+		if r.State == wizard.StateInDoubt {
+			note = fmt.Sprintf("action %d began and has no outcome: %s", r.InDoubt+1, r.InDoubtSummary)
+		}
+		if r.State == wizard.StateFailed {
+			note = r.LastError
+		}
+		rep.Steps = append(rep.Steps, statusStep{ID: step.ID(), State: r.State, Note: note})
+	}
+	r := &wizard.Runner{Steps: s.steps, Env: s.env}
+	rep.Backout, _ = r.BackoutPlan(ctx, recs)
+	if _, err := os.Stat(reportPath(s)); err == nil {
+		rep.Report = reportPath(s)
+	}
+	if c.output == "json" {
+		return json.NewEncoder(out).Encode(rep)
+	}
+	fmt.Fprintf(out, "state directory: %s\n", rep.StateDir)
+	if rep.Holder != nil {
+		fmt.Fprintf(out, "running now: pid %d (user %s on %s, since %s)\n", rep.Holder.PID, rep.Holder.User, rep.Holder.Host, rep.Holder.Since.Format(time.RFC3339))
+	}
+	if st.BackedOut {
+		fmt.Fprintln(out, "the last run was backed out")
+	}
+	for _, x := range rep.Steps {
+		line := fmt.Sprintf("  %-10s %s", x.State, x.ID)
+		if x.Note != "" {
+			line += "  — " + x.Note
+		}
+		fmt.Fprintln(out, line)
+	}
+	if len(rep.Backout) == 0 {
+		fmt.Fprintln(out, "backout now: nothing to undo")
+	} else {
+		fmt.Fprintln(out, "backout now would undo, newest first:")
+		for _, b := range rep.Backout {
+			fmt.Fprintf(out, "  - %s (%d action(s))\n", b.ID, len(b.Actions))
+		}
+	}
+	if rep.Report != "" {
+		fmt.Fprintf(out, "report: %s\n", rep.Report)
+	}
+	return nil
+}
+
+func resolveCmd() *cobra.Command {
+	c := &common{}
+	var retry, markDone bool
+	cmd := &cobra.Command{
+		Use:   "resolve STEP --retry|--mark-done",
+		Short: "Decide an in-doubt action after a crash: run it again, or record that it completed",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if retry == markDone {
+				return usagef("give exactly one of --retry or --mark-done")
+			}
+			s, err := c.load(cmd.Context(), os.Stdin)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			j, err := s.openJournal()
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j}
+			if err := r.Resolve(args[0], markDone); err != nil {
+				return usagef("%v", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "recorded; rerun `mswizard upgrade --answers %s` to go on\n", c.answersPath)
+			return nil
+		},
+	}
+	addCommon(cmd, c, false)
+	cmd.Flags().BoolVar(&retry, "retry", false, "the action did not take effect: run it again")
+	cmd.Flags().BoolVar(&markDone, "mark-done", false, "the action completed: record it as done")
+	return cmd
+}
+
+func answersCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "answers", Short: "Work with answers files (install.inf)"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "template",
+		Short: "Print a self-documenting install.inf: every key, its meaning and default",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return answers.WriteTemplate(cmd.OutOrStdout()) },
+	})
+	var syntaxOnly bool
+	validate := &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check an answers file and list every problem with its line and fix",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := answers.Load(args[0], answers.LoadOptions{SkipFiles: syntaxOnly})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (server root %s, instance %s, regime %s, %d export(s))\n", args[0], a.ServerRoot, a.Instance, a.Regime, len(a.Exports))
+			return nil
+		},
+	}
+	validate.Flags().BoolVar(&syntaxOnly, "syntax", false, "check only the file itself, not the secret files it references")
+	cmd.AddCommand(validate)
+	return cmd
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the wizard's version",
+		Args:  cobra.NoArgs,
+		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintf(cmd.OutOrStdout(), "mswizard %s\n", version) },
+	}
+}
+
+func joinLines(xs []string) string { return strings.Join(xs, "\n") }

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/term"
+
+	"mswizard/ldif/export"
+	"mswizard/steps"
+	"mswizard/wizard"
+	"mswizard/wizard/answers"
+	"mswizard/wizard/journal"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "0.1.0-dev"
+
+// common holds the flags every run-related subcommand shares.
+type common struct {
+	answersPath string
+	stateDir    string
+	yes         bool
+	output      string
+	dryRun      bool
+	until       string
+	skip, only  []string
+}
+
+// session is one invocation's loaded answers, runbook and environment.
+type session struct {
+	answers *answers.Answers
+	cfg     *steps.Config
+	steps   []wizard.Step
+	env     *wizard.Env
+	state   string
+	logFile *os.File
+}
+
+func (c *common) load(ctx context.Context, stdin io.Reader) (*session, error) {
+	if c.answersPath == "" && c.stateDir == "" {
+		return nil, usagef("no answers: give --answers install.inf (see `mswizard answers template`), or --state-dir of a run in progress")
+	}
+	if c.output != "text" && c.output != "json" {
+		return nil, usagef("--output %q: must be text or json", c.output)
+	}
+	path := c.answersPath
+	if path == "" {
+		// A run in progress keeps a copy of where its answers came from.
+		b, err := os.ReadFile(filepath.Join(c.stateDir, "answers.path"))
+		if err != nil {
+			return nil, usagef("--state-dir %s holds no run (no answers.path); give --answers", c.stateDir)
+		}
+		path = string(b)
+	}
+	a, err := answers.Load(path, answers.LoadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	state := a.StateDir
+	if c.stateDir != "" {
+		state = c.stateDir
+	}
+	cfg := steps.NewConfig(a, state)
+	s := &session{answers: a, cfg: cfg, state: state}
+	s.steps = steps.Upgrade(cfg)
+	s.env = &wizard.Env{
+		Root:     "/",
+		StateDir: state,
+		Exec:     wizard.OSExecer{},
+		Now:      time.Now,
+		LDAP:     &ldapDialer{a: a},
+		Log:      slog.New(slog.DiscardHandler),
+	}
+	return s, nil
+}
+
+// openLog starts the structured log in the state directory; it never writes to
+// the terminal, so it cannot disturb a TUI.
+func (s *session) openLog() error {
+	if err := os.MkdirAll(s.state, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(s.state, "mswizard.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("log: %w", err)
+	}
+	s.logFile = f
+	s.env.Log = slog.New(slog.NewJSONHandler(f, nil)).With("pid", os.Getpid())
+	if s.answers.Path != "" {
+		abs, _ := filepath.Abs(s.answers.Path)
+		_ = os.WriteFile(filepath.Join(s.state, "answers.path"), []byte(abs), 0o600)
+	}
+	return nil
+}
+
+func (s *session) close() {
+	if s.logFile != nil {
+		s.logFile.Close()
+	}
+}
+
+func (s *session) pin() wizard.Pin {
+	p := wizard.Pin{WizardVersion: version, AnswersHash: s.answers.Hash()}
+	for _, st := range s.steps {
+		p.Steps = append(p.Steps, st.ID())
+	}
+	return p
+}
+
+func (s *session) options(c *common) wizard.Options {
+	return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.answers.Confirm, Waivers: s.answers.Waivers, Pin: s.pin()}
+}
+
+func (s *session) openJournal() (*journal.Journal, error) {
+	return journal.Open(s.state, journal.Options{Run: fmt.Sprintf("%d-%d", time.Now().Unix(), os.Getpid())})
+}
+
+// records reads the journal without locking it, for plans and status.
+func (s *session) records() []journal.Record {
+	recs, err := journal.Read(s.state)
+	if err != nil {
+		return nil
+	}
+	return recs
+}
+
+// ldapDialer opens the user directory named in the answers, bound as
+// UserDirectoryAdminID; the password goes only into the bind request.
+type ldapDialer struct{ a *answers.Answers }
+
+func (d *ldapDialer) DialLDAP(ctx context.Context) (wizard.LDAPConn, error) {
+	return export.Dial(ctx, d.a.LDAPAddress(),
+		export.Bind{DN: d.a.UserDirectoryAdminID, Password: export.Secret(d.a.UserDirectoryAdminPwd.Reveal())},
+		export.TLS{CAFile: d.a.LDAPCAFile, StartTLS: d.a.LDAPStartTLS, InsecureSkipVerify: d.a.LDAPInsecureSkipVerify},
+		export.DialOptions{Timeout: d.a.LDAPTimeout})
+}
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

@@ -1,0 +1,33 @@
+// Package steps knows the product: it turns an answers file into the upgrade
+// runbook of iPlanet Messaging Server 5.2 Installation Guide, Appendix C (seed 003)
+// as an ordered, visible list of wizard steps. The order is the spec.
+package steps
+
+import (
+	"path/filepath"
+
+	"mswizard/fixtures/layout"
+	"mswizard/wizard/answers"
+)
+
+// Config is everything the runbook needs, derived from the answers file.
+type Config struct {
+	Answers   *answers.Answers
+	Host      layout.World // the host's paths (server root, msg-INSTANCE, ...)
+	StateDir  string
+	BackupDir string
+}
+
+// NewConfig derives the runbook's configuration from validated answers; stateDir
+// overrides the answers' StateDir when not empty.
+func NewConfig(a *answers.Answers, stateDir string) *Config {
+	if stateDir == "" {
+		stateDir = a.StateDir
+	}
+	return &Config{
+		Answers:   a,
+		Host:      layout.World{Dir: filepath.Dir(a.ServerRoot), SR: a.ServerRoot, Instance: a.Instance, Host: a.FullMachineName},
+		StateDir:  stateDir,
+		BackupDir: a.BackupDir,
+	}
+}
