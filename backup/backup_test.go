@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -299,4 +300,9 @@ func compress(t *testing.T, b []byte) []byte {
 	e, _ := zstd.NewWriter(nil)
 	defer e.Close()
 	return e.EncodeAll(b, nil)
+}
+
+func jsonLine(e Entry) ([]byte, error) {
+	b, err := json.Marshal(e)
+	return append(b, '\n'), err
 }

@@ -163,7 +163,7 @@ func Create(ctx context.Context, opt Options) (res Result, err error) {
 	}
 	// The last frame is compressed and written here: its error matters.
 	if err := zw.Close(); err != nil {
-		return res, fmt.Errorf("backup: finish archive %s: %w", partA, err)
+		return res, fmt.Errorf("backup: finish archive %s (last entry %s): %w", partA, c.last, err)
 	}
 	if err := af.Sync(); err != nil {
 		return res, fmt.Errorf("backup: sync %s: %w", partA, err)
@@ -219,6 +219,7 @@ type creator struct {
 	progress func(Progress)
 	archive  string
 	hook     func(rel string)
+	last     string // last entry added, to name it in late write errors
 
 	entries, files, bytes, skipped int64
 }
@@ -235,6 +236,7 @@ func tarName(e Entry) string {
 
 func (c *creator) add(n node) error {
 	e := entryOf(n)
+	c.last = e.Path
 	if e.Skipped != "" {
 		c.skipped++
 		if err := c.mw.entry(e); err != nil {

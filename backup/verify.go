@@ -9,9 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
 	"os"
-	"strings"
 
 	"github.com/mholt/archives"
 )
@@ -130,7 +128,7 @@ func readArchive(ctx context.Context, archivePath, manifestPath, phase string, p
 				return err
 			}
 			defer f.Close()
-			r = f
+			r = readSide{f}
 		}
 		sum, err := visit(ctx, hdr, want, r)
 		if err != nil {
@@ -190,15 +188,28 @@ func readArchive(ctx context.Context, archivePath, manifestPath, phase string, p
 	return nil
 }
 
+// readSide marks errors met while reading archive data, so that a visitor's
+// error can be told apart from a damaged archive.
+type readSide struct{ r io.Reader }
+
+type readError struct{ err error }
+
+func (e readError) Error() string { return e.err.Error() }
+func (e readError) Unwrap() error { return e.err }
+
+func (r readSide) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = readError{err}
+	}
+	return n, err
+}
+
 // isReadError reports errors that come from decoding the archive, as opposed
 // to writing a restored file.
 func isReadError(err error) bool {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return false
-	}
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, tar.ErrHeader) || strings.Contains(err.Error(), "zstd") ||
-		strings.Contains(err.Error(), "checksum") || strings.Contains(err.Error(), "corrupt")
+	var re readError
+	return errors.As(err, &re)
 }
 
 type eofReader struct{}
