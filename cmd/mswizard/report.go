@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"mswizard/ldif/export"
+	"mswizard/wizard/atomicfile"
 	"mswizard/wizard"
 	"mswizard/wizard/journal"
 )
@@ -98,7 +98,7 @@ func writeReport(ctx context.Context, s *session, j *journal.Journal) {
 	}
 	js, _ := json.MarshalIndent(rep, "", "  ")
 	for name, data := range map[string][]byte{"report.md": []byte(b.String()), "report.json": js} {
-		if err := writeAtomic(filepath.Join(s.state, name), data); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(s.state, name), data, 0o600); err != nil {
 			s.env.Log.Error("report", "file", name, "err", err)
 		}
 	}
@@ -106,41 +106,6 @@ func writeReport(ctx context.Context, s *session, j *journal.Journal) {
 
 func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
-}
-
-// writeAtomic writes a file so that readers see the old or the new content, never
-// a mix: temp file, fsync, rename, fsync of the directory.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // exportSpecs turns the answers' exports into export specs, dated today.
