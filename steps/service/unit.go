@@ -158,14 +158,13 @@ func superviseStatus(dir string) (pid int, want byte, ok bool) {
 	return int(binary.LittleEndian.Uint32(b[12:16])), b[17], true
 }
 
-// waitDown polls until the unit is down or timeout passes. It fails naming the
-// process (pid, cmdline) that lives on, or the port that still answers.
-func (c Config) waitDown(ctx context.Context, u unit, timeout time.Duration, before *Proc) (status, error) {
+// waitDown polls until the unit is down or the deadline passes. It fails naming
+// the process (pid, cmdline) that lives on, or the port that still answers.
+func (c Config) waitDown(ctx context.Context, u unit, deadline time.Time, timeout time.Duration, before *Proc) (status, error) {
 	var extra []int
 	if before != nil {
 		extra = append(extra, before.Pid)
 	}
-	deadline := time.Now().Add(timeout)
 	for {
 		st, err := c.observe(ctx, u, extra...)
 		if err != nil {
@@ -186,9 +185,8 @@ func (c Config) waitDown(ctx context.Context, u unit, timeout time.Duration, bef
 	}
 }
 
-// waitUp polls until the unit is up (its port answers) or timeout passes.
-func (c Config) waitUp(ctx context.Context, u unit, timeout time.Duration) (status, error) {
-	deadline := time.Now().Add(timeout)
+// waitUp polls until the unit is up (its port answers) or the deadline passes.
+func (c Config) waitUp(ctx context.Context, u unit, deadline time.Time, timeout time.Duration) (status, error) {
 	for {
 		st, err := c.observe(ctx, u)
 		if err != nil {

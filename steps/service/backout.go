@@ -1,0 +1,64 @@
+package service
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// Component is a server the appendix's backout stops and starts.
+type Component string
+
+// The components of the backout (seed 003, バックアウト手順).
+const (
+	DelegatedAdmin Component = "delegated-admin" // iPlanet Delegated Administrator
+	WebServer      Component = "web"             // iPlanet Web Server
+	Messaging      Component = "messaging"
+	Directory      Component = "directory"
+	Administration Component = "admin" // Administration Server
+)
+
+// Installed says which optional components a host has; messaging and the
+// Administration Server always are.
+type Installed struct {
+	DelegatedAdmin, Web, Directory bool
+}
+
+// BackoutOrder is the appendix's strict order (seed 003, backout steps 1 and 5):
+// stop Delegated Administrator, Web Server, Messaging Server, Directory Server,
+// Administration Server; start Administration Server, Directory Server,
+// Messaging Server, Web Server, Delegated Administrator — only those installed.
+func BackoutOrder(in Installed) (stop, start []Component) {
+	present := map[Component]bool{
+		DelegatedAdmin: in.DelegatedAdmin, WebServer: in.Web, Messaging: true,
+		Directory: in.Directory, Administration: true,
+	}
+	for _, c := range []Component{DelegatedAdmin, WebServer, Messaging, Directory, Administration} {
+		if present[c] {
+			stop = append(stop, c)
+		}
+	}
+	for i := len(stop) - 1; i >= 0; i-- {
+		start = append(start, stop[i])
+	}
+	return stop, start
+}
+
+// DetectInstalled reads from the host which optional components are there: a web
+// server instance other than the Administration Server's https-admserv, a
+// Directory Server instance (SERVER-ROOT/slapd-*); Delegated Administrator comes
+// from the answers (Config.DelegatedAdmin).
+func DetectInstalled(c Config) Installed {
+	in := Installed{DelegatedAdmin: c.DelegatedAdmin}
+	for _, inst := range webInstances(c.World) {
+		if inst != "https-admserv" {
+			in.Web = true
+		}
+	}
+	matches, _ := filepath.Glob(filepath.Join(c.World.ServerRoot(), "slapd-*"))
+	for _, m := range matches {
+		if isDir(m) && !strings.HasSuffix(m, ".bak") {
+			in.Directory = true
+		}
+	}
+	return in
+}

@@ -1,0 +1,353 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"mswizard/wizard"
+)
+
+// Finding IDs of this package's preflight checks.
+const (
+	FindHAUnmentioned = "PRE-HA-001" // HA configuration the answers do not mention
+	FindHAToolMissing = "PRE-HA-002" // the answers name a cluster whose command is missing
+	FindHAConfig      = "PRE-HA-003" // the answers lack a cluster object the regime needs
+	FindHANotMaster   = "PRE-HA-004" // Sun Cluster 2.2: this node does not master the logical host
+	FindHAUnverified  = "PRE-HA-005" // Sun Cluster 2.2: mastery could not be checked
+)
+
+// haProbe is preflight/ha-probe.
+type haProbe struct{ step }
+
+// HAProbe is preflight/ha-probe, a read-only wizard.Preflight: it looks for a
+// cluster the answers do not mention — the cluster commands (hareg, scswitch,
+// scrgadm, hares, hagrp) in their standard directories or the world's bin, the
+// cluster's own configuration (/etc/opt/SUNWcluster/conf, /etc/cluster/ccr,
+// /etc/VRTSvcs/conf/config/main.cf, the world's cluster/regime), an `ha` marker
+// next to the instance, `local.ha.*` parameters — and raises an inhibitor: under
+// HA the product refuses a plain stop-msg (seed 000 §4.4.1) and the upgrade has
+// its own sections (seed 003). It also checks that the regime's own command is
+// there and its cluster objects are named.
+func HAProbe(c Config) wizard.Step {
+	return &haProbe{step{IDHAProbe, "Look for High Availability configuration", c.withDefaults()}}
+}
+
+func (s *haProbe) Check(context.Context, *wizard.Env) (bool, string, error) {
+	return true, "a read-only preflight: its findings are reported before the run", nil
+}
+func (s *haProbe) Plan(context.Context, *wizard.Env) ([]wizard.Action, error) { return nil, nil }
+func (s *haProbe) Undo(context.Context, *wizard.Env, []wizard.Receipt) ([]wizard.Action, error) {
+	return nil, nil
+}
+
+// haEvidence is one sign of a cluster and the regime it points to.
+type haEvidence struct {
+	what   string
+	regime Regime
+}
+
+func under(root, p string) string {
+	if root == "" || root == "/" {
+		return p
+	}
+	return filepath.Join(root, p)
+}
+
+// evidence lists the signs of a cluster on the host.
+func (c Config) evidence(root string) []haEvidence {
+	var out []haEvidence
+	add := func(p string, r Regime) {
+		if exists(p) {
+			out = append(out, haEvidence{p, r})
+		}
+	}
+	for _, e := range []struct {
+		p string
+		r Regime
+	}{
+		{"/opt/SUNWcluster/bin/hareg", RegimeSC22},
+		{"/etc/opt/SUNWcluster/conf", RegimeSC22},
+		{"/usr/cluster/bin/scswitch", RegimeSC3},
+		{"/usr/cluster/bin/scrgadm", RegimeSC3},
+		{"/etc/cluster/ccr", RegimeSC3},
+		{"/opt/VRTSvcs/bin/hares", RegimeVeritas},
+		{"/etc/VRTSvcs/conf/config/main.cf", RegimeVeritas},
+	} {
+		add(under(root, e.p), e.r)
+	}
+	w := c.World
+	if w.Dir != "" {
+		for tool, r := range map[string]Regime{"hareg": RegimeSC22, "scswitch": RegimeSC3, "scrgadm": RegimeSC3, "hares": RegimeVeritas, "hagrp": RegimeVeritas} {
+			add(filepath.Join(w.BinDir(), tool), r)
+		}
+		if b, err := os.ReadFile(filepath.Join(w.ClusterDir(), "regime")); err == nil {
+			if r := Regime(strings.TrimSpace(string(b))); r.HA() {
+				out = append(out, haEvidence{filepath.Join(w.ClusterDir(), "regime") + " names " + string(r), r})
+			}
+		}
+	}
+	add(filepath.Join(w.MsgDir(), "ha"), "")
+	add(filepath.Join(w.ConfigDir(), "ha"), "")
+	if conf, err := ReadConfig(w); err == nil {
+		for _, k := range sortedKeys(conf) {
+			if strings.HasPrefix(k, "local.ha.") || strings.HasPrefix(k, "local.ha_") {
+				out = append(out, haEvidence{k + " in the configuration", ""})
+			}
+		}
+	}
+	return out
+}
+
+func (s *haProbe) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+	c := s.c
+	var fs []wizard.Finding
+	ev := c.evidence(env.Root)
+	if !c.Regime.HA() && len(ev) > 0 {
+		var what []string
+		for _, e := range ev {
+			what = append(what, e.what)
+		}
+		fs = append(fs, wizard.Finding{
+			ID:       FindHAUnmentioned,
+			Severity: wizard.Inhibitor,
+			Message:  fmt.Sprintf("High Availability configuration found that the answers do not mention (regime %s): %s", c.Regime, strings.Join(what, ", ")),
+			Remediation: "name the regime (sc2.2, sc3 or veritas) and its cluster objects in the answers: under HA stop-msg is refused " +
+				"and the upgrade follows the appendix's HA section; waive this finding only if the cluster no longer controls this server",
+		})
+	}
+	if c.Regime.HA() {
+		if err := c.Validate(); err != nil {
+			fs = append(fs, wizard.Finding{ID: FindHAConfig, Severity: wizard.Inhibitor, Message: err.Error(),
+				Remediation: "name the cluster resource, group, system and dependent resources in the answers"})
+		}
+		tools := map[Regime][]string{RegimeSC22: {"hareg"}, RegimeSC3: {"scswitch"}, RegimeVeritas: {"hares", "hagrp"}}[c.Regime]
+		for _, t := range tools {
+			p := filepath.Join(c.Cluster.Bin, t)
+			if !exists(p) {
+				fs = append(fs, wizard.Finding{ID: FindHAToolMissing, Severity: wizard.Inhibitor,
+					Message:     fmt.Sprintf("the answers say %s but %s is missing", c.Regime, p),
+					Remediation: "run the wizard on a cluster node, or set the directory of the cluster commands in the answers"})
+			}
+		}
+	}
+	return fs, nil
+}
+
+// haPrepare is ha/prepare.
+type haPrepare struct{ step }
+
+// HAPrepare is ha/prepare, the appendix's HA preparation before the upgrade
+// (seed 003):
+//   - Sun Cluster 2.2: on the physical host that masters the logical host (its
+//     preflight asks `haget -f mastered`), `hareg -n iMS50` then `hareg -u iMS50`;
+//     undo registers the data service again (`hareg -r iMS50`, off: the
+//     backout's own start order turns it on at the end);
+//   - Veritas: the service group offline, the mail resource disabled (`hares
+//     -modify RES Enabled 0`), its dependencies on the logical IP and the shared
+//     mount unlinked, the group back online so the IP and the disk serve the
+//     upgrade; undo links and enables them again (the dependency tree of the
+//     installation), leaving the start to the backout's order. haconf -makerw /
+//     -dump -makero surround the changes when haconf is installed;
+//   - Sun Cluster 3: nothing before the upgrade (the SUNWscims agent package
+//     follows it, post/ha-restore); plain and daemontools hosts: nothing.
+func HAPrepare(c Config) wizard.Step {
+	return &haPrepare{step{IDHAPrepare, "Prepare the cluster for the upgrade", c.withDefaults()}}
+}
+
+func (s *haPrepare) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+	c := s.c
+	if c.Regime != RegimeSC22 {
+		return nil, nil
+	}
+	cmd := c.sc22().Mastered()
+	if !exists(cmd.Path) {
+		return []wizard.Finding{{ID: FindHAUnverified, Severity: wizard.Warning,
+			Message:     fmt.Sprintf("cannot verify that this host masters logical host %s: %s is missing", c.Cluster.LogicalHost, cmd.Path),
+			Remediation: "check with haget -f mastered that this physical host masters the logical host before the upgrade (seed 003)"}}, nil
+	}
+	var out strings.Builder
+	cmd.Output = &out
+	if _, err := env.Exec.Run(ctx, cmd); err != nil {
+		return nil, fmt.Errorf("ha/prepare: %w", err)
+	}
+	for _, f := range strings.Fields(out.String()) {
+		if f == c.Cluster.LogicalHost {
+			return nil, nil
+		}
+	}
+	return []wizard.Finding{{ID: FindHANotMaster, Severity: wizard.Inhibitor,
+		Message:     fmt.Sprintf("this physical host does not master logical host %s (haget -f mastered: %q)", c.Cluster.LogicalHost, strings.TrimSpace(out.String())),
+		Remediation: "start the upgrade on the physical host that currently masters the logical host (seed 003, Sun Cluster 2.2)"}}, nil
+}
+
+func (s *haPrepare) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
+	c := s.c
+	switch c.Regime {
+	case RegimeSC22:
+		state, err := c.haregState(ctx, env)
+		if err != nil {
+			return false, "", err
+		}
+		return state == "unregistered", fmt.Sprintf("data service %s is %s", c.Cluster.HaregService, state), nil
+	case RegimeVeritas:
+		return false, "the Veritas dependency tree cannot be read here; its commands are idempotent", nil
+	case RegimeSC3:
+		return true, "Sun Cluster 3: nothing before the upgrade; SUNWscims follows it on each node", nil
+	}
+	return true, "no cluster: nothing to prepare", nil
+}
+
+// vcsConf reports whether haconf is installed, to open and save the VCS
+// configuration around changes.
+func (c Config) vcsConf() bool { return exists(c.vcs().ConfWritable().Path) }
+
+func (s *haPrepare) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+	c := s.c
+	switch c.Regime {
+	case RegimeSC22:
+		sc := c.sc22()
+		return []wizard.Action{
+			cmdAction(env, sc.Off(), opData{Op: "monitor-prep"}),
+			cmdAction(env, sc.Unregister(), opData{Op: "unregister"}),
+		}, nil
+	case RegimeVeritas:
+		v := c.vcs()
+		res := c.Cluster.Resource
+		var acts []wizard.Action
+		if c.vcsConf() {
+			acts = append(acts, cmdAction(env, v.ConfWritable(), opData{Op: "vcs-conf"}))
+		}
+		acts = append(acts,
+			cmdAction(env, v.GroupOffline(), opData{Op: "vcs-group"}),
+			cmdAction(env, v.SetEnabled(res, false), opData{Op: "vcs-disable", Arg: res}),
+			cmdAction(env, v.Unlink(res, c.Cluster.IPResource), opData{Op: "vcs-unlink", Arg: c.Cluster.IPResource}),
+			cmdAction(env, v.Unlink(res, c.Cluster.MountResource), opData{Op: "vcs-unlink", Arg: c.Cluster.MountResource}),
+		)
+		if c.vcsConf() {
+			acts = append(acts, cmdAction(env, v.ConfSave(), opData{Op: "vcs-conf"}))
+		}
+		return append(acts, cmdAction(env, v.GroupOnline(), opData{Op: "vcs-group"})), nil
+	}
+	return nil, nil
+}
+
+// Undo reverses the preparation from its receipts.
+func (s *haPrepare) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
+	c := s.c
+	ds, err := receiptsData(receipts)
+	if err != nil {
+		return nil, err
+	}
+	var acts []wizard.Action
+	for _, d := range ds {
+		switch d.Op {
+		case "unregister":
+			acts = append(acts, cmdAction(env, c.sc22().Register(), opData{Op: "register"}))
+		case "vcs-unlink":
+			acts = append(acts, cmdAction(env, c.vcs().Link(c.Cluster.Resource, d.Arg), opData{Op: "vcs-link", Arg: d.Arg}))
+		case "vcs-disable":
+			acts = append(acts, cmdAction(env, c.vcs().SetEnabled(d.Arg, true), opData{Op: "vcs-enable", Arg: d.Arg}))
+		}
+	}
+	if c.Regime == RegimeVeritas && len(acts) > 0 && c.vcsConf() {
+		acts = append([]wizard.Action{cmdAction(env, c.vcs().ConfWritable(), opData{Op: "vcs-conf"})}, acts...)
+		acts = append(acts, cmdAction(env, c.vcs().ConfSave(), opData{Op: "vcs-conf"}))
+	}
+	return acts, nil
+}
+
+// haRestore is post/ha-restore.
+type haRestore struct{ step }
+
+// HARestore is post/ha-restore, the appendix's HA step after the upgrade (seed
+// 003): Veritas — the dependency tree of the installation again (the mail
+// resource linked to the logical IP and the shared mount, enabled); Sun Cluster
+// 2.2 — the data service registered again (`hareg -r iMS50`, what the agent
+// installation does); Sun Cluster 3 — a manual step printed for each node:
+// install the SUNWscims package from the 5.2 CD-ROM, which upgrades the HA agent.
+func HARestore(c Config) wizard.Step {
+	return &haRestore{step{IDHARestore, "Restore the cluster's control of the Messaging Server", c.withDefaults()}}
+}
+
+func (s *haRestore) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
+	c := s.c
+	switch c.Regime {
+	case RegimeSC22:
+		state, err := c.haregState(ctx, env)
+		if err != nil {
+			return false, "", err
+		}
+		return state != "unregistered", fmt.Sprintf("data service %s is %s", c.Cluster.HaregService, state), nil
+	case RegimeVeritas:
+		return false, "the Veritas dependency tree cannot be read here; its commands are idempotent", nil
+	case RegimeSC3:
+		return false, "a manual step: the SUNWscims package on each node", nil
+	}
+	return true, "no cluster: nothing to restore", nil
+}
+
+func (s *haRestore) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+	c := s.c
+	switch c.Regime {
+	case RegimeSC22:
+		return []wizard.Action{cmdAction(env, c.sc22().Register(), opData{Op: "register"})}, nil
+	case RegimeVeritas:
+		v := c.vcs()
+		res := c.Cluster.Resource
+		var acts []wizard.Action
+		if c.vcsConf() {
+			acts = append(acts, cmdAction(env, v.ConfWritable(), opData{Op: "vcs-conf"}))
+		}
+		acts = append(acts,
+			cmdAction(env, v.Link(res, c.Cluster.IPResource), opData{Op: "vcs-link", Arg: c.Cluster.IPResource}),
+			cmdAction(env, v.Link(res, c.Cluster.MountResource), opData{Op: "vcs-link", Arg: c.Cluster.MountResource}),
+			cmdAction(env, v.SetEnabled(res, true), opData{Op: "vcs-enable", Arg: res}),
+		)
+		if c.vcsConf() {
+			acts = append(acts, cmdAction(env, v.ConfSave(), opData{Op: "vcs-conf"}))
+		}
+		return acts, nil
+	case RegimeSC3:
+		nodes := c.Cluster.Nodes
+		if len(nodes) == 0 {
+			nodes = []string{"each cluster node"}
+		}
+		var acts []wizard.Action
+		for _, n := range nodes {
+			acts = append(acts, noteAction(env, s.id, "manual: on "+n+": pkgadd -d <Messaging Server 5.2 CD-ROM> SUNWscims", []string{
+				"On " + n + ": install the SUNWscims package from the Messaging Server 5.2 CD-ROM (pkgadd -d CDROM_DIR SUNWscims).",
+				"This upgrades the Messaging Server HA agent (appendix C, Sun Cluster 3.x; \"Sun Cluster 3.0 U1 and U2 agent installation\").",
+			}))
+		}
+		return acts, nil
+	}
+	return nil, nil
+}
+
+func (s *haRestore) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
+	c := s.c
+	ds, err := receiptsData(receipts)
+	if err != nil {
+		return nil, err
+	}
+	var acts []wizard.Action
+	for _, d := range ds {
+		switch d.Op {
+		case "register":
+			acts = append(acts, cmdAction(env, c.sc22().Off(), opData{Op: "monitor-prep"}),
+				cmdAction(env, c.sc22().Unregister(), opData{Op: "unregister"}))
+		case "vcs-link":
+			acts = append(acts, cmdAction(env, c.vcs().Unlink(c.Cluster.Resource, d.Arg), opData{Op: "vcs-unlink", Arg: d.Arg}))
+		case "vcs-enable":
+			acts = append(acts, cmdAction(env, c.vcs().SetEnabled(d.Arg, false), opData{Op: "vcs-disable", Arg: d.Arg}))
+		}
+	}
+	if c.Regime == RegimeVeritas && len(acts) > 0 && c.vcsConf() {
+		acts = append([]wizard.Action{cmdAction(env, c.vcs().ConfWritable(), opData{Op: "vcs-conf"})}, acts...)
+		acts = append(acts, cmdAction(env, c.vcs().ConfSave(), opData{Op: "vcs-conf"}))
+	}
+	return acts, nil
+}

@@ -1,0 +1,201 @@
+package service
+
+import (
+	"context"
+	"strings"
+
+	"mswizard/wizard"
+)
+
+// start is post/start.
+type start struct{ step }
+
+// Start is post/start: the services up again after the upgrade, in the
+// documented order — watcher, ens, store (its port answering is the manual's
+// "checking store server status ... ready"), imap, pop, http, sched, dispatcher,
+// job_controller (seed 000 §4.4.2.1) — skipping each whose *.enable switch is off
+// in the host's configuration; then the Administration Server and the web
+// server instances. A plain host starts the services one by one with
+// `start-msg SERVICE`, waiting for each port before the next; daemontools removes
+// the down file this run created and runs `svc -u`; Sun Cluster 2.2 runs
+// `start-msg ha` (seed 003 post-upgrade step 6); Sun Cluster 3 and Veritas bring
+// the resource online. A service that answered and then stopped answering
+// crashed: the step fails with the manual's advice (stop everything, start again).
+func Start(c Config) wizard.Step {
+	return &start{step{IDStart, "Start the services in the documented order", c.withDefaults()}}
+}
+
+// expected lists the units that must answer after the start, in start order:
+// the enabled messaging services, the Administration Server, the web instances.
+func (s *start) expected() (msg, rest []unit, err error) {
+	c := s.c
+	conf, err := ReadConfig(c.World)
+	if err != nil {
+		return nil, nil, err
+	}
+	var names []string
+	for _, n := range MessagingServices() {
+		if conf.Enabled(n) {
+			names = append(names, n)
+		}
+	}
+	msg, err = c.units(names...)
+	if err != nil {
+		return nil, nil, err
+	}
+	var others []string
+	if exists(c.World.StartAdmin()) {
+		others = append(others, AdminUnit)
+	}
+	others = append(others, webUnits(c.World)...)
+	rest, err = c.units(others...)
+	return msg, rest, err
+}
+
+func (s *start) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
+	msg, rest, err := s.expected()
+	if err != nil {
+		return false, "", err
+	}
+	done := true
+	var why []string
+	for _, u := range append(msg, rest...) {
+		st, err := s.c.observe(ctx, u)
+		if err != nil {
+			return false, "", err
+		}
+		if !st.up() {
+			done = false
+		}
+		why = append(why, st.describe())
+	}
+	return done, strings.Join(why, "; "), nil
+}
+
+func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+	c := s.c
+	msg, rest, err := s.expected()
+	if err != nil {
+		return nil, err
+	}
+	state, err := loadState(env)
+	if err != nil {
+		return nil, err
+	}
+	up := map[string]bool{}
+	for _, u := range append(msg, rest...) {
+		st, err := c.observe(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		up[u.Name] = st.up()
+	}
+	var acts []wizard.Action
+	var earlier []unit
+	switch {
+	case c.Regime.HA():
+		var down bool
+		for _, u := range msg {
+			down = down || !up[u.Name]
+		}
+		if down {
+			op := "msg"
+			if c.Regime == RegimeSC22 {
+				op = "msg-ha"
+			}
+			acts = append(acts, c.startAction(env, op, "", c.messagingStart(), msg, nil))
+		}
+		earlier = msg
+	default:
+		for _, u := range msg {
+			if u.supervised() {
+				if existed, ok := state.DownExisted[u.SvcDir]; ok && !existed && exists(DownFile(u.SvcDir)) {
+					acts = append(acts, removeDownAction(u.SvcDir, "rmdown"))
+				}
+				if !up[u.Name] {
+					d := c.daemontools()
+					d.Timeout = c.StartTimeout
+					acts = append(acts, c.startAction(env, "svc", u.SvcDir, d.Up(u.SvcDir), []unit{u}, earlier))
+				}
+			} else if !up[u.Name] {
+				acts = append(acts, c.startAction(env, "msg-svc", u.Name, c.plain().StartMsg(u.Name), []unit{u}, earlier))
+			}
+			earlier = append(earlier, u)
+		}
+	}
+	for _, u := range rest {
+		if u.supervised() {
+			if existed, ok := state.DownExisted[u.SvcDir]; ok && !existed && exists(DownFile(u.SvcDir)) {
+				acts = append(acts, removeDownAction(u.SvcDir, "rmdown"))
+			}
+		}
+		if !up[u.Name] {
+			op, arg := "admin", ""
+			if u.Name != AdminUnit {
+				op, arg = "web", u.Name
+			}
+			cmd, _ := c.startCmd(op, arg)
+			if u.supervised() {
+				op, arg = "svc", u.SvcDir
+				cmd, _ = c.startCmd(op, arg)
+			}
+			acts = append(acts, c.startAction(env, op, arg, cmd, []unit{u}, earlier))
+		}
+		earlier = append(earlier, u)
+	}
+	if len(acts) > 0 {
+		all := append(append([]unit{}, msg...), rest...)
+		acts = append(acts, wizard.Action{
+			Summary:    "verify every started service still answers",
+			Idempotent: true,
+			Do: func(ctx context.Context, r *wizard.Receipt) error {
+				if err := r.SetData(opData{Op: "verify", Units: unitNames(all)}); err != nil {
+					return err
+				}
+				return c.crashCheck(ctx, all, nil)
+			},
+		})
+	}
+	return acts, nil
+}
+
+// Undo stops what post/start started, newest first, and puts back the down files
+// it removed.
+func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
+	c := s.c
+	ds, err := receiptsData(receipts)
+	if err != nil {
+		return nil, err
+	}
+	var acts []wizard.Action
+	for _, d := range ds {
+		switch d.Op {
+		case "rmdown":
+			if d.Existed != nil && *d.Existed {
+				acts = append(acts, touchDownAction(env, d.Arg))
+			}
+		case "verify", "manual":
+		default:
+			if len(d.Units) == 0 {
+				continue
+			}
+			us, err := c.units(d.Units...)
+			if err != nil {
+				return nil, err
+			}
+			if cmd, ok := c.stopCmd(d.Op, d.Arg); ok {
+				acts = append(acts, c.ensureDown(env, d.Op, d.Arg, cmd, us))
+				continue
+			}
+			// Sun Cluster 2.2: no whole-server stop; one service at a time.
+			for _, n := range stopOrder(d.Units) {
+				u, err := c.units(n)
+				if err != nil {
+					return nil, err
+				}
+				acts = append(acts, c.ensureDown(env, "msg-svc", n, c.plain().StopMsg(n), u))
+			}
+		}
+	}
+	return acts, nil
+}

@@ -1,0 +1,228 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"mswizard/wizard"
+)
+
+// Step IDs, stable: journals, --until, --skip and --only name steps by them.
+const (
+	IDHAProbe        = "preflight/ha-probe"
+	IDAutoRestartOff = "stop/auto-restart"
+	IDStopDispatcher = "stop/dispatcher"
+	IDStopWeb        = "stop/web"
+	IDStopMessaging  = "stop/messaging"
+	IDStopAdmin      = "stop/admin"
+	IDDirectoryUp    = "check/directory-up"
+	IDHAPrepare      = "ha/prepare"
+	IDHARestore      = "post/ha-restore"
+	IDStart          = "post/start"
+	IDAutoRestartOn  = "post/auto-restart"
+)
+
+// PreUpgrade is the service part of the runbook before the upgrade, in order:
+// the HA probe; auto-restart and the cluster fault monitor off (seed 004: the
+// monitor restarts a stopped daemon otherwise); the dispatcher first, so no more
+// mail is accepted (seed 003 step 1); then web, messaging and admin — the
+// appendix's strict backout stop order (delegated admin, web, messaging,
+// directory, admin), so that the journal read backwards starts them in its
+// strict start order (admin, messaging, web); the Directory Server checked up
+// (seed 003: it must keep running); the HA preparation.
+func PreUpgrade(c Config) []wizard.Step {
+	return []wizard.Step{
+		HAProbe(c), AutoRestartOff(c), StopDispatcher(c), StopWeb(c), StopMessaging(c), StopAdmin(c),
+		DirectoryUp(c), HAPrepare(c),
+	}
+}
+
+// PostUpgrade is the service part after the upgrade: the HA agent restored,
+// the services started in the documented order, auto-restart and the cluster
+// monitor back on (seed 004: hareg -y after the administrative work).
+func PostUpgrade(c Config) []wizard.Step {
+	return []wizard.Step{HARestore(c), Start(c), AutoRestartOn(c)}
+}
+
+// unitsStep stops a fixed set of units, each with its own script (or, under
+// daemontools, svc -d and a down file when supervise runs it).
+type unitsStep struct {
+	step
+	op    string
+	names func(Config) []string
+}
+
+// StopDispatcher is stop/dispatcher: `imsimta stop dispatcher` (seed 003,
+// pre-upgrade step 1), done when the dispatcher's process is gone and the SMTP
+// port refuses connections.
+func StopDispatcher(c Config) wizard.Step {
+	return &unitsStep{step{IDStopDispatcher, "Stop the MTA dispatcher: no more mail is accepted", c.withDefaults()},
+		"dispatcher", func(Config) []string { return []string{"dispatcher"} }}
+}
+
+// StopAdmin is stop/admin: SERVER-ROOT/stop-admin (seed 003 step 2).
+func StopAdmin(c Config) wizard.Step {
+	return &unitsStep{step{IDStopAdmin, "Stop the Administration Server", c.withDefaults()},
+		"admin", func(c Config) []string {
+			if !exists(c.World.StopAdmin()) && !exists(c.World.AdminPidFile()) {
+				return nil
+			}
+			return []string{AdminUnit}
+		}}
+}
+
+// StopWeb is stop/web: each web server instance's https-*/stop (seed 003 step 2:
+// https-admserv and https-HOST).
+func StopWeb(c Config) wizard.Step {
+	return &unitsStep{step{IDStopWeb, "Stop the web server instances", c.withDefaults()},
+		"web", func(c Config) []string { return webUnits(c.World) }}
+}
+
+func (s *unitsStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
+	us, err := s.c.units(s.names(s.c)...)
+	if err != nil {
+		return false, "", err
+	}
+	return s.c.stoppedCheck(ctx, us)
+}
+
+// stoppedCheck: every unit down, and under daemontools its down file in place.
+func (c Config) stoppedCheck(ctx context.Context, us []unit) (bool, string, error) {
+	if len(us) == 0 {
+		return true, "nothing installed to stop", nil
+	}
+	done := true
+	var why []string
+	for _, u := range us {
+		st, err := c.observe(ctx, u)
+		if err != nil {
+			return false, "", err
+		}
+		if !st.down() {
+			done = false
+		}
+		d := st.describe()
+		if u.supervised() && !exists(DownFile(u.SvcDir)) {
+			done = false
+			d += ", no down file in " + u.SvcDir
+		}
+		why = append(why, d)
+	}
+	return done, strings.Join(why, "; "), nil
+}
+
+func (s *unitsStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+	us, err := s.c.units(s.names(s.c)...)
+	if err != nil {
+		return nil, err
+	}
+	var acts []wizard.Action
+	for _, u := range us {
+		a, err := s.c.stopUnit(ctx, env, s.op, u)
+		if err != nil {
+			return nil, err
+		}
+		acts = append(acts, a...)
+	}
+	return acts, nil
+}
+
+// stopUnit stops one unit: under supervise with a down file and svc -d, else
+// with its own stop command.
+func (c Config) stopUnit(ctx context.Context, env *wizard.Env, op string, u unit) ([]wizard.Action, error) {
+	st, err := c.observe(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	var acts []wizard.Action
+	if u.supervised() {
+		if !exists(DownFile(u.SvcDir)) {
+			acts = append(acts, touchDownAction(env, u.SvcDir))
+		}
+		if !st.down() {
+			acts = append(acts, c.stopAction(env, "svc", u.SvcDir, c.daemontools().Down(u.SvcDir), []unit{u}))
+		}
+		return acts, nil
+	}
+	if st.down() {
+		return nil, nil
+	}
+	cmd, ok := c.stopCmd(op, u.Name)
+	if !ok {
+		return nil, fmt.Errorf("no stop command for %s", u.Name)
+	}
+	return []wizard.Action{c.stopAction(env, op, u.Name, cmd, []unit{u})}, nil
+}
+
+func (s *unitsStep) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
+	return s.c.undoStops(env, receipts)
+}
+
+// stopMessaging is stop/messaging.
+type stopMessaging struct{ step }
+
+// StopMessaging is stop/messaging: every messaging service stopped by the
+// regime's own means — stop-msg on a plain host; svc -d and a down file for each
+// supervised service under daemontools (`stop-msg SERVICE` for one supervise
+// does not run); `scswitch -n -j RESOURCE` on Sun Cluster 3; `hares -offline
+// RESOURCE -sys SYSTEM` on Veritas; `stop-msg SERVICE` one by one on Sun Cluster
+// 2.2. A whole-server stop-msg is never used under HA: the product refuses it
+// (seed 000 §4.4.1).
+func StopMessaging(c Config) wizard.Step {
+	return &stopMessaging{step{IDStopMessaging, "Stop the messaging services", c.withDefaults()}}
+}
+
+func (s *stopMessaging) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
+	us, err := s.c.units(MessagingServices()...)
+	if err != nil {
+		return false, "", err
+	}
+	return s.c.stoppedCheck(ctx, us)
+}
+
+func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+	c := s.c
+	us, err := c.units(stopOrder(MessagingServices())...)
+	if err != nil {
+		return nil, err
+	}
+	var running []unit
+	for _, u := range us {
+		st, err := c.observe(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		if !st.down() {
+			running = append(running, u)
+		}
+	}
+	switch c.Regime {
+	case RegimeDaemontools:
+		var acts []wizard.Action
+		for _, u := range us {
+			op := "msg-svc"
+			a, err := c.stopUnit(ctx, env, op, u)
+			if err != nil {
+				return nil, err
+			}
+			acts = append(acts, a...)
+		}
+		return acts, nil
+	case RegimeSC22:
+		var acts []wizard.Action
+		for _, u := range running {
+			acts = append(acts, c.stopAction(env, "msg-svc", u.Name, c.plain().StopMsg(u.Name), []unit{u}))
+		}
+		return acts, nil
+	}
+	if len(running) == 0 {
+		return nil, nil
+	}
+	cmd, _ := c.messagingStop()
+	return []wizard.Action{c.stopAction(env, "msg", "", cmd, us)}, nil
+}
+
+func (s *stopMessaging) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
+	return s.c.undoStops(env, receipts)
+}
