@@ -133,9 +133,10 @@ func trimEOL(b []byte) []byte {
 	return b
 }
 
+// isBlank reports whether b has no field (see splitFields).
 func isBlank(b []byte) bool {
 	for _, c := range b {
-		if c != ' ' && c != '\t' {
+		if c > ' ' {
 			return false
 		}
 	}

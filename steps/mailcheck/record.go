@@ -1,8 +1,10 @@
 package mailcheck
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"time"
 )
@@ -103,22 +105,47 @@ type span struct{ start, end int }
 // process, source, destination, entry code, size.
 const maxHead = 8
 
-// splitFields appends the space- or tab-separated fields of line to dst,
-// stopping after max fields when max > 0.
+// splitFields appends the fields of line to dst, stopping after max fields
+// when max > 0. Any byte up to and including ' ' (space, tab, other control
+// characters) separates fields. It reads eight bytes at a time where it can:
+// padded channel columns make this the scanner's hottest loop.
 func splitFields(line []byte, dst []span, max int) []span {
+	const (
+		ones   = 0x0101010101010101
+		highs  = 0x8080808080808080
+		spaces = 0x2020202020202020
+	)
+	n := len(line)
 	i := 0
-	for i < len(line) {
-		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+	for i < n {
+		for i+8 <= n {
+			x := binary.LittleEndian.Uint64(line[i:]) ^ spaces
+			if x != 0 {
+				i += bits.TrailingZeros64(x) / 8
+				break
+			}
+			i += 8
+		}
+		for i < n && line[i] <= ' ' {
 			i++
 		}
-		if i == len(line) {
+		if i == n {
 			break
 		}
 		if max > 0 && len(dst) == max {
 			break
 		}
 		start := i
-		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
+		for i+8 <= n {
+			x := binary.LittleEndian.Uint64(line[i:])
+			// High bit set in each byte < 0x21 (exact for the lowest one).
+			if m := (x - ones*0x21) & ^x & highs; m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		for i < n && line[i] > ' ' {
 			i++
 		}
 		dst = append(dst, span{start, i})
