@@ -154,7 +154,7 @@ func (r *Result) WriteText(w io.Writer) error {
 	section("kept new", r.Kept)
 	section("CONFLICTS (need a ConfigDecision)", r.Conflicts)
 	if len(r.Written) > 0 {
-		ew.printf("\nwritten (originals kept as FILE%s):\n", PreMergeSuffix)
+		ew.printf("\nwritten (the new version's file, where there was one, kept as FILE%s):\n", PreMergeSuffix)
 		for _, f := range r.Written {
 			ew.printf("  %s\n", f)
 		}

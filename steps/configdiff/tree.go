@@ -356,7 +356,11 @@ func plan(t Tree, vs []version, p Policy, d Decisions) (*Result, []merged) {
 				res.Conflicts = append(res.Conflicts, r)
 			}
 			if r.Outcome != OutcomeUnresolved && r.choosable() {
-				res.Decisions = append(res.Decisions, Decision{File: r.File, Key: r.Key, Choice: Choice(r.Outcome)})
+				ch := ChoiceKeepNew
+				if r.Outcome == OutcomeReapplied {
+					ch = ChoiceReapply
+				}
+				res.Decisions = append(res.Decisions, Decision{File: r.File, Key: r.Key, Choice: ch})
 			}
 		}
 		if m.change {
