@@ -398,3 +398,73 @@ func TestParseDecision(t *testing.T) {
 		})
 	}
 }
+
+func TestMergeWholeFiles(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name       string
+		setup      func(t *testing.T, tr Tree)
+		rel        string
+		wantExists bool
+		wantReason Reason
+	}{
+		{"a file the operator deleted is deleted again", func(t *testing.T, tr Tree) {
+			for _, d := range []string{tr.Base, tr.New} {
+				if err := os.WriteFile(filepath.Join(d, "imta/config/internet.rules"), []byte("x\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, "imta/config/internet.rules", false, ReasonOperatorRemoved},
+		{"a file the vendor dropped stays dropped", func(t *testing.T, tr Tree) {
+			for _, d := range []string{tr.Base, tr.Old} {
+				if err := os.WriteFile(filepath.Join(d, "imta/config/old.rules"), []byte("x\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, "imta/config/old.rules", false, ReasonVendorRemoved},
+		{"a file the operator added is copied", func(t *testing.T, tr Tree) {}, "imta/config/branch.rules", true, ReasonOperatorAdded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, tmp := sampleTree(t)
+			tt.setup(t, tr)
+			res, err := Merge(ctx, tr, PolicyReapply, Decisions{{File: "config/local.conf", Key: "local.autorestart", Choice: ChoiceReapply}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = os.Stat(filepath.Join(tr.New, tt.rel))
+			if exists := err == nil; exists != tt.wantExists {
+				t.Errorf("%s exists = %v, want %v", tt.rel, exists, tt.wantExists)
+			}
+			var got Reason
+			for _, r := range append(append(res.Reapplied, res.Kept...), res.Conflicts...) {
+				if r.File == tt.rel {
+					got = r.Reason
+				}
+			}
+			if got != tt.wantReason {
+				t.Errorf("reason = %q, want %q", got, tt.wantReason)
+			}
+			first := snapshot(t, tmp)
+			if _, err := Merge(ctx, tr, PolicyReapply, Decisions{{File: "config/local.conf", Key: "local.autorestart", Choice: ChoiceReapply}}); err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(first, snapshot(t, tmp)) {
+				t.Error("second merge changed the tree")
+			}
+		})
+	}
+}
+
+func TestMergeStopsWhenCancelled(t *testing.T) {
+	tr, tmp := sampleTree(t)
+	before := snapshot(t, tmp)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Merge(ctx, tr, PolicyReapply, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("Merge = %v, want context.Canceled", err)
+	}
+	if !maps.Equal(before, snapshot(t, tmp)) {
+		t.Error("a cancelled merge wrote")
+	}
+}
