@@ -106,16 +106,6 @@ func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
 	return err
 }
 
-// useTUI says whether the interactive face runs: only on a terminal, only
-// without --answers given on the command line, never with --output json.
-func useTUI(c *common) bool {
-	return false
-}
-
-func runTUI(ctx context.Context, s *session, c *common) error {
-	return usagef("the interactive face is not available in this build; use --answers")
-}
-
 func printPlan(ctx context.Context, s *session, c *common, out io.Writer) error {
 	r := &wizard.Runner{Steps: s.steps, Env: s.env, Opts: s.options(c)}
 	rep, err := r.Plan(ctx, s.records())

@@ -1,0 +1,465 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"mswizard/backup"
+	"mswizard/wizard"
+	"mswizard/wizard/atomicfile"
+)
+
+// Archive names in BackupDir. One run per state directory, so fixed names make a
+// retried backup idempotent; a new archive replaces an old one only once it is
+// complete and verified (backup.Create writes NAME.partial first).
+const (
+	serverRootArchive = "server-root"
+	queueArchive      = "queue"
+)
+
+// storeAsideSuffix names the moved-aside message store (seed 003, backup step 5:
+// rename the primary partition and create an empty directory in its place).
+const storeAsideSuffix = ".mswizard-aside"
+
+// backupRecord is what a backup action keeps in its receipt and in the state
+// directory's backup index, which the verify gate and the report read.
+type backupRecord struct {
+	Name           string `json:"name"`
+	Source         string `json:"source"`
+	Archive        string `json:"archive"`
+	Manifest       string `json:"manifest"`
+	ManifestSHA256 string `json:"manifest_sha256"`
+	Files          int64  `json:"files"`
+	Bytes          int64  `json:"bytes"`
+	ArchiveSize    int64  `json:"archive_size"`
+}
+
+func (c *Config) backupIndex() string { return filepath.Join(c.StateDir, "backups.json") }
+
+func (c *Config) readBackupIndex() (map[string]backupRecord, error) {
+	idx := map[string]backupRecord{}
+	b, err := os.ReadFile(c.backupIndex())
+	if errors.Is(err, os.ErrNotExist) {
+		return idx, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return idx, json.Unmarshal(b, &idx)
+}
+
+func (c *Config) recordBackup(r backupRecord) error {
+	idx, err := c.readBackupIndex()
+	if err != nil {
+		return fmt.Errorf("backup index: %w", err)
+	}
+	idx[r.Name] = r
+	b, _ := json.MarshalIndent(idx, "", "  ")
+	return atomicfile.WriteFile(c.backupIndex(), b, 0o600)
+}
+
+// storeRel is the primary partition relative to the server root.
+func (c *Config) storeRel() string {
+	rel, _ := filepath.Rel(c.Host.ServerRoot(), c.Host.StorePrimary())
+	return rel
+}
+
+func (c *Config) serverRootExcludes() []string {
+	ex := []string{c.storeRel(), c.storeRel() + storeAsideSuffix}
+	if rel, err := filepath.Rel(c.Host.ServerRoot(), c.BackupDir); err == nil && !strings.HasPrefix(rel, "..") {
+		ex = append(ex, rel)
+	}
+	return ex
+}
+
+// DiskSpace is preflight/disk-space: the backups must fit before anything is
+// stopped. The estimate is the uncompressed size, a safe upper bound.
+func DiskSpace(c *Config) wizard.Step {
+	return newPreflight("preflight/disk-space", "Room for the backups", func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+		_, srBytes, err := backup.Estimate(ctx, c.Host.ServerRoot(), c.serverRootExcludes())
+		if err != nil {
+			return []wizard.Finding{{ID: "PRE-DISK-002", Severity: wizard.Inhibitor, Message: fmt.Sprintf("cannot read the server root to size its backup: %v", err), Remediation: "check ServerRoot in the answers and run the wizard as root"}}, nil
+		}
+		need := uint64(srBytes) + uint64(srBytes)/10 + 16<<20
+		dir := existingParent(c.BackupDir)
+		free, err := backup.FreeBytes(dir)
+		if err != nil {
+			return nil, fmt.Errorf("free space on %s: %w", dir, err)
+		}
+		if free < need {
+			return []wizard.Finding{{ID: "PRE-DISK-001", Severity: wizard.Inhibitor,
+				Message:     fmt.Sprintf("the backups need about %s on %s, and %s is free", human(need), dir, human(free)),
+				Remediation: fmt.Sprintf("free %s on that volume, or set BackupDir in [Wizard] to a larger one", human(need-free))}}, nil
+		}
+		return []wizard.Finding{{ID: "PRE-DISK-000", Severity: wizard.Warning, Message: fmt.Sprintf("backups need about %s; %s free on %s", human(need), human(free), dir), Remediation: "none needed"}}, nil
+	})
+}
+
+func existingParent(p string) string {
+	for {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return p
+		}
+		p = parent
+	}
+}
+
+func human(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// archiveAction archives source into BackupDir as name, verified against its
+// manifest before it gets its final name.
+func (c *Config) archiveAction(name, source string, exclude []string) wizard.Action {
+	dest := c.BackupDir
+	return wizard.Action{
+		Summary:    fmt.Sprintf("archive %s -> %s (tar+zstd, sha256 manifest, verified)", source, filepath.Join(dest, name+backup.ArchiveSuffix)),
+		Idempotent: true,
+		Do: func(ctx context.Context, r *wizard.Receipt) error {
+			res, err := backup.Create(ctx, backup.Options{Source: source, Dest: dest, Name: name, Exclude: exclude, Verify: true})
+			if err != nil {
+				return fmt.Errorf("backup %s: %w", source, err)
+			}
+			rec := backupRecord{Name: name, Source: source, Archive: res.Archive, Manifest: res.Manifest, ManifestSHA256: res.ManifestSHA256, Files: res.Files, Bytes: res.Bytes, ArchiveSize: res.ArchiveSize}
+			r.Files = []wizard.FileHash{{Path: res.Manifest, SHA256: res.ManifestSHA256}, {Path: res.Archive, Size: res.ArchiveSize}}
+			if err := r.SetData(rec); err != nil {
+				return err
+			}
+			return c.recordBackup(rec)
+		},
+	}
+}
+
+// BackupServerRoot is backup/server-root: the whole server root, less the store
+// partition (moved aside by store/aside) and the backup directory (seed 003,
+// backup steps 1 and 6).
+func BackupServerRoot(c *Config) wizard.Step {
+	return &unit{id: "backup/server-root", title: "Back up the whole server root",
+		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+			return []wizard.Action{c.archiveAction(serverRootArchive, c.Host.ServerRoot(), c.serverRootExcludes())}, nil
+		},
+		undoText: "nothing: the archive stays in BackupDir",
+	}
+}
+
+// queueFiles counts message files in the MTA queue (FORMATS.md §2.8: one
+// directory per channel, `$` temporary files do not count).
+func queueFiles(dir string) (int, error) {
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() && !strings.HasPrefix(d.Name(), "$") && p != dir {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// BackupQueue is backup/queue: only when the queue holds messages (seed 003,
+// backup step 2); an empty queue is recorded as such.
+func BackupQueue(c *Config) wizard.Step {
+	return &unit{id: "backup/queue", title: "Back up the MTA queue if it holds messages",
+		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
+			n, err := queueFiles(c.Host.QueueDir())
+			if err != nil {
+				return false, "", err
+			}
+			if n == 0 {
+				return true, "the queue is empty: nothing to save", nil
+			}
+			return false, fmt.Sprintf("%d message file(s) in the queue", n), nil
+		},
+		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+			return []wizard.Action{c.archiveAction(queueArchive, c.Host.QueueDir(), nil)}, nil
+		},
+		undoText: "nothing: the archive stays in BackupDir",
+	}
+}
+
+// storeState describes the store partition for the return check.
+type storeState struct {
+	Path  string   `json:"path"`
+	Aside string   `json:"aside"`
+	Mode  uint32   `json:"mode"`
+	UID   int      `json:"uid"`
+	GID   int      `json:"gid"`
+	Top   []string `json:"top"`   // top-level entries
+	Files int      `json:"files"` // regular files below
+}
+
+func describeStore(path string) (storeState, error) {
+	st := storeState{Path: path}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return st, err
+	}
+	st.Mode = uint32(fi.Mode().Perm())
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		st.UID, st.GID = int(sys.Uid), int(sys.Gid)
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return st, err
+	}
+	for _, e := range ents {
+		st.Top = append(st.Top, e.Name())
+	}
+	sort.Strings(st.Top)
+	err = filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			st.Files++
+		}
+		return err
+	})
+	return st, err
+}
+
+func isEmptyDir(p string) bool {
+	ents, err := os.ReadDir(p)
+	return err == nil && len(ents) == 0
+}
+
+// moveStoreAside renames the partition aside and makes an empty one with the same
+// owner and mode, so nothing writes into the real store during the upgrade.
+func moveStoreAside(store, aside string) (storeState, error) {
+	st, err := describeStore(store)
+	if err != nil {
+		return st, fmt.Errorf("store %s: %w", store, err)
+	}
+	st.Aside = aside
+	if _, err := os.Stat(aside); err == nil {
+		return st, fmt.Errorf("store: %s already exists; a previous move aside was not returned — move it back by hand or run `mswizard backout`", aside)
+	}
+	if err := atomicfile.Rename(store, aside); err != nil {
+		return st, fmt.Errorf("store: move aside: %w", err)
+	}
+	if err := os.Mkdir(store, os.FileMode(st.Mode)); err != nil {
+		return st, fmt.Errorf("store: create empty %s: %w", store, err)
+	}
+	_ = os.Chmod(store, os.FileMode(st.Mode))
+	if err := os.Lchown(store, st.UID, st.GID); err != nil {
+		return st, fmt.Errorf("store: chown %s: %w", store, err)
+	}
+	return st, atomicfile.SyncDir(filepath.Dir(store))
+}
+
+// returnStore puts the aside store back. Anything that arrived in the temporary
+// partition meanwhile is carried into the returned store, never dropped.
+func returnStore(store, aside string) ([]string, error) {
+	var carried []string
+	if _, err := os.Stat(aside); errors.Is(err, os.ErrNotExist) {
+		return nil, nil // already returned
+	}
+	if _, err := os.Stat(store); err == nil {
+		err := filepath.WalkDir(store, func(p string, d os.DirEntry, err error) error {
+			if err != nil || p == store {
+				return err
+			}
+			rel, _ := filepath.Rel(store, p)
+			dst := filepath.Join(aside, rel)
+			if d.IsDir() {
+				return os.MkdirAll(dst, 0o700)
+			}
+			if _, err := os.Lstat(dst); err == nil {
+				dst += ".carried"
+			}
+			carried = append(carried, rel)
+			return os.Rename(p, dst)
+		})
+		if err != nil {
+			return carried, fmt.Errorf("store: carry new messages into %s: %w", aside, err)
+		}
+		if err := os.RemoveAll(store); err != nil {
+			return carried, fmt.Errorf("store: remove temporary partition: %w", err)
+		}
+	}
+	if err := atomicfile.Rename(aside, store); err != nil {
+		return carried, fmt.Errorf("store: move back: %w", err)
+	}
+	return carried, nil
+}
+
+// StoreAside is store/aside (seed 003, backup step 5): the primary partition is
+// renamed aside and an empty one made in its place, so the upgrade cannot write
+// into the store. StoreAction = umount unmounts it instead.
+func StoreAside(c *Config) wizard.Step {
+	store := c.Host.StorePrimary()
+	aside := store + storeAsideSuffix
+	if c.Answers.StoreAction == "umount" {
+		return storeUmount(c, store)
+	}
+	return &unit{id: "store/aside", title: "Move the message store aside",
+		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
+			if _, err := os.Stat(aside); err == nil && isEmptyDir(store) {
+				return true, "the store is already aside at " + aside, nil
+			}
+			return false, "the store is in place", nil
+		},
+		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+			return []wizard.Action{{
+				Summary: fmt.Sprintf("move %s -> %s; create an empty %s with the same owner and mode", store, aside, filepath.Base(store)),
+				Do: func(ctx context.Context, r *wizard.Receipt) error {
+					st, err := moveStoreAside(store, aside)
+					if err != nil {
+						return err
+					}
+					r.Note = fmt.Sprintf("%d file(s), %d top-level entries", st.Files, len(st.Top))
+					return r.SetData(st)
+				},
+			}}, nil
+		},
+		undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
+			return []wizard.Action{{
+				Summary:    fmt.Sprintf("move %s back -> %s (new messages carried over)", aside, store),
+				Idempotent: true,
+				Do: func(ctx context.Context, r *wizard.Receipt) error {
+					carried, err := returnStore(store, aside)
+					if len(carried) > 0 {
+						r.Note = fmt.Sprintf("carried %d new message file(s) into the returned store", len(carried))
+						_ = r.SetData(map[string]any{"carried": carried})
+					}
+					return err
+				},
+			}}, nil
+		},
+		undoText: "move the store back into place, carrying over messages delivered meanwhile",
+	}
+}
+
+// ReturnStore is post/store-return (seed 003, post-upgrade step 2), with a check
+// that the returned store is the one moved aside: the same top-level entries and
+// at least as many files.
+func ReturnStore(c *Config) wizard.Step {
+	store := c.Host.StorePrimary()
+	aside := store + storeAsideSuffix
+	if c.Answers.StoreAction == "umount" {
+		return storeRemount(c, store)
+	}
+	return &unit{id: "post/store-return", title: "Return the message store",
+		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
+			if _, err := os.Stat(aside); errors.Is(err, os.ErrNotExist) {
+				return true, "the store is in place", nil
+			}
+			return false, "the store is aside at " + aside, nil
+		},
+		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+			before, err := describeStore(aside)
+			if err != nil {
+				return nil, fmt.Errorf("store aside: %w", err)
+			}
+			return []wizard.Action{{
+				Summary:    fmt.Sprintf("move %s back -> %s and check it is the same store (%d files)", aside, store, before.Files),
+				Idempotent: true,
+				Do: func(ctx context.Context, r *wizard.Receipt) error {
+					carried, err := returnStore(store, aside)
+					if err != nil {
+						return err
+					}
+					after, err := describeStore(store)
+					if err != nil {
+						return err
+					}
+					for _, name := range before.Top {
+						if !containsStr(after.Top, name) {
+							return fmt.Errorf("store return: %s is missing from the returned store", name)
+						}
+					}
+					if after.Files < before.Files {
+						return fmt.Errorf("store return: %d files before, %d after", before.Files, after.Files)
+					}
+					r.Note = fmt.Sprintf("%d file(s) returned, %d carried from the temporary partition", after.Files, len(carried))
+					return r.SetData(after)
+				},
+			}}, nil
+		},
+		undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
+			return []wizard.Action{{
+				Summary:    fmt.Sprintf("move %s aside again -> %s", store, aside),
+				Idempotent: true,
+				Do: func(ctx context.Context, r *wizard.Receipt) error {
+					if _, err := os.Stat(aside); err == nil {
+						return nil
+					}
+					_, err := moveStoreAside(store, aside)
+					return err
+				},
+			}}, nil
+		},
+		undoText: "move the store aside again, so the rest of the backout returns it once",
+	}
+}
+
+func containsStr(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// VerifyBackups is backup/verify, the gate: no step after it runs until every
+// archive of this run re-reads equal to its manifest.
+func VerifyBackups(c *Config) wizard.Step {
+	return &unit{id: "backup/verify", title: "Verify every archive before anything destructive",
+		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+			return []wizard.Action{{
+				Summary:    fmt.Sprintf("verify the archives listed in %s against their manifests", c.backupIndex()),
+				Idempotent: true,
+				Do: func(ctx context.Context, r *wizard.Receipt) error {
+					idx, err := c.readBackupIndex()
+					if err != nil {
+						return err
+					}
+					if _, ok := idx[serverRootArchive]; !ok {
+						return errors.New("verify: no server-root archive is recorded; backup/server-root must run first")
+					}
+					var names []string
+					for name := range idx {
+						names = append(names, name)
+					}
+					sort.Strings(names)
+					for _, name := range names {
+						rec := idx[name]
+						err := backup.Verify(ctx, rec.Archive, rec.Manifest, func(p backup.Progress) {
+							env.Progress(wizard.Progress{What: "bytes", Done: p.Bytes, Total: p.TotalBytes, DoneFiles: p.Files, TotalFiles: p.TotalFiles})
+						})
+						if err != nil {
+							return fmt.Errorf("verify %s: %w", rec.Archive, err)
+						}
+						r.Files = append(r.Files, wizard.FileHash{Path: rec.Manifest, SHA256: rec.ManifestSHA256})
+					}
+					r.Note = fmt.Sprintf("verified %s", strings.Join(names, ", "))
+					return nil
+				},
+			}}, nil
+		},
+		undoText: "nothing",
+	}
+}
