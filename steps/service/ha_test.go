@@ -1,0 +1,156 @@
+package service
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"mswizard/fixtures/layout"
+	"mswizard/wizard"
+)
+
+func TestHAProbeFindsClusterTheAnswersDoNotMention(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		regime Regime
+		files  []string // relative to the world
+		local  string
+		want   []string // finding IDs
+	}{
+		{"a plain host without cluster signs passes", RegimePlain, nil, "", nil},
+		{"a cluster command in the world's bin inhibits a plain run", RegimePlain, []string{"bin/hareg"}, "", []string{FindHAUnmentioned}},
+		{"the cluster's recorded regime inhibits a daemontools run", RegimeDaemontools, []string{"cluster/regime=sc3"}, "", []string{FindHAUnmentioned}},
+		{"an ha marker next to the instance inhibits", RegimePlain, []string{"server-root/msg-budgie/ha"}, "", []string{FindHAUnmentioned}},
+		{"local.ha parameters inhibit", RegimePlain, nil, "local.ha.enable = yes\n", []string{FindHAUnmentioned}},
+		{"an HA regime whose command is missing inhibits", RegimeSC3, nil, "", []string{FindHAToolMissing}},
+		{"an HA regime with its command passes", RegimeSC22, []string{"bin/hareg"}, "", nil},
+		{"veritas needs both hares and hagrp", RegimeVeritas, []string{"bin/hares"}, "", []string{FindHAToolMissing}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := layout.Default(t.TempDir())
+			files := map[string]string{w.LocalConf(): tc.local}
+			for _, f := range tc.files {
+				name, content, _ := strings.Cut(f, "=")
+				files[filepath.Join(w.Dir, name)] = content
+			}
+			writeFiles(t, files)
+			c := Config{World: w, Regime: tc.regime, Cluster: Cluster{Bin: w.BinDir(), Resource: "mail", Group: "iMS5",
+				System: "budgie", IPResource: "logical_IP", MountResource: "mountshared"}}
+			s := HAProbe(c)
+			p, ok := s.(wizard.Preflight)
+			if !ok {
+				t.Fatal("preflight/ha-probe is not a wizard.Preflight")
+			}
+			env := (&wizard.Env{Root: filepath.Join(w.Dir, "no-such-root")}).Nop()
+			fs, err := p.Findings(t.Context(), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range fs {
+				got = append(got, f.ID)
+				if f.Severity != wizard.Inhibitor || f.Remediation == "" {
+					t.Errorf("finding %s: severity %s, remediation %q; want an inhibitor with a fix", f.ID, f.Severity, f.Remediation)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("findings = %q, want %q (%v)", got, tc.want, fs)
+			}
+		})
+	}
+}
+
+func TestSunCluster22PreflightRequiresTheMasteringHost(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		mastered string
+		want     []string
+	}{
+		{"this host masters the logical host", "budgie.siroe.com other-lh", nil},
+		{"another host masters it", "other-lh", []string{FindHANotMaster}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := layout.Default(t.TempDir())
+			h := &host{t: t, w: w}
+			h.script(filepath.Join(w.BinDir(), "haget"), `[ "$1 $2" = "-f mastered" ] && echo "`+tc.mastered+`"`)
+			s := HAPrepare(Config{World: w, Regime: RegimeSC22, Cluster: Cluster{Bin: w.BinDir()}})
+			fs, err := s.(wizard.Preflight).Findings(t.Context(), (&wizard.Env{}).Nop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range fs {
+				got = append(got, f.ID)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("findings = %v, want %q", fs, tc.want)
+			}
+		})
+	}
+}
+
+func TestMessagingStopIsNeverAWholeServerStopMsgUnderHA(t *testing.T) {
+	w := layout.Default("/w")
+	for _, r := range []Regime{RegimeSC22, RegimeSC3, RegimeVeritas} {
+		c := Config{World: w, Regime: r, Cluster: Cluster{Resource: "mail", Group: "g", System: "s"}}.withDefaults()
+		cmd, ok := c.messagingStop()
+		if ok && slices.Equal(cmd.Argv(), []string{w.StopMsg()}) {
+			t.Errorf("%s: the messaging stop is a plain stop-msg", r)
+		}
+		if cmd, ok := c.stopCmd("msg", ""); ok && filepath.Base(cmd.Path) == "stop-msg" && len(cmd.Args) == 0 {
+			t.Errorf("%s: undo of a start would run a plain stop-msg", r)
+		}
+	}
+}
+
+func TestBackoutOrderIsTheAppendixsStrictOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		in          Installed
+		stop, start []Component
+	}{
+		{"everything installed", Installed{DelegatedAdmin: true, Web: true, Directory: true},
+			[]Component{DelegatedAdmin, WebServer, Messaging, Directory, Administration},
+			[]Component{Administration, Directory, Messaging, WebServer, DelegatedAdmin}},
+		{"only what is installed", Installed{Directory: true},
+			[]Component{Messaging, Directory, Administration},
+			[]Component{Administration, Directory, Messaging}},
+		{"messaging and admin are always there", Installed{},
+			[]Component{Messaging, Administration}, []Component{Administration, Messaging}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stop, start := BackoutOrder(tc.in)
+			if !slices.Equal(stop, tc.stop) || !slices.Equal(start, tc.start) {
+				t.Errorf("BackoutOrder = %v, %v; want %v, %v", stop, start, tc.stop, tc.start)
+			}
+		})
+	}
+}
+
+func TestDetectInstalledReadsTheServerRoot(t *testing.T) {
+	w := layout.Default(t.TempDir())
+	for _, d := range []string{w.WebDir("https-admserv"), filepath.Join(w.ServerRoot(), "slapd-budgie")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := DetectInstalled(Config{World: w, DelegatedAdmin: true})
+	if want := (Installed{DelegatedAdmin: true, Directory: true}); got != want {
+		t.Errorf("DetectInstalled = %+v, want %+v (https-admserv is the admin server's, not a web server)", got, want)
+	}
+}
+
+func TestStepIDsAndOrderArePinned(t *testing.T) {
+	c := Config{World: layout.Default("/w")}
+	var got []string
+	for _, s := range append(PreUpgrade(c), PostUpgrade(c)...) {
+		got = append(got, s.ID())
+	}
+	want := []string{"preflight/ha-probe", "stop/auto-restart", "stop/dispatcher", "stop/web", "stop/messaging", "stop/admin",
+		"check/directory-up", "ha/prepare", "post/ha-restore", "post/start", "post/auto-restart"}
+	if !slices.Equal(got, want) {
+		t.Errorf("steps = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,212 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"mswizard/fixtures/layout"
+	"mswizard/fixtures/sim"
+	"mswizard/wizard"
+)
+
+const helperEnv = "SERVICE_TEST_HELPER"
+
+func TestMain(m *testing.M) {
+	sim.MaybeRunAsSim()
+	if os.Getenv(helperEnv) == "1" && len(os.Args) == 6 && os.Args[1] == "svc-helper" {
+		os.Exit(helperMain(os.Args[2], os.Args[3], os.Args[4], os.Args[5]))
+	}
+	os.Exit(m.Run())
+}
+
+// helperMain is a stand-in daemon: "svc-helper NAME PORT PIDFILE PIDSDIR". It
+// listens on PORT (0: none), writes its pid to PIDFILE and to PIDSDIR/PID (so the
+// test can clean up every helper by pid), and exits on SIGTERM, removing PIDFILE.
+func helperMain(name, port, pidFile, pidsDir string) int {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	if port != "0" {
+		ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, name+":", err)
+			return 1
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+	}
+	pid := strconv.Itoa(os.Getpid())
+	os.WriteFile(filepath.Join(pidsDir, pid), nil, 0o644)
+	if err := writeAtomic(pidFile, []byte(pid+"\n"), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		return 1
+	}
+	<-sig
+	if b, _ := os.ReadFile(pidFile); strings.TrimSpace(string(b)) == pid {
+		os.Remove(pidFile)
+	}
+	return 0
+}
+
+// host is a fake Messaging Server host whose scripts start real helper daemons.
+type host struct {
+	t       *testing.T
+	w       layout.World
+	ports   map[string]int
+	pidsDir string
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// newHost writes a host with a port for every messaging service and extra
+// local.conf lines, and kills every helper it started at cleanup.
+func newHost(t *testing.T, local ...string) *host {
+	t.Helper()
+	h := &host{t: t, w: layout.Default(t.TempDir()), ports: map[string]int{}, pidsDir: t.TempDir()}
+	for _, s := range MessagingServices() {
+		h.ports[s] = freePort(t)
+	}
+	conf := fmt.Sprintf("service.imap.port = %d\nservice.pop.port = %d\nservice.http.port = %d\nlocal.watcher.port = %d\nlocal.ens.port = %d\nlocal.store.port = %d\nlocal.sched.port = %d\n",
+		h.ports["imap"], h.ports["pop"], h.ports["http"], h.ports["watcher"], h.ports["ens"], h.ports["store"], h.ports["sched"])
+	writeFiles(t, map[string]string{
+		h.w.LocalConf(): conf + strings.Join(local, "\n") + "\n",
+		filepath.Join(h.w.IMTAConfig(), "dispatcher.cnf"):     fmt.Sprintf("[SERVICE=SMTP]\nPORT=%d\n", h.ports["dispatcher"]),
+		filepath.Join(h.w.IMTAConfig(), "job_controller.cnf"): fmt.Sprintf("TCP_PORT=%d\n", h.ports["job_controller"]),
+	})
+	if err := os.MkdirAll(h.w.RunDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.killAll)
+	return h
+}
+
+// killAll ends every helper this host started, by pid, only if /proc still shows
+// it as our helper.
+func (h *host) killAll() {
+	ents, _ := os.ReadDir(h.pidsDir)
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if p, ok := readProc(pid); ok && len(p.Cmdline) > 1 && p.Cmdline[1] == "svc-helper" {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+func (h *host) config() Config {
+	return Config{World: h.w, Regime: RegimePlain, StopTimeout: 2 * time.Second, StartTimeout: 10 * time.Second}
+}
+
+func (h *host) env() *wizard.Env {
+	return (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: h.t.TempDir()}).Nop()
+}
+
+// spawnLine is the shell line that starts the helper for service in the
+// background and waits for its pid file.
+func (h *host) spawnLine(service string) string {
+	exe, err := os.Executable()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	pf := h.w.PidFile(service)
+	return fmt.Sprintf(`rm -f %[4]s; %[1]s=1 %[2]s svc-helper %[3]s %[5]d %[4]s %[6]s >/dev/null 2>&1 </dev/null &
+i=0; while [ ! -s %[4]s ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done`,
+		helperEnv, wizard.ShellQuote(exe), service, wizard.ShellQuote(pf), h.ports[service], wizard.ShellQuote(h.pidsDir))
+}
+
+// killLine is the shell line of a working stop: TERM the pid in the pid file
+// and wait until it is gone (a zombie counts as gone: who reaps an orphan is not
+// ours to decide).
+func (h *host) killLine(service string) string {
+	pf := wizard.ShellQuote(h.w.PidFile(service))
+	return fmt.Sprintf(`if [ -s %[1]s ]; then p=$(cat %[1]s); kill $p; while [ -e /proc/$p ] && ! grep -q ') Z' /proc/$p/stat 2>/dev/null; do sleep 0.05; done; fi`, pf)
+}
+
+func (h *host) script(path, body string) {
+	h.t.Helper()
+	writeFiles(h.t, map[string]string{path: "#!/bin/sh\n" + body + "\n"})
+	if err := os.Chmod(path, 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// start runs the helper for service directly and waits until it answers.
+func (h *host) start(service string) int {
+	h.t.Helper()
+	cmd := exec.Command("/bin/sh", "-c", h.spawnLine(service))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		h.t.Fatalf("start %s: %v: %s", service, err, out)
+	}
+	pid, err := readPidFile(h.w.PidFile(service))
+	if err != nil || pid == 0 {
+		h.t.Fatalf("start %s: no pid file (%v)", service, err)
+	}
+	if !portOpen(context.Background(), "127.0.0.1", h.ports[service]) {
+		h.t.Fatalf("start %s: port %d does not answer", service, h.ports[service])
+	}
+	return pid
+}
+
+// runPlan executes every planned action like the runner would, returning the
+// receipts and the first error.
+func runPlan(t *testing.T, ctx context.Context, env *wizard.Env, s wizard.Step) ([]wizard.Receipt, error) {
+	t.Helper()
+	acts, err := s.Plan(ctx, env)
+	if err != nil {
+		t.Fatalf("%s: plan: %v", s.ID(), err)
+	}
+	return runActions(ctx, s.ID(), acts)
+}
+
+func runActions(ctx context.Context, id string, acts []wizard.Action) ([]wizard.Receipt, error) {
+	var rs []wizard.Receipt
+	for i, a := range acts {
+		r := wizard.Receipt{Step: id, Action: i, Summary: a.Summary}
+		if err := a.Do(ctx, &r); err != nil {
+			return rs, fmt.Errorf("action %d (%s): %w", i, a.Summary, err)
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
+func summaries(acts []wizard.Action) []string {
+	out := make([]string, len(acts))
+	for i, a := range acts {
+		out[i] = a.Summary
+	}
+	return out
+}
+
+func alive(pid int) bool {
+	_, ok := readProc(pid)
+	return ok
+}
+
