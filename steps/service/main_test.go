@@ -209,4 +209,3 @@ func alive(pid int) bool {
 	_, ok := readProc(pid)
 	return ok
 }
-
