@@ -110,13 +110,17 @@ const maxHead = 8
 // characters) separates fields. It reads eight bytes at a time where it can:
 // padded channel columns make this the scanner's hottest loop.
 func splitFields(line []byte, dst []span, max int) []span {
+	return splitFieldsFrom(line, 0, dst, max)
+}
+
+// splitFieldsFrom is splitFields starting at offset i.
+func splitFieldsFrom(line []byte, i int, dst []span, max int) []span {
 	const (
 		ones   = 0x0101010101010101
 		highs  = 0x8080808080808080
 		spaces = 0x2020202020202020
 	)
 	n := len(line)
-	i := 0
 	for i < n {
 		for i+8 <= n {
 			x := binary.LittleEndian.Uint64(line[i:]) ^ spaces

@@ -8,7 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -149,7 +152,6 @@ func MTALogFiles(dir string) ([]string, error) {
 // whose mtime is before since are skipped unread (a log's mtime is never
 // older than its last record).
 func (p *Probe) Scan(ctx context.Context, files []string, since time.Time) (Summary, error) {
-	sc := newLineScanner(p.loc(), since, p.maxEvidence())
 	var paths []string
 	for _, f := range files {
 		st, err := os.Stat(f)
@@ -167,39 +169,40 @@ func (p *Probe) Scan(ctx context.Context, files []string, since time.Time) (Summ
 		paths = append(paths, ml...)
 	}
 	sum := Summary{Since: since}
-	buf := make([]byte, 1<<20)
+	total := newTally()
+	var evidenceFull atomic.Bool // the merged evidence is at the cap
 	for _, path := range paths {
 		if err := ctx.Err(); err != nil {
 			return Summary{}, fmt.Errorf("scan: %w", err)
 		}
-		fs, err := sc.scanFile(ctx, path, since, buf)
+		fs, err := p.scanFile(ctx, path, since, &total, &evidenceFull)
 		if err != nil {
 			return Summary{}, err
 		}
 		sum.Files = append(sum.Files, fs)
 	}
-	sum.Records = sc.records
-	sum.Totals = sc.totals
-	sum.Channels = make(map[string]ClassCounts, len(sc.counts))
-	for ch, c := range sc.counts {
+	sum.Records = total.records
+	sum.Totals = total.totals
+	sum.Channels = make(map[string]ClassCounts, len(total.counts))
+	for ch, c := range total.counts {
 		sum.Channels[ch] = *c
 	}
-	sum.Evidence = sc.evidence
+	sum.Evidence = total.evidence
 	if sum.Evidence == nil {
 		sum.Evidence = []Record{}
 	}
-	sum.EvidenceTotal = sc.evidenceTotal
-	sum.ParseErrors = sc.parseErrors
-	sum.ParseErrorSamples = sc.samples
-	sum.First, sum.Last = sc.first, sc.last
+	sum.EvidenceTotal = total.evidenceTotal
+	sum.ParseErrors = total.parseErrors
+	sum.ParseErrorSamples = total.samples
+	sum.First, sum.Last = total.first, total.last
 	switch {
 	case p.Now != nil:
 		sum.Until = p.Now()
 	default:
-		sum.Until = sc.last
+		sum.Until = total.last
 	}
 	if sum.Since.IsZero() {
-		sum.Since = sc.first
+		sum.Since = total.first
 	}
 	if h := sum.Until.Sub(sum.Since).Hours(); h > 0 {
 		sum.HardPerHour = float64(sum.Totals.Hard) / h
@@ -208,8 +211,67 @@ func (p *Probe) Scan(ctx context.Context, files []string, since time.Time) (Summ
 	return sum, nil
 }
 
+// tally accumulates what the scan found, per chunk and overall.
+type tally struct {
+	counts        map[string]*ClassCounts
+	totals        ClassCounts
+	records       int
+	evidence      []Record
+	evidenceTotal int
+	parseErrors   int
+	samples       []ParseError
+	first, last   time.Time
+}
+
+func newTally() tally { return tally{counts: map[string]*ClassCounts{}} }
+
+// merge adds o, whose line numbers are relative to its chunk, to t; lineOffset
+// is the number of lines of the file before that chunk. Evidence and error
+// samples keep the first ones in file order.
+func (t *tally) merge(o *tally, lineOffset, maxEvidence int) {
+	for ch, c := range o.counts {
+		tc, ok := t.counts[ch]
+		if !ok {
+			tc = &ClassCounts{}
+			t.counts[ch] = tc
+		}
+		tc.Hard += c.Hard
+		tc.Trouble += c.Trouble
+		tc.Normal += c.Normal
+		tc.Other += c.Other
+	}
+	t.totals.Hard += o.totals.Hard
+	t.totals.Trouble += o.totals.Trouble
+	t.totals.Normal += o.totals.Normal
+	t.totals.Other += o.totals.Other
+	t.records += o.records
+	for _, e := range o.evidence {
+		if len(t.evidence) == maxEvidence {
+			break
+		}
+		e.Line += lineOffset
+		t.evidence = append(t.evidence, e)
+	}
+	t.evidenceTotal += o.evidenceTotal
+	t.parseErrors += o.parseErrors
+	for _, pe := range o.samples {
+		if len(t.samples) == maxErrorSamples {
+			break
+		}
+		pe.Line += lineOffset
+		t.samples = append(t.samples, pe)
+	}
+	if !o.first.IsZero() && (t.first.IsZero() || o.first.Before(t.first)) {
+		t.first = o.first
+	}
+	if o.last.After(t.last) {
+		t.last = o.last
+	}
+}
+
 // lineScanner is the fast path: it reads the date, time, channel and entry
-// code of each line without allocating and parses candidates fully.
+// code of each line without allocating and parses candidates fully. Each
+// worker has its own.
 type lineScanner struct {
 	loc         *time.Location
 	since       time.Time
@@ -223,23 +285,41 @@ type lineScanner struct {
 
 	fields [maxHead]span
 	qmail  qmailState
-
-	counts        map[string]*ClassCounts
-	totals        ClassCounts
-	records       int
-	evidence      []Record
-	evidenceTotal int
-	parseErrors   int
-	samples       []ParseError
-	first, last   time.Time
+	// evidenceFull is set once the merged evidence has reached the cap:
+	// later chunks then only count candidates instead of parsing them.
+	evidenceFull *atomic.Bool
+	tally
 }
 
 func newLineScanner(loc *time.Location, since time.Time, maxEvidence int) *lineScanner {
-	return &lineScanner{loc: loc, since: since, maxEvidence: maxEvidence, hour: -1, counts: map[string]*ClassCounts{}}
+	return &lineScanner{loc: loc, since: since, maxEvidence: maxEvidence, hour: -1, tally: newTally(), evidenceFull: new(atomic.Bool)}
 }
 
-// scanFile streams one file in 1 MiB chunks.
-func (s *lineScanner) scanFile(ctx context.Context, path string, since time.Time, buf []byte) (FileStat, error) {
+// chunkSize is the unit of reading and of work handed to a scan worker.
+const chunkSize = 1 << 20
+
+// chunk is a run of whole lines of one file; overlong stands for one line
+// longer than chunkSize, counted and dropped.
+type chunk struct {
+	seq      int
+	buf      []byte // returned to the free list when done
+	data     []byte
+	overlong bool
+}
+
+type chunkResult struct {
+	seq   int
+	lines int
+	tally tally
+}
+
+// scanFile streams one file through the workers in chunks of whole lines
+// and merges their tallies into total in file order, so line numbers,
+// evidence order and the evidence cap are as if one goroutine had read it.
+// A multilog file's local/remote tagging of qmail deliveries is per worker:
+// a delivery whose start and end fall in chunks scanned by different
+// workers is counted under qmail-send.
+func (p *Probe) scanFile(ctx context.Context, path string, since time.Time, total *tally, full *atomic.Bool) (FileStat, error) {
 	fs := FileStat{Path: path}
 	if !since.IsZero() {
 		if lbl := rotatedLabel(filepath.Base(path)); lbl != "" {
@@ -254,61 +334,151 @@ func (s *lineScanner) scanFile(ctx context.Context, path string, since time.Time
 		return fs, fmt.Errorf("scan %s: open: %w", path, err)
 	}
 	defer f.Close()
-	if !since.IsZero() {
-		if st, err := f.Stat(); err == nil && st.ModTime().Before(since) {
-			fs.Skipped = true
-			return fs, nil
-		}
+	st, err := f.Stat()
+	if err != nil {
+		return fs, fmt.Errorf("scan %s: %w", path, err)
 	}
-	s.qmail = qmailState{}
-	errsBefore := s.parseErrors
-	filled := 0
-	skipping := false // inside an over-long line
-	for {
-		if err := ctx.Err(); err != nil {
-			return fs, fmt.Errorf("scan %s: %w", path, err)
-		}
-		n, rerr := io.ReadFull(f, buf[filled:])
-		filled += n
-		eof := errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF)
-		if rerr != nil && !eof {
-			return fs, fmt.Errorf("scan %s: read: %w", path, rerr)
-		}
-		data := buf[:filled]
+	if !since.IsZero() && st.ModTime().Before(since) {
+		fs.Skipped = true
+		return fs, nil
+	}
+	workers := int(min(int64(runtime.GOMAXPROCS(0)), st.Size()/chunkSize+1, 8))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	free := make(chan []byte, 2*workers+1)
+	for range cap(free) {
+		free <- make([]byte, chunkSize)
+	}
+	jobs := make(chan chunk, workers)
+	results := make(chan chunkResult, workers)
+	var readErr error
+	go func() {
+		defer close(jobs)
+		readErr = readChunks(ctx, f, free, jobs)
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := newLineScanner(p.loc(), since, p.maxEvidence())
+			s.evidenceFull = full
+			for c := range jobs {
+				results <- s.scanChunk(c, path)
+				free <- c.buf
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	pending := map[int]chunkResult{}
+	next := 0
+	errsBefore := total.parseErrors
+	for r := range results {
+		pending[r.seq] = r
 		for {
-			i := bytes.IndexByte(data, '\n')
-			if i < 0 {
+			r, ok := pending[next]
+			if !ok {
 				break
 			}
-			if skipping {
-				skipping = false
-			} else {
-				fs.Lines++
-				s.line(data[:i], path, fs.Lines)
+			delete(pending, next)
+			total.merge(&r.tally, fs.Lines, p.maxEvidence())
+			if len(total.evidence) >= p.maxEvidence() {
+				full.Store(true)
 			}
+			fs.Lines += r.lines
+			next++
+		}
+	}
+	if readErr != nil {
+		return fs, fmt.Errorf("scan %s: %w", path, readErr)
+	}
+	fs.ParseErrors = total.parseErrors - errsBefore
+	return fs, nil
+}
+
+// readChunks cuts r into chunks that end at a newline (the last may not)
+// and sends them on jobs, taking buffers from free.
+func readChunks(ctx context.Context, r io.Reader, free chan []byte, jobs chan<- chunk) error {
+	var tail []byte // start of a line continued in the next read
+	skipping := false
+	for seq := 0; ; {
+		var buf []byte
+		select {
+		case buf = <-free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		n := copy(buf, tail) // may overlap tail when buf is the same buffer: copy is a memmove
+		m, err := io.ReadFull(r, buf[n:])
+		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if err != nil && !eof {
+			return fmt.Errorf("read: %w", err)
+		}
+		data := buf[:n+m]
+		tail = nil
+		if skipping {
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				free <- buf
+				if eof {
+					return nil
+				}
+				continue
+			}
+			skipping = false
 			data = data[i+1:]
 		}
 		if eof {
-			if len(data) > 0 && !skipping {
-				fs.Lines++
-				s.line(data, path, fs.Lines)
+			if len(data) > 0 {
+				jobs <- chunk{seq: seq, buf: buf, data: data}
+			} else {
+				free <- buf
 			}
-			break
+			return nil
 		}
-		if len(data) == len(buf) || (skipping && len(data) > 0) {
-			// A line longer than the buffer: count it once and drop it.
-			if !skipping {
-				fs.Lines++
-				s.fail(path, fs.Lines, "line longer than 1 MiB")
+		nl := bytes.LastIndexByte(data, '\n')
+		if nl < 0 {
+			if len(data) < len(buf) { // the rest after a skipped line: read more
+				tail = data
+				free <- buf
+				continue
 			}
+			jobs <- chunk{seq: seq, buf: buf, overlong: true}
+			seq++
 			skipping = true
-			filled = 0
 			continue
 		}
-		filled = copy(buf, data)
+		tail = data[nl+1:]
+		jobs <- chunk{seq: seq, buf: buf, data: data[:nl+1]}
+		seq++
 	}
-	fs.ParseErrors = s.parseErrors - errsBefore
-	return fs, nil
+}
+
+// scanChunk tallies the lines of one chunk, numbering them from 1.
+func (s *lineScanner) scanChunk(c chunk, path string) chunkResult {
+	s.tally = newTally()
+	if c.overlong {
+		s.fail(path, 1, "line longer than 1 MiB")
+		return chunkResult{seq: c.seq, lines: 1, tally: s.tally}
+	}
+	n := 0
+	data := c.data
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		line := data
+		if i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		n++
+		s.line(line, path, n)
+	}
+	return chunkResult{seq: c.seq, lines: n, tally: s.tally}
 }
 
 func (s *lineScanner) fail(path string, line int, reason string) {
@@ -353,12 +523,26 @@ func (s *lineScanner) line(line []byte, path string, n int) {
 		s.multilogLine(line, path, n)
 		return
 	}
-	f := splitFields(line, s.fields[:0], maxHead)
+	var f []span
+	var t time.Time
+	ok := false
+	// The documented DD-Mon-YYYY HH:MM:SS.cc prefix has fixed offsets; when
+	// clock accepts those spans they are exactly what splitFields returns.
+	if len(line) > 24 && line[11] == ' ' && line[23] == ' ' {
+		if t, ok = s.clock(line, span{0, 11}, span{12, 23}); ok {
+			f = splitFieldsFrom(line, 24, append(s.fields[:0], span{0, 11}, span{12, 23}), maxHead)
+		}
+	}
+	if !ok {
+		f = splitFields(line, s.fields[:0], maxHead)
+		if len(f) >= 2 {
+			t, ok = s.clock(line, f[0], f[1])
+		}
+	}
 	if len(f) < 4 {
 		s.fail(path, n, "not an mta log record: too few fields")
 		return
 	}
-	t, ok := s.clock(line, f[0], f[1])
 	if !ok {
 		s.fail(path, n, "not an mta log record: bad date or time")
 		return
@@ -377,7 +561,7 @@ func (s *lineScanner) line(line []byte, path string, n int) {
 	s.count(line[src.start:src.end], class, t)
 	if class == ClassHard || class == ClassTrouble {
 		s.evidenceTotal++
-		if len(s.evidence) < s.maxEvidence {
+		if len(s.evidence) < s.maxEvidence && !s.evidenceFull.Load() {
 			rec, err := ParseRecord(line, s.loc)
 			if err != nil { // cannot happen for lines the fast path accepted; keep the raw line
 				rec = Record{Time: t, Src: string(line[src.start:src.end]), Action: Action(line[after[h.code].start]), Class: class, Raw: string(line)}
@@ -400,7 +584,7 @@ func (s *lineScanner) multilogLine(line []byte, path string, n int) {
 	s.count([]byte(rec.Src), rec.Class, rec.Time)
 	if rec.Class == ClassHard || rec.Class == ClassTrouble {
 		s.evidenceTotal++
-		if len(s.evidence) < s.maxEvidence {
+		if len(s.evidence) < s.maxEvidence && !s.evidenceFull.Load() {
 			rec.File, rec.Line = path, n
 			s.evidence = append(s.evidence, rec)
 		}

@@ -176,7 +176,7 @@ func TestScanAgreesWithReader(t *testing.T) {
 	sp := func() string { return strings.Repeat(" ", 1+rng.IntN(6)) }
 	var b strings.Builder
 	base := at(2010, 2, 16, 0, 0, 0, 0)
-	for i := range 20000 {
+	for i := range 40000 { // several 1 MiB chunks, so several workers
 		tm := base.Add(time.Duration(i) * 3 * time.Second)
 		date := tm.Format("02-Jan-2006")
 		if rng.IntN(10) == 0 {
@@ -235,6 +235,18 @@ func TestScanAgreesWithReader(t *testing.T) {
 	}
 	if sum.Totals != want || sum.EvidenceTotal != evidence || len(sum.Evidence) != evidence {
 		t.Errorf("scan %+v (evidence %d/%d), reader %+v (evidence %d)", sum.Totals, len(sum.Evidence), sum.EvidenceTotal, want, evidence)
+	}
+	capped, err := (&Probe{Location: time.UTC, MaxEvidence: 7}).Scan(context.Background(), []string{p}, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(capped.Evidence) != 7 || capped.EvidenceTotal != evidence {
+		t.Fatalf("capped scan kept %d of %d, want 7 of %d", len(capped.Evidence), capped.EvidenceTotal, evidence)
+	}
+	for i, e := range capped.Evidence {
+		if e.Line != sum.Evidence[i].Line {
+			t.Errorf("capped evidence %d at line %d, want the first ones in file order (line %d)", i, e.Line, sum.Evidence[i].Line)
+		}
 	}
 	if n, _ := rd.Errors(); sum.ParseErrors > n || sum.ParseErrors == 0 {
 		t.Errorf("scan parse errors %d, reader %d (scan sees only lines after the time filter or with bad times)", sum.ParseErrors, n)
