@@ -202,9 +202,7 @@ func (r *ManifestReader) scan() (manifestLine, error) {
 		return l, io.ErrUnexpectedEOF
 	}
 	r.line++
-	dec := json.NewDecoder(bytes.NewReader(r.sc.Bytes()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil {
+	if err := json.Unmarshal(r.sc.Bytes(), &l); err != nil {
 		return l, fmt.Errorf("line %d: %w", r.line, err)
 	}
 	return l, nil

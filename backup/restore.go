@@ -72,25 +72,15 @@ func restoreInto(ctx context.Context, archivePath, manifestPath, dir string, pro
 		return err
 	}
 	x.closeParent()
-	if err := x.finishDirs(ctx, manifestPath); err != nil {
-		return err
-	}
-	// Data was hashed as it was written; this pass checks what landed on disk.
-	diffs, err := compareTree(ctx, dir, manifestPath, nil, false, x.owner)
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	if len(diffs) > 0 {
-		return &VerifyError{Entry: diffs[0].Path, Reason: "restored tree: " + diffs[0].Kind + ": " + diffs[0].Detail}
-	}
-	return nil
+	return x.finishDirs(ctx)
 }
 
 type extractor struct {
-	root  *os.Root
-	owner bool            // apply uid/gid (running as root)
-	dirs  map[string]bool // directories created from this archive
-	seen  bool            // root entry "./" met
+	root       *os.Root
+	owner      bool            // apply uid/gid (running as root)
+	dirs       map[string]bool // directories created from this archive
+	seen       bool            // root entry "./" met
+	dirEntries []Entry         // directories, in archive order, for finishDirs
 
 	pdir  string   // cached parent directory (relative)
 	proot *os.Root // its Root
@@ -153,6 +143,7 @@ func (x *extractor) visit(ctx context.Context, hdr *tar.Header, want Entry, data
 			return "", unsafeEntry(hdr.Name, "duplicate name")
 		}
 		x.seen = true
+		x.dirEntries = append(x.dirEntries, want)
 		return "", nil // metadata applied with the other directories
 	}
 	name, err := cleanName(hdr.Name)
@@ -183,6 +174,7 @@ func (x *extractor) visit(ctx context.Context, hdr *tar.Header, want Entry, data
 			return "", dup(err)
 		}
 		x.dirs[name] = true
+		x.dirEntries = append(x.dirEntries, want)
 		return "", nil
 	case tar.TypeReg:
 		f, err := pr.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -192,6 +184,9 @@ func (x *extractor) visit(ctx context.Context, hdr *tar.Header, want Entry, data
 		sum, err := hashCopy(f, data, x.h, x.buf)
 		if err == nil {
 			err = x.fileMeta(f, hdr)
+		}
+		if err == nil {
+			err = checkLanded(f.Stat())(want)
 		}
 		if cerr := f.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("restore %s: %w", name, cerr)
@@ -203,12 +198,18 @@ func (x *extractor) visit(ctx context.Context, hdr *tar.Header, want Entry, data
 		if err := pr.Symlink(hdr.Linkname, base); err != nil {
 			return "", dup(err)
 		}
-		return "", x.atMeta(pfd, base, hdr, true)
+		if err := x.atMeta(pfd, base, hdr, true); err != nil {
+			return "", err
+		}
+		return "", checkLanded(fstatat(pfd, base))(want)
 	case tar.TypeFifo:
 		if err := unix.Mkfifoat(pfd, base, 0o600); err != nil {
 			return "", dup(err)
 		}
-		return "", x.atMeta(pfd, base, hdr, false)
+		if err := x.atMeta(pfd, base, hdr, false); err != nil {
+			return "", err
+		}
+		return "", checkLanded(fstatat(pfd, base))(want)
 	case tar.TypeLink:
 		target, err := cleanName(hdr.Linkname)
 		if err != nil {
@@ -297,25 +298,10 @@ func futimens(fd int, t time.Time) error {
 }
 
 // finishDirs applies directory owners, modes and mtimes after every entry is
-// in place: creating children changes a directory's mtime, and a read-only
-// mode would have blocked them.
-func (x *extractor) finishDirs(ctx context.Context, manifestPath string) error {
-	mr, err := OpenManifest(manifestPath)
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	defer mr.Close()
-	for {
-		e, err := mr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("restore: manifest: %w", err)
-		}
-		if e.Type != TypeDir {
-			continue
-		}
+// in place (creating children changes a directory's mtime, and a read-only
+// mode would have blocked them), then checks what landed.
+func (x *extractor) finishDirs(ctx context.Context) error {
+	for _, e := range x.dirEntries {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -331,6 +317,71 @@ func (x *extractor) finishDirs(ctx context.Context, manifestPath string) error {
 		if err := x.root.Chtimes(e.Path, t, t); err != nil {
 			return fmt.Errorf("restore %s: %w", e.Path, err)
 		}
+	}
+	for _, e := range x.dirEntries {
+		if err := checkLanded(x.root.Lstat(e.Path))(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fstatat(dirfd int, base string) (fs.FileInfo, error) {
+	var st unix.Stat_t
+	if err := unix.Fstatat(dirfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return nil, err
+	}
+	return statInfo{st}, nil
+}
+
+// statInfo carries a unix.Stat_t where checkLanded expects an fs.FileInfo.
+type statInfo struct{ st unix.Stat_t }
+
+func (s statInfo) Name() string       { return "" }
+func (s statInfo) Size() int64        { return s.st.Size }
+func (s statInfo) Mode() fs.FileMode  { return 0 }
+func (s statInfo) ModTime() time.Time { return time.Unix(0, s.st.Mtim.Nano()) }
+func (s statInfo) IsDir() bool        { return s.st.Mode&unix.S_IFMT == unix.S_IFDIR }
+func (s statInfo) Sys() any           { return &s.st }
+
+// checkLanded returns a check that the stat of a restored entry matches its
+// manifest entry (type, mode, owner when root, mtime, size): the manifest
+// verification of the restored tree, done as each entry is finished.
+func checkLanded(fi fs.FileInfo, err error) func(Entry) error {
+	return func(want Entry) error {
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", want.Path, err)
+		}
+		var mode, uid, gid uint32
+		var mtime int64
+		switch st := fi.Sys().(type) {
+		case *syscall.Stat_t:
+			mode, uid, gid, mtime = st.Mode, st.Uid, st.Gid, st.Mtim.Nano()
+		case *unix.Stat_t:
+			mode, uid, gid, mtime = st.Mode, st.Uid, st.Gid, st.Mtim.Nano()
+		}
+		got := Entry{Path: want.Path, Mode: Perm(mode & 0o7777), UID: int(uid), GID: int(gid), MtimeNS: mtime}
+		got.Type = entryOf(node{rel: want.Path, st: &syscall.Stat_t{Mode: mode}}).Type
+		if got.Type == TypeFile {
+			got.Size = fi.Size()
+		}
+		var why string
+		switch {
+		case got.Type != want.Type:
+			why = fmt.Sprintf("type %s, manifest says %s", got.Type, want.Type)
+		case got.Type != TypeSymlink && got.Mode != want.Mode:
+			why = fmt.Sprintf("mode %s, manifest says %s", got.Mode, want.Mode)
+		case os.Geteuid() == 0 && (got.UID != want.UID || got.GID != want.GID):
+			why = fmt.Sprintf("owner %d:%d, manifest says %d:%d", got.UID, got.GID, want.UID, want.GID)
+		case got.MtimeNS != want.MtimeNS:
+			why = fmt.Sprintf("mtime %d, manifest says %d", got.MtimeNS, want.MtimeNS)
+		case got.Size != want.Size:
+			why = fmt.Sprintf("size %d, manifest says %d", got.Size, want.Size)
+		}
+		if why != "" {
+			return &VerifyError{Entry: want.Path, Reason: "restored entry: " + why}
+		}
+		return nil
 	}
 }
 
