@@ -1,0 +1,411 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"mswizard/wizard"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func asciiRenderer() *lipgloss.Renderer {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.Ascii)
+	return r
+}
+
+func samplePlan() *wizard.PlanReport {
+	return &wizard.PlanReport{
+		Version: 1,
+		Findings: []wizard.Finding{
+			{ID: "PRE-DISK-001", Severity: wizard.Warning, Message: "/var has 2 GiB free", Remediation: "free some space"},
+		},
+		Steps: []wizard.PlannedStep{
+			{ID: "disk", Title: "Check disk space", Journal: wizard.StateDone},
+			{ID: "stop", Title: "Stop the services", Actions: []wizard.PlannedAction{{Summary: "/opt/iplanet/server5/stop-msg"}},
+				Undo: "start the services", BackoutAfter: []string{"stop: start the services"}},
+			{ID: "install", Title: "Run the 5.2 installer", NoReturn: "the installer rewrites the server root",
+				Actions:      []wizard.PlannedAction{{Summary: "./setup -s install.inf", Irreversible: "the old binaries are replaced"}},
+				BackoutAfter: []string{"install: restore the server root", "stop: start the services"}},
+			{ID: "start", Title: "Start the services", Actions: []wizard.PlannedAction{{Summary: "/opt/iplanet/server5/start-msg"}}},
+		},
+	}
+}
+
+func testModel(t *testing.T, w, h int) *model {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	m := newModel(ctx, cancel, Options{Mode: "upgrade", StateDir: "/var/tmp/mswizard", ReportPath: "/var/tmp/mswizard/report.md"}, asciiRenderer())
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	m.Update(planMsg{plan: samplePlan()})
+	return m
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func checkSize(t *testing.T, v string, w, h int) {
+	t.Helper()
+	lines := strings.Split(v, "\n")
+	if len(lines) > h {
+		t.Errorf("view has %d lines, the terminal %d", len(lines), h)
+	}
+	for _, l := range lines {
+		if lipgloss.Width(l) > w {
+			t.Errorf("line wider than %d: %q", w, l)
+		}
+	}
+}
+
+func press(s string) tea.KeyMsg {
+	switch s {
+	case "enter":
+		return tea.KeyMsg{Type: tea.KeyEnter}
+	case "ctrl+c":
+		return tea.KeyMsg{Type: tea.KeyCtrlC}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+// midRun puts m on the run screen with some events fed, without a goroutine.
+func midRun(m *model) {
+	m.screen, m.started = scrRun, true
+	for _, e := range []wizard.Event{
+		{Kind: wizard.EvStepStart, Step: "stop", Title: "Stop the services"},
+		{Kind: wizard.EvActionBegin, Step: "stop", Summary: "/opt/iplanet/server5/stop-msg"},
+		{Kind: wizard.EvOutput, Step: "stop", Message: "Stopping imap ... done"},
+		{Kind: wizard.EvActionDone, Step: "stop"},
+		{Kind: wizard.EvStepDone, Step: "stop"},
+		{Kind: wizard.EvStepStart, Step: "install", Title: "Run the 5.2 installer"},
+		{Kind: wizard.EvActionBegin, Step: "install", Summary: "tar -cf server-root.tar /opt/iplanet/server5"},
+		{Kind: wizard.EvOutput, Step: "install", Message: "a server5/bin"},
+		{Kind: wizard.EvOutput, Step: "install", Message: "a server5/lib\na server5/config"},
+		{Kind: wizard.EvProgress, Step: "install", Progress: &wizard.Progress{What: "bytes", Done: 512 << 20, Total: 1 << 30, DoneFiles: 10, TotalFiles: 40}},
+	} {
+		m.onEvent(e)
+	}
+}
+
+func TestPlanReview(t *testing.T) {
+	m := testModel(t, 80, 24)
+	v := m.View()
+	for _, want := range []string{"$ /opt/iplanet/server5/stop-msg", "!! POINT OF NO RETURN", "[warning] PRE-DISK-001", "if you stop after this step, backout will do", "enter"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("plan review lacks %q", want)
+		}
+	}
+	checkSize(t, v, 80, 24)
+	golden(t, "plan", v)
+	// q quits without running anything.
+	_, cmd := m.Update(press("q"))
+	if cmd == nil || cmd() != tea.Quit() || m.started {
+		t.Fatal("q on the plan did not quit cleanly")
+	}
+}
+
+func TestPlanHelpAndScroll(t *testing.T) {
+	m := testModel(t, 80, 24)
+	m.Update(press("?"))
+	if !m.help.ShowAll || !strings.Contains(m.View(), "scroll down") {
+		t.Fatal("? did not show full help")
+	}
+	before := m.vp.YOffset
+	m.Update(tea.KeyMsg{Type: tea.KeyDown})
+	if m.vp.YOffset != before+1 {
+		t.Fatalf("down did not scroll: %d -> %d", before, m.vp.YOffset)
+	}
+}
+
+func TestRunScreenMidRun(t *testing.T) {
+	m := testModel(t, 80, 24)
+	midRun(m)
+	v := m.View()
+	checkSize(t, v, 80, 24)
+	for _, want := range []string{"✓ disk", "✓ stop", "install", "· start", "$ tar -cf", "50%", "512.0 MiB/1.0 GiB", "a server5/config"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("run screen lacks %q", want)
+		}
+	}
+	golden(t, "run", v)
+}
+
+func TestConfirmation(t *testing.T) {
+	m := testModel(t, 80, 24)
+	midRun(m)
+	reply := make(chan bool, 1)
+	m.Update(askMsg{q: wizard.Question{ID: "install", Prompt: "Run the installer now?", Detail: "This is the point of no return."}, reply: reply})
+	v := m.View()
+	checkSize(t, v, 80, 24)
+	if !strings.Contains(v, "Run the installer now?") || !strings.Contains(v, "(y/n)") {
+		t.Error("no confirmation dialog")
+	}
+	golden(t, "confirm", v)
+	m.Update(press("x"))
+	select {
+	case <-reply:
+		t.Fatal("an unrelated key answered")
+	default:
+	}
+	m.Update(press("y"))
+	if got := <-reply; !got || m.ask != nil {
+		t.Fatal("y did not answer yes")
+	}
+}
+
+func TestFinalSuccess(t *testing.T) {
+	m := testModel(t, 80, 24)
+	midRun(m)
+	m.onEvent(wizard.Event{Kind: wizard.EvStepDone, Step: "install"})
+	m.onEvent(wizard.Event{Kind: wizard.EvStepSkipped, Step: "start", Message: "already running"})
+	m.Update(runDoneMsg{})
+	v := m.View()
+	checkSize(t, v, 80, 24)
+	if !strings.Contains(v, "upgrade complete") || !strings.Contains(v, "report: /var/tmp/mswizard/report.md") || strings.Contains(v, "backout") {
+		t.Errorf("final success screen wrong:\n%s", v)
+	}
+	golden(t, "final-ok", v)
+}
+
+func TestFinalFailure(t *testing.T) {
+	m := testModel(t, 80, 24)
+	midRun(m)
+	m.onEvent(wizard.Event{Kind: wizard.EvActionFailed, Step: "install", Error: "setup: exit status 1"})
+	err := &wizard.StepError{Step: "install", Action: 0, Summary: "./setup -s install.inf", Err: errors.New("exit status 1"), Completed: []string{"disk", "stop"}}
+	m.Update(runDoneMsg{err: err})
+	v := m.View()
+	checkSize(t, v, 80, 24)
+	for _, want := range []string{"upgrade failed", "step install failed", "run `mswizard backout` to back out", "state:  /var/tmp/mswizard", "1 failed"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("failure screen lacks %q:\n%s", want, v)
+		}
+	}
+	golden(t, "final-fail", v)
+}
+
+func TestSmallTerminal(t *testing.T) {
+	m := testModel(t, 40, 10)
+	checkSize(t, m.View(), 40, 10)
+	golden(t, "small-plan", m.View())
+	midRun(m)
+	v := m.View()
+	checkSize(t, v, 40, 10)
+	golden(t, "small-run", v)
+	m.Update(askMsg{q: wizard.Question{Prompt: "Go on?", Detail: strings.Repeat("long detail ", 20)}, reply: make(chan bool, 1)})
+	checkSize(t, m.View(), 40, 10)
+	m.Update(tea.WindowSizeMsg{Width: 5, Height: 2})
+	_ = m.View() // must not panic
+}
+
+// drive runs the model's commands as the program would, feeding the messages
+// they return back into Update, until the model quits or stops producing work.
+func drive(t *testing.T, m *model, cmd tea.Cmd, answer func(wizard.Question) bool) {
+	t.Helper()
+	queue := []tea.Cmd{cmd}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(queue) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the run did not finish")
+		}
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		msg := c()
+		switch msg := msg.(type) {
+		case tea.BatchMsg:
+			queue = append(queue, msg...)
+			continue
+		case askMsg:
+			_, next := m.Update(msg)
+			queue = append(queue, next)
+			if answer(msg.q) {
+				m.Update(press("y"))
+			} else {
+				m.Update(press("n"))
+			}
+			continue
+		case eventMsg, runDoneMsg:
+			_, next := m.Update(msg)
+			queue = append(queue, next)
+		}
+		// Printf and ticks are for the terminal only.
+	}
+}
+
+func TestWholeRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var asked []string
+	o := Options{Mode: "upgrade", Run: func(ctx context.Context, ev func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
+		ev(wizard.Event{Kind: wizard.EvPreflight})
+		ev(wizard.Event{Kind: wizard.EvStepSkipped, Step: "disk"})
+		ev(wizard.Event{Kind: wizard.EvStepStart, Step: "stop"})
+		ev(wizard.Event{Kind: wizard.EvStepDone, Step: "stop"})
+		ev(wizard.Event{Kind: wizard.EvStepStart, Step: "install"})
+		yes, err := ask(ctx, wizard.Question{ID: "install", Prompt: "Run the installer?"})
+		if err != nil {
+			return err
+		}
+		if !yes {
+			ev(wizard.Event{Kind: wizard.EvActionFailed, Step: "install", Error: "declined"})
+			return errors.New("declined")
+		}
+		ev(wizard.Event{Kind: wizard.EvStepDone, Step: "install"})
+		ev(wizard.Event{Kind: wizard.EvStepStart, Step: "start"})
+		ev(wizard.Event{Kind: wizard.EvActionFailed, Step: "start", Error: "start-msg: exit status 2"})
+		ev(wizard.Event{Kind: wizard.EvRunEnd, Error: "step start failed"})
+		return errors.New("step start failed")
+	}}
+	m := newModel(ctx, cancel, o, asciiRenderer())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.Update(planMsg{plan: samplePlan()})
+	_, cmd := m.Update(press("enter"))
+	if m.screen != scrRun {
+		t.Fatal("enter did not start the run")
+	}
+	drive(t, m, cmd, func(q wizard.Question) bool { asked = append(asked, q.Prompt); return true })
+	if len(asked) != 1 {
+		t.Fatalf("asked %v", asked)
+	}
+	if m.screen != scrFinal || m.runErr == nil || m.runErr.Error() != "step start failed" {
+		t.Fatalf("screen %v err %v", m.screen, m.runErr)
+	}
+	want := map[string]string{"disk": stSkipped, "stop": stDone, "install": stDone, "start": stFailed}
+	for _, r := range m.rows {
+		if want[r.id] != r.status {
+			t.Errorf("step %s: %s, want %s", r.id, r.status, want[r.id])
+		}
+	}
+	if !strings.Contains(m.View(), "mswizard backout") {
+		t.Error("no backout hint after a failure")
+	}
+}
+
+func TestAbortAndPanic(t *testing.T) {
+	// Ctrl-C asks first; yes cancels the run's context.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{})
+	o := Options{Run: func(ctx context.Context, ev func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
+		ev(wizard.Event{Kind: wizard.EvStepStart, Step: "stop"})
+		close(started)
+		<-ctx.Done()
+		return wizard.ErrInterrupted
+	}}
+	m := newModel(ctx, cancel, o, asciiRenderer())
+	m.Update(planMsg{plan: samplePlan()})
+	_, cmd := m.Update(press("enter"))
+	_, next := m.Update(cmd()) // step-start
+	<-started
+	m.Update(press("ctrl+c"))
+	if !m.abortAsk || !strings.Contains(m.View(), "abort after the current action? (y/n)") {
+		t.Fatal("ctrl-c did not ask")
+	}
+	m.Update(press("n"))
+	if m.abortAsk || ctx.Err() != nil {
+		t.Fatal("n did not dismiss the question")
+	}
+	m.Update(press("ctrl+c"))
+	m.Update(press("y"))
+	if ctx.Err() == nil {
+		t.Fatal("yes did not cancel the run")
+	}
+	m.Update(next())
+	if !m.finished || !errors.Is(m.runErr, wizard.ErrInterrupted) {
+		t.Fatalf("run error %v", m.runErr)
+	}
+	if v := m.View(); !strings.Contains(v, "stopped at a safe point") || !strings.Contains(v, "again to resume") {
+		t.Errorf("interrupted screen:\n%s", v)
+	}
+
+	// A panic in Run comes back as an error.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	m = newModel(ctx2, cancel2, Options{Run: func(context.Context, func(wizard.Event), func(context.Context, wizard.Question) (bool, error)) error {
+		panic("boom")
+	}}, asciiRenderer())
+	m.Update(planMsg{plan: samplePlan()})
+	_, cmd = m.Update(press("enter"))
+	m.Update(cmd())
+	if m.runErr == nil || !strings.Contains(m.runErr.Error(), "panicked: boom") {
+		t.Fatalf("panic error %v", m.runErr)
+	}
+}
+
+// TestProgram runs the real Bubble Tea program over pipes: plan, enter, a
+// question answered y, the final screen, q.
+func TestProgram(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	inR, inW := io.Pipe()
+	var out bytes.Buffer
+	asked := make(chan struct{})
+	o := Options{
+		Mode:       "upgrade",
+		ReportPath: "/tmp/r.md",
+		Plan:       func(context.Context) (*wizard.PlanReport, error) { return samplePlan(), nil },
+		Run: func(ctx context.Context, ev func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
+			ev(wizard.Event{Kind: wizard.EvStepStart, Step: "stop"})
+			close(asked)
+			yes, err := ask(ctx, wizard.Question{Prompt: "Stop the services?"})
+			if err != nil || !yes {
+				return errors.New("not confirmed")
+			}
+			ev(wizard.Event{Kind: wizard.EvStepDone, Step: "stop"})
+			return nil
+		},
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- Run(context.Background(), o, inR, &out) }()
+	time.Sleep(100 * time.Millisecond)
+	io.WriteString(inW, "\r")
+	<-asked
+	time.Sleep(100 * time.Millisecond)
+	io.WriteString(inW, "y")
+	time.Sleep(200 * time.Millisecond)
+	io.WriteString(inW, "q")
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the program did not end")
+	}
+	inW.Close()
+	s := out.String()
+	if !strings.Contains(s, "upgrade complete") || !strings.Contains(s, "Stop the services?") {
+		t.Errorf("program output lacks the confirmation or the final screen:\n%s", s)
+	}
+}
