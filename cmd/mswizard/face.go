@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"os"
+
+	"mswizard/wizard"
+	"mswizard/wizard/tui"
 )
 
 // useTUI says whether the interactive face runs: only when stdin and stdout are
@@ -13,5 +16,38 @@ func useTUI(c *common) bool {
 
 // runTUI runs the interactive face over the same engine as the batch face.
 func runTUI(ctx context.Context, s *session, c *common) error {
-	return usagef("the interactive face is not available in this build; use --answers with no terminal, or --output json")
+	return runTUIMode(ctx, s, c, "upgrade")
+}
+
+// runTUIMode runs the interactive face for an upgrade or, with mode "backout", a
+// backout. The plan is shown first; nothing runs until the operator starts it.
+func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
+	j, err := s.openJournal()
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c)}
+	o := tui.Options{
+		Mode:       mode,
+		StateDir:   s.state,
+		ReportPath: reportPath(s),
+		Plan:       func(ctx context.Context) (*wizard.PlanReport, error) { return r.Plan(ctx, j.Records()) },
+		BackoutPlan: func(ctx context.Context) ([]wizard.BackoutStep, error) {
+			return r.BackoutPlan(ctx, j.Records())
+		},
+		Run: func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
+			r.Events, r.Ask = events, ask
+			var err error
+			if mode == "backout" {
+				err = r.Backout(ctx)
+			} else {
+				err = r.Apply(ctx)
+			}
+			// The report is written even after an abort, so it must not see the cancel.
+			writeReport(context.WithoutCancel(ctx), s, j)
+			return err
+		},
+	}
+	return tui.Run(ctx, o, os.Stdin, os.Stdout)
 }
