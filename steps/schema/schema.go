@@ -380,20 +380,44 @@ func (a Applied) Changed() bool { return len(a.AttributeTypes)+len(a.ObjectClass
 // Apply adds plan.Missing to the server the plan was made from: attribute
 // types before the object classes that use them, in one operation. It
 // refuses a plan with conflicts (a *ConflictError, nothing changed) and does
-// nothing for a plan with nothing missing. On OpenLDAP conn must be bound as
-// the config database's rootDN (cn=config).
+// nothing for a plan with nothing missing. Definitions the server has
+// gained since the plan (same NAME and OID) are skipped, so applying a plan
+// twice adds nothing the second time. On OpenLDAP conn must be bound as the
+// config database's rootDN (cn=config).
 func Apply(ctx context.Context, conn Conn, plan Plan) (Applied, error) {
 	a := Applied{Server: plan.Server, Flavour: plan.Flavour}
 	if len(plan.Conflicts) > 0 {
 		return a, &ConflictError{Conflicts: plan.Conflicts}
 	}
+	if len(plan.Missing) == 0 {
+		return a, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return a, err
+	}
+	// The plan may be stale (a run resumed after a crash): skip what is
+	// there by now, and refuse what appeared differently.
+	now, err := readSubschema(conn, plan.SubschemaDN)
+	if err != nil {
+		return a, err
+	}
+	var stale []Conflict
 	for _, d := range plan.Missing {
-		v := d.String()
-		if d.Kind == AttributeType {
-			a.AttributeTypes = append(a.AttributeTypes, v)
-		} else {
-			a.ObjectClasses = append(a.ObjectClasses, v)
+		if s, ok := now.byName[d.Kind][strings.ToLower(d.Name())]; ok {
+			if !strings.EqualFold(s.OID, d.OID) {
+				stale = append(stale, Conflict{Needed: d, Found: s.String(),
+					Reason: fmt.Sprintf("%s %q appeared on the server since the plan, under OID %s", kindWord(d.Kind), d.Name(), s.OID)})
+			}
+			continue
 		}
+		if d.Kind == AttributeType {
+			a.AttributeTypes = append(a.AttributeTypes, d.String())
+		} else {
+			a.ObjectClasses = append(a.ObjectClasses, d.String())
+		}
+	}
+	if len(stale) > 0 {
+		return Applied{Server: plan.Server, Flavour: plan.Flavour}, &ConflictError{Conflicts: stale}
 	}
 	if !a.Changed() {
 		return a, nil

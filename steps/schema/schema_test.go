@@ -190,6 +190,9 @@ func TestOpenLDAPAddsExactlyTheMissingOnceAndCannotUndo(t *testing.T) {
 	if err != nil || second.Changed() {
 		t.Errorf("second apply changed=%v err=%v, want no change", second.Changed(), err)
 	}
+	if stale, err := Apply(ctx, c, plan); err != nil || stale.Changed() {
+		t.Errorf("the first plan applied again changed=%v err=%v, want no change", stale.Changed(), err)
+	}
 
 	if err := Undo(ctx, c, applied); !errors.Is(err, ErrIrreversible) {
 		t.Errorf("undo on OpenLDAP: %v, want ErrIrreversible", err)
@@ -265,6 +268,18 @@ func Test389AddsTheMissingOnceUndoesAndReportsConflicts(t *testing.T) {
 	if want := keys(plan.Missing); strings.Join(added, "|") != strings.Join(want, "|") || len(removed) > 0 {
 		t.Errorf("subschema changed by +%v -%v, want exactly +%v", added, removed, want)
 	}
+	// The added schema is usable: a mail recipient entry goes in.
+	user := ldap.NewAddRequest("uid=schematest,o=siroe.com", nil)
+	user.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "inetOrgPerson", "inetLocalMailRecipient"})
+	user.Attribute("uid", []string{"schematest"})
+	user.Attribute("cn", []string{"Schema Test"})
+	user.Attribute("sn", []string{"Test"})
+	user.Attribute("mailLocalAddress", []string{"a@siroe.com", "b@siroe.com"})
+	if err := c.Add(user); err != nil {
+		t.Errorf("add an inetLocalMailRecipient entry after apply: %v", err)
+	} else if err := c.Del(ldap.NewDelRequest("uid=schematest,o=siroe.com", nil)); err != nil {
+		t.Errorf("delete the test entry: %v", err)
+	}
 	for _, v := range append(applied.AttributeTypes, applied.ObjectClasses...) {
 		if !strings.Contains(v, "X-ORIGIN 'mswizard'") {
 			t.Errorf("added value without X-ORIGIN 'mswizard': %s", v)
@@ -280,6 +295,9 @@ func Test389AddsTheMissingOnceUndoesAndReportsConflicts(t *testing.T) {
 	}
 	if second, err := Apply(ctx, c, again); err != nil || second.Changed() {
 		t.Errorf("second apply changed=%v err=%v, want no change", second.Changed(), err)
+	}
+	if stale, err := Apply(ctx, c, plan); err != nil || stale.Changed() {
+		t.Errorf("the first plan applied again changed=%v err=%v, want no change", stale.Changed(), err)
 	}
 
 	if err := Undo(ctx, c, applied); err != nil {
