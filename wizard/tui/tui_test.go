@@ -409,3 +409,62 @@ func TestProgram(t *testing.T) {
 		t.Errorf("program output lacks the confirmation or the final screen:\n%s", s)
 	}
 }
+
+func TestBackoutPlan(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := newModel(ctx, cancel, Options{Mode: "backout"}, asciiRenderer())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.Update(planMsg{backout: []wizard.BackoutStep{
+		{ID: "install", Title: "Run the 5.2 installer", Actions: []wizard.PlannedAction{{Summary: "restore server-root.tar"}}},
+		{ID: "stop", Title: "Stop the services", Actions: []wizard.PlannedAction{{Summary: "start-msg"}}},
+	}})
+	v := m.View()
+	checkSize(t, v, 80, 24)
+	golden(t, "backout-plan", v)
+	if len(m.rows) != 2 || m.rows[0].id != "install" {
+		t.Fatalf("rows %+v", m.rows)
+	}
+	m.screen, m.started = scrRun, true
+	m.Update(runDoneMsg{err: errors.New("undo failed")})
+	if strings.Contains(m.View(), "run `mswizard backout`") {
+		t.Error("a failed backout must not suggest a backout")
+	}
+}
+
+// TestProgramAbort sends Ctrl-C then y through the real program: the run's
+// context is cancelled and Run returns its ErrInterrupted.
+func TestProgramAbort(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	started := make(chan struct{})
+	o := Options{
+		Plan: func(context.Context) (*wizard.PlanReport, error) { return samplePlan(), nil },
+		Run: func(ctx context.Context, ev func(wizard.Event), _ func(context.Context, wizard.Question) (bool, error)) error {
+			ev(wizard.Event{Kind: wizard.EvStepStart, Step: "stop"})
+			close(started)
+			<-ctx.Done()
+			return wizard.ErrInterrupted
+		},
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- Run(context.Background(), o, inR, io.Discard) }()
+	time.Sleep(100 * time.Millisecond)
+	io.WriteString(inW, "\r")
+	<-started
+	time.Sleep(50 * time.Millisecond)
+	io.WriteString(inW, "\x03")
+	time.Sleep(50 * time.Millisecond)
+	io.WriteString(inW, "y")
+	time.Sleep(100 * time.Millisecond)
+	io.WriteString(inW, "q")
+	select {
+	case err := <-errc:
+		if !errors.Is(err, wizard.ErrInterrupted) {
+			t.Fatalf("Run returned %v, want ErrInterrupted", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the program did not end")
+	}
+}
