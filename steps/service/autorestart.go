@@ -92,7 +92,26 @@ func (c Config) switchOffAction(env *wizard.Env, name string) wizard.Action {
 		if err := recordPrev(env, c, name); err != nil {
 			return err
 		}
-		return do(ctx, r)
+		var running []string
+		if name == "local.watcher.enable" {
+			us, err := c.units("watcher")
+			if err != nil {
+				return err
+			}
+			if st, err := c.observe(ctx, us[0]); err == nil && st.up() {
+				running = append(running, "watcher")
+			}
+		}
+		if err := do(ctx, r); err != nil {
+			return err
+		}
+		// Undo starts the watcher again once its switch is back.
+		var d opData
+		if err := r.DataInto(&d); err != nil {
+			return err
+		}
+		d.Units = running
+		return r.SetData(d)
 	}
 	return a
 }

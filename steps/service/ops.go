@@ -207,11 +207,24 @@ func (c Config) startAction(env *wizard.Env, op, arg string, cmd wizard.Command,
 				return fmt.Errorf("start: %w", err)
 			}
 			deadline := time.Now().Add(c.StartTimeout)
-			var errs []string
+			conf, err := ReadConfig(c.World)
+			if err != nil {
+				return err
+			}
+			var errs, skipped []string
 			for _, u := range units {
+				if slices.Contains(MessagingServices(), u.Name) && !conf.Enabled(u.Name) {
+					// start-msg skips a disabled service (seed 000 §4.4.2.1); a
+					// later step or undo that enables it starts it.
+					skipped = append(skipped, u.Name)
+					continue
+				}
 				if _, err := c.waitUp(ctx, u, deadline, c.StartTimeout); err != nil {
 					errs = append(errs, err.Error())
 				}
+			}
+			if len(skipped) > 0 {
+				r.Note = "disabled now, not started: " + strings.Join(skipped, ", ")
 			}
 			if len(errs) > 0 {
 				return fmt.Errorf("%s did not bring everything up: %s", cmd, strings.Join(errs, "; "))
@@ -369,6 +382,18 @@ func (c Config) undoStops(env *wizard.Env, receipts []wizard.Receipt) ([]wizard.
 			}
 		case "config":
 			acts = append(acts, c.restoreConfigAction(env, d.Arg, d.Prev))
+			if len(d.Units) > 0 {
+				// The switch stopped nothing by itself, but the services it
+				// enables were stopped meanwhile and the other undos could not
+				// start them while it was off.
+				us, err := c.units(d.Units...)
+				if err != nil {
+					return nil, err
+				}
+				for _, u := range us {
+					acts = append(acts, c.ensureUp(env, "msg-svc", u.Name, c.plain().StartMsg(u.Name), []unit{u}))
+				}
+			}
 		case "monitor":
 			if cmd, ok := c.monitorOn(); ok {
 				acts = append(acts, cmdAction(env, cmd, opData{Op: "monitor-on"}))
@@ -422,7 +447,14 @@ func (c Config) ensureDown(env *wizard.Env, op, arg string, cmd wizard.Command, 
 }
 
 func (c Config) allUp(ctx context.Context, us []unit) bool {
+	conf, err := ReadConfig(c.World)
+	if err != nil {
+		return false
+	}
 	for _, u := range us {
+		if slices.Contains(MessagingServices(), u.Name) && !conf.Enabled(u.Name) {
+			continue
+		}
 		if st, err := c.observe(ctx, u); err != nil || !st.up() {
 			return false
 		}

@@ -1,0 +1,373 @@
+package service
+
+import (
+	"context"
+	"net"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"mswizard/fixtures/layout"
+	"mswizard/fixtures/ldapd"
+	"mswizard/fixtures/sim"
+	"mswizard/fixtures/world"
+	"mswizard/wizard"
+)
+
+// recExec runs commands for real and remembers every argv.
+type recExec struct {
+	mu   sync.Mutex
+	argv [][]string
+	wizard.OSExecer
+}
+
+func (r *recExec) Run(ctx context.Context, c wizard.Command) (wizard.Result, error) {
+	r.mu.Lock()
+	r.argv = append(r.argv, c.Argv())
+	r.mu.Unlock()
+	return r.OSExecer.Run(ctx, c)
+}
+
+func (r *recExec) ran() [][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.argv)
+}
+
+// portBase finds P such that P+1 … P+12 are free on 127.0.0.1.
+func portBase(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		p := freePort(t)
+		if p+12 > 65535 {
+			continue
+		}
+		ok := true
+		for i := 1; i <= 12 && ok; i++ {
+			if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+i)); err != nil {
+				ok = false
+			} else {
+				l.Close()
+			}
+		}
+		if ok {
+			return p
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
+}
+
+// simWorld builds a small world, installs the sim for regime with this test
+// binary, starts it, and at cleanup stops it and fails if a process is left.
+func simWorld(t *testing.T, regime Regime) (layout.World, Config) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration with the simulated world: not under -short")
+	}
+	w := layout.Default(t.TempDir())
+	if _, err := world.Build(t.Context(), world.Options{Dir: w.Dir, Seed: 1, Scale: world.Small, PortBase: portBase(t)}); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Install(w, exe, string(regime), []string{"MSWIZARD_SIM_MAIN=1"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sim.StopAll(context.Background(), w); err != nil {
+			t.Errorf("StopAll: %v", err)
+		}
+		if left := sim.WorldProcesses(w); len(left) > 0 {
+			t.Errorf("processes left behind: %v", left)
+		}
+	})
+	if err := sim.StartAll(t.Context(), w, string(regime)); err != nil {
+		t.Fatal(err)
+	}
+	c := Config{World: w, Regime: regime, StopTimeout: 20 * time.Second, StartTimeout: 20 * time.Second,
+		Cluster: Cluster{Bin: w.BinDir()}}
+	switch regime {
+	case RegimeSC3:
+		c.Cluster.Resource, c.Cluster.Group, c.Cluster.Nodes = sim.SC3Resource, sim.SC3Group, []string{"budgie", "kestrel"}
+	case RegimeVeritas:
+		c.Cluster.Resource, c.Cluster.Group, c.Cluster.System = sim.VCSResource, sim.VCSGroup, sim.Node(w)
+		c.Cluster.IPResource, c.Cluster.MountResource = "logical_IP", "mountshared"
+	}
+	return w, c
+}
+
+// allPorts are the messaging, admin and web ports of a world with their owners.
+func allPorts(t *testing.T, w layout.World) map[string]int {
+	p, err := ReadPorts(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, n := range append(append(MessagingServices(), AdminUnit), w.WebInstances()...) {
+		out[n] = p[n]
+	}
+	return out
+}
+
+func requirePorts(t *testing.T, w layout.World, open bool, skip ...string) {
+	t.Helper()
+	for n, port := range allPorts(t, w) {
+		if slices.Contains(skip, n) {
+			continue
+		}
+		if got := portOpen(t.Context(), "127.0.0.1", port); got != open {
+			t.Errorf("%s port %d open = %v, want %v", n, port, got, open)
+		}
+	}
+}
+
+// ran is one step's receipts.
+type ran struct {
+	s  wizard.Step
+	rs []wizard.Receipt
+}
+
+// apply runs each step as the runner would: Check, then Plan and every action.
+func apply(t *testing.T, env *wizard.Env, steps ...wizard.Step) []ran {
+	t.Helper()
+	var out []ran
+	for _, s := range steps {
+		if p, ok := s.(wizard.Preflight); ok {
+			fs, err := p.Findings(t.Context(), env)
+			if err != nil {
+				t.Fatalf("%s: findings: %v", s.ID(), err)
+			}
+			for _, f := range fs {
+				if f.Severity == wizard.Inhibitor {
+					t.Fatalf("%s: inhibitor %s: %s", s.ID(), f.ID, f.Message)
+				}
+			}
+		}
+		done, _, err := s.Check(t.Context(), env)
+		if err != nil {
+			t.Fatalf("%s: check: %v", s.ID(), err)
+		}
+		if done {
+			continue
+		}
+		rs, err := runPlan(t, t.Context(), env, s)
+		if err != nil {
+			t.Fatalf("%s: %v", s.ID(), err)
+		}
+		out = append(out, ran{s, rs})
+	}
+	return out
+}
+
+// backout undoes the steps newest first, as the journal read backwards.
+func backout(t *testing.T, env *wizard.Env, done []ran) {
+	t.Helper()
+	for i := len(done) - 1; i >= 0; i-- {
+		acts, err := done[i].s.Undo(t.Context(), env, done[i].rs)
+		if err != nil {
+			t.Fatalf("%s: undo: %v", done[i].s.ID(), err)
+		}
+		if _, err := runActions(t.Context(), done[i].s.ID(), acts); err != nil {
+			t.Fatalf("%s: undo: %v", done[i].s.ID(), err)
+		}
+	}
+}
+
+// startedOrder reads the daemons' "started" lines from the sim log after offset.
+func startedOrder(t *testing.T, w layout.World, offset int) []string {
+	b, err := os.ReadFile(w.SimLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`^\S+ (\S+)\[\d+\]: started`)
+	var out []string
+	for _, l := range strings.Split(string(b[offset:]), "\n") {
+		if m := re.FindStringSubmatch(l); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+func logSize(w layout.World) int {
+	fi, err := os.Stat(w.SimLog())
+	if err != nil {
+		return 0
+	}
+	return int(fi.Size())
+}
+
+// stepsOf picks the steps with the given IDs from a runbook, in its order.
+func stepsOf(all []wizard.Step, skip ...string) []wizard.Step {
+	var out []wizard.Step
+	for _, s := range all {
+		if !slices.Contains(skip, s.ID()) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+type dialer struct{ url, dn, pw string }
+
+func (d dialer) DialLDAP(ctx context.Context) (wizard.LDAPConn, error) {
+	c, err := ldap.DialURL(d.url)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Bind(d.dn, d.pw); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func TestSimPlainStopsEverythingButTheDirectoryThenStartsInOrder(t *testing.T) {
+	w, c := simWorld(t, RegimePlain)
+	dir := ldapd.RequireOpenLDAP(t, ldapd.Options{})
+	x := &recExec{}
+	env := (&wizard.Env{Exec: x, Now: time.Now, StateDir: t.TempDir(), LDAP: dialer{dir.URL, dir.RootDN, dir.RootPW}}).Nop()
+	if err := sim.SetFault(w, "none", ""); err != nil { // the faults dir exists, no knob armed
+		t.Fatal(err)
+	}
+	conf, _ := ReadConfig(w)
+	watcherBefore, _ := conf.Value("local.watcher.enable")
+
+	pre := apply(t, env, PreUpgrade(c)...)
+	requirePorts(t, w, false)
+	if !portOpen(t.Context(), dir.Host, dir.Port) {
+		t.Error("the Directory Server was stopped")
+	}
+	conf, _ = ReadConfig(w)
+	if conf.Bool("local.watcher.enable", true) || conf.Bool("local.autorestart", false) {
+		t.Errorf("auto-restart not off during the upgrade: watcher %q autorestart %q", conf["local.watcher.enable"], conf["local.autorestart"])
+	}
+	if got := x.ran()[1]; !slices.Equal(got, []string{w.IMSimta(), "stop", "dispatcher"}) {
+		t.Errorf("the first stop was %q, want imsimta stop dispatcher", got)
+	}
+
+	// A rerun finds every goal holding: nothing runs again.
+	before := len(x.ran())
+	if again := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...); len(again) != 0 {
+		t.Errorf("a second run did work: %v", again)
+	}
+	if n := len(x.ran()); n != before {
+		t.Errorf("a second run ran %q", x.ran()[before:])
+	}
+
+	// Backout: the journal read backwards restores the running server.
+	backout(t, env, pre)
+	requirePorts(t, w, true)
+	conf, _ = ReadConfig(w)
+	if v, _ := conf.Value("local.watcher.enable"); v != watcherBefore {
+		t.Errorf("after backout local.watcher.enable = %q, want %q", v, watcherBefore)
+	}
+
+	// The upgrade path: stop again, then the post-upgrade steps.
+	apply(t, env, PreUpgrade(c)...)
+	requirePorts(t, w, false)
+	off := logSize(w)
+	apply(t, env, PostUpgrade(c)...)
+	requirePorts(t, w, true)
+	want := append(append(MessagingServices(), sim.AdminServ), w.WebInstances()...)
+	want = slices.DeleteFunc(want, func(s string) bool { return s == "watcher" }) // started by post/auto-restart
+	if got := startedOrder(t, w, off); !slices.Equal(got[:len(want)], want) {
+		t.Errorf("start order = %q, want %q", got, want)
+	}
+}
+
+func TestSimHARegimesUseTheClusterAndNeverAPlainStopMsg(t *testing.T) {
+	for _, tc := range []struct {
+		regime Regime
+		skip   []string // steps the stand-ins cannot run yet
+		want   [][]string
+	}{
+		{RegimeSC22, nil, [][]string{
+			{"hareg", "-n", "iMS50"}, {"hareg", "-n", "iMS50"}, {"hareg", "-u", "iMS50"}, // pre
+			{"hareg", "-r", "iMS50"}, {"hareg", "-y", "iMS50"}, // post
+		}},
+		// The sim's scswitch has no -M yet: the monitor switches are pinned by
+		// TestBuildersPinExactArgv, the auto-restart steps are left out here.
+		{RegimeSC3, []string{IDAutoRestartOff, IDAutoRestartOn}, [][]string{
+			{"scswitch", "-n", "-j", "ims-rs"}, {"scswitch", "-e", "-j", "ims-rs"},
+		}},
+		{RegimeVeritas, nil, [][]string{
+			{"hares", "-offline", "mail", "-sys", "budgie"},
+			{"hagrp", "-offline", "iMS5", "-sys", "budgie"},
+			{"hares", "-modify", "mail", "Enabled", "0"},
+			{"hares", "-unlink", "mail", "logical_IP"},
+			{"hares", "-unlink", "mail", "mountshared"},
+			{"hagrp", "-online", "iMS5", "-sys", "budgie"},
+			{"hares", "-link", "mail", "logical_IP"},
+			{"hares", "-link", "mail", "mountshared"},
+			{"hares", "-modify", "mail", "Enabled", "1"},
+			{"hares", "-online", "mail", "-sys", "budgie"},
+		}},
+	} {
+		t.Run(string(tc.regime), func(t *testing.T) {
+			w, c := simWorld(t, tc.regime)
+			x := &recExec{}
+			env := (&wizard.Env{Exec: x, Now: time.Now, StateDir: t.TempDir()}).Nop()
+			apply(t, env, stepsOf(PreUpgrade(c), append([]string{IDDirectoryUp}, tc.skip...)...)...)
+			requirePorts(t, w, false)
+			apply(t, env, stepsOf(PostUpgrade(c), tc.skip...)...)
+			skip := []string{}
+			if tc.regime != RegimeSC22 {
+				// Outside post/auto-restart nothing starts the watcher, which
+				// stop/auto-restart disabled.
+				skip = append(skip, "watcher")
+			}
+			requirePorts(t, w, true, skip...)
+			for _, argv := range x.ran() {
+				if slices.Equal(argv, []string{w.StopMsg()}) || slices.Equal(argv, []string{w.StartMsg()}) {
+					t.Errorf("ran a whole-server %q under %s", argv, tc.regime)
+				}
+			}
+			got, err := sim.ClusterCommands(w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mine [][]string
+			for _, g := range got {
+				if g[0] != "hareg" || len(g) > 1 { // leave out the state queries (bare hareg)
+					mine = append(mine, g)
+				}
+			}
+			if !slices.EqualFunc(mine, tc.want, slices.Equal[[]string]) {
+				t.Errorf("cluster commands =\n%q\nwant\n%q", mine, tc.want)
+			}
+		})
+	}
+}
+
+func TestSimDaemontoolsKeepsServicesDownThroughSupervise(t *testing.T) {
+	w, c := simWorld(t, RegimeDaemontools)
+	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
+	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...)
+	requirePorts(t, w, false)
+	for _, s := range sim.DaemontoolsServices() {
+		if !exists(DownFile(w.ServiceDir(s))) {
+			t.Errorf("%s: no down file: a reboot would start it", s)
+		}
+		if pid, want, ok := superviseStatus(w.ServiceDir(s)); !ok || pid != 0 || want != 'd' {
+			t.Errorf("%s: supervise status pid %d want %q (ok %v); want down", s, pid, want, ok)
+		}
+	}
+	backout(t, env, pre)
+	requirePorts(t, w, true, "watcher")
+	for _, s := range sim.DaemontoolsServices() {
+		if exists(DownFile(w.ServiceDir(s))) {
+			t.Errorf("%s: backout left the down file this run created", s)
+		}
+	}
+}
