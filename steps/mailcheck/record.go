@@ -115,46 +115,53 @@ func splitFields(line []byte, dst []span, max int) []span {
 
 // splitFieldsFrom is splitFields starting at offset i.
 func splitFieldsFrom(line []byte, i int, dst []span, max int) []span {
+	for max <= 0 || len(dst) < max {
+		f, next, ok := nextField(line, i)
+		if !ok {
+			break
+		}
+		dst, i = append(dst, f), next
+	}
+	return dst
+}
+
+// nextField returns the first field at or after offset i and the offset
+// just past it.
+func nextField(line []byte, i int) (span, int, bool) {
 	const (
 		ones   = 0x0101010101010101
 		highs  = 0x8080808080808080
 		spaces = 0x2020202020202020
 	)
 	n := len(line)
-	for i < n {
-		for i+8 <= n {
-			x := binary.LittleEndian.Uint64(line[i:]) ^ spaces
-			if x != 0 {
-				i += bits.TrailingZeros64(x) / 8
-				break
-			}
-			i += 8
-		}
-		for i < n && line[i] <= ' ' {
-			i++
-		}
-		if i == n {
+	for i+8 <= n {
+		x := binary.LittleEndian.Uint64(line[i:]) ^ spaces
+		if x != 0 {
+			i += bits.TrailingZeros64(x) / 8
 			break
 		}
-		if max > 0 && len(dst) == max {
-			break
-		}
-		start := i
-		for i+8 <= n {
-			x := binary.LittleEndian.Uint64(line[i:])
-			// High bit set in each byte < 0x21 (exact for the lowest one).
-			if m := (x - ones*0x21) & ^x & highs; m != 0 {
-				i += bits.TrailingZeros64(m) / 8
-				break
-			}
-			i += 8
-		}
-		for i < n && line[i] > ' ' {
-			i++
-		}
-		dst = append(dst, span{start, i})
+		i += 8
 	}
-	return dst
+	for i < n && line[i] <= ' ' {
+		i++
+	}
+	if i == n {
+		return span{}, i, false
+	}
+	start := i
+	for i+8 <= n {
+		x := binary.LittleEndian.Uint64(line[i:])
+		// High bit set in each byte < 0x21 (exact for the lowest one).
+		if m := (x - ones*0x21) & ^x & highs; m != 0 {
+			i += bits.TrailingZeros64(m) / 8
+			break
+		}
+		i += 8
+	}
+	for i < n && line[i] > ' ' {
+		i++
+	}
+	return span{start, i}, i, true
 }
 
 var monthIndex = [...]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
@@ -314,6 +321,31 @@ func findCode(line []byte, f []span) (head, bool) {
 		}
 	}
 	return head{}, false
+}
+
+// findCodeFrom splits the fields from offset i (the first field after the
+// time) only until findCode's answer is certain, appending them to a; the
+// answer is the one findCode gives on all the fields.
+func findCodeFrom(line []byte, i int, a []span) ([]span, head, bool) {
+	tok := func(s span) []byte { return line[s.start:s.end] }
+	for k := 0; k <= 5; k++ {
+		f, next, ok := nextField(line, i)
+		if !ok {
+			break
+		}
+		a, i = append(a, f), next
+		// findCode tries positions in order: position k-1 is settled by
+		// its size field arriving, position k's connection form by itself.
+		if k >= 2 && isCode(tok(a[k-1])) && allDigits(tok(a[k])) {
+			return a, head{code: k - 1}, true
+		}
+		if k >= 1 && k <= 4 && isCode(tok(a[k])) {
+			if p := tok(a[k-1]); len(p) == 1 && (p[0] == '+' || p[0] == '-') {
+				return a, head{code: k, conn: true}, true
+			}
+		}
+	}
+	return a, head{}, false
 }
 
 // assignPrefix splits the fields before the code into node, process, source

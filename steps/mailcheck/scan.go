@@ -523,38 +523,41 @@ func (s *lineScanner) line(line []byte, path string, n int) {
 		s.multilogLine(line, path, n)
 		return
 	}
-	var f []span
-	var t time.Time
-	ok := false
+	var after []span
+	var h head
+	t, ok := time.Time{}, false
 	// The documented DD-Mon-YYYY HH:MM:SS.cc prefix has fixed offsets; when
-	// clock accepts those spans they are exactly what splitFields returns.
+	// clock accepts those spans they are exactly what splitFields returns,
+	// and findCodeFrom reads no further than the entry code and size.
 	if len(line) > 24 && line[11] == ' ' && line[23] == ' ' {
 		if t, ok = s.clock(line, span{0, 11}, span{12, 23}); ok {
-			f = splitFieldsFrom(line, 24, append(s.fields[:0], span{0, 11}, span{12, 23}), maxHead)
+			if s.excluded(t) {
+				return
+			}
+			if after, h, ok = findCodeFrom(line, 24, s.fields[:0]); !ok {
+				s.fail(path, n, "not an mta log record: no entry code")
+				return
+			}
 		}
 	}
 	if !ok {
-		f = splitFields(line, s.fields[:0], maxHead)
-		if len(f) >= 2 {
-			t, ok = s.clock(line, f[0], f[1])
+		f := splitFields(line, s.fields[:0], maxHead)
+		if len(f) < 4 {
+			s.fail(path, n, "not an mta log record: too few fields")
+			return
 		}
-	}
-	if len(f) < 4 {
-		s.fail(path, n, "not an mta log record: too few fields")
-		return
-	}
-	if !ok {
-		s.fail(path, n, "not an mta log record: bad date or time")
-		return
-	}
-	if s.excluded(t) {
-		return
-	}
-	after := f[2:]
-	h, ok := findCode(line, after)
-	if !ok {
-		s.fail(path, n, "not an mta log record: no entry code")
-		return
+		if t, ok = s.clock(line, f[0], f[1]); !ok {
+			s.fail(path, n, "not an mta log record: bad date or time")
+			return
+		}
+		if s.excluded(t) {
+			return
+		}
+		after = f[2:]
+		if h, ok = findCode(line, after); !ok {
+			s.fail(path, n, "not an mta log record: no entry code")
+			return
+		}
 	}
 	_, _, src, _ := assignPrefix(line, after[:h.code])
 	class := Classify(Action(line[after[h.code].start]))
