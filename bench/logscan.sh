@@ -7,7 +7,7 @@
 set -euo pipefail
 
 case "${BENCH_SCALE:-full}" in
-small) SIZE=$((64 << 20)) ;;
+small) SIZE=$((64 << 20)); ROUNDS=${ROUNDS:-5} ;;
 full) SIZE=$((1 << 30)) ;;
 *) echo "BENCH_SCALE must be small or full" >&2; exit 2 ;;
 esac

@@ -150,7 +150,12 @@ func MTALogFiles(dir string) ([]string, error) {
 // record. Only the time, channel and entry code of each line are read; the
 // full parse runs on hard-error and trouble lines kept as evidence. Files
 // whose mtime is before since are skipped unread (a log's mtime is never
-// older than its last record).
+// older than its last record), and so are rotated multilog files whose
+// label (the rotation time) is before since. Each file is read in 1 MiB
+// chunks of whole lines by GOMAXPROCS workers; results are merged in file
+// order, so line numbers and evidence do not depend on the worker count.
+// Wall-clock times in the repeated hour at the end of daylight saving time
+// read as the first occurrence (the log does not say which).
 func (p *Probe) Scan(ctx context.Context, files []string, since time.Time) (Summary, error) {
 	var paths []string
 	for _, f := range files {
