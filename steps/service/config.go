@@ -2,6 +2,7 @@ package service
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"mswizard/fixtures/layout"
@@ -101,6 +102,10 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Cluster.LogicalHost == "" {
 		c.Cluster.LogicalHost = c.World.Host
+	}
+	if c.Cluster.System == "" {
+		// VCS names a system by its node name, the host's first label.
+		c.Cluster.System, _, _ = strings.Cut(c.World.Host, ".")
 	}
 	if c.Cluster.Bin == "" {
 		switch c.Regime {

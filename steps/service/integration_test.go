@@ -2,8 +2,10 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -233,6 +235,7 @@ func (d dialer) DialLDAP(ctx context.Context) (wizard.LDAPConn, error) {
 }
 
 func TestSimPlainStopsEverythingButTheDirectoryThenStartsInOrder(t *testing.T) {
+	t.Parallel()
 	w, c := simWorld(t, RegimePlain)
 	dir := ldapd.RequireOpenLDAP(t, ldapd.Options{})
 	x := &recExec{}
@@ -287,6 +290,7 @@ func TestSimPlainStopsEverythingButTheDirectoryThenStartsInOrder(t *testing.T) {
 }
 
 func TestSimHARegimesUseTheClusterAndNeverAPlainStopMsg(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		regime Regime
 		skip   []string // steps the stand-ins cannot run yet
@@ -315,6 +319,7 @@ func TestSimHARegimesUseTheClusterAndNeverAPlainStopMsg(t *testing.T) {
 		}},
 	} {
 		t.Run(string(tc.regime), func(t *testing.T) {
+			t.Parallel()
 			w, c := simWorld(t, tc.regime)
 			x := &recExec{}
 			env := (&wizard.Env{Exec: x, Now: time.Now, StateDir: t.TempDir()}).Nop()
@@ -351,6 +356,7 @@ func TestSimHARegimesUseTheClusterAndNeverAPlainStopMsg(t *testing.T) {
 }
 
 func TestSimDaemontoolsKeepsServicesDownThroughSupervise(t *testing.T) {
+	t.Parallel()
 	w, c := simWorld(t, RegimeDaemontools)
 	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
 	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...)
@@ -368,6 +374,58 @@ func TestSimDaemontoolsKeepsServicesDownThroughSupervise(t *testing.T) {
 	for _, s := range sim.DaemontoolsServices() {
 		if exists(DownFile(w.ServiceDir(s))) {
 			t.Errorf("%s: backout left the down file this run created", s)
+		}
+	}
+}
+
+func TestSimVeritasBackoutRestoresTheDependencyTree(t *testing.T) {
+	t.Parallel()
+	w, c := simWorld(t, RegimeVeritas)
+	c.Cluster.System = "" // defaults to the host's first label
+	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
+	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...)
+	mail := func() (requires []string, enabled bool) {
+		b, err := os.ReadFile(filepath.Join(w.ClusterDir(), "state.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			Resources map[string]struct {
+				Enabled  bool     `json:"enabled"`
+				Requires []string `json:"requires"`
+			} `json:"resources"`
+		}
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatal(err)
+		}
+		r := st.Resources[sim.VCSResource]
+		slices.Sort(r.Requires)
+		return r.Requires, r.Enabled
+	}
+	if req, on := mail(); len(req) != 0 || on {
+		t.Fatalf("after ha/prepare mail requires %q, enabled %v; want unlinked and disabled", req, on)
+	}
+	backout(t, env, pre)
+	if req, on := mail(); !slices.Equal(req, []string{"logical_IP", "mountshared"}) || !on {
+		t.Errorf("after backout mail requires %q, enabled %v; want the installation's tree", req, on)
+	}
+	requirePorts(t, w, true)
+}
+
+func TestSimDaemontoolsPostUpgradeRemovesTheDownFilesAndStarts(t *testing.T) {
+	t.Parallel()
+	w, c := simWorld(t, RegimeDaemontools)
+	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
+	apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...)
+	requirePorts(t, w, false)
+	apply(t, env, PostUpgrade(c)...)
+	requirePorts(t, w, true)
+	for _, s := range sim.DaemontoolsServices() {
+		if exists(DownFile(w.ServiceDir(s))) {
+			t.Errorf("%s: the down file this run created is still there", s)
+		}
+		if pid, _, ok := superviseStatus(w.ServiceDir(s)); !ok || pid == 0 {
+			t.Errorf("%s: not up under supervise", s)
 		}
 	}
 }
