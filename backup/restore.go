@@ -2,6 +2,7 @@ package backup
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -66,13 +69,108 @@ func restoreInto(ctx context.Context, archivePath, manifestPath, dir string, pro
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer root.Close()
-	x := &extractor{root: root, owner: os.Geteuid() == 0, dirs: map[string]bool{".": true}, buf: make([]byte, 1<<20), h: sha256.New()}
-	defer x.closeParent()
-	if err := readArchive(ctx, archivePath, manifestPath, "restore", progress, x.visit); err != nil {
+	x := &extractor{root: root, owner: os.Geteuid() == 0, dirs: map[string]bool{".": true}, buf: make([]byte, 1<<20), h: sha256.New(),
+		jobs: make(chan fileJob, 32)}
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() { x.work(sha256.New(), make([]byte, 256<<10)) })
+	}
+	err = readArchive(ctx, archivePath, manifestPath, "restore", progress, x.visit)
+	close(x.jobs)
+	wg.Wait()
+	x.closeParent()
+	// The writer's error concerns an earlier entry than any found after it.
+	if werr := x.writeErr(); werr != nil {
+		return werr
+	}
+	if err != nil {
 		return err
 	}
-	x.closeParent()
 	return x.finishDirs(ctx)
+}
+
+// smallFile is the size up to which file data is read into memory and
+// written by the writer goroutine while the archive is read on; larger files
+// stream inline after the writer has caught up.
+const smallFile = 1 << 20
+
+// fileJob is a small file for the writer goroutine.
+type fileJob struct {
+	dir  *parentDir
+	base string
+	hdr  tar.Header
+	want Entry
+	data *[]byte
+}
+
+// parentDir is a confined handle on a directory from this archive, shared
+// by the extractor's cache and queued jobs; the last release closes it.
+type parentDir struct {
+	root *os.Root
+	f    *os.File
+	refs atomic.Int32
+}
+
+func (p *parentDir) release() {
+	if p.refs.Add(-1) == 0 {
+		p.root.Close()
+		p.f.Close()
+	}
+}
+
+// writers is the number of goroutines writing small files: with the
+// decoder's and the archive reader's, they keep two cores busy.
+const writers = 2
+
+// work writes queued small files, checking each sha256 against the manifest.
+func (x *extractor) work(h hash.Hash, buf []byte) {
+	for j := range x.jobs {
+		if x.writeErr() == nil {
+			sum, err := x.writeFile(j.dir.root, j.base, &j.hdr, j.want, bytes.NewReader(*j.data), h, buf)
+			if err == nil && sum != j.want.SHA256 {
+				err = &VerifyError{Entry: j.want.Path, Reason: fmt.Sprintf("sha256 %s, manifest says %s", sum, j.want.SHA256)}
+			}
+			if err != nil {
+				x.werrMu.Lock()
+				if x.werr == nil {
+					x.werr = err
+				}
+				x.werrMu.Unlock()
+			}
+		}
+		j.dir.release()
+		x.bufs.Put(j.data)
+		x.pending.Done()
+	}
+}
+
+func (x *extractor) writeErr() error {
+	x.werrMu.Lock()
+	defer x.werrMu.Unlock()
+	return x.werr
+}
+
+// writeFile creates base in pr exclusively, copies src into it while
+// hashing, applies metadata and checks what landed.
+func (x *extractor) writeFile(pr *os.Root, base string, hdr *tar.Header, want Entry, src io.Reader, h hash.Hash, buf []byte) (string, error) {
+	f, err := pr.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return "", unsafeEntry(hdr.Name, "duplicate name")
+		}
+		return "", fmt.Errorf("restore %s: %w", want.Path, err)
+	}
+	sum, err := hashCopy(f, src, h, buf)
+	if err == nil {
+		err = x.fileMeta(f, hdr)
+	}
+	if err == nil {
+		err = checkLanded(f.Stat())(want)
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("restore %s: %w", want.Path, cerr)
+	}
+	return sum, err
 }
 
 type extractor struct {
@@ -82,39 +180,51 @@ type extractor struct {
 	seen       bool            // root entry "./" met
 	dirEntries []Entry         // directories, in archive order, for finishDirs
 
-	pdir  string   // cached parent directory (relative)
-	proot *os.Root // its Root
-	pfile *os.File // and an fd for the *at calls
+	pdir string     // cached parent directory (relative)
+	pcur *parentDir // its handle
 
 	buf []byte
 	h   hash.Hash
+
+	jobs    chan fileJob
+	pending sync.WaitGroup // queued jobs not yet written
+	bufs    sync.Pool      // *[]byte of cap smallFile
+	werrMu  sync.Mutex
+	werr    error // first error of a writer goroutine
 }
 
 func (x *extractor) closeParent() {
-	if x.proot != nil {
-		x.proot.Close()
-		x.pfile.Close()
-		x.proot, x.pfile, x.pdir = nil, nil, ""
+	if x.pcur != nil {
+		x.pcur.release()
+		x.pcur, x.pdir = nil, ""
 	}
 }
 
-// parent returns the Root and fd of a directory created from this archive.
-func (x *extractor) parent(dir string) (*os.Root, int, error) {
-	if x.proot != nil && x.pdir == dir {
-		return x.proot, int(x.pfile.Fd()), nil
+// parent returns the handle of a directory created from this archive.
+func (x *extractor) parent(dir string) (*parentDir, error) {
+	if x.pcur != nil && x.pdir == dir {
+		return x.pcur, nil
 	}
 	x.closeParent()
 	r, err := x.root.OpenRoot(dir)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	f, err := r.Open(".")
 	if err != nil {
 		r.Close()
-		return nil, 0, err
+		return nil, err
 	}
-	x.pdir, x.proot, x.pfile = dir, r, f
-	return r, int(f.Fd()), nil
+	p := &parentDir{root: r, f: f}
+	p.refs.Store(1)
+	x.pdir, x.pcur = dir, p
+	return p, nil
+}
+
+// drain waits until the writer goroutine has written every queued file.
+func (x *extractor) drain() error {
+	x.pending.Wait()
+	return x.writeErr()
 }
 
 func unsafeEntry(name, why string) error {
@@ -158,10 +268,14 @@ func (x *extractor) visit(ctx context.Context, hdr *tar.Header, want Entry, data
 	if !x.dirs[dir] {
 		return "", unsafeEntry(hdr.Name, "parent is not a directory extracted from this archive")
 	}
-	pr, pfd, err := x.parent(dir)
+	if err := x.writeErr(); err != nil {
+		return "", err
+	}
+	pd, err := x.parent(dir)
 	if err != nil {
 		return "", fmt.Errorf("restore %s: %w", name, err)
 	}
+	pr, pfd := pd.root, int(pd.f.Fd())
 	dup := func(err error) error {
 		if errors.Is(err, fs.ErrExist) {
 			return unsafeEntry(hdr.Name, "duplicate name")
@@ -177,21 +291,26 @@ func (x *extractor) visit(ctx context.Context, hdr *tar.Header, want Entry, data
 		x.dirEntries = append(x.dirEntries, want)
 		return "", nil
 	case tar.TypeReg:
-		f, err := pr.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return "", dup(err)
+		if hdr.Size > smallFile {
+			if err := x.drain(); err != nil {
+				return "", err
+			}
+			return x.writeFile(pr, base, hdr, want, data, x.h, x.buf)
 		}
-		sum, err := hashCopy(f, data, x.h, x.buf)
-		if err == nil {
-			err = x.fileMeta(f, hdr)
+		bp, _ := x.bufs.Get().(*[]byte)
+		if bp == nil {
+			b := make([]byte, 0, smallFile)
+			bp = &b
 		}
-		if err == nil {
-			err = checkLanded(f.Stat())(want)
+		*bp = (*bp)[:hdr.Size]
+		if _, err := io.ReadFull(data, *bp); err != nil {
+			x.bufs.Put(bp)
+			return "", err
 		}
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("restore %s: %w", name, cerr)
-		}
-		return sum, err
+		pd.refs.Add(1)
+		x.pending.Add(1)
+		x.jobs <- fileJob{dir: pd, base: base, hdr: *hdr, want: want, data: bp}
+		return asyncSum, nil
 	case tar.TypeSymlink:
 		// The target is data: server-roots hold absolute links into the OS.
 		// It is never followed here: entries below it are refused above.
@@ -219,6 +338,9 @@ func (x *extractor) visit(ctx context.Context, hdr *tar.Header, want Entry, data
 		td = strings.TrimSuffix(td, "/")
 		if td == "" {
 			td = "."
+		}
+		if err := x.drain(); err != nil {
+			return "", err
 		}
 		fi, err := x.root.Lstat(target)
 		if !x.dirs[td] || err != nil || !fi.Mode().IsRegular() {

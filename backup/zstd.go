@@ -54,19 +54,21 @@ func (FramedZstd) Match(ctx context.Context, filename string, stream io.Reader) 
 	return archives.Zstd{}.Match(ctx, filename, stream)
 }
 
-// OpenReader returns a streaming decoder for concatenated zstd frames; frame
-// checksums are verified, so a flipped byte inside a frame is an error.
-func (FramedZstd) OpenReader(r io.Reader) (io.ReadCloser, error) {
-	d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxWindow(64<<20))
+// OpenReader returns a decoder for concatenated zstd frames that decodes up
+// to Workers frames at once; frame checksums are verified, so a flipped byte
+// inside a frame is an error. Streams whose frames are larger than 16 MiB
+// (a single-frame `zstd -T0` file) are decoded streaming from there on.
+func (z FramedZstd) OpenReader(r io.Reader) (io.ReadCloser, error) {
+	workers := z.Workers
+	if workers <= 0 {
+		workers = 2
+	}
+	fr, err := newFrameReader(r, workers)
 	if err != nil {
 		return nil, fmt.Errorf("zstd: open reader: %w", err)
 	}
-	return decoderCloser{d}, nil
+	return fr, nil
 }
-
-type decoderCloser struct{ *zstd.Decoder }
-
-func (d decoderCloser) Close() error { d.Decoder.Close(); return nil }
 
 // OpenWriter returns a writer that compresses what is written into frames.
 // Close flushes the last frame and returns the first error met by any frame.
