@@ -44,8 +44,10 @@ type preflight struct {
 func newPreflight(id, title string, f func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error)) *preflight {
 	p := &preflight{findings: f}
 	p.unit = unit{id: id, title: title,
-		check: func(context.Context, *wizard.Env) (bool, string, error) { return true, "read-only check; its findings ran first", nil },
-		plan:  func(context.Context, *wizard.Env) ([]wizard.Action, error) { return nil, nil }}
+		check: func(context.Context, *wizard.Env) (bool, string, error) {
+			return true, "read-only check; its findings ran first", nil
+		},
+		plan: func(context.Context, *wizard.Env) ([]wizard.Action, error) { return nil, nil }}
 	return p
 }
 

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"mswizard/ldif/export"
-	"mswizard/wizard/atomicfile"
 	"mswizard/wizard"
+	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/journal"
 )
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-
 	"errors"
 	"fmt"
 	"io"
@@ -157,4 +156,3 @@ func simCmd() *cobra.Command {
 		},
 	}
 }
-
