@@ -51,7 +51,9 @@ func Upgrade(c *Config) []wizard.Step {
 		StoreAside(c),
 		BackupServerRoot(c),
 		VerifyBackups(c),
+		ExportLDIF(c),
 		RunInstaller(c),
+		ConfigMerge(c),
 		ReturnStore(c),
 	)
 	s = append(s, post...)

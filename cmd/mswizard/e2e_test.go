@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mswizard/fixtures/host"
+	"mswizard/fixtures/world"
+	"mswizard/wizard"
+	"mswizard/wizard/journal"
+)
+
+// buildBinary builds the real mswizard binary once for the package's tests; it
+// also plays the simulated services behind the world's scripts (`mswizard sim`).
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "mswizard")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func run(t *testing.T, bin string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+func requireTools(t *testing.T) {
+	t.Helper()
+	for tool, pkg := range map[string]string{"slapd": "slapd", "ldapadd": "ldap-utils"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if _, err2 := os.Stat("/usr/sbin/" + tool); err2 != nil {
+				if testing.Short() {
+					t.Skipf("%s missing", tool)
+				}
+				t.Fatalf("%s is missing: install the Debian package %s (make test does)", tool, pkg)
+			}
+		}
+	}
+}
+
+// TestBatchUpgradeOnTheSimulatedHost runs the real binary's batch face over the
+// whole runbook: plan (no writes), upgrade with the answers file, status.
+func TestBatchUpgradeOnTheSimulatedHost(t *testing.T) {
+	requireTools(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: 7, Scale: world.Small, Users: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = host.Down(context.Background(), dir)
+		_ = h.LDAP.Stop(context.Background())
+	})
+	inf := h.World.InstallInf()
+	// The world plants one conflict (the operator and 5.2 both changed a key);
+	// the operator's decision comes from the answers, as on an HA peer.
+	var decisions []string
+	for _, c := range h.Manifest.Conflicts {
+		decisions = append(decisions, "ConfigDecision = "+c.File+" "+c.Key+" reapply")
+	}
+	f, _ := os.OpenFile(inf, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(strings.Join(decisions, "\n") + "\n")
+	f.Close()
+
+	out, code := run(t, bin, "plan", "--answers", inf)
+	if code != 0 || !strings.Contains(out, "stop/dispatcher") || !strings.Contains(out, "POINT OF NO RETURN") {
+		t.Fatalf("plan exit %d:\n%s", code, out)
+	}
+	if strings.Index(out, "imsimta stop dispatcher") > strings.Index(out, "stop-msg") {
+		t.Errorf("the dispatcher is not stopped first:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(h.World.StateDir(), journal.FileName)); err == nil {
+		t.Fatal("plan wrote a journal")
+	}
+
+	out, code = run(t, bin, "upgrade", "--answers", inf, "--yes")
+	if code != 0 {
+		t.Fatalf("upgrade exit %d:\n%s", code, out)
+	}
+	v, _ := os.ReadFile(h.World.VersionFile())
+	if !strings.Contains(string(v), "5.2") {
+		t.Fatalf("VERSION = %q after the upgrade", v)
+	}
+	local, _ := os.ReadFile(h.World.LocalConf())
+	for _, c := range h.Manifest.Customizations {
+		if c.Kind == "configutil" && c.File == "config/local.conf" && !strings.Contains(string(local), c.Key+" = "+c.Value) {
+			t.Errorf("customization %s = %s lost in the upgrade", c.Key, c.Value)
+		}
+	}
+	for _, name := range []string{"report.md", "report.json", "backups.json", "ldif"} {
+		if _, err := os.Stat(filepath.Join(h.World.StateDir(), name)); err != nil {
+			t.Errorf("state directory lacks %s", name)
+		}
+	}
+	recs, err := journal.Read(h.World.StateDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := wizard.Fold(recs)
+	for _, id := range []string{"stop/dispatcher", "backup/server-root", "upgrade/run-installer", "upgrade/config-diff", "post/start"} {
+		if s := st.Step(id).State; s != wizard.StateDone {
+			t.Errorf("%s is %s in the journal", id, s)
+		}
+	}
+	// A rerun finds everything done and changes nothing.
+	out, code = run(t, bin, "upgrade", "--answers", inf, "--yes")
+	if code != 0 || strings.Contains(out, "$ ") {
+		t.Fatalf("rerun exit %d ran actions:\n%s", code, out)
+	}
+	out, code = run(t, bin, "status", "--answers", inf)
+	if code != 0 || !strings.Contains(out, "done       upgrade/run-installer") {
+		t.Fatalf("status exit %d:\n%s", code, out)
+	}
+}
+
+func TestNoTerminalAndNoAnswersExits2(t *testing.T) {
+	bin := buildBinary(t)
+	out, code := run(t, bin, "upgrade")
+	if code != 2 || !strings.Contains(out, "--answers") {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	out, code = run(t, bin, "answers", "validate", filepath.Join(t.TempDir(), "missing.inf"))
+	if code != 1 && code != 2 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+}
