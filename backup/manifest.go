@@ -202,6 +202,10 @@ func (r *ManifestReader) scan() (manifestLine, error) {
 		return l, io.ErrUnexpectedEOF
 	}
 	r.line++
+	if err := parseEntryLine(r.sc.Bytes(), &l.Entry); err == nil {
+		return l, nil
+	}
+	l = manifestLine{}
 	if err := json.Unmarshal(r.sc.Bytes(), &l); err != nil {
 		return l, fmt.Errorf("line %d: %w", r.line, err)
 	}

@@ -153,7 +153,9 @@ func (x *extractor) writeErr() error {
 // writeFile creates base in pr exclusively, copies src into it while
 // hashing, applies metadata and checks what landed.
 func (x *extractor) writeFile(pr *os.Root, base string, hdr *tar.Header, want Entry, src io.Reader, h hash.Hash, buf []byte) (string, error) {
-	f, err := pr.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Created with its final permission bits (the umask may clear some;
+	// fileMeta then fixes them), so most files need no chmod.
+	f, err := pr.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fs.FileMode(want.Mode&0o777))
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return "", unsafeEntry(hdr.Name, "duplicate name")
@@ -162,10 +164,7 @@ func (x *extractor) writeFile(pr *os.Root, base string, hdr *tar.Header, want En
 	}
 	sum, err := hashCopy(f, src, h, buf)
 	if err == nil {
-		err = x.fileMeta(f, hdr)
-	}
-	if err == nil {
-		err = checkLanded(f.Stat())(want)
+		err = x.fileMeta(f, hdr, want)
 	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("restore %s: %w", want.Path, cerr)
@@ -369,20 +368,32 @@ func fileMode(p Perm) os.FileMode {
 	return m
 }
 
-// fileMeta sets owner, then mode (chown clears setuid), then times on an open file.
-func (x *extractor) fileMeta(f *os.File, hdr *tar.Header) error {
+// fileMeta sets owner, then mode if it differs (chown clears setuid and the
+// umask may have cleared bits), then times on an open file, and checks the
+// file's type, size and owner against the manifest.
+func (x *extractor) fileMeta(f *os.File, hdr *tar.Header, want Entry) error {
+	fd := int(f.Fd())
 	if x.owner {
-		if err := f.Chown(hdr.Uid, hdr.Gid); err != nil {
-			return fmt.Errorf("restore %s: %w", hdr.Name, err)
+		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
+			return fmt.Errorf("restore %s: %w", want.Path, err)
 		}
 	}
-	if err := f.Chmod(fileMode(Perm(hdr.Mode))); err != nil {
-		return fmt.Errorf("restore %s: %w", hdr.Name, err)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("restore %s: %w", want.Path, err)
 	}
-	if err := futimens(int(f.Fd()), hdr.ModTime); err != nil {
-		return fmt.Errorf("restore %s: set mtime: %w", hdr.Name, err)
+	if Perm(st.Mode&0o7777) != want.Mode {
+		if err := unix.Fchmod(fd, uint32(want.Mode)); err != nil {
+			return fmt.Errorf("restore %s: %w", want.Path, err)
+		}
 	}
-	return nil
+	if err := futimens(fd, hdr.ModTime); err != nil {
+		return fmt.Errorf("restore %s: set mtime: %w", want.Path, err)
+	}
+	// Mode and mtime were set by calls that succeeded; check the rest.
+	st.Mode = st.Mode&^0o7777 | uint32(want.Mode)
+	st.Mtim = unix.NsecToTimespec(want.MtimeNS)
+	return checkLanded(statInfo{st}, nil)(want)
 }
 
 // atMeta sets metadata of a single-component name in a confined directory fd.

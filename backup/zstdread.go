@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -20,13 +21,14 @@ const maxParallelFrame = 16 << 20
 // block headers (RFC 8878 §3.1.1) and decoded with DecodeAll, which checks
 // the frame's content checksum.
 type frameReader struct {
-	dec   *zstd.Decoder
-	order chan *frameDec
-	free  chan []byte // output buffers of consumed frames, for reuse
-	stop  chan struct{}
-	cur   *frameDec
-	off   int
-	err   error
+	dec    *zstd.Decoder
+	order  chan *frameDec
+	free   chan []byte // output buffers of consumed frames, for reuse
+	inFree chan []byte // input buffers of decoded frames, for reuse
+	stop   chan struct{}
+	cur    *frameDec
+	off    int
+	err    error
 }
 
 type frameDec struct {
@@ -42,7 +44,7 @@ func newFrameReader(r io.Reader, workers int) (*frameReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	fr := &frameReader{dec: dec, order: make(chan *frameDec, workers*2), free: make(chan []byte, workers*2+2), stop: make(chan struct{})}
+	fr := &frameReader{dec: dec, order: make(chan *frameDec, workers*2), free: make(chan []byte, workers*2+2), inFree: make(chan []byte, workers*2+2), stop: make(chan struct{})}
 	go fr.split(bufio.NewReaderSize(r, 1<<20))
 	return fr, nil
 }
@@ -62,7 +64,13 @@ func (fr *frameReader) split(br *bufio.Reader) {
 		if _, err := br.Peek(1); err == io.EOF {
 			return
 		}
-		frame, err := cutFrame(br)
+		var in []byte
+		select {
+		case in = <-fr.inFree:
+		default:
+			in = make([]byte, 0, 2<<20)
+		}
+		frame, err := cutFrame(br, in)
 		if errors.Is(err, errFrameTooBig) {
 			// Hand the bytes read so far and the rest to a streaming decoder.
 			d, derr := zstd.NewReader(io.MultiReader(bytesReader(frame), br), zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxWindow(1<<30))
@@ -95,6 +103,10 @@ func (fr *frameReader) split(br *bufio.Reader) {
 			default:
 			}
 			j.out, j.err = fr.dec.DecodeAll(j.in, buf[:0])
+			select {
+			case fr.inFree <- j.in:
+			default:
+			}
 			j.in = nil
 			close(j.ready)
 		}()
@@ -119,21 +131,17 @@ func (s *sliceReader) Read(p []byte) (int, error) {
 var errFrameTooBig = errors.New("zstd frame too big to decode whole")
 
 // cutFrame reads one whole frame (or skippable frame) from br.
-func cutFrame(br *bufio.Reader) ([]byte, error) {
-	var frame []byte
+func cutFrame(br *bufio.Reader, frame []byte) ([]byte, error) {
+	frame = frame[:0]
 	need := func(n int) ([]byte, error) {
 		start := len(frame)
-		for len(frame) < start+n {
-			chunk := min(start+n-len(frame), 1<<20)
-			b, err := br.Peek(chunk)
-			if len(b) == 0 {
-				if err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				return nil, fmt.Errorf("zstd: truncated frame: %w", err)
+		frame = slices.Grow(frame, n)[:start+n]
+		if _, err := io.ReadFull(br, frame[start:]); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
 			}
-			frame = append(frame, b...)
-			br.Discard(len(b))
+			frame = frame[:start]
+			return nil, fmt.Errorf("zstd: truncated frame: %w", err)
 		}
 		return frame[start:], nil
 	}
