@@ -56,6 +56,10 @@ func TestVerifyCatchesDamagedArchives(t *testing.T) {
 		wantEntry: strings.TrimSuffix(names[k], "/"),
 	})
 	cases = append(cases, damage{
+		name: "a damaged frame appended after the tar end",
+		data: append(bytes.Clone(good), good[:len(good)/2]...),
+	})
+	cases = append(cases, damage{
 		name:      "a file's data changed and recompressed cleanly",
 		data:      compress(t, bytes.Replace(plain, []byte("service.imap.enable = 1"), []byte("service.imap.enable = 0"), 1)),
 		wantEntry: "config/msg.conf",
@@ -220,6 +224,21 @@ func TestRestoreSwapsTheTree(t *testing.T) {
 	names, _ := readNames(base)
 	if len(names) != 1 || names[0] != "server-root" {
 		t.Errorf("beside the target after restore: %v, want only server-root", names)
+	}
+}
+
+func TestRestoreNeverDeletesANonEmptyStaging(t *testing.T) {
+	_, res := newBackup(t)
+	base := t.TempDir()
+	staging := filepath.Join(base, "mine")
+	os.Mkdir(staging, 0o755)
+	os.WriteFile(filepath.Join(staging, "precious"), []byte("x"), 0o600)
+	err := Restore(context.Background(), res.Archive, RestoreOptions{Target: filepath.Join(base, "t"), Staging: staging})
+	if err == nil {
+		t.Fatal("Restore used a non-empty staging directory")
+	}
+	if _, err := os.Stat(filepath.Join(staging, "precious")); err != nil {
+		t.Errorf("staging content lost: %v", err)
 	}
 }
 

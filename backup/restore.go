@@ -584,6 +584,11 @@ func Restore(ctx context.Context, archivePath string, opt RestoreOptions) error 
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
+	// A staging directory given by the caller is removed on failure only if
+	// it was empty: it is never ours to delete otherwise.
+	if names, err := readNames(staging); err == nil && len(names) > 0 {
+		return fmt.Errorf("restore: staging %s is not empty", staging)
+	}
 	manifest := opt.Manifest
 	if manifest == "" {
 		manifest = ManifestPath(archivePath)

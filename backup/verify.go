@@ -94,7 +94,8 @@ func readArchive(ctx context.Context, archivePath, manifestPath, phase string, p
 	}
 	defer af.Close()
 
-	format := archives.CompressedArchive{Compression: FramedZstd{}, Extraction: archives.Tar{}}
+	var tailErr error
+	format := archives.CompressedArchive{Compression: drainingZstd{errp: &tailErr}, Extraction: archives.Tar{}}
 	var (
 		last           string
 		entries, files int64
@@ -182,12 +183,14 @@ func readArchive(ctx context.Context, archivePath, manifestPath, phase string, p
 	if err != io.EOF {
 		return fmt.Errorf("%s: manifest %s: %w", phase, manifestPath, err)
 	}
+	if tailErr != nil {
+		return &VerifyError{Reason: "archive damaged after the end of the tar stream: " + tailErr.Error()}
+	}
 	tr, _ := mr.Trailer()
 	if tr.Entries != entries || tr.Files != files || tr.Bytes != bytes {
 		return &VerifyError{Reason: fmt.Sprintf("archive holds %d entries, %d files, %d bytes; manifest trailer says %d, %d, %d",
 			entries, files, bytes, tr.Entries, tr.Files, tr.Bytes)}
 	}
-	// Anything after the tar end-of-archive must still decompress cleanly.
 	return nil
 }
 
@@ -206,6 +209,34 @@ func (r readSide) Read(p []byte) (int, error) {
 		err = readError{err}
 	}
 	return n, err
+}
+
+// drainingZstd reads the compressed stream to its end when archives closes
+// it, so damage in frames after the tar end-of-archive is not missed;
+// archives drops Close errors, so the error is handed back through errp.
+type drainingZstd struct {
+	FramedZstd
+	errp *error
+}
+
+func (d drainingZstd) OpenReader(r io.Reader) (io.ReadCloser, error) {
+	rc, err := d.FramedZstd.OpenReader(r)
+	if err != nil {
+		return nil, err
+	}
+	return drainCloser{rc, d.errp}, nil
+}
+
+type drainCloser struct {
+	io.ReadCloser
+	errp *error
+}
+
+func (d drainCloser) Close() error {
+	if _, err := io.Copy(io.Discard, d.ReadCloser); err != nil && *d.errp == nil {
+		*d.errp = err
+	}
+	return d.ReadCloser.Close()
 }
 
 // isReadError reports errors that come from decoding the archive, as opposed
