@@ -2,7 +2,6 @@ package backup
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -14,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,7 +69,7 @@ func restoreInto(ctx context.Context, archivePath, manifestPath, dir string, pro
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer root.Close()
-	x := &extractor{root: root, owner: os.Geteuid() == 0, dirs: map[string]bool{".": true}, buf: make([]byte, 1<<20), h: sha256.New(),
+	x := &extractor{root: root, owner: os.Geteuid() == 0, umask: processUmask(), dirs: map[string]bool{".": true}, buf: make([]byte, 1<<20), h: sha256.New(),
 		jobs: make(chan fileJob, 32)}
 	var wg sync.WaitGroup
 	for range writers {
@@ -126,7 +126,7 @@ const writers = 2
 func (x *extractor) work(h hash.Hash, buf []byte) {
 	for j := range x.jobs {
 		if x.writeErr() == nil {
-			sum, err := x.writeFile(j.dir.root, j.base, &j.hdr, j.want, bytes.NewReader(*j.data), h, buf)
+			sum, err := x.writeFile(j.dir, j.base, &j.hdr, j.want, memData(*j.data), h, buf)
 			if err == nil && sum != j.want.SHA256 {
 				err = &VerifyError{Entry: j.want.Path, Reason: fmt.Sprintf("sha256 %s, manifest says %s", sum, j.want.SHA256)}
 			}
@@ -152,29 +152,54 @@ func (x *extractor) writeErr() error {
 
 // writeFile creates base in pr exclusively, copies src into it while
 // hashing, applies metadata and checks what landed.
-func (x *extractor) writeFile(pr *os.Root, base string, hdr *tar.Header, want Entry, src io.Reader, h hash.Hash, buf []byte) (string, error) {
-	// Created with its final permission bits (the umask may clear some;
-	// fileMeta then fixes them), so most files need no chmod.
-	f, err := pr.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fs.FileMode(want.Mode&0o777))
+func (x *extractor) writeFile(pd *parentDir, base string, hdr *tar.Header, want Entry, src io.Reader, h hash.Hash, buf []byte) (string, error) {
+	// openat on the directory fd that os.Root opened, with a single checked
+	// name component and O_EXCL|O_NOFOLLOW: as confined as Root.OpenFile,
+	// without an *os.File per file (a tenth of the restore's CPU here).
+	// Created with its final permission bits, so most files need no chmod.
+	fd, err := unix.Openat(int(pd.f.Fd()), base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(want.Mode&0o777))
 	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
+		if errors.Is(err, unix.EEXIST) {
 			return "", unsafeEntry(hdr.Name, "duplicate name")
 		}
 		return "", fmt.Errorf("restore %s: %w", want.Path, err)
 	}
-	sum, err := hashCopy(f, src, h, buf)
-	if err == nil {
-		err = x.fileMeta(f, hdr, want)
+	w := fdWriter(fd)
+	sum, n, err := hashCopyN(w, src, h, buf)
+	if err == nil && n != want.Size {
+		err = &VerifyError{Entry: want.Path, Reason: fmt.Sprintf("%d bytes written, manifest says %d", n, want.Size)}
 	}
-	if cerr := f.Close(); err == nil && cerr != nil {
+	if err == nil {
+		err = x.fileMeta(fd, hdr, want)
+	}
+	if cerr := unix.Close(fd); err == nil && cerr != nil {
 		err = fmt.Errorf("restore %s: %w", want.Path, cerr)
 	}
 	return sum, err
 }
 
+// fdWriter writes to a raw file descriptor.
+type fdWriter int
+
+func (w fdWriter) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := unix.Write(int(w), p[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	return n, nil
+}
+
 type extractor struct {
 	root       *os.Root
-	owner      bool            // apply uid/gid (running as root)
+	owner      bool // apply uid/gid (running as root)
+	umask      uint32
 	dirs       map[string]bool // directories created from this archive
 	seen       bool            // root entry "./" met
 	dirEntries []Entry         // directories, in archive order, for finishDirs
@@ -294,7 +319,7 @@ func (x *extractor) visit(ctx context.Context, hdr *tar.Header, want Entry, data
 			if err := x.drain(); err != nil {
 				return "", err
 			}
-			return x.writeFile(pr, base, hdr, want, data, x.h, x.buf)
+			return x.writeFile(pd, base, hdr, want, data, x.h, x.buf)
 		}
 		bp, _ := x.bufs.Get().(*[]byte)
 		if bp == nil {
@@ -368,21 +393,17 @@ func fileMode(p Perm) os.FileMode {
 	return m
 }
 
-// fileMeta sets owner, then mode if it differs (chown clears setuid and the
-// umask may have cleared bits), then times on an open file, and checks the
-// file's type, size and owner against the manifest.
-func (x *extractor) fileMeta(f *os.File, hdr *tar.Header, want Entry) error {
-	fd := int(f.Fd())
+// fileMeta sets owner, then mode when the create mode could not carry it
+// (setuid/setgid/sticky, which chown would clear anyway, or bits the umask
+// removed), then times on an open file. Each call's success is the check
+// that the manifest's metadata landed.
+func (x *extractor) fileMeta(fd int, hdr *tar.Header, want Entry) error {
 	if x.owner {
 		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
 			return fmt.Errorf("restore %s: %w", want.Path, err)
 		}
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("restore %s: %w", want.Path, err)
-	}
-	if Perm(st.Mode&0o7777) != want.Mode {
+	if want.Mode&0o7000 != 0 || uint32(want.Mode)&x.umask != 0 {
 		if err := unix.Fchmod(fd, uint32(want.Mode)); err != nil {
 			return fmt.Errorf("restore %s: %w", want.Path, err)
 		}
@@ -390,10 +411,26 @@ func (x *extractor) fileMeta(f *os.File, hdr *tar.Header, want Entry) error {
 	if err := futimens(fd, hdr.ModTime); err != nil {
 		return fmt.Errorf("restore %s: set mtime: %w", want.Path, err)
 	}
-	// Mode and mtime were set by calls that succeeded; check the rest.
-	st.Mode = st.Mode&^0o7777 | uint32(want.Mode)
-	st.Mtim = unix.NsecToTimespec(want.MtimeNS)
-	return checkLanded(statInfo{st}, nil)(want)
+	return nil
+}
+
+// processUmask reads the umask from /proc/self/status without changing it
+// (umask(2) would race with other goroutines creating files); when it cannot
+// be read, 0777 makes every file get an explicit chmod.
+func processUmask() uint32 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0o777
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
+			if err == nil {
+				return uint32(m)
+			}
+		}
+	}
+	return 0o777
 }
 
 // atMeta sets metadata of a single-component name in a confined directory fd.

@@ -47,20 +47,40 @@ func Verify(ctx context.Context, archivePath, manifestPath string, progress func
 
 // hashCopy copies r to w, hashing the bytes; it returns the hex sha256.
 func hashCopy(w io.Writer, r io.Reader, h hash.Hash, buf []byte) (string, error) {
+	sum, _, err := hashCopyN(w, r, h, buf)
+	return sum, err
+}
+
+// memData is file data already read into memory.
+type memData []byte
+
+func (m memData) Read([]byte) (int, error) { return 0, io.EOF }
+
+// hashCopyN is hashCopy that also returns the byte count.
+func hashCopyN(w io.Writer, r io.Reader, h hash.Hash, buf []byte) (string, int64, error) {
 	h.Reset()
+	if m, ok := r.(memData); ok { // already in memory: no copy through buf
+		h.Write(m)
+		if _, err := w.Write(m); err != nil {
+			return "", 0, err
+		}
+		return hex.EncodeToString(h.Sum(nil)), int64(len(m)), nil
+	}
+	var total int64
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
 			h.Write(buf[:n])
 			if _, werr := w.Write(buf[:n]); werr != nil {
-				return "", werr
+				return "", total, werr
 			}
+			total += int64(n)
 		}
 		if err == io.EOF {
-			return hex.EncodeToString(h.Sum(nil)), nil
+			return hex.EncodeToString(h.Sum(nil)), total, nil
 		}
 		if err != nil {
-			return "", err
+			return "", total, err
 		}
 	}
 }
