@@ -100,12 +100,8 @@ func TestCreateIsDeterministic(t *testing.T) {
 }
 
 func TestGNUTarExtractsTheSameTree(t *testing.T) {
-	if _, err := exec.LookPath("tar"); err != nil {
-		t.Fatal("GNU tar missing: apt-get install tar zstd")
-	}
-	if _, err := exec.LookPath("zstd"); err != nil {
-		t.Fatal("zstd missing: apt-get install zstd")
-	}
+	requireTool(t, "tar", "GNU tar missing: apt-get install tar zstd")
+	requireTool(t, "zstd", "zstd missing: apt-get install zstd")
 	_, res := newBackup(t)
 	out := t.TempDir()
 	cmd := exec.Command("tar", "--zstd", "-xpf", res.Archive, "-C", out)
@@ -305,4 +301,15 @@ func compress(t *testing.T, b []byte) []byte {
 func jsonLine(e Entry) ([]byte, error) {
 	b, err := json.Marshal(e)
 	return append(b, '\n'), err
+}
+
+// requireTool fails the test when a tool is missing (skips under -short).
+func requireTool(t *testing.T, tool, msg string) {
+	t.Helper()
+	if _, err := exec.LookPath(tool); err != nil {
+		if testing.Short() {
+			t.Skip(msg)
+		}
+		t.Fatal(msg)
+	}
 }

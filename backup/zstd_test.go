@@ -9,9 +9,7 @@ import (
 )
 
 func TestFramedZstdReadsWhatOthersWrite(t *testing.T) {
-	if _, err := exec.LookPath("zstd"); err != nil {
-		t.Fatal("zstd missing: apt-get install zstd")
-	}
+	requireTool(t, "zstd", "zstd missing: apt-get install zstd")
 	cli := func(data []byte, args ...string) []byte {
 		cmd := exec.Command("zstd", append(args, "-c", "-q")...)
 		cmd.Stdin = bytes.NewReader(data)
