@@ -160,7 +160,7 @@ func Create(ctx context.Context, opt Options) (res Result, err error) {
 	}
 	if err := c.tw.Close(); err != nil {
 		zw.Close()
-		return res, fmt.Errorf("backup: finish tar %s: %w", partA, err)
+		return res, fmt.Errorf("backup: finish tar %s (last entry %s): %w", partA, c.last, err)
 	}
 	// The last frame is compressed and written here: its error matters.
 	if err := zw.Close(); err != nil {
