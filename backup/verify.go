@@ -115,7 +115,7 @@ func readArchive(ctx context.Context, archivePath, manifestPath, phase string, p
 	defer af.Close()
 
 	var tailErr error
-	format := archives.CompressedArchive{Compression: drainingZstd{errp: &tailErr}, Extraction: archives.Tar{}}
+	format := archives.CompressedArchive{Compression: drainingZstd{FramedZstd: FramedZstd{skipChecksum: phase == "restore"}, errp: &tailErr}, Extraction: archives.Tar{}}
 	var (
 		last           string
 		entries, files int64

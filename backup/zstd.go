@@ -39,6 +39,11 @@ type FramedZstd struct {
 	ChunkSize int
 	// Workers is the number of frames compressed at once; zero means 2.
 	Workers int
+
+	// skipChecksum skips the frames' xxhash64 check on reading; restores use
+	// it because every file's sha256 and every header are checked against the
+	// manifest anyway. Verify keeps it.
+	skipChecksum bool
 }
 
 var _ archives.Compression = FramedZstd{}
@@ -63,7 +68,7 @@ func (z FramedZstd) OpenReader(r io.Reader) (io.ReadCloser, error) {
 	if workers <= 0 {
 		workers = 2
 	}
-	fr, err := newFrameReader(r, workers)
+	fr, err := newFrameReader(r, workers, z.skipChecksum)
 	if err != nil {
 		return nil, fmt.Errorf("zstd: open reader: %w", err)
 	}

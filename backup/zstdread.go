@@ -39,8 +39,8 @@ type frameDec struct {
 	stream io.Reader // fallback: decode the rest of the input streaming
 }
 
-func newFrameReader(r io.Reader, workers int) (*frameReader, error) {
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(workers), zstd.WithDecoderMaxMemory(1<<30))
+func newFrameReader(r io.Reader, workers int, skipChecksum bool) (*frameReader, error) {
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(workers), zstd.WithDecoderMaxMemory(1<<30), zstd.IgnoreChecksum(skipChecksum))
 	if err != nil {
 		return nil, err
 	}
