@@ -187,6 +187,9 @@ func backoutCmd() *cobra.Command {
 			if err := s.openLog(); err != nil {
 				return err
 			}
+			if useTUI(c) && c.answersPath == "" {
+				return runTUIMode(ctx, s, c, "backout")
+			}
 			j, err := s.openJournal()
 			if err != nil {
 				return err
