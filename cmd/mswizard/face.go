@@ -51,3 +51,9 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 	}
 	return tui.Run(ctx, o, os.Stdin, os.Stdout)
 }
+
+// runTUIWithoutAnswers starts the interactive face with no answers file: it
+// asks for what an answers file would say, then runs.
+func runTUIWithoutAnswers(ctx context.Context, c *common) error {
+	return usagef("the interactive wizard needs an answers file to start from: run `mswizard answers template > install.inf`, edit it, then `mswizard upgrade --answers install.inf`")
+}

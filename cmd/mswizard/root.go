@@ -73,8 +73,8 @@ func stepHelp() string {
 
 func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
 	if c.answersPath == "" && c.stateDir == "" {
-		if isTerminal(os.Stdin) && isTerminal(os.Stdout) {
-			return usagef("the interactive wizard needs an answers file to start from: run `mswizard answers template > install.inf`, edit it, then `mswizard upgrade --answers install.inf`")
+		if useTUI(c) && !c.dryRun {
+			return runTUIWithoutAnswers(ctx, c)
 		}
 		return usagef("no terminal and no answers: give --answers install.inf for a batch run (see `mswizard answers template`)")
 	}
@@ -89,8 +89,8 @@ func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
 	if err := s.openLog(); err != nil {
 		return err
 	}
-	if useTUI(c) {
-		return runTUI(ctx, s, c)
+	if useTUI(c) && c.answersPath == "" {
+		return runTUI(ctx, s, c) // resumed from --state-dir on a terminal
 	}
 	j, err := s.openJournal()
 	if err != nil {
