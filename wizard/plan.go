@@ -99,7 +99,7 @@ func (r *Runner) Plan(ctx context.Context, recs []journal.Record) (*PlanReport, 
 				}
 			}
 		}
-		if ps.Undo != "" && (len(ps.Actions) > 0 || st.Step(s.ID()).Ran()) {
+		if ps.Undo != "" && !strings.HasPrefix(ps.Undo, "nothing") && (len(ps.Actions) > 0 || st.Step(s.ID()).Ran()) {
 			backout = append([]string{s.ID() + ": " + ps.Undo}, backout...)
 		}
 		ps.BackoutAfter = append([]string(nil), backout...)

@@ -128,6 +128,10 @@ func TestBatchUpgradeOnTheSimulatedHost(t *testing.T) {
 	if code != 0 || strings.Contains(out, "$ ") {
 		t.Fatalf("rerun exit %d ran actions:\n%s", code, out)
 	}
+	out, code = run(t, bin, "diff", "--answers", inf, "--keys-only")
+	if code != 0 || !strings.Contains(out, "config/msg.conf (configutil)") || !strings.Contains(out, "[vendor-changed]") {
+		t.Fatalf("diff exit %d:\n%s", code, out)
+	}
 	out, code = run(t, bin, "status", "--answers", inf)
 	if code != 0 || !strings.Contains(out, "done       upgrade/run-installer") {
 		t.Fatalf("status exit %d:\n%s", code, out)

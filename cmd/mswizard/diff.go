@@ -1,0 +1,42 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"mswizard/steps"
+)
+
+// diffCmd shows again, at any time, how the configuration the installer moved
+// into backup.TIMESTAMP differs from the live one (seed 003: compare and re-apply
+// every customization).
+func diffCmd() *cobra.Command {
+	c := &common{}
+	var noUnified bool
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Show the configuration differences between backup.TIMESTAMP and the live files, per key and as unified diffs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, out := cmd.Context(), cmd.OutOrStdout()
+			s, err := c.load(ctx, os.Stdin)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			rep, err := steps.ConfigReport(ctx, s.cfg)
+			if err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return json.NewEncoder(out).Encode(rep)
+			}
+			return rep.WriteText(out, !noUnified)
+		},
+	}
+	addCommon(cmd, c, false)
+	cmd.Flags().BoolVar(&noUnified, "keys-only", false, "list the keyed changes without the unified diffs")
+	return cmd
+}
