@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -266,6 +268,7 @@ type StatusReport struct {
 	Holder   *journal.Holder      `json:"running,omitempty"`
 	Steps    []statusStep         `json:"steps"`
 	Backout  []wizard.BackoutStep `json:"backout"`
+	Backups  json.RawMessage      `json:"backups,omitempty"`
 	Report   string               `json:"report,omitempty"`
 }
 
@@ -298,6 +301,15 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 	if _, err := os.Stat(reportPath(s)); err == nil {
 		rep.Report = reportPath(s)
 	}
+	var backups map[string]struct {
+		Archive        string `json:"archive"`
+		ManifestSHA256 string `json:"manifest_sha256"`
+		Files          int64  `json:"files"`
+		ArchiveSize    int64  `json:"archive_size"`
+	}
+	if b, err := os.ReadFile(filepath.Join(s.state, "backups.json")); err == nil && json.Unmarshal(b, &backups) == nil {
+		rep.Backups = b
+	}
 	if c.output == "json" {
 		return json.NewEncoder(out).Encode(rep)
 	}
@@ -321,6 +333,18 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 		fmt.Fprintln(out, "backout now would undo, newest first:")
 		for _, b := range rep.Backout {
 			fmt.Fprintf(out, "  - %s (%d action(s))\n", b.ID, len(b.Actions))
+		}
+	}
+	if len(backups) > 0 {
+		fmt.Fprintln(out, "backups:")
+		names := make([]string, 0, len(backups))
+		for n := range backups {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			b := backups[n]
+			fmt.Fprintf(out, "  %-12s %s (%d files, %d bytes, manifest sha256 %s)\n", n, b.Archive, b.Files, b.ArchiveSize, b.ManifestSHA256)
 		}
 	}
 	if rep.Report != "" {
