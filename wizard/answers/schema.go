@@ -71,6 +71,8 @@ var Keys = []Key{
 	{Section: Wiz, Name: "LDAPCAFile", Meaning: "CA certificate file for ldaps:// and StartTLS", Example: "/etc/ssl/certs/ca.pem"},
 	{Section: Wiz, Name: "LDAPStartTLS", Meaning: "upgrade ldap:// connections with StartTLS", Default: "no", Choices: []string{"yes", "no"}},
 	{Section: Wiz, Name: "LDAPInsecureSkipVerify", Meaning: "skip TLS certificate checks (never on production)", Default: "no", Choices: []string{"yes", "no"}},
+	{Section: Wiz, Name: "SchemaAdminID", Meaning: "OpenLDAP: the DN that may write schema (the config database's rootDN, slapd-config(5)); empty binds as UserDirectoryAdminID, as 389/iPlanet need", Example: "cn=config"},
+	{Section: Wiz, Name: "SchemaAdminPwd", Meaning: "its password", Secret: true},
 	{Section: Wiz, Name: "LDAPTimeout", Meaning: "bound on any one LDAP operation", Default: "60s"},
 	{Section: Wiz, Name: "ConfigMerge", Meaning: "what to do with an operator customization when the new version's file differs", Default: "reapply", Choices: []string{"reapply", "keep-new", "ask"}},
 	{Section: Wiz, Name: "ConfigDecision", Meaning: "a recorded merge decision, replayed on the HA peer: FILE KEY reapply|keep-new", Multi: true, Example: "config/local.conf service.imap.port reapply"},
@@ -105,7 +107,8 @@ type Answers struct {
 
 	FullMachineName, SuiteSpotUserID, SuiteSpotGroup, ServerRoot, AdminDomain string
 	ConfigDirectoryLdapURL, UserDirectoryLdapURL, UserDirectoryAdminID        string
-	UserDirectoryAdminPwd, ConfigDirectoryAdminPwd                            Secret
+	UserDirectoryAdminPwd, ConfigDirectoryAdminPwd, SchemaAdminPwd            Secret
+	SchemaAdminID                                                             string
 
 	StateDir, BackupDir, Instance, Installer, InstalledVersion, TargetVersion string
 	PristineDefaults, StoreAction, Regime, ServiceDir                         string
@@ -353,6 +356,9 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 		if k.Secret && k.Name == "ConfigDirectoryAdminPwd" {
 			a.ConfigDirectoryAdminPwd = secret(k)
 		}
+		if k.Secret && k.Name == "SchemaAdminPwd" {
+			a.SchemaAdminPwd = secret(k)
+		}
 	}
 	a.StateDir = str(Wiz, "StateDir")
 	a.BackupDir = str(Wiz, "BackupDir")
@@ -373,6 +379,7 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 	a.MountResource = str(Wiz, "MountResource")
 	a.PABSuffix = str(Wiz, "PABSuffix")
 	a.LDAPCAFile = str(Wiz, "LDAPCAFile")
+	a.SchemaAdminID = str(Wiz, "SchemaAdminID")
 	a.LDAPStartTLS = yes("LDAPStartTLS")
 	a.LDAPInsecureSkipVerify = yes("LDAPInsecureSkipVerify")
 	a.Confirm = yes("Confirm")
