@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"mswizard/wizard"
+	"mswizard/wizard/journal"
 	"mswizard/wizard/tui"
 )
 
@@ -28,15 +30,8 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 	}
 	defer j.Close()
 	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c)}
-	o := tui.Options{
-		Mode:       mode,
-		StateDir:   s.state,
-		ReportPath: reportPath(s),
-		Plan:       func(ctx context.Context) (*wizard.PlanReport, error) { return r.Plan(ctx, j.Records()) },
-		BackoutPlan: func(ctx context.Context) ([]wizard.BackoutStep, error) {
-			return r.BackoutPlan(ctx, j.Records())
-		},
-		Run: func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
+	runMode := func(mode string) func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
+		return func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
 			r.Events, r.Ask = events, ask
 			var err error
 			if mode == "backout" {
@@ -47,7 +42,21 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 			// The report is written even after an abort, so it must not see the cancel.
 			writeReport(context.WithoutCancel(ctx), s, j)
 			return err
+		}
+	}
+	o := tui.Options{
+		Mode:       mode,
+		StateDir:   s.state,
+		ReportPath: reportPath(s),
+		Plan:       func(ctx context.Context) (*wizard.PlanReport, error) { return r.Plan(ctx, j.Records()) },
+		BackoutPlan: func(ctx context.Context) ([]wizard.BackoutStep, error) {
+			return r.BackoutPlan(ctx, j.Records())
 		},
+		Run:     runMode(mode),
+		Backout: runMode("backout"),
+	}
+	if mode != "backout" {
+		o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }
 	}
 	return tui.Run(ctx, o, os.Stdin, os.Stdout)
 }
@@ -56,4 +65,25 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 // asks for what an answers file would say, then runs.
 func runTUIWithoutAnswers(ctx context.Context, c *common) error {
 	return usagef("the interactive wizard needs an answers file to start from: run `mswizard answers template > install.inf`, edit it, then `mswizard upgrade --answers install.inf`")
+}
+
+// statusLines is the journal folded per step of the runbook, for the resume
+// view: the in-doubt note names the action that began and has no outcome.
+func statusLines(s *session, recs []journal.Record) []tui.StatusLine {
+	st := wizard.Fold(recs)
+	var out []tui.StatusLine
+	for _, step := range s.steps {
+		r := st.Step(step.ID())
+		note := r.Why
+		switch r.State {
+		case wizard.StateInDoubt:
+			note = fmt.Sprintf("action %d began and has no outcome: %s", r.InDoubt+1, r.InDoubtSummary)
+		case wizard.StateFailed:
+			note = r.LastError
+		case wizard.StateDone, wizard.StateSkipped:
+			note = ""
+		}
+		out = append(out, tui.StatusLine{Step: step.ID(), State: string(r.State), Note: note})
+	}
+	return out
 }

@@ -21,6 +21,7 @@ type screen int
 
 const (
 	scrLoading screen = iota
+	scrResume
 	scrPlan
 	scrRun
 	scrFinal
@@ -43,8 +44,9 @@ const tailLines = 8
 
 type keyMap struct {
 	Start, Quit, Up, Down, Yes, No, Abort, Help key.Binding
+	Resume, Backout, Status                     key.Binding
 	screen                                      func() screen
-	asking                                      func() bool
+	asking, canBackout                          func() bool
 }
 
 func newKeys() keyMap {
@@ -57,6 +59,10 @@ func newKeys() keyMap {
 		No:    key.NewBinding(key.WithKeys("n", "N"), key.WithHelp("n", "no")),
 		Abort: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "abort at a safe point")),
 		Help:  key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+
+		Resume:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resume")),
+		Backout: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "back out")),
+		Status:  key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "status and quit")),
 	}
 }
 
@@ -65,6 +71,8 @@ func (k keyMap) ShortHelp() []key.Binding {
 		return []key.Binding{k.Yes, k.No}
 	}
 	switch k.screen() {
+	case scrResume:
+		return k.resumeKeys()
 	case scrPlan:
 		return []key.Binding{k.Start, k.Quit, k.Help}
 	case scrRun:
@@ -135,6 +143,10 @@ type model struct {
 	finished  bool
 	runErr    error
 	quitEarly bool
+
+	planLoaded  bool
+	resumeOK    bool // the resume view has been left with r
+	printStatus bool // s on the resume view: print the status after the program
 }
 
 func newModel(ctx context.Context, cancel context.CancelFunc, o Options, r *lipgloss.Renderer) *model {
@@ -161,6 +173,10 @@ func newModel(ctx context.Context, cancel context.CancelFunc, o Options, r *lipg
 	if o.Status != nil {
 		m.status = o.Status()
 	}
+	m.keys.canBackout = func() bool { return m.o.Backout != nil }
+	if m.inProgress() {
+		m.screen = scrResume
+	}
 	return m
 }
 
@@ -185,15 +201,22 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.spin, cmd = m.spin.Update(msg)
 		return m, cmd
 	case planMsg:
+		if msg.mode != "" && msg.mode != m.o.Mode {
+			return m, nil // read for a mode the operator has left
+		}
+		m.planLoaded = true
 		if msg.err != nil {
 			m.planErr = msg.err
-			m.screen = scrFinal
+			if m.screen != scrResume {
+				m.screen = scrFinal
+			}
 			return m, nil
 		}
 		m.plan, m.backout = msg.plan, msg.backout
 		m.buildRows()
-		m.screen = scrPlan
-		m.layoutPlan()
+		if m.screen != scrResume {
+			m.afterPlan()
+		}
 		return m, nil
 	case eventMsg:
 		cmd := m.onEvent(wizard.Event(msg))
@@ -233,6 +256,8 @@ func (m *model) onKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	switch m.screen {
+	case scrResume:
+		return m.onResumeKey(k)
 	case scrLoading:
 		if key.Matches(k, m.keys.Abort, m.keys.Quit) {
 			m.quitEarly = true
@@ -393,19 +418,6 @@ func (m *model) buildRows() {
 // planText is what the plan review shows.
 func (m *model) planText() string {
 	var b strings.Builder
-	for _, s := range m.status {
-		if b.Len() == 0 {
-			b.WriteString("A run is in progress in this state directory:\n")
-		}
-		fmt.Fprintf(&b, "  %s: %s", s.Step, s.State)
-		if s.Note != "" {
-			fmt.Fprintf(&b, " (%s)", s.Note)
-		}
-		b.WriteString("\n")
-	}
-	if b.Len() > 0 {
-		b.WriteString("\n")
-	}
 	if m.o.Mode == "backout" {
 		if len(m.backout) == 0 {
 			b.WriteString("Nothing to undo: the journal records no step that changed anything.\n")
@@ -462,6 +474,8 @@ func (m *model) View() string {
 	switch m.screen {
 	case scrLoading:
 		parts = append(parts, m.st.title.Render("mswizard "+m.verb()), m.spin.View()+" reading the host and the journal…")
+	case scrResume:
+		parts = append(parts, m.resumeView()...)
 	case scrPlan:
 		parts = append(parts, m.st.title.Render(fmt.Sprintf("mswizard %s — review the plan (enter to start, q to quit)", m.verb())), m.vp.View())
 	case scrRun:

@@ -35,7 +35,13 @@ type Options struct {
 	Run        func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error
 	StateDir   string
 	ReportPath string
-	Status     func() []StatusLine // optional: the journal of a run in progress
+	// Status is the journal of a run in progress, one line per step. When any
+	// step is not pending the program opens on the resume view: resume (r),
+	// back out (b) or print the status and quit (s).
+	Status func() []StatusLine
+	// Backout runs the backout in the same program (from the resume view, or
+	// from the final screen after a failed upgrade); nil offers no backout.
+	Backout func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error
 }
 
 // Run shows the plan, runs it when the operator says so, and returns the run's
@@ -62,6 +68,11 @@ func Run(ctx context.Context, o Options, in io.Reader, out io.Writer) error {
 		}
 		return err
 	}
+	if fm.printStatus {
+		if _, err := io.WriteString(out, fm.statusText()); err != nil {
+			return err
+		}
+	}
 	if fm.finished {
 		return fm.runErr
 	}
@@ -86,6 +97,7 @@ func rendererFor(out io.Writer) *lipgloss.Renderer {
 // Messages from the run goroutine.
 type (
 	planMsg struct {
+		mode    string // the mode it was read for; a stale plan is dropped
 		plan    *wizard.PlanReport
 		backout []wizard.BackoutStep
 		err     error
@@ -99,9 +111,15 @@ type (
 )
 
 // startRun launches the engine in a goroutine; its events, questions and end
-// come back through m.ch.
+// come back through m.ch. A second run (a backout after a failed upgrade, a
+// rerun after config decisions) starts from a clean slate.
 func (m *model) startRun() tea.Cmd {
-	m.started = true
+	select {
+	case <-m.done: // the previous run's result, already shown
+	default:
+	}
+	m.started, m.finished, m.runErr, m.aborting = true, false, nil, false
+	m.tail, m.action, m.progress = nil, "", nil
 	ch, quit, done := m.ch, m.quit, m.done
 	ctx := m.ctx
 	send := func(msg tea.Msg) bool {
@@ -128,6 +146,9 @@ func (m *model) startRun() tea.Cmd {
 		}
 	}
 	run := m.o.Run
+	if m.o.Mode == "backout" && m.o.Backout != nil {
+		run = m.o.Backout
+	}
 	go func() {
 		var err error
 		func() {
@@ -160,16 +181,16 @@ func (m *model) loadPlan() tea.Cmd {
 	return func() tea.Msg {
 		if o.Mode == "backout" {
 			if o.BackoutPlan == nil {
-				return planMsg{}
+				return planMsg{mode: o.Mode}
 			}
 			bs, err := o.BackoutPlan(ctx)
-			return planMsg{backout: bs, err: err}
+			return planMsg{mode: o.Mode, backout: bs, err: err}
 		}
 		if o.Plan == nil {
-			return planMsg{plan: &wizard.PlanReport{}}
+			return planMsg{mode: o.Mode, plan: &wizard.PlanReport{}}
 		}
 		p, err := o.Plan(ctx)
-		return planMsg{plan: p, err: err}
+		return planMsg{mode: o.Mode, plan: p, err: err}
 	}
 }
 

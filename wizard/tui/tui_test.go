@@ -468,3 +468,94 @@ func TestProgramAbort(t *testing.T) {
 		t.Fatal("the program did not end")
 	}
 }
+
+func resumeStatus() []StatusLine {
+	return []StatusLine{
+		{Step: "disk", State: "done"},
+		{Step: "stop", State: "done"},
+		{Step: "install", State: "in-doubt", Note: "action 1 began and has no outcome: ./setup -s install.inf"},
+		{Step: "start", State: "pending"},
+		{Step: "check", State: "pending"},
+	}
+}
+
+// TestResumeView: a journal in progress opens on the resume view, which shows
+// done, in doubt (with the action) and pending; r goes on to the plan review.
+func TestResumeView(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := Options{Mode: "upgrade", StateDir: "/var/tmp/mswizard", Status: resumeStatus,
+		Backout: func(context.Context, func(wizard.Event), func(context.Context, wizard.Question) (bool, error)) error {
+			return nil
+		}}
+	m := newModel(ctx, cancel, o, asciiRenderer())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if m.screen != scrResume {
+		t.Fatalf("screen %v, want the resume view", m.screen)
+	}
+	m.Update(planMsg{mode: "upgrade", plan: samplePlan()})
+	if m.screen != scrResume {
+		t.Fatal("the plan arriving left the resume view")
+	}
+	v := m.View()
+	checkSize(t, v, 80, 24)
+	for _, want := range []string{"2 done, 1 in doubt", "? in-doubt  install", "./setup -s install.inf", "2 pending: start, check", "r resume", "b back out", "s status"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("resume view lacks %q", want)
+		}
+	}
+	golden(t, "resume", v)
+	checkSize(t, m.View(), 80, 24)
+	m.Update(tea.WindowSizeMsg{Width: 40, Height: 10})
+	checkSize(t, m.View(), 40, 10)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+
+	m.Update(press("r"))
+	if m.screen != scrPlan || !strings.Contains(m.View(), "review the plan") {
+		t.Fatalf("r did not go on to the plan review: %v", m.screen)
+	}
+}
+
+func TestResumeBackoutAndStatus(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	backedOut := false
+	o := Options{Mode: "upgrade", StateDir: "/s", Status: resumeStatus,
+		BackoutPlan: func(context.Context) ([]wizard.BackoutStep, error) {
+			return []wizard.BackoutStep{{ID: "stop", Title: "Stop the services", Actions: []wizard.PlannedAction{{Summary: "start-msg"}}}}, nil
+		},
+		Backout: func(context.Context, func(wizard.Event), func(context.Context, wizard.Question) (bool, error)) error {
+			backedOut = true
+			return nil
+		}}
+	m := newModel(ctx, cancel, o, asciiRenderer())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.Update(planMsg{mode: "upgrade", plan: samplePlan()})
+	_, cmd := m.Update(press("b"))
+	if m.o.Mode != "backout" || cmd == nil {
+		t.Fatal("b did not switch to the backout")
+	}
+	m.Update(planMsg{mode: "upgrade", plan: samplePlan()}) // stale: dropped
+	if m.screen != scrLoading {
+		t.Fatal("a stale upgrade plan was shown")
+	}
+	m.Update(cmd())
+	if m.screen != scrPlan || !strings.Contains(m.View(), "undo stop") {
+		t.Fatalf("no backout plan review:\n%s", m.View())
+	}
+	_, cmd = m.Update(press("enter"))
+	drive(t, m, cmd, func(wizard.Question) bool { return true })
+	if !backedOut || !strings.Contains(m.View(), "backout complete") {
+		t.Fatalf("backout did not run:\n%s", m.View())
+	}
+
+	// s prints the status after the program and quits.
+	m = newModel(ctx, cancel, o, asciiRenderer())
+	_, cmd = m.Update(press("s"))
+	if cmd == nil || cmd() != tea.Quit() || !m.printStatus {
+		t.Fatal("s did not quit to print the status")
+	}
+	if s := m.statusText(); !strings.Contains(s, "  in-doubt   install  — action 1 began") {
+		t.Errorf("status text:\n%s", s)
+	}
+}
