@@ -3,7 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"mswizard/wizard"
 	"mswizard/wizard/journal"
@@ -57,6 +63,7 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 	}
 	if mode != "backout" {
 		o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }
+		o.Preflight = detect(ctx, s)
 	}
 	return tui.Run(ctx, o, os.Stdin, os.Stdout)
 }
@@ -86,4 +93,53 @@ func statusLines(s *session, recs []journal.Record) []tui.StatusLine {
 		out = append(out, tui.StatusLine{Step: step.ID(), State: string(r.State), Note: note})
 	}
 	return out
+}
+
+// detect reads what the preflight screen shows: the server root and instance,
+// the installed version (msg-INSTANCE/VERSION) and the target, the regime,
+// whether the user directory answers a bind, the free space where the backups
+// go and the size of the queue. It only reads.
+func detect(ctx context.Context, s *session) *tui.Preflight {
+	a, h := s.answers, s.cfg.Host
+	p := &tui.Preflight{
+		ServerRoot: a.ServerRoot, Instance: a.Instance, Target: a.TargetVersion, Regime: a.Regime,
+		DirectoryURL: a.UserDirectoryLdapURL, BackupDir: a.BackupDir, BackupFree: -1,
+		QueueDir: h.QueueDir(), QueueFiles: -1,
+	}
+	if b, err := os.ReadFile(h.VersionFile()); err == nil {
+		p.Installed = strings.TrimSpace(string(b))
+	} else {
+		p.Installed = a.InstalledVersion + " (per the answers; " + h.VersionFile() + " unreadable)"
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if conn, err := s.env.LDAP.DialLDAP(dctx); err != nil {
+		p.DirectoryErr = err.Error()
+	} else {
+		conn.Close()
+	}
+	for dir := a.BackupDir; dir != ""; dir = filepath.Dir(dir) {
+		var st unix.Statfs_t
+		if unix.Statfs(dir, &st) == nil {
+			p.BackupFree = int64(st.Bavail) * int64(st.Bsize)
+			break
+		}
+		if dir == filepath.Dir(dir) {
+			break
+		}
+	}
+	n := 0
+	err := filepath.WalkDir(p.QueueDir, func(_ string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.Type().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	if err == nil {
+		p.QueueFiles = n
+	}
+	return p
 }

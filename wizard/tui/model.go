@@ -22,6 +22,7 @@ type screen int
 const (
 	scrLoading screen = iota
 	scrResume
+	scrPreflight
 	scrPlan
 	scrRun
 	scrFinal
@@ -44,9 +45,9 @@ const tailLines = 8
 
 type keyMap struct {
 	Start, Quit, Up, Down, Yes, No, Abort, Help key.Binding
-	Resume, Backout, Status                     key.Binding
+	Resume, Backout, Status, Waive, Next        key.Binding
 	screen                                      func() screen
-	asking, canBackout                          func() bool
+	asking, canBackout, blocked                 func() bool
 }
 
 func newKeys() keyMap {
@@ -63,6 +64,8 @@ func newKeys() keyMap {
 		Resume:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resume")),
 		Backout: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "back out")),
 		Status:  key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "status and quit")),
+		Waive:   key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "how to waive")),
+		Next:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "review the plan")),
 	}
 }
 
@@ -73,6 +76,11 @@ func (k keyMap) ShortHelp() []key.Binding {
 	switch k.screen() {
 	case scrResume:
 		return k.resumeKeys()
+	case scrPreflight:
+		if k.blocked != nil && k.blocked() {
+			return []key.Binding{k.Waive, k.Quit, k.Help}
+		}
+		return []key.Binding{k.Next, k.Quit, k.Help}
 	case scrPlan:
 		return []key.Binding{k.Start, k.Quit, k.Help}
 	case scrRun:
@@ -145,6 +153,8 @@ type model struct {
 	quitEarly bool
 
 	planLoaded  bool
+	preflightOK bool // the preflight screen has been left with enter
+	showWaive   bool
 	resumeOK    bool // the resume view has been left with r
 	printStatus bool // s on the resume view: print the status after the program
 }
@@ -174,6 +184,7 @@ func newModel(ctx context.Context, cancel context.CancelFunc, o Options, r *lipg
 		m.status = o.Status()
 	}
 	m.keys.canBackout = func() bool { return m.o.Backout != nil }
+	m.keys.blocked = func() bool { return len(m.blocking()) > 0 }
 	if m.inProgress() {
 		m.screen = scrResume
 	}
@@ -241,7 +252,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyMsg:
 		return m.onKey(msg)
 	}
-	if m.screen == scrPlan {
+	if m.screen == scrPlan || m.screen == scrPreflight {
 		var cmd tea.Cmd
 		m.vp, cmd = m.vp.Update(msg)
 		return m, cmd
@@ -258,6 +269,8 @@ func (m *model) onKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch m.screen {
 	case scrResume:
 		return m.onResumeKey(k)
+	case scrPreflight:
+		return m.onPreflightKey(k)
 	case scrLoading:
 		if key.Matches(k, m.keys.Abort, m.keys.Quit) {
 			m.quitEarly = true
@@ -456,7 +469,13 @@ func (m *model) planText() string {
 }
 
 func (m *model) layoutPlan() {
-	if m.screen != scrPlan {
+	var text string
+	switch m.screen {
+	case scrPlan:
+		text = m.planText()
+	case scrPreflight:
+		text = m.preflightText()
+	default:
 		return
 	}
 	h := m.hgt - 2 - lipgloss.Height(m.help.View(m.keys))
@@ -465,7 +484,7 @@ func (m *model) layoutPlan() {
 	}
 	w := max(m.width, 1)
 	m.vp.Width, m.vp.Height = w, h
-	wrapped := lipgloss.NewStyle().Width(w).Render(m.planText())
+	wrapped := lipgloss.NewStyle().Width(w).Render(text)
 	m.vp.SetContent(wrapped)
 }
 
@@ -476,6 +495,8 @@ func (m *model) View() string {
 		parts = append(parts, m.st.title.Render("mswizard "+m.verb()), m.spin.View()+" reading the host and the journal…")
 	case scrResume:
 		parts = append(parts, m.resumeView()...)
+	case scrPreflight:
+		parts = append(parts, m.preflightTitle(), m.vp.View())
 	case scrPlan:
 		parts = append(parts, m.st.title.Render(fmt.Sprintf("mswizard %s — review the plan (enter to start, q to quit)", m.verb())), m.vp.View())
 	case scrRun:

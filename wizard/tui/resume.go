@@ -36,7 +36,11 @@ func (m *model) afterPlan() {
 		m.screen = scrFinal
 		return
 	}
-	m.screen = scrPlan
+	if m.o.Mode != "backout" && m.o.Preflight != nil && !m.preflightOK {
+		m.screen = scrPreflight
+	} else {
+		m.screen = scrPlan
+	}
 	m.layoutPlan()
 }
 

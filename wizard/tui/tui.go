@@ -39,6 +39,9 @@ type Options struct {
 	// step is not pending the program opens on the resume view: resume (r),
 	// back out (b) or print the status and quit (s).
 	Status func() []StatusLine
+	// Preflight, when set, is shown before the plan review: what was detected
+	// on the host and the plan's findings; unwaived inhibitors stop there.
+	Preflight *Preflight
 	// Backout runs the backout in the same program (from the resume view, or
 	// from the final screen after a failed upgrade); nil offers no backout.
 	Backout func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error

@@ -559,3 +559,72 @@ func TestResumeBackoutAndStatus(t *testing.T) {
 		t.Errorf("status text:\n%s", s)
 	}
 }
+
+func samplePreflight() *Preflight {
+	return &Preflight{ServerRoot: "/opt/iplanet/server5", Instance: "budgie", Installed: "5.1", Target: "5.2",
+		Regime: "plain", DirectoryURL: "ldap://ldap.siroe.com:389/o=siroe.com",
+		BackupDir: "/backup/mswizard", BackupFree: 3 << 30, QueueDir: "/opt/iplanet/server5/msg-budgie/imta/queue", QueueFiles: 42}
+}
+
+// TestPreflightScreen: the detected host and the findings come before the plan
+// review; enter goes on to it.
+func TestPreflightScreen(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := newModel(ctx, cancel, Options{Mode: "upgrade", Preflight: samplePreflight()}, asciiRenderer())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.Update(planMsg{plan: samplePlan()})
+	if m.screen != scrPreflight {
+		t.Fatalf("screen %v, want preflight", m.screen)
+	}
+	v := m.View()
+	checkSize(t, v, 80, 24)
+	for _, want := range []string{"server root:   /opt/iplanet/server5", "msg-budgie", "5.1 installed → 5.2", "(answers)", "3.0 GiB free", "42 file(s)", "[warning] PRE-DISK-001", "fix: free some space", "enter"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("preflight lacks %q", want)
+		}
+	}
+	golden(t, "preflight", v)
+	m.Update(press("enter"))
+	if m.screen != scrPlan {
+		t.Fatal("enter did not go on to the plan review")
+	}
+}
+
+// TestPreflightInhibitor: an unwaived inhibitor blocks; the operator can only
+// quit or see how to waive it.
+func TestPreflightInhibitor(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pf := samplePreflight()
+	pf.DirectoryErr = "connection refused"
+	m := newModel(ctx, cancel, Options{Mode: "upgrade", Preflight: pf}, asciiRenderer())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	plan := samplePlan()
+	plan.Findings = append(plan.Findings,
+		wizard.Finding{ID: "PRE-LDAP-001", Severity: wizard.Inhibitor, Message: "the user directory does not answer", Remediation: "start the directory"},
+		wizard.Finding{ID: "PRE-QUEUE-002", Severity: wizard.Inhibitor, Message: "queue not empty", Remediation: "drain it", Waived: true})
+	m.Update(planMsg{plan: plan})
+	m.Update(press("enter"))
+	if m.screen != scrPreflight || m.started {
+		t.Fatal("enter went past an inhibitor")
+	}
+	m.Update(press("w"))
+	v := m.View()
+	checkSize(t, v, 80, 24)
+	for _, want := range []string{"1 inhibitor(s) block", "does not answer:", "connection refused", "[inhibitor] PRE-LDAP-001", "[inhibitor, waived] PRE-QUEUE-002", "Waive = PRE-LDAP-001"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("blocked preflight lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "enter") {
+		t.Error("a blocked preflight offers enter")
+	}
+	golden(t, "preflight-blocked", v)
+	m.Update(tea.WindowSizeMsg{Width: 40, Height: 10})
+	checkSize(t, m.View(), 40, 10)
+	_, cmd := m.Update(press("q"))
+	if cmd == nil || cmd() != tea.Quit() {
+		t.Fatal("q did not quit")
+	}
+}
