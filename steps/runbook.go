@@ -2,6 +2,7 @@ package steps
 
 import (
 	"path/filepath"
+	"strings"
 
 	"mswizard/steps/service"
 	"mswizard/wizard"
@@ -31,31 +32,49 @@ func (c *Config) Service() service.Config {
 // Upgrade is the upgrade runbook, in the appendix's order (seed 003). The order
 // is the spec; a test pins it.
 //
-//  1. preflight, read-only, before anything changes;
-//  2. the pre-upgrade stops: auto-restart off, the dispatcher first, then the
+//  1. preflight, read-only, before anything changes (the Directory Server's
+//     version among them: an older one is upgraded first, by its own procedure);
+//  2. the mail baseline, read while mail still flows;
+//  3. the pre-upgrade stops: auto-restart off, the dispatcher first, then the
 //     other services; the Directory Server checked still up;
-//  3. the backups: the queue when it holds messages, the store moved aside, the
-//     whole server root; all verified before anything destructive;
-//  4. the installer (a point of no return short of a restore);
-//  5. post-upgrade: the store returned, the services started in the documented
-//     order, auto-restart back on.
+//  4. the backups: the queue when it holds messages, the store moved aside, the
+//     whole server root; all verified before anything destructive; the LDIF
+//     exports, then the schema prepared (ims_dssetup.pl);
+//  5. the installer (a point of no return short of a restore), the merge of the
+//     customizations, and the result saved (post-upgrade step 1);
+//  6. post-upgrade: the store returned, the schema again for the MTA's direct
+//     LDAP lookups (step 3), the services started in the documented order,
+//     auto-restart back on, and mail.log_current and the queue checked (step 7).
 func Upgrade(c *Config) []wizard.Step {
 	sc := c.Service()
 	pre := service.PreUpgrade(sc)
 	post := service.PostUpgrade(sc)
+	// The leading preflights of the service part (preflight/ha-probe) stay with
+	// the other preflights, so the baseline is the first step that reads the host
+	// at length, and it still runs before anything is stopped.
+	n := 0
+	for n < len(pre) && strings.HasPrefix(pre[n].ID(), "preflight/") {
+		n++
+	}
 	var s []wizard.Step
-	s = append(s, DiskSpace(c))
-	s = append(s, pre...)
+	s = append(s, DiskSpace(c), DirectoryVersion(c))
+	s = append(s, pre[:n]...)
+	s = append(s, BaselineMail(c))
+	s = append(s, pre[n:]...)
 	s = append(s,
 		BackupQueue(c),
 		StoreAside(c),
 		BackupServerRoot(c),
 		VerifyBackups(c),
 		ExportLDIF(c),
+		DirectorySchema(c),
 		RunInstaller(c),
 		ConfigMerge(c),
+		SaveConfig(c),
 		ReturnStore(c),
+		PostSchema(c),
 	)
 	s = append(s, post...)
+	s = append(s, LogCheck(c), QueueCheck(c))
 	return s
 }

@@ -1,0 +1,75 @@
+package steps
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"mswizard/wizard/answers"
+)
+
+// testConfig loads a minimal answers file (plus extra [Wizard] lines) for a
+// server root and state directory under t.TempDir().
+func testConfig(t *testing.T, extra ...string) *Config {
+	t.Helper()
+	dir := t.TempDir()
+	body := "[General]\nFullMachineName = budgie.siroe.com\nServerRoot = " + filepath.Join(dir, "server-root") +
+		"\nUserDirectoryLdapURL = ldap://127.0.0.1:3890/o=siroe.com\nUserDirectoryAdminID = cn=Directory Manager\nUserDirectoryAdminPwd = secret\n\n" +
+		"[Wizard]\nStateDir = " + filepath.Join(dir, "state") + "\nBackupDir = " + filepath.Join(dir, "backups") +
+		"\nInstance = budgie\nInstaller = /cdrom/setup\n" + strings.Join(extra, "\n") + "\n"
+	p := filepath.Join(dir, "install.inf")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := answers.Load(p, answers.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewConfig(a, "")
+}
+
+// The run order is the spec (seed 003): preflights first, the mail baseline
+// while mail flows, the dispatcher stopped before the other services, every
+// backup verified before the schema is touched and the installer runs, the
+// result saved right after the merge, the schema again after the store is
+// back, and the mail-flow checks last.
+func TestUpgradeRunsInTheAppendixOrder(t *testing.T) {
+	want := []string{
+		"preflight/disk-space",
+		"preflight/directory-version",
+		"preflight/ha-probe",
+		"baseline/mail",
+		"stop/auto-restart",
+		"stop/dispatcher",
+		"stop/web",
+		"stop/messaging",
+		"stop/admin",
+		"check/directory-up",
+		"ha/prepare",
+		"backup/queue",
+		"store/aside",
+		"backup/server-root",
+		"backup/verify",
+		"directory/export",
+		"directory/schema",
+		"upgrade/run-installer",
+		"upgrade/config-diff",
+		"post/save-config",
+		"post/store-return",
+		"post/schema",
+		"post/ha-restore",
+		"post/start",
+		"post/auto-restart",
+		"post/log-check",
+		"post/queue-check",
+	}
+	var got []string
+	for _, s := range Upgrade(testConfig(t)) {
+		got = append(got, s.ID())
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("run order for a plain regime:\n got %s\nwant %s", strings.Join(got, " "), strings.Join(want, " "))
+	}
+}
