@@ -3,7 +3,8 @@
 # `tar -cf - | zstd -T0 -3` + `sha256sum` of every file, and `zstd -dc | tar -x`,
 # interleaved A B A B in the same run on a tmpfs (small-file writes on this VM's
 # ext4 vary 10x run to run; BENCHMARKS.md). Needs root for the tmpfs mount.
-# BENCH_SCALE=small uses a tree 1/20 the size; BENCH_ROUNDS sets the rounds (>=3).
+# The tree is the world builder's large server root (≈1 GiB, ≈100k files);
+# BENCH_SCALE=small uses its medium one; BENCH_ROUNDS sets the rounds (>=3).
 # Ours writes at backup.DefaultLevel (SpeedFastest, about zstd -1; see its doc);
 # BACKUP_LEVEL=default runs ours at SpeedDefault (about zstd -3) instead.
 set -euo pipefail
