@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/huh"
 	"golang.org/x/sys/unix"
 
 	"mswizard/wizard"
@@ -68,10 +70,30 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 	return tui.Run(ctx, o, os.Stdin, os.Stdout)
 }
 
-// runTUIWithoutAnswers starts the interactive face with no answers file: it
-// asks for what an answers file would say, then runs.
+// runTUIWithoutAnswers starts the interactive face with no answers file: a
+// form asks for what an answers file would say, checks it as the file is
+// checked, saves it (0600, the password by reference) where the operator
+// chooses, then runs on it like `upgrade --answers FILE`.
 func runTUIWithoutAnswers(ctx context.Context, c *common) error {
-	return usagef("the interactive wizard needs an answers file to start from: run `mswizard answers template > install.inf`, edit it, then `mswizard upgrade --answers install.inf`")
+	v := tui.DefaultAnswerValues()
+	path, err := tui.AskAnswers(ctx, os.Stdin, os.Stdout, &v)
+	if errors.Is(err, huh.ErrUserAborted) {
+		return nil // nothing was written, nothing ran
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stdout, "answers saved to %s\n", path)
+	c.answersPath = path
+	s, err := c.load(ctx, os.Stdin)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.openLog(); err != nil {
+		return err
+	}
+	return runTUI(ctx, s, c)
 }
 
 // statusLines is the journal folded per step of the runbook, for the resume
