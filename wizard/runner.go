@@ -151,6 +151,11 @@ func (r *Runner) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = r.Env.Now()
 	}
+	if r.Env.Log != nil && e.Kind != EvProgress {
+		// The structured log in the state directory keeps every event the faces
+		// saw, so a TUI session leaves the same trail as a batch run.
+		r.Env.Log.Info(string(e.Kind), "step", e.Step, "action", e.Action, "summary", e.Summary, "message", e.Message, "error", e.Error, "undo", e.Undo)
+	}
 	if r.Events != nil {
 		r.Events(e)
 	}
