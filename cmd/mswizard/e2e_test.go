@@ -123,6 +123,28 @@ func TestBatchUpgradeOnTheSimulatedHost(t *testing.T) {
 			t.Errorf("%s is %s in the journal", id, s)
 		}
 	}
+	// The bind password never reaches the journal, the log, the report or the
+	// exports' headers (it is only in the 0600 secret file).
+	pw, _ := os.ReadFile(filepath.Join(dir, "secrets", "ldap.pw"))
+	secret := strings.TrimSpace(string(pw))
+	if secret == "" {
+		t.Fatal("the world has no bind password to look for")
+	}
+	logged, _ := os.ReadFile(filepath.Join(h.World.StateDir(), "mswizard.log"))
+	if !strings.Contains(string(logged), `"msg":"action-begin"`) {
+		t.Error("the structured log does not record the actions")
+	}
+	filepath.Walk(h.World.StateDir(), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			if b, _ := os.ReadFile(p); strings.Contains(string(b), secret) {
+				t.Errorf("%s holds the bind password", p)
+			}
+		}
+		return nil
+	})
+	if strings.Contains(out, secret) {
+		t.Error("the run's output holds the bind password")
+	}
 	// A rerun finds everything done and changes nothing.
 	out, code = run(t, bin, "upgrade", "--answers", inf, "--yes")
 	if code != 0 || strings.Contains(out, "$ ") {
