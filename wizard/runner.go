@@ -423,7 +423,11 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w in step %s before action %d (%s); rerun to continue", ErrInterrupted, id, i+1, a.Summary)
 		}
-		if err := r.append(journal.Record{Kind: journal.KindBegin, Step: id, Action: i, Summary: a.Summary}); err != nil {
+		begin := journal.Record{Kind: journal.KindBegin, Step: id, Action: i, Summary: a.Summary}
+		if a.Idempotent {
+			begin.Note = noteIdempotent // a resume may repeat it even if the plan changed meanwhile
+		}
+		if err := r.append(begin); err != nil {
 			return err
 		}
 		r.emit(Event{Kind: EvActionBegin, Step: id, Action: i, Summary: a.Summary})
@@ -461,6 +465,9 @@ func (r *Runner) resolveInDoubt(ctx context.Context, s Step, rec *StepRecord) (R
 	if rv, ok := s.(InDoubtResolver); ok {
 		res, err := rv.ResolveInDoubt(ctx, r.Env, rec.InDoubt, rec.InDoubtSummary)
 		return res, "the step's evidence was inconclusive", err
+	}
+	if rec.InDoubtIdempotent {
+		return NotDone, "the action is idempotent", nil
 	}
 	actions, err := s.Plan(ctx, r.Env)
 	if err == nil && rec.InDoubt < len(actions) && actions[rec.InDoubt].Summary == rec.InDoubtSummary && actions[rec.InDoubt].Idempotent {

@@ -411,3 +411,34 @@ func TestInterruptStopsAtASafePointBetweenActions(t *testing.T) {
 	}
 	_ = time.Now
 }
+
+// A kill can land while an idempotent action runs after which the step plans
+// differently (its goal now partly holds): the begin record says the action
+// may be repeated, so the resume re-plans instead of asking the operator.
+func TestInDoubtIdempotentActionResumesWhenThePlanChanged(t *testing.T) {
+	h := newHarness(t)
+	b := h.steps[2].(*fakeStep)
+	b.n = 1
+	j, err := journal.Open(h.state, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The summary no longer matches anything the step plans now.
+	j.Append(journal.Record{Kind: journal.KindBegin, Step: "backup/b", Action: 0, Summary: "create backup_b.0 the old way", Note: noteIdempotent})
+	j.Close()
+	if err := h.apply(t, Options{}); err != nil {
+		t.Fatalf("resume asked instead of repeating an idempotent action: %v", err)
+	}
+	if st := Fold(mustRead(t, h.state)).Step("backup/b").State; st != StateDone {
+		t.Fatalf("backup/b is %s", st)
+	}
+}
+
+func mustRead(t *testing.T, dir string) []journal.Record {
+	t.Helper()
+	recs, err := journal.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}

@@ -31,7 +31,10 @@ type StepRecord struct {
 	// InDoubt is the index and summary of a begun action without an outcome.
 	InDoubt        int    `json:"in_doubt_action,omitempty"`
 	InDoubtSummary string `json:"in_doubt_summary,omitempty"`
-	LastError      string `json:"error,omitempty"`
+	// InDoubtIdempotent says the in-doubt action was journaled as idempotent:
+	// a resume may simply repeat it, whatever the step plans now.
+	InDoubtIdempotent bool   `json:"-"`
+	LastError         string `json:"error,omitempty"`
 	// Applied is the sequence number of the step's last done action: backout runs in
 	// descending order of it.
 	Applied int64 `json:"-"`
@@ -41,6 +44,9 @@ type StepRecord struct {
 	UndoInDoubtS string         `json:"-"`
 	Confirmed    bool           `json:"-"`
 }
+
+// noteIdempotent is the note of a begin record whose action may be repeated.
+const noteIdempotent = "idempotent"
 
 // Ran says whether the step changed anything that backout must take back.
 func (s *StepRecord) Ran() bool { return len(s.Receipts) > 0 && s.State != StateUndone }
@@ -104,6 +110,7 @@ func Fold(recs []journal.Record) *State {
 			s.Confirmed = true
 		case journal.KindBegin:
 			s.State, s.InDoubt, s.InDoubtSummary = StateInDoubt, r.Action, r.Summary
+			s.InDoubtIdempotent = r.Note == noteIdempotent
 		case journal.KindDone:
 			var rc Receipt
 			_ = json.Unmarshal(r.Receipt, &rc)
