@@ -110,15 +110,54 @@ func (x OSExecer) Run(ctx context.Context, c Command) (Result, error) {
 	if c.Output != nil {
 		out = io.MultiWriter(tail, c.Output)
 	}
-	cmd.Stdout, cmd.Stderr = out, out
+	// The child writes into an unlinked file, not a pipe: if the wizard dies
+	// (kill -9, a closed terminal), a pipe would kill an installer half-way with
+	// SIGPIPE on its next line; a file lets it finish. The wizard follows the
+	// file as the child writes it.
+	outFile, err := os.CreateTemp("", "mswizard-output-")
+	if err != nil {
+		return res, fmt.Errorf("%s: output file: %w", c, err)
+	}
+	_ = os.Remove(outFile.Name())
+	defer outFile.Close()
+	cmd.Stdout, cmd.Stderr = outFile, outFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return res, fmt.Errorf("%s: %w", c, err)
 	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
+	go func() {
+		// pread leaves the file offset, which the child's writes share, alone.
+		var off int64
+		buf := make([]byte, 32<<10)
+		follow := func() {
+			for {
+				n, _ := outFile.ReadAt(buf, off)
+				if n > 0 {
+					_, _ = out.Write(buf[:n])
+					off += int64(n)
+				}
+				if n < len(buf) {
+					return
+				}
+			}
+		}
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case err := <-waited:
+				follow()
+				done <- err
+				return
+			case <-tick.C:
+				follow()
+			}
+		}
+	}()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	timedOut := false
