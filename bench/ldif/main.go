@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -83,6 +84,16 @@ func doExport(a []string) error {
 	pw, err := os.ReadFile(pwfile)
 	if err != nil {
 		return err
+	}
+	if p := os.Getenv("LDIFBENCH_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx := context.Background()
 	c, err := export.Dial(ctx, url, export.Bind{DN: dn, Password: export.Secret(pw)}, export.TLS{}, export.DialOptions{Timeout: time.Minute})

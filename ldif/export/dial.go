@@ -116,6 +116,8 @@ func Dial(ctx context.Context, rawURL string, bind Bind, tlsOpts TLS, opts DialO
 			return fail(fmt.Errorf("bind as %q: %w", bind.DN, ctxErr(ctx, err)))
 		}
 	}
+	remember(c, &endpoint{addr: net.JoinHostPort(host, port), ldaps: u.Scheme == "ldaps", startTLS: tlsOpts.StartTLS,
+		tc: tc, bind: bind, timeout: opts.Timeout})
 	return c, nil
 }
 

@@ -88,6 +88,12 @@ type Options struct {
 	Server string
 	// Now stamps the header; default time.Now.
 	Now func() time.Time
+	// GoLDAPDecoder turns the lean search path off. By default, when conn
+	// is a live connection returned by Dial, Export opens a second
+	// connection the same way (address, TLS, bind) and decodes the search
+	// responses itself (see ber.go); otherwise, or when that connection
+	// cannot be opened, it searches on conn with go-ldap's SearchAsync.
+	GoLDAPDecoder bool
 }
 
 // Result describes a completed export.
@@ -159,8 +165,22 @@ func Export(ctx context.Context, conn Searcher, spec Spec, destDir string, opts 
 		Filter: spec.Filter, Time: opts.Now()}); err != nil {
 		return res, err
 	}
-	refs, err := search(ctx, conn, spec, opts, w)
-	if err != nil {
+	var refs []string
+	if ep := endpointOf(conn); ep != nil && !opts.GoLDAPDecoder {
+		c, fatal, err := dialRaw(ctx, ep, opts.IdleTimeout)
+		switch {
+		case err == nil:
+			refs, err = rawSearch(ctx, c, spec, opts, w)
+			c.close()
+		case fatal:
+			err = fmt.Errorf("page 1, after 0 entries: %w", err)
+		default: // e.g. a server that limits connections: use the caller's
+			refs, err = search(ctx, conn, spec, opts, w)
+		}
+		if err != nil {
+			return res, err
+		}
+	} else if refs, err = search(ctx, conn, spec, opts, w); err != nil {
 		return res, err
 	}
 	if len(refs) > 0 && !opts.AllowReferrals {
