@@ -7,13 +7,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/huh"
 	"golang.org/x/sys/unix"
 
+	"mswizard/steps/configdiff"
 	"mswizard/wizard"
+	"mswizard/wizard/answers"
+	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/journal"
 	"mswizard/wizard/tui"
 )
@@ -63,9 +67,27 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 		Run:     runMode(mode),
 		Backout: runMode("backout"),
 	}
+	o.BackupDir, o.LDIFDir = s.answers.BackupDir, filepath.Join(s.state, "ldif")
 	if mode != "backout" {
 		o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }
 		o.Preflight = detect(ctx, s)
+		o.ConfigDiff = func(ctx context.Context) (*tui.ConfigDiff, error) { return configDiff(ctx, s) }
+		o.SaveDecisions = func(ctx context.Context, ds []configdiff.Decision) error {
+			if err := saveDecisions(s.answers.Path, ds); err != nil {
+				return err
+			}
+			// The next run merges with the decisions: reload the answers and the
+			// runbook built from them.
+			c2 := *c
+			c2.answersPath = s.answers.Path
+			s2, err := c2.load(ctx, os.Stdin)
+			if err != nil {
+				return err
+			}
+			s.answers, s.cfg, s.steps = s2.answers, s2.cfg, s2.steps
+			r.Steps, r.Opts = s.steps, s.options(c)
+			return nil
+		}
 	}
 	return tui.Run(ctx, o, os.Stdin, os.Stdout)
 }
@@ -164,4 +186,55 @@ func detect(ctx context.Context, s *session) *tui.Preflight {
 		p.QueueFiles = n
 	}
 	return p
+}
+
+// configDiff compares the newest msg-INSTANCE/backup.TIMESTAMP with the live
+// configuration (read-only) and plans the merge for its per-key outcomes.
+func configDiff(ctx context.Context, s *session) (*tui.ConfigDiff, error) {
+	bs, _ := filepath.Glob(s.cfg.Host.BackupGlob())
+	sort.Strings(bs)
+	if len(bs) == 0 {
+		return nil, fmt.Errorf("no backup.TIMESTAMP under %s: the installer has not run yet, so there is nothing to compare", s.cfg.Host.MsgDir())
+	}
+	tree := configdiff.Tree{Base: s.answers.PristineDefaults, Old: bs[len(bs)-1], New: s.cfg.Host.MsgDir()}
+	rep, err := configdiff.Diff(ctx, tree)
+	if err != nil {
+		return nil, err
+	}
+	d := &tui.ConfigDiff{Report: rep}
+	pol, err := configdiff.ParsePolicy(s.answers.ConfigMerge)
+	if err != nil {
+		return d, nil
+	}
+	var ds configdiff.Decisions
+	for _, line := range s.answers.ConfigDecisions {
+		if x, err := configdiff.ParseDecision(line); err == nil {
+			ds = append(ds, x)
+		}
+	}
+	if res, err := configdiff.Plan(ctx, tree, pol, ds); err == nil {
+		d.Result = res
+	}
+	return d, nil
+}
+
+// saveDecisions adds one `ConfigDecision = FILE KEY choice` line per decision
+// to [Wizard] of the answers file, atomically, keeping its mode.
+func saveDecisions(path string, ds []configdiff.Decision) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("answers: %w", err)
+	}
+	f, err := answers.Parse(filepath.Base(path), data)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		f.Add(answers.Wiz, "ConfigDecision", d.String())
+	}
+	mode := os.FileMode(0o600)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	return atomicfile.WriteFile(path, answers.Render(f), mode)
 }

@@ -544,12 +544,17 @@ func distance(a, b string) int {
 }
 
 // Hash is the sha256 of the answers with every secret value left out, so a
-// journal can pin its inputs without holding a credential.
+// journal can pin its inputs without holding a credential. ConfigDecision lines
+// are left out too: they answer the run's own question (a config conflict) and
+// are added to the file while the run is in progress, as the run asks.
 func (a *Answers) Hash() string {
 	h := sha256.New()
 	for _, s := range a.File.Sections {
 		fmt.Fprintf(h, "[%s]\n", s.Name)
 		for _, kv := range s.Keys {
+			if s.Name == Wiz && kv.Key == "ConfigDecision" {
+				continue
+			}
 			v := kv.Value
 			if isSecretName(kv.Key) {
 				v = redacted

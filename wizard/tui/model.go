@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"mswizard/steps/configdiff"
 	"mswizard/wizard"
 )
 
@@ -26,6 +27,7 @@ const (
 	scrPlan
 	scrRun
 	scrFinal
+	scrDiff
 )
 
 // Step statuses on the run screen.
@@ -46,8 +48,11 @@ const tailLines = 8
 type keyMap struct {
 	Start, Quit, Up, Down, Yes, No, Abort, Help key.Binding
 	Resume, Backout, Status, Waive, Next        key.Binding
+	Diff, File, Conflict, Reapply, Keep, Write  key.Binding
+	Back                                        key.Binding
 	screen                                      func() screen
 	asking, canBackout, blocked                 func() bool
+	canDiff, canFinalBackout, hasConflicts      func() bool
 }
 
 func newKeys() keyMap {
@@ -66,6 +71,14 @@ func newKeys() keyMap {
 		Status:  key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "status and quit")),
 		Waive:   key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "how to waive")),
 		Next:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "review the plan")),
+
+		Diff:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "config diff")),
+		File:     key.NewBinding(key.WithKeys("tab", "n"), key.WithHelp("tab", "file")),
+		Conflict: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "conflict")),
+		Reapply:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-apply")),
+		Keep:     key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keep new")),
+		Write:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write")),
+		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 	}
 }
 
@@ -86,7 +99,19 @@ func (k keyMap) ShortHelp() []key.Binding {
 	case scrRun:
 		return []key.Binding{k.Abort, k.Help}
 	case scrFinal:
-		return []key.Binding{k.Quit}
+		ks := []key.Binding{k.Quit}
+		if k.canDiff != nil && k.canDiff() {
+			ks = append(ks, k.Diff)
+		}
+		if k.canFinalBackout != nil && k.canFinalBackout() {
+			ks = append(ks, k.Backout)
+		}
+		return ks
+	case scrDiff:
+		if k.hasConflicts != nil && k.hasConflicts() {
+			return []key.Binding{k.File, k.Conflict, k.Reapply, k.Keep, k.Write, k.Back}
+		}
+		return []key.Binding{k.File, k.Back}
 	}
 	return []key.Binding{k.Abort}
 }
@@ -155,6 +180,14 @@ type model struct {
 	planLoaded  bool
 	preflightOK bool // the preflight screen has been left with enter
 	showWaive   bool
+
+	diff        *ConfigDiff
+	diffErr     error
+	diffFiles   []int // indexes of the report's files that differ
+	diffFile    int   // the one shown, in diffFiles
+	conflictSel int
+	choices     map[[2]string]configdiff.Choice
+	diffNote    string
 	resumeOK    bool // the resume view has been left with r
 	printStatus bool // s on the resume view: print the status after the program
 }
@@ -185,6 +218,9 @@ func newModel(ctx context.Context, cancel context.CancelFunc, o Options, r *lipg
 	}
 	m.keys.canBackout = func() bool { return m.o.Backout != nil }
 	m.keys.blocked = func() bool { return len(m.blocking()) > 0 }
+	m.keys.canDiff = m.canDiff
+	m.keys.canFinalBackout = m.canFinalBackout
+	m.keys.hasConflicts = func() bool { return len(m.conflicts()) > 0 }
 	if m.inProgress() {
 		m.screen = scrResume
 	}
@@ -239,6 +275,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.finished, m.runErr = true, msg.err
 		m.ask, m.abortAsk = nil, false
 		m.screen = scrFinal
+		configFailed := false
 		for i := range m.rows {
 			if m.rows[i].status == stRunning {
 				if msg.err != nil {
@@ -247,12 +284,30 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 					m.rows[i].status = stDone
 				}
 			}
+			if m.rows[i].id == configStep && m.rows[i].status == stFailed {
+				configFailed = true
+			}
+		}
+		if configFailed && m.canDiff() {
+			return m, m.openDiff()
 		}
 		return m, nil
+	case diffMsg:
+		if m.screen != scrDiff {
+			return m, nil
+		}
+		m.diffErr = msg.err
+		if msg.err == nil {
+			m.setDiff(msg.d)
+		}
+		m.layoutPlan()
+		return m, nil
+	case decisionsSavedMsg:
+		return m, m.onDecisionsSaved(msg.err)
 	case tea.KeyMsg:
 		return m.onKey(msg)
 	}
-	if m.screen == scrPlan || m.screen == scrPreflight {
+	if m.screen == scrPlan || m.screen == scrPreflight || m.screen == scrDiff {
 		var cmd tea.Cmd
 		m.vp, cmd = m.vp.Update(msg)
 		return m, cmd
@@ -322,9 +377,16 @@ func (m *model) onKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			}
 		}
 	case scrFinal:
-		if key.Matches(k, m.keys.Quit, m.keys.Abort, m.keys.Start) || k.Type == tea.KeyEsc {
+		switch {
+		case key.Matches(k, m.keys.Quit, m.keys.Abort, m.keys.Start) || k.Type == tea.KeyEsc:
 			return m, tea.Quit
+		case key.Matches(k, m.keys.Diff) && m.canDiff():
+			return m, m.openDiff()
+		case key.Matches(k, m.keys.Backout) && m.canFinalBackout():
+			return m, m.switchToBackout()
 		}
+	case scrDiff:
+		return m.onDiffKey(k)
 	}
 	return m, nil
 }
@@ -475,10 +537,15 @@ func (m *model) layoutPlan() {
 		text = m.planText()
 	case scrPreflight:
 		text = m.preflightText()
+	case scrDiff:
+		text = m.diffText()
 	default:
 		return
 	}
 	h := m.hgt - 2 - lipgloss.Height(m.help.View(m.keys))
+	if m.screen == scrDiff {
+		h = m.diffHeight()
+	}
 	if h < 1 {
 		h = 1
 	}
@@ -497,6 +564,9 @@ func (m *model) View() string {
 		parts = append(parts, m.resumeView()...)
 	case scrPreflight:
 		parts = append(parts, m.preflightTitle(), m.vp.View())
+	case scrDiff:
+		parts = append(parts, m.diffTitle(), m.vp.View())
+		parts = append(parts, m.diffFooter()...)
 	case scrPlan:
 		parts = append(parts, m.st.title.Render(fmt.Sprintf("mswizard %s — review the plan (enter to start, q to quit)", m.verb())), m.vp.View())
 	case scrRun:
@@ -689,6 +759,12 @@ func (m *model) finalView() string {
 	if m.o.ReportPath != "" && m.started {
 		fmt.Fprintf(&b, "report: %s\n", m.o.ReportPath)
 	}
+	if m.started && m.o.BackupDir != "" {
+		fmt.Fprintf(&b, "backups: %s\n", m.o.BackupDir)
+	}
+	if m.started && m.o.LDIFDir != "" {
+		fmt.Fprintf(&b, "LDIF:   %s\n", m.o.LDIFDir)
+	}
 	if m.o.StateDir != "" {
 		fmt.Fprintf(&b, "state:  %s\n", m.o.StateDir)
 	}
@@ -697,6 +773,22 @@ func (m *model) finalView() string {
 			b.WriteString("run `mswizard upgrade` again to resume, or ")
 		}
 		b.WriteString("run `mswizard backout` to back out\n")
+		if m.canFinalBackout() {
+			b.WriteString(m.st.warn.Render("press b to back out now: its plan is shown first, nothing runs before enter") + "\n")
+		}
+	}
+	if m.canDiff() && m.started {
+		b.WriteString("press d to see the configuration diff\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// canDiff says whether the config diff viewer can be opened: an upgrade whose
+// caller can read the comparison.
+func (m *model) canDiff() bool { return m.o.ConfigDiff != nil && m.o.Mode != "backout" }
+
+// canFinalBackout says whether the final screen offers a backout: an upgrade
+// that failed or stopped, with a backout to run.
+func (m *model) canFinalBackout() bool {
+	return m.o.Backout != nil && m.o.Mode != "backout" && m.started && m.finished && m.runErr != nil
 }

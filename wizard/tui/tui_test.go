@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"mswizard/steps/configdiff"
 	"mswizard/wizard"
 )
 
@@ -626,5 +627,171 @@ func TestPreflightInhibitor(t *testing.T) {
 	_, cmd := m.Update(press("q"))
 	if cmd == nil || cmd() != tea.Quit() {
 		t.Fatal("q did not quit")
+	}
+}
+
+func sp(s string) *string { return &s }
+
+func sampleDiff() *ConfigDiff {
+	unified := "--- backup.20261128/config/local.conf\n+++ msg-budgie/config/local.conf\n@@ -1,3 +1,4 @@\n service.imap.port = \"143\"\n-store.quotawarn = \"90\"\n+store.quotawarn = \"80\"\n+store.expirestart = \"1\"\n local.hostname = \"budgie\"\n"
+	return &ConfigDiff{
+		Report: &configdiff.Report{Old: "/srv/msg-budgie/backup.20261128", New: "/srv/msg-budgie", Files: []configdiff.FileReport{
+			{Path: "config/msg.conf", Format: configdiff.FormatConfigutil, Status: configdiff.StatusSame},
+			{Path: "config/local.conf", Format: configdiff.FormatConfigutil, Status: configdiff.StatusChanged, Unified: unified, Changes: []configdiff.Change{
+				{Key: "store.quotawarn", Kind: configdiff.KindChanged, Reason: configdiff.ReasonBothChanged, Old: sp("90"), New: sp("80")},
+				{Key: "store.expirestart", Kind: configdiff.KindAdded, Reason: configdiff.ReasonVendorAdded, New: sp("1")},
+			}},
+			{Path: "imta/config/mappings", Format: configdiff.FormatMappings, Status: configdiff.StatusChanged, Unified: "--- a\n+++ b\n@@ -1 +1 @@\n-PORT_ACCESS *|*|*|*|* $Y\n+PORT_ACCESS *|*|*|*|* $C$|INTERNAL_IP;$3|$Y$E\n", Changes: []configdiff.Change{
+				{Key: "PORT_ACCESS", Kind: configdiff.KindChanged, Reason: configdiff.ReasonCustomized},
+			}},
+		}},
+		Result: &configdiff.Result{
+			Reapplied: []configdiff.Resolution{{File: "imta/config/mappings", Key: "PORT_ACCESS", Reason: configdiff.ReasonCustomized, Outcome: configdiff.OutcomeReapplied}},
+			Kept:      []configdiff.Resolution{{File: "config/local.conf", Key: "store.expirestart", Reason: configdiff.ReasonVendorAdded, Outcome: configdiff.OutcomeKeptNew}},
+			Conflicts: []configdiff.Resolution{{File: "config/local.conf", Key: "store.quotawarn", Reason: configdiff.ReasonBothChanged, Outcome: configdiff.OutcomeUnresolved, Old: sp("90"), New: sp("80")}},
+		},
+	}
+}
+
+// TestConfigDiffViewer: a failed config-diff step opens the viewer on the
+// conflict's file; r decides it, w writes the decision and reruns.
+func TestConfigDiffViewer(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var saved []configdiff.Decision
+	runs := 0
+	o := Options{Mode: "upgrade", StateDir: "/s", ReportPath: "/s/report.md",
+		ConfigDiff: func(context.Context) (*ConfigDiff, error) { return sampleDiff(), nil },
+		SaveDecisions: func(_ context.Context, ds []configdiff.Decision) error {
+			saved = ds
+			return nil
+		},
+		Run: func(ctx context.Context, ev func(wizard.Event), _ func(context.Context, wizard.Question) (bool, error)) error {
+			runs++
+			ev(wizard.Event{Kind: wizard.EvStepStart, Step: configStep, Title: "Re-apply the configuration customizations"})
+			if runs == 1 {
+				ev(wizard.Event{Kind: wizard.EvActionFailed, Step: configStep, Error: "1 conflict"})
+				return errors.New("step upgrade/config-diff needs a decision")
+			}
+			ev(wizard.Event{Kind: wizard.EvStepDone, Step: configStep})
+			return nil
+		}}
+	m := newModel(ctx, cancel, o, asciiRenderer())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.Update(planMsg{plan: &wizard.PlanReport{Steps: []wizard.PlannedStep{{ID: configStep, Title: "Re-apply the configuration customizations"}}}})
+	_, cmd := m.Update(press("enter"))
+	queue := []tea.Cmd{cmd}
+	for len(queue) > 0 && m.screen != scrDiff {
+		msg := queue[0]()
+		queue = queue[1:]
+		if b, ok := msg.(tea.BatchMsg); ok {
+			queue = append(queue, b...)
+			continue
+		}
+		if _, ok := msg.(eventMsg); !ok {
+			if _, ok := msg.(runDoneMsg); !ok {
+				continue
+			}
+		}
+		_, next := m.Update(msg)
+		if next != nil {
+			queue = append(queue, next)
+		}
+	}
+	if m.screen != scrDiff {
+		t.Fatal("a failed config-diff step did not open the viewer")
+	}
+	m.Update(queue[len(queue)-1]()) // the comparison
+	v := m.View()
+	checkSize(t, v, 80, 24)
+	for _, want := range []string{"1/2 config/local.conf (changed)", "store.quotawarn  [both-changed]  CONFLICT: undecided", "store.expirestart  [vendor-added]  kept new", "-store.quotawarn = \"90\"", "+store.expirestart", "conflict 1/1", "r re-apply yours \"90\"", "k keep the new \"80\""} {
+		if !strings.Contains(v, want) {
+			t.Errorf("viewer lacks %q", want)
+		}
+	}
+	golden(t, "diff", v)
+	m.Update(press("w"))
+	if saved != nil || !strings.Contains(m.View(), "0 of 1 conflict(s) decided") {
+		t.Fatal("w wrote before every conflict was decided")
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyTab})
+	if v := m.View(); !strings.Contains(v, "imta/config/mappings") || !strings.Contains(v, "PORT_ACCESS  [customized]  re-applied") {
+		t.Errorf("tab did not show the next file:\n%s", v)
+	}
+	m.Update(press("r"))
+	if v := m.View(); !strings.Contains(v, "(1/1 decided)") {
+		t.Errorf("r did not decide:\n%s", v)
+	}
+	m.Update(press("c"))
+	if !strings.Contains(m.View(), "CONFLICT → reapply") {
+		t.Error("the decision is not shown on the conflict")
+	}
+	_, cmd = m.Update(press("w"))
+	_, cmd = m.Update(cmd())
+	if len(saved) != 1 || saved[0].String() != "config/local.conf store.quotawarn reapply" {
+		t.Fatalf("saved %v", saved)
+	}
+	if m.screen != scrRun {
+		t.Fatalf("no rerun after the decisions: screen %v", m.screen)
+	}
+	drive(t, m, cmd, func(wizard.Question) bool { return true })
+	if runs != 2 || m.runErr != nil || !strings.Contains(m.View(), "upgrade complete") {
+		t.Fatalf("rerun: runs %d err %v\n%s", runs, m.runErr, m.View())
+	}
+	// d opens it again from the final screen; esc comes back.
+	_, cmd = m.Update(press("d"))
+	m.Update(cmd())
+	if m.screen != scrDiff {
+		t.Fatal("d did not open the viewer")
+	}
+	m.Update(tea.WindowSizeMsg{Width: 40, Height: 10})
+	checkSize(t, m.View(), 40, 10)
+	m.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	if m.screen != scrFinal {
+		t.Fatal("esc did not go back")
+	}
+}
+
+// TestFinalBackout: after a failed upgrade the final screen says where the
+// report, backups and LDIF are, and b runs the backout in the same program.
+func TestFinalBackout(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	backedOut := false
+	o := Options{Mode: "upgrade", StateDir: "/var/tmp/mswizard", ReportPath: "/var/tmp/mswizard/report.md",
+		BackupDir: "/backup/mswizard", LDIFDir: "/var/tmp/mswizard/ldif",
+		BackoutPlan: func(context.Context) ([]wizard.BackoutStep, error) {
+			return []wizard.BackoutStep{{ID: "stop", Title: "Stop the services", Actions: []wizard.PlannedAction{{Summary: "start-msg"}}}}, nil
+		},
+		Backout: func(ctx context.Context, ev func(wizard.Event), _ func(context.Context, wizard.Question) (bool, error)) error {
+			backedOut = true
+			ev(wizard.Event{Kind: wizard.EvStepStart, Step: "stop", Undo: true})
+			ev(wizard.Event{Kind: wizard.EvStepDone, Step: "stop", Undo: true})
+			return nil
+		}}
+	m := newModel(ctx, cancel, o, asciiRenderer())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.Update(planMsg{plan: samplePlan()})
+	midRun(m)
+	m.onEvent(wizard.Event{Kind: wizard.EvActionFailed, Step: "install", Error: "setup: exit status 1"})
+	m.finished = false
+	m.Update(runDoneMsg{err: &wizard.StepError{Step: "install", Summary: "./setup -s install.inf", Err: errors.New("exit status 1")}})
+	v := m.View()
+	checkSize(t, v, 80, 24)
+	for _, want := range []string{"report: /var/tmp/mswizard/report.md", "backups: /backup/mswizard", "LDIF:   /var/tmp/mswizard/ldif", "press b to back out now", "b back out"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("final screen lacks %q:\n%s", want, v)
+		}
+	}
+	golden(t, "final-backout", v)
+	_, cmd := m.Update(press("b"))
+	m.Update(cmd())
+	if m.screen != scrPlan || !strings.Contains(m.View(), "undo stop") {
+		t.Fatalf("b did not show the backout plan:\n%s", m.View())
+	}
+	_, cmd = m.Update(press("enter"))
+	drive(t, m, cmd, func(wizard.Question) bool { return true })
+	if v := m.View(); !backedOut || !strings.Contains(v, "backout complete") || strings.Contains(v, "press b") {
+		t.Fatalf("backout did not run:\n%s", v)
 	}
 }
