@@ -136,10 +136,28 @@ func (c *Config) archiveAction(name, source string, exclude []string) wizard.Act
 		Summary:    fmt.Sprintf("archive %s -> %s (tar+zstd, sha256 manifest, verified)", source, filepath.Join(dest, name+backup.ArchiveSuffix)),
 		Idempotent: true,
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
+			// An archive under the final name is from a run killed before its
+			// done record, or from an epoch a backout closed: it no longer
+			// describes the source. It is kept as NAME.previous until the new
+			// one is complete, so one whole archive exists at every moment.
+			final := filepath.Join(dest, name+backup.ArchiveSuffix)
+			finalM := filepath.Join(dest, name+backup.ManifestSuffix)
+			prev := filepath.Join(dest, name+".previous"+backup.ArchiveSuffix)
+			prevM := filepath.Join(dest, name+".previous"+backup.ManifestSuffix)
+			if _, err := os.Lstat(final); err == nil {
+				if err := os.Rename(finalM, prevM); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("backup %s: keep the previous manifest: %w", source, err)
+				}
+				if err := atomicfile.Rename(final, prev); err != nil {
+					return fmt.Errorf("backup %s: keep the previous archive: %w", source, err)
+				}
+			}
 			res, err := backup.Create(ctx, backup.Options{Source: source, Dest: dest, Name: name, Exclude: exclude, Verify: true})
 			if err != nil {
 				return fmt.Errorf("backup %s: %w", source, err)
 			}
+			_ = os.Remove(prev)
+			_ = os.Remove(prevM)
 			rec := backupRecord{Name: name, Source: source, Archive: res.Archive, Manifest: res.Manifest, ManifestSHA256: res.ManifestSHA256, Files: res.Files, Bytes: res.Bytes, ArchiveSize: res.ArchiveSize}
 			r.Files = []wizard.FileHash{{Path: res.Manifest, SHA256: res.ManifestSHA256}, {Path: res.Archive, Size: res.ArchiveSize}}
 			if err := r.SetData(rec); err != nil {

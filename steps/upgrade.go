@@ -44,6 +44,40 @@ func (c *Config) configBackups() []string {
 	return dirs
 }
 
+// installerLeftovers lists the backup.TIMESTAMP directories made after the
+// server-root archive: an installer of this run made them. Older ones, from
+// upgrades before, are part of the archived tree.
+func (c *Config) installerLeftovers() []string {
+	rec, err := c.serverRootRecord()
+	if err != nil {
+		return nil
+	}
+	afi, err := os.Stat(rec.Archive)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, d := range c.configBackups() {
+		if fi, err := os.Stat(d); err == nil && !fi.ModTime().Before(afi.ModTime()) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// serverRootRecord is the server-root archive of this run, from the backup index.
+func (c *Config) serverRootRecord() (backupRecord, error) {
+	idx, err := c.readBackupIndex()
+	if err != nil {
+		return backupRecord{}, err
+	}
+	rec, ok := idx[serverRootArchive]
+	if !ok {
+		return backupRecord{}, errors.New("no server-root archive is recorded in " + c.backupIndex())
+	}
+	return rec, nil
+}
+
 // installerAnswers renders the answers for the installer: the same install.inf,
 // with secrets given by reference written inline (the installer reads only its
 // own keys) and the upgrade choice set (seed 003 step 6: "[2] Upgrade").
@@ -131,6 +165,22 @@ func (s *installerStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 		Irreversible: "short of restoring the server-root archive",
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
 			before, _ := c.installedVersion()
+			// An installer that died half-way (killed with the wizard, or by
+			// itself) left its backup.TIMESTAMP and a configuration that is
+			// neither version. Run again on that, it would detect nothing and
+			// move nothing: the customizations and ports would be lost. The
+			// retry starts from the verified pre-installer archive.
+			if left := c.installerLeftovers(); len(left) > 0 && !c.isTarget(before) {
+				rec, err := c.serverRootRecord()
+				if err != nil {
+					return err
+				}
+				env.Output(r.Step, fmt.Sprintf("a previous installer run stopped half-way (%s); restoring %s from %s first", strings.Join(left, ", "), c.Host.ServerRoot(), rec.Archive))
+				if _, err := c.restoreServerRoot(ctx, env, rec); err != nil {
+					return fmt.Errorf("undo the half-done installer run: %w", err)
+				}
+				before, _ = c.installedVersion()
+			}
 			// The copy holds secrets: 0600, and removed whatever happens.
 			if err := atomicfile.WriteFile(copyPath, installerAnswers(c.Answers), 0o600); err != nil {
 				return err
@@ -180,7 +230,7 @@ func (s *installerStep) ResolveInDoubt(ctx context.Context, env *wizard.Env, act
 	if s.c.isTarget(v) {
 		return wizard.WasDone, nil
 	}
-	if len(s.c.configBackups()) == 0 {
+	if len(s.c.installerLeftovers()) == 0 {
 		return wizard.NotDone, nil // the installer changed nothing yet
 	}
 	return wizard.Undecided, nil
