@@ -378,6 +378,16 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 			}
 			rec.DoneActions[rec.InDoubt] = rec.InDoubtSummary
 		case NotDone:
+			// An action began: if the step's goal holds now, that action most
+			// likely achieved it, and the step must count as done, not skipped,
+			// or a backout would leave its change in place.
+			if done, _, err := s.Check(ctx, r.Env); err == nil && done {
+				if err := r.append(journal.Record{Kind: journal.KindResolved, Step: id, Action: rec.InDoubt, Summary: rec.InDoubtSummary, Note: "done"}); err != nil {
+					return err
+				}
+				rec.DoneActions[rec.InDoubt] = rec.InDoubtSummary
+				break
+			}
 			if err := r.append(journal.Record{Kind: journal.KindResolved, Step: id, Action: rec.InDoubt, Summary: rec.InDoubtSummary, Note: "not-done: " + why}); err != nil {
 				return err
 			}

@@ -442,3 +442,26 @@ func mustRead(t *testing.T, dir string) []journal.Record {
 	}
 	return recs
 }
+
+// A kill after an idempotent action took effect and before its done record:
+// the step's goal holds on resume, and the step must be done (backout undoes
+// it), not skipped as if its goal had held before the run.
+func TestInDoubtActionThatTookEffectLeavesTheStepDone(t *testing.T) {
+	h := newHarness(t)
+	b := h.steps[2].(*fakeStep)
+	b.n = 1
+	j, err := journal.Open(h.state, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Append(journal.Record{Kind: journal.KindBegin, Step: "backup/b", Action: 0, Summary: "create backup_b.0", Note: noteIdempotent})
+	j.Close()
+	os.WriteFile(filepath.Join(h.dir, "backup_b.0"), nil, 0o600)
+	if err := h.apply(t, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	rec := Fold(mustRead(t, h.state)).Step("backup/b")
+	if rec.State != StateDone || !rec.Ran() {
+		t.Fatalf("backup/b is %s (ran %v); want done, so that backout takes it back", rec.State, rec.Ran())
+	}
+}
