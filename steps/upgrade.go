@@ -322,6 +322,13 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 	if err := moveIfPresent(c.Host.StorePrimary(), storeCarry); err != nil {
 		return nil, fmt.Errorf("carry store: %w", err)
 	}
+	// The store moved aside by store/aside lies inside the server root and
+	// outside its archive: a restore would drop it with the mail it holds.
+	aside := c.Host.StorePrimary() + storeAsideSuffix
+	asideCarry := filepath.Join(carry, "store-aside")
+	if err := moveIfPresent(aside, asideCarry); err != nil {
+		return nil, fmt.Errorf("carry the store set aside: %w", err)
+	}
 	err := backup.Restore(ctx, rec.Archive, backup.RestoreOptions{Target: c.Host.ServerRoot(), Now: env.Now,
 		Progress: func(p backup.Progress) {
 			env.Progress(wizard.Progress{What: "bytes", Done: p.Bytes, Total: p.TotalBytes, DoneFiles: p.Files, TotalFiles: p.TotalFiles})
@@ -357,6 +364,11 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 		}
 		if err := atomicfile.Rename(storeCarry, c.Host.StorePrimary()); err != nil {
 			return carried, fmt.Errorf("carry store back: %w", err)
+		}
+	}
+	if _, err := os.Stat(asideCarry); err == nil {
+		if err := atomicfile.Rename(asideCarry, aside); err != nil {
+			return carried, fmt.Errorf("carry the store set aside back: %w", err)
 		}
 	}
 	return carried, os.RemoveAll(carry)
