@@ -38,7 +38,9 @@ func (p *tmuxPane) tmux(args ...string) string {
 
 func (p *tmuxPane) capture() string { return p.tmux("capture-pane", "-p", "-t", p.name) }
 
-func (p *tmuxPane) send(keys ...string) { p.tmux(append([]string{"send-keys", "-t", p.name}, keys...)...) }
+func (p *tmuxPane) send(keys ...string) {
+	p.tmux(append([]string{"send-keys", "-t", p.name}, keys...)...)
+}
 
 // waitFor polls the pane until it shows every one of want, or fails with the
 // last screen at the deadline.
