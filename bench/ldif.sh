@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Bench for ldif/export: our paged export (go-ldap SearchAsync per page,
+# Bench for ldif/export: our paged export (lean decoder on its own connection,
 # streamed to LDIF) vs `ldapsearch -x -LLL -E pr=1000/noprompt` of the same
 # search on a real slapd seeded offline with slapadd, run interleaved
 # (A B A B ...). Prints medians, entries/s ratio ours/theirs (target >= 1.0)
 # and our peak RSS (target < 64 MiB), at the full count and at half of it
 # (filter uid=user0*) to show RSS stays flat as the count doubles.
 # BENCH_SCALE=small seeds 20k users instead of 200k.
+#
+# Measured (2 vCPU, ROUNDS=3, 210,010 entries): with go-ldap's SearchAsync
+# 0.35-0.40x, RSS 25 MiB; with the lean decoder (ldif/export/ber.go) full
+# 1.67 s vs ldapsearch 2.86 s = 1.72x, half 0.95 s vs 1.32 s = 1.39x, peak RSS
+# 13 MiB at both counts. LDIFBENCH_CPUPROFILE=FILE makes `export` write a
+# CPU profile.
 set -euo pipefail
 
 USERS=200000 HALF='(uid=user0*)' # user000000-user099999

@@ -6,7 +6,9 @@
 //	                                 SIGTERM/SIGINT, then stop slapd
 //	ldif export URL DN PWFILE BASE FILTER OUTDIR
 //	                                 one paged export (pages of 1000); prints the
-//	                                 entry count
+//	                                 entry count; LDIFBENCH_CPUPROFILE=FILE writes
+//	                                 a CPU profile, LDIFBENCH_GOLDAP=1 uses go-ldap's
+//	                                 decoder instead of the lean one
 package main
 
 import (
@@ -102,7 +104,7 @@ func doExport(a []string) error {
 	}
 	defer c.Close()
 	r, err := export.Export(ctx, c, export.Spec{Name: "bench", Base: base, Filter: filter, File: "bench.ldif"}, out,
-		export.Options{PageSize: 1000, Server: url})
+		export.Options{PageSize: 1000, Server: url, GoLDAPDecoder: os.Getenv("LDIFBENCH_GOLDAP") != ""})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,17 @@
 // Messaging Server 5.2 Installation Guide, Appendix C, pre-upgrade step 4)
 // with github.com/go-ldap/ldap/v3: a paged search (RFC 2696) streamed to an
 // RFC 2849 file that appears under its final name only when complete.
+//
+// On a connection made by Dial, Export searches on a second connection of
+// its own (same address, TLS and bind) and decodes the responses with a lean
+// BER reader (ber.go) instead of go-ldap's Packet trees; go-ldap still
+// encodes the requests and does everything else. bench/ldif.sh, 200k entries
+// on slapd, pages of 1000, interleaved with `ldapsearch -x -LLL -E
+// pr=1000/noprompt` (entries/s ours/ldapsearch, our peak RSS):
+//
+//	go-ldap SearchAsync per page:  0.35-0.40x, RSS 25 MiB
+//	lean decoder:                  1.72x (1.67 s vs 2.86 s), RSS 13 MiB;
+//	                               half the entries 1.39x, RSS 13 MiB (flat)
 package export
 
 import (
@@ -170,6 +181,7 @@ func Export(ctx context.Context, conn Searcher, spec Spec, destDir string, opts 
 		c, fatal, err := dialRaw(ctx, ep, opts.IdleTimeout)
 		switch {
 		case err == nil:
+			ep.searches.Add(1)
 			refs, err = rawSearch(ctx, c, spec, opts, w)
 			c.close()
 		case fatal:

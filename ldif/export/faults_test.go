@@ -30,15 +30,21 @@ func exportErr(t *testing.T, ctx context.Context, c Searcher, dir string, opts O
 }
 
 // TestFaultsOpenLDAP: every way a search can end short of success fails the
-// export with a message naming the cause and leaves no file behind.
+// export with a message naming the cause and leaves no file behind, on the
+// lean path and on go-ldap's.
 func TestFaultsOpenLDAP(t *testing.T) {
 	t.Parallel()
+	t.Run("lean", func(t *testing.T) { t.Parallel(); faults(t, false) })
+	t.Run("go-ldap", func(t *testing.T) { t.Parallel(); faults(t, true) })
+}
+
+func faults(t *testing.T, golib bool) {
 	seed300 := writeSeed(t, 300)
 
 	t.Run("a server size limit fails the export even though entries arrived", func(t *testing.T) {
 		t.Parallel()
 		s := ldapd.RequireOpenLDAP(t, ldapd.Options{Dir: t.TempDir(), SeedLDIF: seed300, SizeLimit: 10})
-		err := exportErr(t, context.Background(), dialRoot(t, s), t.TempDir(), Options{PageSize: 1000})
+		err := exportErr(t, context.Background(), dialRoot(t, s), t.TempDir(), Options{GoLDAPDecoder: golib, PageSize: 1000})
 		if !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) || !strings.Contains(err.Error(), "Size Limit Exceeded") {
 			t.Errorf("got %v, want sizeLimitExceeded", err)
 		}
@@ -48,7 +54,7 @@ func TestFaultsOpenLDAP(t *testing.T) {
 		t.Parallel()
 		s := ldapd.RequireOpenLDAP(t, ldapd.Options{Dir: t.TempDir(), SeedLDIF: seed300})
 		var once sync.Once
-		err := exportErr(t, context.Background(), dialRoot(t, s), t.TempDir(), Options{PageSize: 20,
+		err := exportErr(t, context.Background(), dialRoot(t, s), t.TempDir(), Options{GoLDAPDecoder: golib, PageSize: 20,
 			Progress: func(n int, _ int64) {
 				if n > 0 {
 					once.Do(func() {
@@ -90,7 +96,7 @@ func TestFaultsOpenLDAP(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "timed out") {
 			t.Errorf("dial of a stopped server: %v, want a timeout", err)
 		}
-		err = exportErr(t, context.Background(), c, t.TempDir(), Options{IdleTimeout: 300 * time.Millisecond})
+		err = exportErr(t, context.Background(), c, t.TempDir(), Options{GoLDAPDecoder: golib, IdleTimeout: 300 * time.Millisecond})
 		if !errors.Is(err, ErrIdle) {
 			t.Errorf("export from a stopped server: %v, want ErrIdle", err)
 		}
@@ -109,14 +115,17 @@ func TestFaultsOpenLDAP(t *testing.T) {
 		if err := c.Add(add); err != nil {
 			t.Fatal(err)
 		}
-		err := exportErr(t, context.Background(), c, t.TempDir(), Options{})
+		err := exportErr(t, context.Background(), c, t.TempDir(), Options{GoLDAPDecoder: golib})
 		if !strings.Contains(err.Error(), "1 referral(s) ("+ref) { // slapd appends "??sub"
 			t.Errorf("got %v, want the referral named", err)
 		}
-		r, err := Export(context.Background(), c, siroeAll, t.TempDir(), Options{AllowReferrals: true})
+		r, err := Export(context.Background(), c, siroeAll, t.TempDir(), Options{GoLDAPDecoder: golib, AllowReferrals: true})
 		siroe, _ := ldapd.SeedCounts(testUsers)
 		if err != nil || len(r.Referrals) != 1 || r.Entries != siroe {
 			t.Errorf("allowed: %+v %v, want %d entries and the referral", r, err, siroe)
+		}
+		if n := endpointOf(c).searches.Load(); (n == 0) != golib {
+			t.Errorf("go-ldap decoder %v, but %d lean searches ran", golib, n)
 		}
 	})
 
@@ -126,7 +135,7 @@ func TestFaultsOpenLDAP(t *testing.T) {
 		c := dialRoot(t, s)
 		ctx, cancel := context.WithCancel(context.Background())
 		dir := t.TempDir()
-		err := exportErr(t, ctx, c, dir, Options{PageSize: 20, Progress: func(n int, _ int64) {
+		err := exportErr(t, ctx, c, dir, Options{GoLDAPDecoder: golib, PageSize: 20, Progress: func(n int, _ int64) {
 			if n > 0 {
 				cancel()
 			}
@@ -134,7 +143,7 @@ func TestFaultsOpenLDAP(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("got %v, want context.Canceled", err)
 		}
-		r, err := Export(context.Background(), c, siroeAll, dir, Options{PageSize: 20})
+		r, err := Export(context.Background(), c, siroeAll, dir, Options{GoLDAPDecoder: golib, PageSize: 20})
 		siroe, _ := ldapd.SeedCounts(300)
 		if err != nil || r.Entries != siroe || r.Path != filepath.Join(dir, siroeAll.File) {
 			t.Fatalf("retry: %+v %v, want %d entries", r, err, siroe)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"weak"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
@@ -46,12 +47,12 @@ func TestLeanDecoderMatchesGoLDAP(t *testing.T) {
 		for _, page := range []int{7, 1000} {
 			lean, golib := t.TempDir(), t.TempDir()
 			opts := Options{PageSize: page, Server: s.URL, AllowReferrals: true, Now: func() time.Time { return fixed }}
-			before := rawSearches.Load()
+			before := endpointOf(c).searches.Load()
 			r1, err := Export(context.Background(), c, sp, lean, opts)
 			if err != nil {
 				t.Fatalf("%s lean: %v", sp.Name, err)
 			}
-			if rawSearches.Load() != before+1 {
+			if endpointOf(c).searches.Load() != before+1 {
 				t.Fatalf("%s: the lean path did not run", sp.Name)
 			}
 			opts.GoLDAPDecoder = true
@@ -59,7 +60,7 @@ func TestLeanDecoderMatchesGoLDAP(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s go-ldap: %v", sp.Name, err)
 			}
-			if rawSearches.Load() != before+1 {
+			if endpointOf(c).searches.Load() != before+1 {
 				t.Fatalf("%s: GoLDAPDecoder took the lean path", sp.Name)
 			}
 			a, _ := os.ReadFile(r1.Path)
@@ -218,4 +219,46 @@ func FuzzDecodeMessage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLeanFallback: when the second connection cannot bind, Export uses the
+// caller's connection with go-ldap and still succeeds.
+func TestLeanFallback(t *testing.T) {
+	t.Parallel()
+	s := ldapd.RequireOpenLDAP(t, ldapd.Options{Dir: t.TempDir(), SeedLDIF: seedFile(t)})
+	c := dialRoot(t, s)
+	ep := endpointOf(c)
+	bad := &endpoint{addr: ep.addr, bind: Bind{DN: ep.bind.DN, Password: "wrong"}, timeout: ep.timeout}
+	dialed.Store(weak.Make(c), bad)
+	r, err := Export(context.Background(), c, siroeAll, t.TempDir(), Options{})
+	siroe, _ := ldapd.SeedCounts(testUsers)
+	if err != nil || r.Entries != siroe || bad.searches.Load() != 0 {
+		t.Errorf("fallback: %+v %v, %d lean searches", r, err, bad.searches.Load())
+	}
+}
+
+// TestBigMessage: a message larger than the read buffer is framed through
+// the growing buffer, and the buffer is dropped after it.
+func TestBigMessage(t *testing.T) {
+	e := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationSearchResultEntry, nil, "")
+	e.AppendChild(octets("cn=big"))
+	attrs := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
+	pa := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "")
+	pa.AppendChild(octets("jpegPhoto"))
+	set := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSet, nil, "")
+	big := strings.Repeat("\x01\x02\x03", 1<<20)
+	set.AppendChild(octets(big))
+	pa.AppendChild(set)
+	attrs.AppendChild(pa)
+	e.AppendChild(attrs)
+	stream := append(berMessage(5, e), sampleMessages()[0]...)
+	r := newMsgReader(bytes.NewReader(stream))
+	var m rawMessage
+	body, err := r.next()
+	if err != nil || decodeMessage(body, &m) != nil || string(m.attrs[0].vals[0]) != big {
+		t.Fatalf("big entry: %v", err)
+	}
+	if body, err = r.next(); err != nil || decodeMessage(body, &m) != nil || m.id != 2 || r.big != nil {
+		t.Fatalf("after the big entry: %v, id %d, buffer kept %d", err, m.id, cap(r.big))
+	}
 }

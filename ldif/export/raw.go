@@ -34,6 +34,7 @@ type endpoint struct {
 	tc       *tls.Config
 	bind     Bind
 	timeout  time.Duration
+	searches atomic.Int64 // lean searches run (tests check it)
 }
 
 // dialed maps the connections Dial returned to their endpoint. Keys are weak:
@@ -285,12 +286,8 @@ func searchRequest(id int64, spec Spec, ctrl *criticalPaging) ([]byte, error) {
 // which copies what it writes.
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// rawSearches counts the searches that took the lean path (tests check it).
-var rawSearches atomic.Int64
-
 // rawSearch is search's page loop over a rawConn.
 func rawSearch(ctx context.Context, c *rawConn, spec Spec, opts Options, w *ldif.Writer) ([]string, error) {
-	rawSearches.Add(1)
 	var refs []string
 	var cookie []byte
 	var entry ldif.Entry
