@@ -3,12 +3,10 @@ package service
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -46,25 +44,11 @@ func (r *recExec) ran() [][]string {
 // portBase finds P such that P+1 … P+12 are free on 127.0.0.1.
 func portBase(t *testing.T) int {
 	t.Helper()
-	for range 50 {
-		p := freePort(t)
-		if p+12 > 65535 {
-			continue
-		}
-		ok := true
-		for i := 1; i <= 12 && ok; i++ {
-			if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+i)); err != nil {
-				ok = false
-			} else {
-				l.Close()
-			}
-		}
-		if ok {
-			return p
-		}
+	base, err := ldapd.FreePorts(12)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port range")
-	return 0
+	return base
 }
 
 // simWorld builds a small world, installs the sim for regime with this test

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"mswizard/fixtures/ldapd"
 	"net"
 	"os"
 	"os/exec"
@@ -75,12 +76,11 @@ type host struct {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := ldapd.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // newHost writes a host with a port for every messaging service and extra
