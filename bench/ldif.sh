@@ -8,9 +8,9 @@
 # BENCH_SCALE=small seeds 20k users instead of 200k.
 #
 # Measured (2 vCPU, ROUNDS=3, 210,010 entries): with go-ldap's SearchAsync
-# 0.35-0.40x, RSS 25 MiB; with the lean decoder (ldif/export/ber.go) full
-# 1.67 s vs ldapsearch 2.86 s = 1.72x, half 0.95 s vs 1.32 s = 1.39x, peak RSS
-# 13 MiB at both counts. LDIFBENCH_CPUPROFILE=FILE makes `export` write a
+# 0.35-0.40x, RSS 25 MiB; with the lean decoder (ldif/export/ber.go), two
+# runs: full 1.67 s vs ldapsearch 2.86 s = 1.72x and 1.61 s vs 2.21 s = 1.37x,
+# half 1.39x and 1.59x, peak RSS 12-13 MiB at both counts (flat). LDIFBENCH_CPUPROFILE=FILE makes `export` write a
 # CPU profile.
 set -euo pipefail
 
