@@ -171,3 +171,48 @@ func TestNoTerminalAndNoAnswersExits2(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, out)
 	}
 }
+
+// TestAPlantedMergeConflictStopsTheBatchRunWithBothValues: without a decision
+// in the answers, the conflict the world plants (the operator and 5.2 both
+// changed one key) is never resolved silently — exit 3, naming the key and the
+// values, and the merge is replayable once a ConfigDecision is given.
+func TestAPlantedMergeConflictStopsTheBatchRunWithBothValues(t *testing.T) {
+	requireTools(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: 11, Scale: world.Small, Users: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = host.Down(context.Background(), dir)
+		_ = h.LDAP.Stop(context.Background())
+	})
+	if len(h.Manifest.Conflicts) == 0 {
+		t.Fatal("the world plants no conflict")
+	}
+	c := h.Manifest.Conflicts[0]
+	inf := h.World.InstallInf()
+	out, code := run(t, bin, "upgrade", "--answers", inf, "--yes")
+	if code != 3 {
+		t.Fatalf("exit %d, want 3 for an undecided conflict:\n%s", code, out)
+	}
+	for _, want := range []string{c.Key, c.Operator, c.New, "ConfigDecision"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output does not show %q:\n%s", want, out)
+		}
+	}
+	f, _ := os.OpenFile(inf, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("ConfigDecision = " + c.File + " " + c.Key + " reapply\n")
+	f.Close()
+	out, code = run(t, bin, "upgrade", "--answers", inf, "--yes")
+	if code != 0 {
+		t.Fatalf("rerun with the decision: exit %d\n%s", code, out)
+	}
+	local, _ := os.ReadFile(filepath.Join(h.World.MsgDir(), c.File))
+	if !strings.Contains(string(local), c.Key+" = "+c.Operator) {
+		t.Fatalf("%s does not hold the operator's %s = %s", c.File, c.Key, c.Operator)
+	}
+}
