@@ -1,8 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"os"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -19,13 +20,7 @@ func diffCmd() *cobra.Command {
 		Use:   "diff",
 		Short: "Show the configuration differences between backup.TIMESTAMP and the live files, per key and as unified diffs",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, out := cmd.Context(), cmd.OutOrStdout()
-			s, err := c.load(ctx, os.Stdin)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: c.withSession(func(ctx context.Context, s *session, out io.Writer) error {
 			rep, err := steps.ConfigReport(ctx, s.cfg)
 			if err != nil {
 				return err
@@ -34,7 +29,7 @@ func diffCmd() *cobra.Command {
 				return json.NewEncoder(out).Encode(rep)
 			}
 			return rep.WriteText(out, !noUnified)
-		},
+		}),
 	}
 	addCommon(cmd, c, false)
 	cmd.Flags().BoolVar(&noUnified, "keys-only", false, "list the keyed changes without the unified diffs")

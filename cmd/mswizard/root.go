@@ -171,13 +171,7 @@ func backoutCmd() *cobra.Command {
 		Use:   "backout",
 		Short: "Take back, newest first, every step the journal says was done",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, out := cmd.Context(), cmd.OutOrStdout()
-			s, err := c.load(ctx, os.Stdin)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: c.withSession(func(ctx context.Context, s *session, out io.Writer) error {
 			r := &wizard.Runner{Steps: s.steps, Env: s.env, Opts: s.options(c), Events: batchPrinter(out, c.output)}
 			if c.dryRun {
 				plan, err := r.BackoutPlan(ctx, s.records())
@@ -208,7 +202,7 @@ func backoutCmd() *cobra.Command {
 				fmt.Fprintf(out, "backout complete; report: %s\n", reportPath(s))
 			}
 			return err
-		},
+		}),
 	}
 	addCommon(cmd, c, true)
 	return cmd
@@ -247,15 +241,9 @@ func statusCmd() *cobra.Command {
 		Use:   "status",
 		Short: "Show the journal: done, in doubt, pending; the backups; what backout would do now",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, out := cmd.Context(), cmd.OutOrStdout()
-			s, err := c.load(ctx, os.Stdin)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: c.withSession(func(ctx context.Context, s *session, out io.Writer) error {
 			return printStatus(ctx, s, c, out)
-		},
+		}),
 	}
 	addCommon(cmd, c, false)
 	return cmd

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/spf13/cobra"
 	"io"
 	"log/slog"
 	"os"
@@ -139,6 +140,21 @@ func (d *ldapDialer) DialLDAP(ctx context.Context) (wizard.LDAPConn, error) {
 		export.Bind{DN: d.a.UserDirectoryAdminID, Password: export.Secret(d.a.UserDirectoryAdminPwd.Reveal())},
 		export.TLS{CAFile: d.a.LDAPCAFile, StartTLS: d.a.LDAPStartTLS, InsecureSkipVerify: d.a.LDAPInsecureSkipVerify},
 		export.DialOptions{Timeout: d.a.LDAPTimeout})
+}
+
+// withSession is the RunE of a subcommand that works on a run: it loads the
+// answers (or the state directory's), builds the runbook and environment, and
+// hands them to fn with the command's context and output.
+func (c *common) withSession(fn func(ctx context.Context, s *session, out io.Writer) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		ctx := cmd.Context()
+		s, err := c.load(ctx, os.Stdin)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		return fn(ctx, s, cmd.OutOrStdout())
+	}
 }
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

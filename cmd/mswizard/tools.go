@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -71,13 +72,7 @@ func ldifCmd() *cobra.Command {
 		Use:   "export --answers FILE [--out DIR]",
 		Short: "Run the configured LDIF exports now (default: DATE.ug.ldif and DATE.pab.ldif)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, out := cmd.Context(), cmd.OutOrStdout()
-			s, err := c.load(ctx, os.Stdin)
-			if err != nil {
-				return err
-			}
-			defer s.close()
+		RunE: c.withSession(func(ctx context.Context, s *session, out io.Writer) error {
 			if outDir == "" {
 				outDir = filepath.Join(s.state, "ldif")
 			}
@@ -98,7 +93,7 @@ func ldifCmd() *cobra.Command {
 				fmt.Fprintf(out, "%s\t%d entries\tsha256 %s\n", res.Path, res.Entries, res.SHA256)
 			}
 			return nil
-		},
+		}),
 	}
 	addCommon(exp, c, false)
 	exp.Flags().StringVar(&outDir, "out", "", "directory for the LDIF files (default STATE/ldif)")
