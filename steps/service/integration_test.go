@@ -284,10 +284,10 @@ func TestSimHARegimesUseTheClusterAndNeverAPlainStopMsg(t *testing.T) {
 			{"hareg", "-n", "iMS50"}, {"hareg", "-n", "iMS50"}, {"hareg", "-u", "iMS50"}, // pre
 			{"hareg", "-r", "iMS50"}, {"hareg", "-y", "iMS50"}, // post
 		}},
-		// The sim's scswitch has no -M yet: the monitor switches are pinned by
-		// TestBuildersPinExactArgv, the auto-restart steps are left out here.
-		{RegimeSC3, []string{IDAutoRestartOff, IDAutoRestartOn}, [][]string{
+		{RegimeSC3, nil, [][]string{
+			{"scswitch", "-n", "-M", "-j", "ims-rs"}, // the fault monitor off first (seed 004)
 			{"scswitch", "-n", "-j", "ims-rs"}, {"scswitch", "-e", "-j", "ims-rs"},
+			{"scswitch", "-e", "-M", "-j", "ims-rs"},
 		}},
 		{RegimeVeritas, nil, [][]string{
 			{"hares", "-offline", "mail", "-sys", "budgie"},
