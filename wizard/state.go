@@ -43,13 +43,24 @@ type StepRecord struct {
 	UndoInDoubt  int            `json:"-"`
 	UndoInDoubtS string         `json:"-"`
 	Confirmed    bool           `json:"-"`
+	// Began says an action of the step began in this epoch.
+	Began bool `json:"-"`
 }
 
 // noteIdempotent is the note of a begin record whose action may be repeated.
 const noteIdempotent = "idempotent"
 
 // Ran says whether the step changed anything that backout must take back.
-func (s *StepRecord) Ran() bool { return len(s.Receipts) > 0 && s.State != StateUndone }
+//
+// A step whose action began and failed or was cut off may have changed the host
+// half-way (an installer that died after moving the configuration): it counts
+// too, and its Undo works from whatever receipts it has.
+func (s *StepRecord) Ran() bool {
+	if s.State == StateUndone {
+		return false
+	}
+	return len(s.Receipts) > 0 || s.Began && (s.State == StateFailed || s.State == StateInDoubt)
+}
 
 // State is the journal folded into per-step records.
 type State struct {
@@ -111,6 +122,10 @@ func Fold(recs []journal.Record) *State {
 		case journal.KindBegin:
 			s.State, s.InDoubt, s.InDoubtSummary = StateInDoubt, r.Action, r.Summary
 			s.InDoubtIdempotent = r.Note == noteIdempotent
+			s.Began = true
+			if r.Seq > s.Applied {
+				s.Applied = r.Seq
+			}
 		case journal.KindDone:
 			var rc Receipt
 			_ = json.Unmarshal(r.Receipt, &rc)
