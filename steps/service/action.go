@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"mswizard/wizard/atomicfile"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,6 +77,31 @@ func run(ctx context.Context, env *wizard.Env, r *wizard.Receipt, cmd wizard.Com
 type hostState struct {
 	Config      map[string]*string `json:"config,omitempty"`       // nil: the parameter was not set
 	DownExisted map[string]bool    `json:"down_existed,omitempty"` // service directory -> existed
+	// WasRunning records, before a stop command runs, whether each unit was up.
+	// A wizard killed during the stop leaves no receipt, and its rerun finds the
+	// units already down; this record lets the undo start them again.
+	WasRunning map[string]bool `json:"was_running,omitempty"`
+	// Pending holds each action's receipt data, keyed STEP#INDEX, written before
+	// the action's effect. A wizard killed mid-action leaves a journal record
+	// that the runner may resolve as done, with no data of its own; the undo
+	// then reads what the action was about to do from here.
+	Pending map[string]opData `json:"pending,omitempty"`
+}
+
+func pendingKey(step string, action int) string { return fmt.Sprintf("%s#%d", step, action) }
+
+// setData puts d in the receipt and, durably, in the host state before the
+// action's effect happens (see hostState.Pending).
+func setData(env *wizard.Env, r *wizard.Receipt, d opData) error {
+	if err := r.SetData(d); err != nil {
+		return err
+	}
+	return updateState(env, func(hs *hostState) {
+		if hs.Pending == nil {
+			hs.Pending = map[string]opData{}
+		}
+		hs.Pending[pendingKey(r.Step, r.Action)] = d
+	})
 }
 
 const stateName = "service-state.json"
@@ -116,35 +142,7 @@ func updateState(env *wizard.Env, f func(*hostState)) error {
 	if err := os.MkdirAll(env.StateDir, 0o700); err != nil {
 		return fmt.Errorf("service state: %w", err)
 	}
-	return writeAtomic(filepath.Join(env.StateDir, stateName), append(b, '\n'), 0o600)
-}
-
-func writeAtomic(path string, b []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	_, werr := tmp.Write(b)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr, os.Chmod(tmp.Name(), mode)); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.WriteFile(filepath.Join(env.StateDir, stateName), append(b, '\n'), 0o600)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -310,7 +310,7 @@ func (s *autoRestartOn) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 // it, the watcher stopped, the monitor off.
 func (s *autoRestartOn) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
 	c := s.c
-	ds, err := receiptsData(receipts)
+	ds, err := receiptsData(env, receipts)
 	if err != nil {
 		return nil, err
 	}

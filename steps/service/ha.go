@@ -237,7 +237,7 @@ func (s *haPrepare) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action,
 // Undo reverses the preparation from its receipts.
 func (s *haPrepare) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
 	c := s.c
-	ds, err := receiptsData(receipts)
+	ds, err := receiptsData(env, receipts)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +329,7 @@ func (s *haRestore) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action,
 
 func (s *haRestore) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
 	c := s.c
-	ds, err := receiptsData(receipts)
+	ds, err := receiptsData(env, receipts)
 	if err != nil {
 		return nil, err
 	}

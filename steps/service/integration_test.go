@@ -413,3 +413,35 @@ func TestSimDaemontoolsPostUpgradeRemovesTheDownFilesAndStarts(t *testing.T) {
 		}
 	}
 }
+
+// TestStopKilledMidActionAndResolvedDoneIsStillUndone: a wizard killed while
+// stop-msg ran leaves a journal record the runner resolves as done, with no
+// receipt data of its own. The undo must still start what the stop found
+// running, from what the action recorded before its effect.
+func TestStopKilledMidActionAndResolvedDoneIsStillUndone(t *testing.T) {
+	t.Parallel()
+	w, c := simWorld(t, RegimePlain)
+	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
+	s := StopMessaging(c)
+	done := apply(t, env, s)
+	if len(done) != 1 || len(done[0].rs) == 0 {
+		t.Fatalf("stop/messaging ran %d step(s)", len(done))
+	}
+	requirePorts(t, w, false, AdminUnit, "https-admserv", "https-"+w.Host)
+	// What the journal holds after the resolution: summaries, no data.
+	var bare []wizard.Receipt
+	for _, r := range done[0].rs {
+		bare = append(bare, wizard.Receipt{Step: r.Step, Action: r.Action, Summary: r.Summary, Note: "resolved as done"})
+	}
+	acts, err := s.Undo(t.Context(), env, bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acts) == 0 {
+		t.Fatal("the undo of a resolved stop does nothing: the services would stay down")
+	}
+	if _, err := runActions(t.Context(), s.ID(), acts); err != nil {
+		t.Fatal(err)
+	}
+	requirePorts(t, w, true, AdminUnit, "https-admserv", "https-"+w.Host)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"mswizard/fixtures/ldapd"
+	"mswizard/wizard/atomicfile"
 	"net"
 	"os"
 	"os/exec"
@@ -55,7 +56,7 @@ func helperMain(name, port, pidFile, pidsDir string) int {
 	}
 	pid := strconv.Itoa(os.Getpid())
 	os.WriteFile(filepath.Join(pidsDir, pid), nil, 0o644)
-	if err := writeAtomic(pidFile, []byte(pid+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteFile(pidFile, []byte(pid+"\n"), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, name+":", err)
 		return 1
 	}

@@ -154,11 +154,30 @@ func (c Config) stopAction(env *wizard.Env, op, arg string, cmd wizard.Command, 
 					return err
 				}
 				d.Before = append(d.Before, st)
-				if !st.down() {
+			}
+			// Record who was up before the command runs; the first record wins,
+			// so a rerun after a kill mid-stop still knows what to start again.
+			var was map[string]bool
+			err := updateState(env, func(hs *hostState) {
+				if hs.WasRunning == nil {
+					hs.WasRunning = map[string]bool{}
+				}
+				for i, u := range units {
+					if _, ok := hs.WasRunning[u.Name]; !ok {
+						hs.WasRunning[u.Name] = !d.Before[i].down()
+					}
+				}
+				was = hs.WasRunning
+			})
+			if err != nil {
+				return err
+			}
+			for i, u := range units {
+				if !d.Before[i].down() || (was != nil && was[u.Name]) {
 					d.Units = append(d.Units, u.Name)
 				}
 			}
-			if err := r.SetData(d); err != nil {
+			if err := setData(env, r, d); err != nil {
 				return err
 			}
 			if err := run(ctx, env, r, cmd); err != nil {
@@ -200,7 +219,7 @@ func (c Config) startAction(env *wizard.Env, op, arg string, cmd wizard.Command,
 				}
 				d.Before = append(d.Before, st)
 			}
-			if err := r.SetData(d); err != nil {
+			if err := setData(env, r, d); err != nil {
 				return err
 			}
 			if err := run(ctx, env, r, cmd); err != nil {
@@ -268,7 +287,7 @@ func touchDownAction(env *wizard.Env, dir string) wizard.Action {
 		Idempotent: true,
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
 			existed := exists(file)
-			if err := r.SetData(opData{Op: "down", Arg: dir, Existed: &existed}); err != nil {
+			if err := setData(env, r, opData{Op: "down", Arg: dir, Existed: &existed}); err != nil {
 				return err
 			}
 			if err := updateState(env, func(s *hostState) {
@@ -339,7 +358,7 @@ func cmdAction(env *wizard.Env, cmd wizard.Command, d opData) wizard.Action {
 			if d.Argv == nil {
 				d.Argv = cmd.Argv()
 			}
-			if err := r.SetData(d); err != nil {
+			if err := setData(env, r, d); err != nil {
 				return err
 			}
 			return run(ctx, env, r, cmd)
@@ -349,11 +368,20 @@ func cmdAction(env *wizard.Env, cmd wizard.Command, d opData) wizard.Action {
 
 // receiptsData decodes the receipts' data, newest first; receipts without data
 // (none of this package's actions leaves one) are skipped.
-func receiptsData(receipts []wizard.Receipt) ([]opData, error) {
+func receiptsData(env *wizard.Env, receipts []wizard.Receipt) ([]opData, error) {
 	var out []opData
+	hs, err := loadState(env)
+	if err != nil {
+		return nil, err
+	}
 	for i := len(receipts) - 1; i >= 0; i-- {
 		r := receipts[i]
 		if len(r.Data) == 0 {
+			// Resolved as done after a crash: what the action recorded before
+			// its effect stands in for the receipt it never wrote.
+			if d, ok := hs.Pending[pendingKey(r.Step, r.Action)]; ok {
+				out = append(out, d)
+			}
 			continue
 		}
 		var d opData
@@ -369,7 +397,7 @@ func receiptsData(receipts []wizard.Receipt) ([]opData, error) {
 // started again (and waited for), a down file this run created is removed, a
 // switch is restored to its recorded value, a cluster monitor is turned on.
 func (c Config) undoStops(env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
-	ds, err := receiptsData(receipts)
+	ds, err := receiptsData(env, receipts)
 	if err != nil {
 		return nil, err
 	}
@@ -517,7 +545,7 @@ func (c Config) configAction(env *wizard.Env, name string, cmd wizard.Command) w
 			if v, ok := conf.Value(name); ok {
 				d.Prev = &v
 			}
-			if err := r.SetData(d); err != nil {
+			if err := setData(env, r, d); err != nil {
 				return err
 			}
 			return run(ctx, env, r, cmd)

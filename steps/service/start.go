@@ -163,7 +163,7 @@ func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, err
 // it removed.
 func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
 	c := s.c
-	ds, err := receiptsData(receipts)
+	ds, err := receiptsData(env, receipts)
 	if err != nil {
 		return nil, err
 	}
