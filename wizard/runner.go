@@ -44,6 +44,9 @@ type Event struct {
 	Progress *Progress `json:"progress,omitempty"`
 	Findings []Finding `json:"findings,omitempty"`
 	Undo     bool      `json:"undo,omitempty"`
+	// Journal is set on a step skipped because an earlier run finished it: what
+	// the journal says of it (done, or skipped as already true).
+	Journal StepState `json:"journal,omitempty"`
 }
 
 // Question is a confirmation the run needs from the operator.
@@ -303,7 +306,7 @@ func (r *Runner) Apply(ctx context.Context) (err error) {
 		case !r.selected(s):
 			r.emit(Event{Kind: EvStepSkipped, Step: s.ID(), Title: s.Title(), Message: "left out by --skip/--only"})
 		case rec.State == StateDone || rec.State == StateSkipped:
-			r.emit(Event{Kind: EvStepSkipped, Step: s.ID(), Title: s.Title(), Message: "already " + string(rec.State) + " in the journal"})
+			r.emit(Event{Kind: EvStepSkipped, Step: s.ID(), Title: s.Title(), Message: "already " + string(rec.State) + " in the journal", Journal: rec.State})
 		default:
 			if err := r.runStep(ctx, s, rec, completed); err != nil {
 				return err

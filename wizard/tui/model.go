@@ -423,6 +423,9 @@ func (m *model) onEvent(e wizard.Event) tea.Cmd {
 		m.action, m.progress = "", nil
 	case wizard.EvStepSkipped:
 		m.rows[i].status = stSkipped
+		if e.Journal == wizard.StateDone {
+			m.rows[i].status = stDone // done by an earlier run of this journal
+		}
 		cmd = tea.Printf("– %s  %s (%s)", e.Step, m.rows[i].title, firstNonEmpty(e.Message, "goal already holds"))
 	case wizard.EvActionBegin:
 		m.action, m.progress = e.Summary, nil

@@ -795,3 +795,15 @@ func TestFinalBackout(t *testing.T) {
 		t.Fatalf("backout did not run:\n%s", v)
 	}
 }
+
+func TestAStepDoneByAnEarlierRunCountsAsDone(t *testing.T) {
+	m := testModel(t, 80, 24)
+	midRun(m)
+	m.onEvent(wizard.Event{Kind: wizard.EvStepSkipped, Step: "install", Message: "already done in the journal", Journal: wizard.StateDone})
+	m.onEvent(wizard.Event{Kind: wizard.EvStepSkipped, Step: "start", Message: "already running"})
+	m.Update(runDoneMsg{})
+	v := m.View()
+	if !strings.Contains(v, "1 skipped") {
+		t.Errorf("the step whose goal already held is not the only skipped one:\n%s", v)
+	}
+}
