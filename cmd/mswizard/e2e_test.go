@@ -199,7 +199,7 @@ func TestAPlantedMergeConflictStopsTheBatchRunWithBothValues(t *testing.T) {
 	if code != 3 {
 		t.Fatalf("exit %d, want 3 for an undecided conflict:\n%s", code, out)
 	}
-	for _, want := range []string{c.Key, c.Operator, c.New, "ConfigDecision"} {
+	for _, want := range []string{c.Key, c.Operator, c.New, "ConfigDecision", "kept safe:", "server-root backup:", "(verified against its manifest)", ".ug.ldif"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the output does not show %q:\n%s", want, out)
 		}

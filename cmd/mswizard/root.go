@@ -102,10 +102,49 @@ func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
 	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c), Events: batchPrinter(out, c.output)}
 	err = r.Apply(ctx)
 	writeReport(ctx, s, j)
-	if err == nil && c.output == "text" {
-		fmt.Fprintf(out, "upgrade complete; report: %s\n", reportPath(s))
+	if c.output == "text" {
+		if err == nil {
+			fmt.Fprintf(out, "upgrade complete; report: %s\n", reportPath(s))
+		} else {
+			var b strings.Builder
+			printKeptSafe(s, &b)
+			err = &withNote{err: err, note: b.String()}
+		}
 	}
 	return err
+}
+
+// withNote adds lines for the operator after an error's own message; the
+// error's type still decides the exit code.
+type withNote struct {
+	err  error
+	note string
+}
+
+func (e *withNote) Error() string { return e.err.Error() + "\n" + strings.TrimRight(e.note, "\n") }
+func (e *withNote) Unwrap() error { return e.err }
+
+// printKeptSafe tells an operator whose run stopped what is safe: the verified
+// archives, the LDIF exports, the journal that a rerun or a backout reads.
+func printKeptSafe(s *session, w io.Writer) {
+	fmt.Fprintf(w, "kept safe:\n  journal: %s (rerun to continue, `mswizard status` to see it, `mswizard backout` to undo)\n", filepath.Join(s.state, journal.FileName))
+	var idx map[string]struct {
+		Archive string `json:"archive"`
+	}
+	if b, err := os.ReadFile(filepath.Join(s.state, "backups.json")); err == nil && json.Unmarshal(b, &idx) == nil {
+		names := make([]string, 0, len(idx))
+		for n := range idx {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(w, "  %s backup: %s (verified against its manifest)\n", n, idx[n].Archive)
+		}
+	}
+	if ents, _ := filepath.Glob(filepath.Join(s.state, "ldif", "*.ldif")); len(ents) > 0 {
+		fmt.Fprintf(w, "  directory exports: %s\n", strings.Join(ents, ", "))
+	}
+	fmt.Fprintf(w, "  report: %s\n", reportPath(s))
 }
 
 func printPlan(ctx context.Context, s *session, c *common, out io.Writer) error {
