@@ -19,7 +19,7 @@ import (
 // step 4).
 func ExportLDIF(c *Config) wizard.Step {
 	dir := filepath.Join(c.StateDir, "ldif")
-	return &unit{id: "directory/export", title: "Export users, groups and address books to LDIF",
+	return &unit{id: "directory/export", title: "Export users, groups and address books to LDIF", optional: true,
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			date := env.Now().Format("20060102")
 			var as []wizard.Action

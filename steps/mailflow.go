@@ -198,7 +198,7 @@ func (c *Config) writeFindings(env *wizard.Env, r *wizard.Receipt, base string, 
 // every record since the upgrade started counts. Read-only; it runs again on
 // every rerun until it passes.
 func LogCheck(c *Config) wizard.Step {
-	return &unit{id: "post/log-check", title: "Check mail.log_current for errors since the upgrade",
+	return &unit{id: "post/log-check", title: "Check mail.log_current for errors since the upgrade", optional: true,
 		check: func(context.Context, *wizard.Env) (bool, string, error) {
 			return false, "always runs: the log is read as it is now", nil
 		},
@@ -249,7 +249,7 @@ func LogCheck(c *Config) wizard.Step {
 // post-upgrade step 7: "monitor the message queue"). Read-only; it runs again
 // on every rerun until it passes.
 func QueueCheck(c *Config) wizard.Step {
-	return &unit{id: "post/queue-check", title: "Check that no message is stuck in the queue",
+	return &unit{id: "post/queue-check", title: "Check that no message is stuck in the queue", optional: true,
 		check: func(context.Context, *wizard.Env) (bool, string, error) {
 			return false, "always runs: the queue is sampled as it is now", nil
 		},

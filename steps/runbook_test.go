@@ -73,3 +73,21 @@ func TestUpgradeRunsInTheAppendixOrder(t *testing.T) {
 		t.Errorf("run order for a plain regime:\n got %s\nwant %s", strings.Join(got, " "), strings.Join(want, " "))
 	}
 }
+
+// Only steps an operator may do another way can be left out with --skip: the
+// LDIF export (a full db2ldif backup serves too, seed 003 backup step 3), the
+// second schema preparation (seed 003 post-upgrade step 3: skip it if
+// ims_dssetup already ran) and the mail-flow checks. Stops, backups, the
+// installer and the merge never are.
+func TestOnlyStepsDoneAnotherWayAreOptional(t *testing.T) {
+	var optional []string
+	for _, s := range Upgrade(testConfig(t)) {
+		if o, ok := s.(interface{ Optional() bool }); ok && o.Optional() {
+			optional = append(optional, s.ID())
+		}
+	}
+	want := []string{"directory/export", "post/schema", "post/log-check", "post/queue-check"}
+	if !slices.Equal(optional, want) {
+		t.Fatalf("optional steps = %v, want %v", optional, want)
+	}
+}

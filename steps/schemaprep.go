@@ -32,7 +32,9 @@ func DirectorySchema(c *Config) wizard.Step {
 // already added everything, its check finds nothing to add, as the appendix says
 // ("skip this step if you already ran ims_dssetup.pl").
 func PostSchema(c *Config) wizard.Step {
-	return c.schemaStep("post/schema", "Prepare the directory schema again for MTA direct LDAP lookups")
+	s := c.schemaStep("post/schema", "Prepare the directory schema again for MTA direct LDAP lookups")
+	s.(*unit).optional = true
+	return s
 }
 
 // dialSchema opens the user directory and, when the answers name a schema

@@ -14,7 +14,12 @@ type unit struct {
 	plan      func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error)
 	undo      func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error)
 	undoText  string
+	// optional steps may be left out with --skip/--only: an operator may have
+	// taken the directory backup another way, or run a check by hand.
+	optional bool
 }
+
+func (u *unit) Optional() bool { return u.optional }
 
 func (u *unit) ID() string    { return u.id }
 func (u *unit) Title() string { return u.title }

@@ -85,6 +85,9 @@ func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
 		return err
 	}
 	defer s.close()
+	if err := wizard.ValidateStepIDs(s.steps, s.options(c)); err != nil {
+		return usagef("%v", err)
+	}
 	if c.dryRun {
 		return printPlan(ctx, s, c, out)
 	}
