@@ -318,6 +318,13 @@ func TestClusterRegimesUpgradeAndBackoutInTheDocumentedOrder(t *testing.T) {
 			{"hares", "-modify", "mail", "Enabled", "1"},
 			{"hares", "-online", "mail", "-sys", "budgie"},
 		}},
+		{"sc3", []string{"ClusterResource = " + sim.SC3Resource, "ClusterGroup = " + sim.SC3Group}, [][]string{
+			{"scswitch", "-n", "-M", "-j", "ims-rs"}, {"scswitch", "-n", "-j", "ims-rs"}, // pre
+			{"scswitch", "-e", "-j", "ims-rs"}, {"scswitch", "-e", "-M", "-j", "ims-rs"}, // post
+		}, [][]string{
+			{"scswitch", "-n", "-M", "-j", "ims-rs"}, {"scswitch", "-n", "-j", "ims-rs"}, // undo post
+			{"scswitch", "-e", "-j", "ims-rs"}, {"scswitch", "-e", "-M", "-j", "ims-rs"}, // undo pre
+		}},
 		{"sc2.2", nil, [][]string{
 			{"hareg", "-n", "iMS50"}, {"hareg", "-n", "iMS50"}, {"hareg", "-u", "iMS50"}, // pre
 			{"hareg", "-r", "iMS50"}, {"hareg", "-y", "iMS50"}, // post
