@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"mswizard/ldif/export"
 	"mswizard/steps/configdiff"
+	"mswizard/steps/service"
 	"mswizard/wizard"
 )
 
@@ -104,6 +107,18 @@ func ConfigMerge(c *Config) wizard.Step {
 					_ = res.WriteText(&text)
 					for _, l := range strings.Split(text.String(), "\n") {
 						env.Output(r.Step, l)
+					}
+					// The auto-restart switches were turned off by stop/auto-restart
+					// before the installer saved the old config: that is the
+					// wizard's change, and post/auto-restart puts the values back.
+					if sw, err := service.RecordedSwitches(c.StateDir); err == nil {
+						for _, name := range slices.Sorted(maps.Keys(sw)) {
+							prev := "unset"
+							if sw[name] != nil {
+								prev = *sw[name]
+							}
+							env.Output(r.Step, fmt.Sprintf("note: %s was switched off by stop/auto-restart, not by the operator; post/auto-restart puts back %s", name, prev))
+						}
 					}
 					r.Note = fmt.Sprintf("%d re-applied, %d kept, %d conflict(s)", len(res.Reapplied), len(res.Kept), len(res.Conflicts))
 					if err := r.SetData(res.Decisions); err != nil {

@@ -98,6 +98,9 @@ func TestBatchUpgradeOnTheSimulatedHost(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("upgrade exit %d:\n%s", code, out)
 	}
+	if !strings.Contains(out, "note: local.watcher.enable was switched off by stop/auto-restart, not by the operator") {
+		t.Errorf("the merge does not say the watcher switch was the wizard's own change:\n%s", out)
+	}
 	v, _ := os.ReadFile(h.World.VersionFile())
 	if !strings.Contains(string(v), "5.2") {
 		t.Fatalf("VERSION = %q after the upgrade", v)

@@ -155,3 +155,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+// RecordedSwitches returns the auto-restart switches stop/auto-restart changed
+// and the values they had before (nil: not set), as recorded in stateDir. The
+// config merge names them, so the wizard's own change is not taken for an
+// operator's customization.
+func RecordedSwitches(stateDir string) (map[string]*string, error) {
+	st, err := loadState(&wizard.Env{StateDir: stateDir})
+	if err != nil {
+		return nil, err
+	}
+	return st.Config, nil
+}
