@@ -219,22 +219,24 @@ func configDiff(ctx context.Context, s *session) (*tui.ConfigDiff, error) {
 }
 
 // saveDecisions adds one `ConfigDecision = FILE KEY choice` line per decision
-// to [Wizard] of the answers file, atomically, keeping its mode.
+// at the end of [Wizard] of the answers file, atomically, keeping its mode and
+// every other line (the operator's comments included).
 func saveDecisions(path string, ds []configdiff.Decision) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("answers: %w", err)
 	}
-	f, err := answers.Parse(filepath.Base(path), data)
-	if err != nil {
-		return err
-	}
+	var kvs []answers.KV
 	for _, d := range ds {
-		f.Add(answers.Wiz, "ConfigDecision", d.String())
+		kvs = append(kvs, answers.KV{Key: "ConfigDecision", Value: d.String()})
+	}
+	out := answers.AppendToSection(data, answers.Wiz, kvs)
+	if _, err := answers.Parse(filepath.Base(path), out); err != nil {
+		return fmt.Errorf("answers: adding the decisions would break %s: %w", path, err)
 	}
 	mode := os.FileMode(0o600)
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	return atomicfile.WriteFile(path, answers.Render(f), mode)
+	return atomicfile.WriteFile(path, out, mode)
 }

@@ -115,6 +115,9 @@ func TestTUIDemoUpgradeInTmux(t *testing.T) {
 	if err != nil || !strings.Contains(string(inf), "ConfigDecision = config/local.conf store.quotawarn reapply") {
 		t.Errorf("the decision is not in the answers (%v):\n%s", err, inf)
 	}
+	if !strings.HasPrefix(string(inf), "# install.inf") {
+		t.Errorf("writing the decision lost the answers file's comments:\n%s", inf)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "state", "report.md")); err != nil {
 		t.Errorf("no report: %v", err)
 	}

@@ -51,3 +51,52 @@ func Render(f *File) []byte {
 	}
 	return b.Bytes()
 }
+
+// AppendToSection adds `Key = value` lines at the end of a section of an
+// answers file as written, leaving every other byte alone — the operator's
+// comments, order and spacing survive (Render, which rebuilds the file from its
+// keys, would drop the comments). A missing section is added at the end. CRLF
+// files stay CRLF.
+func AppendToSection(data []byte, section string, kvs []KV) []byte {
+	nl := "\n"
+	if bytes.Contains(data, []byte("\r\n")) {
+		nl = "\r\n"
+	}
+	var add bytes.Buffer
+	for _, kv := range kvs {
+		fmt.Fprintf(&add, "%s = %s%s", kv.Key, strings.ReplaceAll(kv.Value, "\n", "\\"+nl), nl)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	start := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, "["+section+"]") {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		out := string(data)
+		if out != "" && !strings.HasSuffix(out, "\n") {
+			out += nl
+		}
+		return []byte(out + nl + "[" + section + "]" + nl + add.String())
+	}
+	end := len(lines)
+	for i := start + 1; i < len(lines); i++ {
+		if strings.HasPrefix(lines[i], "[") {
+			end = i
+			break
+		}
+	}
+	// Insert after the section's last non-blank line, before the blank lines
+	// that separate it from the next section.
+	at := end
+	for at > start+1 && strings.TrimSpace(lines[at-1]) == "" {
+		at--
+	}
+	if at > 0 && !strings.HasSuffix(lines[at-1], "\n") {
+		lines[at-1] += nl
+	}
+	out := strings.Join(lines[:at], "") + add.String() + strings.Join(lines[at:], "")
+	return []byte(out)
+}

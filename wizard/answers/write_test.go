@@ -34,3 +34,33 @@ func TestRenderThenParseGivesTheSameFile(t *testing.T) {
 		t.Fatal("added value lost")
 	}
 }
+
+func TestAppendToSectionKeepsEverythingElse(t *testing.T) {
+	cases := []struct {
+		name, in, want string
+	}{
+		{"lands at the end of a middle section, comments kept",
+			"# my notes\n[General]\nA = 1\n\n[Wizard]\n# why\nB = 2\n\n[MessagingServer]\nC = 3\n",
+			"# my notes\n[General]\nA = 1\n\n[Wizard]\n# why\nB = 2\nConfigDecision = f k reapply\n\n[MessagingServer]\nC = 3\n"},
+		{"a last section without a final newline",
+			"[Wizard]\nB = 2",
+			"[Wizard]\nB = 2\nConfigDecision = f k reapply\n"},
+		{"a missing section is added",
+			"[General]\nA = 1\n",
+			"[General]\nA = 1\n\n[Wizard]\nConfigDecision = f k reapply\n"},
+		{"CRLF stays CRLF",
+			"[Wizard]\r\nB = 2\r\n",
+			"[Wizard]\r\nB = 2\r\nConfigDecision = f k reapply\r\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := string(AppendToSection([]byte(c.in), Wiz, []KV{{Key: "ConfigDecision", Value: "f k reapply"}}))
+			if got != c.want {
+				t.Fatalf("got\n%q\nwant\n%q", got, c.want)
+			}
+			if _, err := Parse("install.inf", []byte(got)); err != nil {
+				t.Fatalf("result does not parse: %v", err)
+			}
+		})
+	}
+}
