@@ -275,6 +275,11 @@ func (r *Runner) Apply(ctx context.Context) (err error) {
 	if err := r.checkPin(); err != nil {
 		return err
 	}
+	if s := Fold(r.Journal.Records()).HalfBackedOut(); s != nil {
+		return &DecisionError{Step: s.ID, Why: "a backout stopped while it was taking this step back; the host is neither upgraded nor restored here, and an upgrade cannot build on it", Choices: []string{
+			"mswizard backout                     finish the backout (steps already undone stay undone), then upgrade again",
+		}}
+	}
 	if note := r.Journal.Repaired(); note != "" {
 		r.emit(Event{Kind: EvNote, Message: "journal: " + note})
 		_ = r.append(journal.Record{Kind: journal.KindNote, Note: note})

@@ -43,6 +43,9 @@ type StepRecord struct {
 	UndoInDoubt  int            `json:"-"`
 	UndoInDoubtS string         `json:"-"`
 	Confirmed    bool           `json:"-"`
+	// UndoBegan says an undo action of the step began: a step that is not undone
+	// with it set was left half taken back by a backout that stopped.
+	UndoBegan bool `json:"-"`
 	// Began says an action of the step began in this epoch.
 	Began bool `json:"-"`
 }
@@ -83,10 +86,13 @@ type Pin struct {
 // an earlier epoch and are forgotten, except the pin.
 func Fold(recs []journal.Record) *State {
 	st := &State{Steps: map[string]*StepRecord{}}
+	fresh := func(id string) *StepRecord {
+		return &StepRecord{ID: id, State: StatePending, DoneActions: map[int]string{}, UndoDone: map[int]string{}, InDoubt: -1, UndoInDoubt: -1}
+	}
 	get := func(id string) *StepRecord {
 		s, ok := st.Steps[id]
 		if !ok {
-			s = &StepRecord{ID: id, State: StatePending, DoneActions: map[int]string{}, UndoDone: map[int]string{}, InDoubt: -1, UndoInDoubt: -1}
+			s = fresh(id)
 			st.Steps[id] = s
 			st.Order = append(st.Order, id)
 		}
@@ -114,6 +120,13 @@ func Fold(recs []journal.Record) *State {
 		}
 		st.BackedOut = false
 		s := get(r.Step)
+		if s.State == StateUndone && !isUndoKind(r.Kind) {
+			// A backout that stopped took this step back, and a new apply runs it
+			// again: its earlier actions, receipts and undo records describe an
+			// application that no longer exists.
+			s = fresh(r.Step)
+			st.Steps[r.Step] = s
+		}
 		switch r.Kind {
 		case journal.KindSkipped:
 			s.State, s.Why = StateSkipped, r.Note
@@ -150,6 +163,7 @@ func Fold(recs []journal.Record) *State {
 			s.InDoubt = -1
 		case journal.KindUndoBegin:
 			s.UndoInDoubt, s.UndoInDoubtS = r.Action, r.Summary
+			s.UndoBegan = true
 		case journal.KindUndoDone:
 			s.UndoDone[r.Action] = r.Summary
 			s.UndoInDoubt = -1
@@ -157,10 +171,33 @@ func Fold(recs []journal.Record) *State {
 			s.UndoInDoubt = -1
 			s.LastError = r.Error
 		case journal.KindUndone:
+			// Its receipts stay for the report; what it did is no longer done, so
+			// a new apply runs (and confirms) every action again.
 			s.State = StateUndone
+			s.DoneActions, s.Confirmed = map[int]string{}, false
+			s.InDoubt, s.InDoubtSummary = -1, ""
 		}
 	}
 	return st
+}
+
+func isUndoKind(k journal.Kind) bool {
+	switch k {
+	case journal.KindUndoBegin, journal.KindUndoDone, journal.KindUndoFailed, journal.KindUndone:
+		return true
+	}
+	return false
+}
+
+// HalfBackedOut returns the first step, in order of application, that a backout
+// began to take back and did not finish, or nil.
+func (st *State) HalfBackedOut() *StepRecord {
+	for _, id := range st.Order {
+		if s := st.Steps[id]; s.UndoBegan && s.State != StateUndone {
+			return s
+		}
+	}
+	return nil
 }
 
 // Step returns the record for id, or a pending one.
