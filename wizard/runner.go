@@ -413,7 +413,10 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 	}
 	if done {
 		kind := journal.KindSkipped
-		if len(rec.DoneActions) > 0 {
+		if len(rec.DoneActions) > 0 || rec.Began {
+			// An earlier action of this step began (and failed, or was
+			// retried): the goal may hold because of it, so the step is done,
+			// not found already true.
 			kind = journal.KindStepDone
 		}
 		if err := r.append(journal.Record{Kind: kind, Step: id, Note: why}); err != nil {

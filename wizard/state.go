@@ -55,14 +55,16 @@ const noteIdempotent = "idempotent"
 
 // Ran says whether the step changed anything that backout must take back.
 //
-// A step whose action began and failed or was cut off may have changed the host
-// half-way (an installer that died after moving the configuration): it counts
-// too, and its Undo works from whatever receipts it has.
+// A step any of whose actions began may have changed the host, whatever came
+// after: an action that failed or was cut off (an installer that died after
+// moving the configuration), one the operator resolved as "retry" and that has
+// not run again yet, one whose goal held on the rerun (a stop that finished after
+// its timeout). It counts, and its Undo works from whatever receipts it has.
 func (s *StepRecord) Ran() bool {
 	if s.State == StateUndone {
 		return false
 	}
-	return len(s.Receipts) > 0 || s.Began && (s.State == StateFailed || s.State == StateInDoubt)
+	return len(s.Receipts) > 0 || s.Began
 }
 
 // State is the journal folded into per-step records.
