@@ -301,14 +301,37 @@ func returnStore(store, aside string) ([]string, error) {
 			}
 			rel, _ := filepath.Rel(store, p)
 			dst := filepath.Join(aside, rel)
-			if d.IsDir() {
-				return os.MkdirAll(dst, 0o700)
+			fi, err := os.Lstat(dst)
+			switch {
+			case err == nil && d.IsDir() && fi.IsDir():
+				return nil // merge into the directory the store already has
+			case err == nil:
+				// Never over a file of the store, nor over one an
+				// earlier return carried.
+				if dst, err = unusedName(dst + ".carried"); err != nil {
+					return err
+				}
+			case !errors.Is(err, os.ErrNotExist):
+				return err
 			}
-			if _, err := os.Lstat(dst); err == nil {
-				dst += ".carried"
+			// One rename moves a file, or a directory new to the store with
+			// everything below it, keeping owner, mode and times.
+			if d.IsDir() {
+				files, err := regularFiles(p, rel)
+				if err != nil {
+					return err
+				}
+				if err := os.Rename(p, dst); err != nil {
+					return err
+				}
+				carried = append(carried, files...)
+				return filepath.SkipDir
+			}
+			if err := os.Rename(p, dst); err != nil {
+				return err
 			}
 			carried = append(carried, rel)
-			return os.Rename(p, dst)
+			return nil
 		})
 		if err != nil {
 			return carried, fmt.Errorf("store: carry new messages into %s: %w", aside, err)
@@ -321,6 +344,34 @@ func returnStore(store, aside string) ([]string, error) {
 		return carried, fmt.Errorf("store: move back: %w", err)
 	}
 	return carried, nil
+}
+
+// unusedName is p, or p.1, p.2, ... the first name nothing has.
+func unusedName(p string) (string, error) {
+	for i := 0; ; i++ {
+		name := p
+		if i > 0 {
+			name = fmt.Sprintf("%s.%d", p, i)
+		}
+		if _, err := os.Lstat(name); errors.Is(err, os.ErrNotExist) {
+			return name, nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+}
+
+// regularFiles lists the regular files below dir, named under rel.
+func regularFiles(dir, rel string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			r, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.Join(rel, r))
+		}
+		return err
+	})
+	return out, err
 }
 
 // StoreAside is store/aside (seed 003, backup step 5): the primary partition is
