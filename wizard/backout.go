@@ -113,7 +113,11 @@ func (r *Runner) Backout(ctx context.Context) (err error) {
 				continue
 			}
 			if rec.UndoInDoubt == i && !a.Idempotent {
-				return &DecisionError{Step: id, Action: i, Summary: a.Summary, Why: "the backout stopped while this undo action ran and it cannot safely be repeated", Choices: []string{"check the host by hand, then rerun `mswizard backout`"}}
+				return &DecisionError{Step: id, Action: i, Summary: a.Summary, Why: "the backout stopped while this undo action ran and it cannot safely be repeated; check the host by hand", Choices: []string{
+					fmt.Sprintf("mswizard resolve %s --retry      it did not take effect: run it again", id),
+					fmt.Sprintf("mswizard resolve %s --mark-done  it did complete; go on", id),
+					"then rerun `mswizard backout`",
+				}}
 			}
 			if ctx.Err() != nil {
 				return fmt.Errorf("%w during backout of %s; rerun `mswizard backout` to continue", ErrInterrupted, id)

@@ -530,9 +530,18 @@ func planText(actions []Action) string {
 }
 
 // Resolve records the operator's decision about an in-doubt action: done, or retry.
+// An undo action a stopped backout left in doubt is decided the same way (it is
+// the newer of the two when a step has both); the next backout goes on from it.
 func (r *Runner) Resolve(stepID string, markDone bool) error {
 	st := Fold(r.Journal.Records())
 	rec, ok := st.Steps[stepID]
+	if ok && rec.UndoInDoubt >= 0 {
+		note := noteUndoRetry
+		if markDone {
+			note = noteUndoDone
+		}
+		return r.append(journal.Record{Kind: journal.KindResolved, Step: stepID, Action: rec.UndoInDoubt, Summary: rec.UndoInDoubtS, Note: note})
+	}
 	if !ok || rec.InDoubt < 0 {
 		return fmt.Errorf("step %s has no action in doubt", stepID)
 	}

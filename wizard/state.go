@@ -50,6 +50,12 @@ type StepRecord struct {
 	Began bool `json:"-"`
 }
 
+// Notes of a resolved record that decides an undo action left in doubt.
+const (
+	noteUndoDone  = "undo-done"
+	noteUndoRetry = "undo-not-done: operator chose retry"
+)
+
 // noteIdempotent is the note of a begin record whose action may be repeated.
 const noteIdempotent = "idempotent"
 
@@ -122,7 +128,7 @@ func Fold(recs []journal.Record) *State {
 		}
 		st.BackedOut = false
 		s := get(r.Step)
-		if s.State == StateUndone && !isUndoKind(r.Kind) {
+		if s.State == StateUndone && !isUndoKind(r.Kind) && r.Note != noteUndoDone && r.Note != noteUndoRetry {
 			// A backout that stopped took this step back, and a new apply runs it
 			// again: its earlier actions, receipts and undo records describe an
 			// application that no longer exists.
@@ -153,6 +159,13 @@ func Fold(recs []journal.Record) *State {
 			s.State, s.LastError = StateFailed, r.Error
 			s.InDoubt, s.InDoubtSummary = -1, ""
 		case journal.KindResolved:
+			if r.Note == noteUndoDone || r.Note == noteUndoRetry {
+				s.UndoInDoubt, s.UndoInDoubtS = -1, ""
+				if r.Note == noteUndoDone {
+					s.UndoDone[r.Action] = r.Summary
+				}
+				continue
+			}
 			s.InDoubt, s.InDoubtSummary = -1, ""
 			if r.Note == "done" {
 				s.DoneActions[r.Action] = r.Summary

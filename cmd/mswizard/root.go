@@ -405,10 +405,14 @@ func resolveCmd() *cobra.Command {
 			}
 			defer j.Close()
 			r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j}
+			next := "upgrade"
+			if rec, ok := wizard.Fold(j.Records()).Steps[args[0]]; ok && rec.UndoInDoubt >= 0 {
+				next = "backout"
+			}
 			if err := r.Resolve(args[0], markDone); err != nil {
 				return usagef("%v", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "recorded; rerun `mswizard upgrade --answers %s` to go on\n", c.answersPath)
+			fmt.Fprintf(cmd.OutOrStdout(), "recorded; rerun `mswizard %s %s` to go on\n", next, c.sessionFlag(s))
 			return nil
 		},
 	}

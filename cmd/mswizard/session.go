@@ -100,6 +100,14 @@ func (s *session) openLog() error {
 	return nil
 }
 
+// sessionFlag is the flag that names this run again in a command to run next.
+func (c *common) sessionFlag(s *session) string {
+	if c.answersPath != "" {
+		return "--answers " + c.answersPath
+	}
+	return "--state-dir " + s.state
+}
+
 func (s *session) close() {
 	if s.logFile != nil {
 		s.logFile.Close()
