@@ -24,8 +24,11 @@ type node struct {
 // directory, then its children sorted by byte order of name, depth first.
 // It holds one directory listing per level, never the whole tree. skip
 // reports relative paths to leave out (with everything below them).
+//
+// A root that is a symlink is followed (a queue or partition on its own
+// volume): the tree archived is the directory it points to.
 func walkTree(ctx context.Context, root string, skip func(rel string) bool, fn func(n node) error) error {
-	fi, err := os.Lstat(root)
+	fi, err := os.Stat(root)
 	if err != nil {
 		return fmt.Errorf("walk: %w", err)
 	}

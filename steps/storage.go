@@ -182,8 +182,13 @@ func BackupServerRoot(c *Config) wizard.Step {
 
 // queueFiles counts message files in the MTA queue (FORMATS.md §2.8: one
 // directory per channel, `$` temporary files do not count).
+// A queue directory that is a symlink (the queue on its own volume) is
+// counted in the directory it points to.
 func queueFiles(dir string) (int, error) {
 	n := 0
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
