@@ -163,6 +163,13 @@ func printPlan(ctx context.Context, s *session, c *common, out io.Writer) error 
 	return err
 }
 
+// versionedEvent is one line of `--output json` from a run or a backout: the
+// event, with the schema version every JSON output carries.
+type versionedEvent struct {
+	V int `json:"v"`
+	wizard.Event
+}
+
 // batchPrinter renders run events as text lines or JSON Lines.
 func batchPrinter(out io.Writer, format string) func(wizard.Event) {
 	enc := json.NewEncoder(out)
@@ -173,7 +180,7 @@ func batchPrinter(out io.Writer, format string) func(wizard.Event) {
 				return
 			}
 			lastProgress[e.Step] = time.Now()
-			_ = enc.Encode(e)
+			_ = enc.Encode(versionedEvent{V: wizard.PlanVersion, Event: e})
 			return
 		}
 		prefix := ""
@@ -236,7 +243,11 @@ func backoutCmd() *cobra.Command {
 			r.Journal = j
 			err = r.Backout(ctx)
 			if errors.Is(err, wizard.ErrNothingToUndo) {
-				fmt.Fprintln(out, err)
+				if c.output == "json" {
+					r.Events(wizard.Event{Time: time.Now(), Kind: wizard.EvNote, Message: err.Error()})
+				} else {
+					fmt.Fprintln(out, err)
+				}
 				return nil
 			}
 			writeReport(ctx, s, j)
