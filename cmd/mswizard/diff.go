@@ -8,6 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"mswizard/steps"
+	"mswizard/steps/configdiff"
+	"mswizard/wizard"
 )
 
 // diffCmd shows again, at any time, how the configuration the installer moved
@@ -26,7 +28,10 @@ func diffCmd() *cobra.Command {
 				return err
 			}
 			if c.output == "json" {
-				return json.NewEncoder(out).Encode(rep)
+				return json.NewEncoder(out).Encode(struct {
+					Version int `json:"version"`
+					*configdiff.Report
+				}{wizard.PlanVersion, rep})
 			}
 			return rep.WriteText(out, !noUnified)
 		}),

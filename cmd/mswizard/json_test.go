@@ -39,6 +39,10 @@ func TestJSONOutputIsVersionedJSONLines(t *testing.T) {
 		{"backout", "--answers", h.inf, "--yes", "--output", "json"},
 		{"upgrade", "--answers", h.inf, "--yes", "--output", "json", "--until", "baseline/mail"},
 		{"status", "--answers", h.inf, "--output", "json"},
+		{"upgrade", "--answers", h.inf, "--yes", "--output", "json"},
+		{"diff", "--answers", h.inf, "--output", "json"},
+		{"plan", "--answers", h.inf, "--output", "json"},
+		{"backout", "--answers", h.inf, "--dry-run", "--output", "json"},
 	} {
 		out, errOut, code := runStdout(t, bin, args...)
 		if code != 0 {
