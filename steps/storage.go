@@ -269,8 +269,22 @@ func isEmptyDir(p string) bool {
 }
 
 // moveStoreAside renames the partition aside and makes an empty one with the same
-// owner and mode, so nothing writes into the real store during the upgrade.
+// owner and mode, so nothing writes into the real store during the upgrade. Run
+// again after a kill between the rename and the mkdir, it makes the empty
+// partition; a partition that is a mount point is refused before anything moves.
 func moveStoreAside(store, aside string) (storeState, error) {
+	_, serr := os.Lstat(store)
+	if _, err := os.Stat(aside); err == nil && (errors.Is(serr, os.ErrNotExist) || isEmptyDir(store)) {
+		st, err := describeStore(aside)
+		st.Path, st.Aside = store, aside
+		if err != nil {
+			return st, fmt.Errorf("store aside %s: %w", aside, err)
+		}
+		if serr == nil {
+			return st, nil // moved already
+		}
+		return st, makeEmptyPartition(store, st)
+	}
 	st, err := describeStore(store)
 	if err != nil {
 		return st, fmt.Errorf("store %s: %w", store, err)
@@ -279,17 +293,38 @@ func moveStoreAside(store, aside string) (storeState, error) {
 	if _, err := os.Stat(aside); err == nil {
 		return st, fmt.Errorf("store: %s already exists; a previous move aside was not returned — move it back by hand or run `mswizard backout`", aside)
 	}
+	if isMount(store) {
+		return st, fmt.Errorf("store: %s is a mount point, which cannot be renamed aside; nothing was moved: set StoreAction = umount in [Wizard] so the wizard unmounts it instead (appendix C, backup step 5), then rerun", store)
+	}
 	if err := atomicfile.Rename(store, aside); err != nil {
 		return st, fmt.Errorf("store: move aside: %w", err)
 	}
+	return st, makeEmptyPartition(store, st)
+}
+
+// isMount reports whether p is a mount point: on another device than its
+// parent, or listed in /proc/self/mountinfo (a bind mount of the same device).
+func isMount(p string) bool {
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		p = real
+	}
+	var a, b syscall.Stat_t
+	if syscall.Stat(p, &a) == nil && syscall.Stat(filepath.Dir(p), &b) == nil && a.Dev != b.Dev {
+		return true
+	}
+	m, _ := isMountPoint(p)
+	return m
+}
+
+func makeEmptyPartition(store string, st storeState) error {
 	if err := os.Mkdir(store, os.FileMode(st.Mode)); err != nil {
-		return st, fmt.Errorf("store: create empty %s: %w", store, err)
+		return fmt.Errorf("store: create empty %s: %w", store, err)
 	}
 	_ = os.Chmod(store, os.FileMode(st.Mode))
 	if err := os.Lchown(store, st.UID, st.GID); err != nil {
-		return st, fmt.Errorf("store: chown %s: %w", store, err)
+		return fmt.Errorf("store: chown %s: %w", store, err)
 	}
-	return st, atomicfile.SyncDir(filepath.Dir(store))
+	return atomicfile.SyncDir(filepath.Dir(store))
 }
 
 // returnStore puts the aside store back. Anything that arrived in the temporary
@@ -390,14 +425,20 @@ func StoreAside(c *Config) wizard.Step {
 	}
 	return &unit{id: "store/aside", title: "Move the message store aside",
 		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
-			if _, err := os.Stat(aside); err == nil && isEmptyDir(store) {
-				return true, "the store is already aside at " + aside, nil
+			if _, err := os.Stat(aside); err == nil {
+				if isEmptyDir(store) {
+					return true, "the store is already aside at " + aside, nil
+				}
+				if _, err := os.Lstat(store); errors.Is(err, os.ErrNotExist) {
+					return false, "the store is aside at " + aside + " but the empty partition is not made yet", nil
+				}
 			}
 			return false, "the store is in place", nil
 		},
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			return []wizard.Action{{
-				Summary: fmt.Sprintf("move %s -> %s; create an empty %s with the same owner and mode", store, aside, filepath.Base(store)),
+				Summary:    fmt.Sprintf("move %s -> %s; create an empty %s with the same owner and mode", store, aside, filepath.Base(store)),
+				Idempotent: true,
 				Do: func(ctx context.Context, r *wizard.Receipt) error {
 					st, err := moveStoreAside(store, aside)
 					if err != nil {
