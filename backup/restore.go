@@ -637,6 +637,11 @@ func Restore(ctx context.Context, archivePath string, opt RestoreOptions) error 
 	if err := sameDevice(staging, parent); err != nil {
 		return errors.Join(err, os.RemoveAll(staging))
 	}
+	// The extracted files were not fsynced one by one: before the swap makes
+	// them live and the old tree is removed, their data must be on disk.
+	if err := syncFilesystem(staging); err != nil {
+		return errors.Join(fmt.Errorf("restore: sync %s: %w", staging, err), os.RemoveAll(staging))
+	}
 	st := swapState{Archive: archivePath, Target: target, Staging: staging,
 		Old: target + ".old-" + now().UTC().Format("20060102T150405.000000000Z")}
 	if _, err := os.Lstat(target); err == nil {
@@ -703,6 +708,17 @@ func resumeSwap(st swapState, sp string) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	return syncDir(parent)
+}
+
+// syncFilesystem writes out the filesystem holding dir (syncfs(2)): one call
+// for a whole extracted tree instead of an fsync per file.
+var syncFilesystem = func(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
 }
 
 func sameDevice(a, b string) error {
