@@ -543,16 +543,22 @@ func distance(a, b string) int {
 	return d[len(ra)][len(rb)]
 }
 
+// decisionKeys are the [Wizard] keys that record the operator's decisions about
+// a run in progress (a merge conflict, a waived inhibitor, a confirmation), which
+// the wizard itself asks them to add; they are not inputs the journal is pinned to.
+var decisionKeys = map[string]bool{"ConfigDecision": true, "Waive": true, "Confirm": true}
+
 // Hash is the sha256 of the answers with every secret value left out, so a
-// journal can pin its inputs without holding a credential. ConfigDecision lines
-// are left out too: they answer the run's own question (a config conflict) and
-// are added to the file while the run is in progress, as the run asks.
+// journal can pin its inputs without holding a credential. The decision keys are
+// left out too: they answer the run's own questions (a config conflict, an
+// inhibitor, a point of no return) and are added to the file while the run is in
+// progress, as the run asks.
 func (a *Answers) Hash() string {
 	h := sha256.New()
 	for _, s := range a.File.Sections {
 		fmt.Fprintf(h, "[%s]\n", s.Name)
 		for _, kv := range s.Keys {
-			if s.Name == Wiz && kv.Key == "ConfigDecision" {
+			if s.Name == Wiz && decisionKeys[kv.Key] {
 				continue
 			}
 			v := kv.Value
