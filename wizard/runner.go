@@ -178,7 +178,9 @@ func (r *Runner) wireEnv(step string) {
 	r.Env.Output = func(s, line string) { r.emit(Event{Kind: EvOutput, Step: s, Message: line}) }
 }
 
-// checkPin binds the journal to its inputs on first use and refuses different ones.
+// checkPin binds the journal to its inputs on first use and refuses different ones
+// once a step changed something; until then (a run stopped by a preflight
+// inhibitor the operator fixes in the answers) the new inputs are pinned.
 func (r *Runner) checkPin() error {
 	st := Fold(r.Journal.Records())
 	want := r.Opts.Pin
@@ -201,7 +203,7 @@ func (r *Runner) checkPin() error {
 	if !slices.Equal(st.Pin.Steps, want.Steps) {
 		diff = append(diff, fmt.Sprintf("runbook steps: journal [%s], now [%s]", strings.Join(st.Pin.Steps, " "), strings.Join(want.Steps, " ")))
 	}
-	if len(diff) > 0 && !st.BackedOut {
+	if len(diff) > 0 && !st.BackedOut && st.Changed() {
 		return &PinError{Diff: diff}
 	}
 	if len(diff) > 0 {

@@ -204,6 +204,16 @@ func isUndoKind(k journal.Kind) bool {
 	return false
 }
 
+// Changed says whether any step changed something in this epoch.
+func (st *State) Changed() bool {
+	for _, s := range st.Steps {
+		if s.Ran() {
+			return true
+		}
+	}
+	return false
+}
+
 // HalfBackedOut returns the first step, in order of application, that a backout
 // began to take back and did not finish, or nil.
 func (st *State) HalfBackedOut() *StepRecord {
