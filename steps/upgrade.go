@@ -296,6 +296,31 @@ func (s *installerStep) Undo(ctx context.Context, env *wizard.Env, rs []wizard.R
 	}}, nil
 }
 
+// putBack returns carried directories to their places after a failed restore,
+// where nothing took their place, and says where the mail is.
+func putBack(carry string, moves [][2]string) string {
+	var kept []string
+	for _, m := range moves {
+		if _, err := os.Lstat(m[0]); err != nil {
+			continue
+		}
+		if isEmptyDir(m[1]) {
+			_ = os.Remove(m[1])
+		}
+		if _, err := os.Lstat(m[1]); errors.Is(err, os.ErrNotExist) {
+			if err := atomicfile.Rename(m[0], m[1]); err == nil {
+				continue
+			}
+		}
+		kept = append(kept, fmt.Sprintf("%s (belongs at %s)", m[0], m[1]))
+	}
+	if len(kept) > 0 {
+		return "the live mail is kept safe in " + strings.Join(kept, ", ") + "; a rerun carries it over"
+	}
+	_ = os.Remove(carry)
+	return "the live queue and store are back in place; nothing was lost"
+}
+
 // restoreServerRoot puts the pre-upgrade server root back. Mail must not be lost
 // (seed 003 backout step 2: save the store elsewhere when it was not backed up):
 // the live queue and store partition are moved out first and put back after, and
@@ -334,7 +359,8 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 			env.Progress(wizard.Progress{What: "bytes", Done: p.Bytes, Total: p.TotalBytes, DoneFiles: p.Files, TotalFiles: p.TotalFiles})
 		}})
 	if err != nil {
-		return nil, fmt.Errorf("restore %s: %w", c.Host.ServerRoot(), err)
+		return nil, fmt.Errorf("restore %s: %w; %s", c.Host.ServerRoot(), err, putBack(carry, [][2]string{
+			{queueCarry, c.Host.QueueDir()}, {storeCarry, c.Host.StorePrimary()}, {asideCarry, aside}}))
 	}
 	var carried []string
 	// Queue: the live queue is the truth — what it held at the backup was either
