@@ -83,6 +83,11 @@ func (r *Runner) Backout(ctx context.Context) (err error) {
 	if len(ran) == 0 {
 		return ErrNothingToUndo
 	}
+	if st.Pin != nil {
+		if diff := pinDiff(st.Pin, r.wantPin()); len(diff) > 0 {
+			return &PinError{Diff: diff, Backout: true}
+		}
+	}
 	if err := r.confirm(ctx, Question{ID: "backout", Prompt: fmt.Sprintf("Back out %d step(s), newest first?", len(ran))}); err != nil {
 		return err
 	}

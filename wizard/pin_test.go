@@ -2,6 +2,8 @@ package wizard
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +51,31 @@ func TestPinAcceptsNewAnswersUntilSomethingChanged(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A backout works from the inputs the run was made with: with a different
+// answers file (another server root, another backup directory) its undo actions
+// would aim at other paths, so it refuses, names the difference, and undoes
+// nothing.
+func TestBackoutRefusesDifferentInputs(t *testing.T) {
+	h := newHarness(t)
+	if err := h.apply(t, Options{Until: "stop/a", Pin: Pin{WizardVersion: "1", AnswersHash: "aaaa"}}); err != nil {
+		t.Fatal(err)
+	}
+	r, done := h.runner(t, Options{Yes: true, Pin: Pin{WizardVersion: "1", AnswersHash: "bbbb"}})
+	err := r.Backout(t.Context())
+	done()
+	var pe *PinError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "answers") || !strings.Contains(err.Error(), "backout") {
+		t.Fatalf("backout with other answers: %v, want a pin error naming the answers and how to back out", err)
+	}
+	if got := h.effects(t); slices.ContainsFunc(got, func(e string) bool { return strings.HasPrefix(e, "undo:") }) {
+		t.Fatalf("undid %v with other answers", got)
+	}
+	r, done = h.runner(t, Options{Yes: true, Pin: Pin{WizardVersion: "1", AnswersHash: "aaaa"}})
+	defer done()
+	if err := r.Backout(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 }

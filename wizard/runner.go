@@ -140,10 +140,16 @@ func (e *InhibitorError) Error() string {
 	return b.String()
 }
 
-// PinError refuses to resume a journal with different inputs.
-type PinError struct{ Diff []string }
+// PinError refuses to resume, or back out, a journal with different inputs.
+type PinError struct {
+	Diff    []string
+	Backout bool // the refused command was a backout
+}
 
 func (e *PinError) Error() string {
+	if e.Backout {
+		return "this state directory's run was made with different inputs, and a backout must use the same ones (its undo actions would aim elsewhere); run the backout with the answers file and wizard version the run was made with:\n  " + strings.Join(e.Diff, "\n  ")
+	}
 	return "this state directory belongs to a run with different inputs; finish or back it out first, or use another --state-dir:\n  " + strings.Join(e.Diff, "\n  ")
 }
 
@@ -183,26 +189,12 @@ func (r *Runner) wireEnv(step string) {
 // inhibitor the operator fixes in the answers) the new inputs are pinned.
 func (r *Runner) checkPin() error {
 	st := Fold(r.Journal.Records())
-	want := r.Opts.Pin
-	if want.Steps == nil {
-		for _, s := range r.Steps {
-			want.Steps = append(want.Steps, s.ID())
-		}
-	}
+	want := r.wantPin()
 	if st.Pin == nil {
 		b, _ := json.Marshal(want)
 		return r.append(journal.Record{Kind: journal.KindPin, Note: string(b)})
 	}
-	var diff []string
-	if st.Pin.WizardVersion != want.WizardVersion {
-		diff = append(diff, fmt.Sprintf("wizard version: journal %q, now %q", st.Pin.WizardVersion, want.WizardVersion))
-	}
-	if st.Pin.AnswersHash != want.AnswersHash {
-		diff = append(diff, fmt.Sprintf("answers (secrets excluded): journal sha256 %s, now %s", short(st.Pin.AnswersHash), short(want.AnswersHash)))
-	}
-	if !slices.Equal(st.Pin.Steps, want.Steps) {
-		diff = append(diff, fmt.Sprintf("runbook steps: journal [%s], now [%s]", strings.Join(st.Pin.Steps, " "), strings.Join(want.Steps, " ")))
-	}
+	diff := pinDiff(st.Pin, want)
 	if len(diff) > 0 && !st.BackedOut && st.Changed() {
 		return &PinError{Diff: diff}
 	}
@@ -211,6 +203,30 @@ func (r *Runner) checkPin() error {
 		return r.append(journal.Record{Kind: journal.KindPin, Note: string(b)})
 	}
 	return nil
+}
+
+func (r *Runner) wantPin() Pin {
+	want := r.Opts.Pin
+	if want.Steps == nil {
+		for _, s := range r.Steps {
+			want.Steps = append(want.Steps, s.ID())
+		}
+	}
+	return want
+}
+
+func pinDiff(have *Pin, want Pin) []string {
+	var diff []string
+	if have.WizardVersion != want.WizardVersion {
+		diff = append(diff, fmt.Sprintf("wizard version: journal %q, now %q", have.WizardVersion, want.WizardVersion))
+	}
+	if have.AnswersHash != want.AnswersHash {
+		diff = append(diff, fmt.Sprintf("answers (secrets excluded): journal sha256 %s, now %s", short(have.AnswersHash), short(want.AnswersHash)))
+	}
+	if !slices.Equal(have.Steps, want.Steps) {
+		diff = append(diff, fmt.Sprintf("runbook steps: journal [%s], now [%s]", strings.Join(have.Steps, " "), strings.Join(want.Steps, " ")))
+	}
+	return diff
 }
 
 func short(h string) string {
