@@ -95,6 +95,11 @@ func SaveConfig(c *Config) wizard.Step {
 			if err != nil {
 				return false, "not saved yet", nil
 			}
+			for _, f := range m.Files {
+				if sum, _, err := sha256File(f.Source); err != nil || sum != f.SHA256 {
+					return false, fmt.Sprintf("the saved copy of %s is not the live file: save again", f.Path), nil
+				}
+			}
 			return true, fmt.Sprintf("%d file(s) saved in %s at %s, each matching its manifest sha256", len(m.Files), dir, m.Saved.Format("2006-01-02 15:04:05")), nil
 		},
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
