@@ -82,10 +82,11 @@ func (c *Config) serverRootExcludes() []string {
 // DiskSpace is preflight/disk-space: the backups must fit before anything is
 // stopped. The estimate is the uncompressed size, a safe upper bound.
 func DiskSpace(c *Config) wizard.Step {
-	return newPreflight("preflight/disk-space", "Room for the backups", func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+	return newPreflight("preflight/disk-space", "Room for the backups, and a server root they can restore", func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+		fs := c.restorable()
 		_, srBytes, err := backup.Estimate(ctx, c.Host.ServerRoot(), c.serverRootExcludes())
 		if err != nil {
-			return []wizard.Finding{{ID: "PRE-DISK-002", Severity: wizard.Inhibitor, Message: fmt.Sprintf("cannot read the server root to size its backup: %v", err), Remediation: "check ServerRoot in the answers and run the wizard as root"}}, nil
+			return append(fs, wizard.Finding{ID: "PRE-DISK-002", Severity: wizard.Inhibitor, Message: fmt.Sprintf("cannot read the server root to size its backup: %v", err), Remediation: "check ServerRoot in the answers and run the wizard as root"}), nil
 		}
 		need := uint64(srBytes) + uint64(srBytes)/10 + 16<<20
 		dir := existingParent(c.BackupDir)
@@ -94,12 +95,46 @@ func DiskSpace(c *Config) wizard.Step {
 			return nil, fmt.Errorf("free space on %s: %w", dir, err)
 		}
 		if free < need {
-			return []wizard.Finding{{ID: "PRE-DISK-001", Severity: wizard.Inhibitor,
+			return append(fs, wizard.Finding{ID: "PRE-DISK-001", Severity: wizard.Inhibitor,
 				Message:     fmt.Sprintf("the backups need about %s on %s, and %s is free", human(need), dir, human(free)),
-				Remediation: fmt.Sprintf("free %s on that volume, or set BackupDir in [Wizard] to a larger one", human(need-free))}}, nil
+				Remediation: fmt.Sprintf("free %s on that volume, or set BackupDir in [Wizard] to a larger one", human(need-free))}), nil
 		}
-		return []wizard.Finding{{ID: "PRE-DISK-000", Severity: wizard.Warning, Message: fmt.Sprintf("backups need about %s; %s free on %s", human(need), human(free), dir), Remediation: "none needed"}}, nil
+		return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Warning, Message: fmt.Sprintf("backups need about %s; %s free on %s", human(need), human(free), dir), Remediation: "none needed"}), nil
 	})
+}
+
+// restorable finds what would keep a backout from restoring the server root:
+// the restore swaps the server-root directory by renaming it beside itself and
+// carries the live queue and store through its parent, so the server root must
+// be a plain directory on the same filesystem as its parent; and the journal
+// must not live inside it, or the restore would bring back an old journal.
+func (c *Config) restorable() []wizard.Finding {
+	var fs []wizard.Finding
+	root := c.Host.ServerRoot()
+	if fi, err := os.Lstat(root); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		target, _ := filepath.EvalSymlinks(root)
+		fs = append(fs, wizard.Finding{ID: "PRE-ROOT-002", Severity: wizard.Inhibitor,
+			Message:     fmt.Sprintf("ServerRoot %s is a symbolic link (to %s): a restore would replace the link, not the directory", root, target),
+			Remediation: fmt.Sprintf("set ServerRoot in [General] to the real directory, %s", target)})
+	}
+	if m, err := isMountPoint(root); err == nil && m {
+		fs = append(fs, wizard.Finding{ID: "PRE-ROOT-001", Severity: wizard.Inhibitor,
+			Message:     fmt.Sprintf("ServerRoot %s is a mount point: the backout's restore swaps the server-root directory and cannot swap a mounted volume", root),
+			Remediation: "take a volume snapshot to back out with, then waive this finding (Waive = PRE-ROOT-001 snapshot NAME), or keep the server root in a directory inside the volume"})
+	}
+	for _, p := range []struct{ key, dir string }{{"StateDir", c.StateDir}} {
+		if p.dir != "" && within(p.dir, root) {
+			fs = append(fs, wizard.Finding{ID: "PRE-ROOT-003", Severity: wizard.Inhibitor,
+				Message:     fmt.Sprintf("%s %s is inside the server root: a backout restores the server root and would bring back an old journal", p.key, p.dir),
+				Remediation: fmt.Sprintf("set %s in [Wizard] to a directory outside %s", p.key, root)})
+		}
+	}
+	return fs
+}
+
+func within(p, root string) bool {
+	rel, err := filepath.Rel(filepath.Clean(root), filepath.Clean(p))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 func existingParent(p string) string {
