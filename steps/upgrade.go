@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"path/filepath"
@@ -247,7 +248,9 @@ func (c *Config) backupFromArchive(ctx context.Context, env *wizard.Env) (string
 	if !ok {
 		return "", errors.New("no backup.TIMESTAMP and no server-root archive to make one from")
 	}
-	tmp, err := os.MkdirTemp(c.StateDir, "restore-")
+	// Extract beside the destination, on the same filesystem, so the moves
+	// below are renames (StateDir may be on another volume).
+	tmp, err := os.MkdirTemp(c.Host.MsgDir(), ".mswizard-restore-")
 	if err != nil {
 		return "", err
 	}
@@ -268,6 +271,11 @@ func (c *Config) backupFromArchive(ctx context.Context, env *wizard.Env) (string
 		if err := os.Rename(src, filepath.Join(dst, rel)); err != nil {
 			return "", err
 		}
+	}
+	// The old configuration is the diff's only old side now: make it durable
+	// before the step records it.
+	if err := syncFS(dst); err != nil {
+		return "", err
 	}
 	return dst, nil
 }
@@ -398,4 +406,18 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 		}
 	}
 	return carried, os.RemoveAll(carry)
+}
+
+// syncFS flushes the filesystem holding dir (syncfs(2)): every file just
+// written or moved there is on disk when it returns.
+func syncFS(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return fmt.Errorf("syncfs %s: %w", dir, err)
+	}
+	return nil
 }
