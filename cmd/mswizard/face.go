@@ -41,6 +41,7 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 		return err
 	}
 	defer j.Close()
+	s.rememberAnswers(j)
 	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c)}
 	runMode := func(mode string) func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
 		return func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {

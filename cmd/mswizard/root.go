@@ -102,6 +102,7 @@ func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
 		return err
 	}
 	defer j.Close()
+	s.rememberAnswers(j)
 	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c), Events: batchPrinter(out, c.output)}
 	err = r.Apply(ctx)
 	writeReport(ctx, s, j)
@@ -240,6 +241,7 @@ func backoutCmd() *cobra.Command {
 				return err
 			}
 			defer j.Close()
+			s.rememberAnswers(j)
 			r.Journal = j
 			err = r.Backout(ctx)
 			if errors.Is(err, wizard.ErrNothingToUndo) {

@@ -16,6 +16,7 @@ import (
 	"mswizard/steps"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
+	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/journal"
 )
 
@@ -93,11 +94,29 @@ func (s *session) openLog() error {
 	}
 	s.logFile = f
 	s.env.Log = slog.New(slog.NewJSONHandler(f, nil)).With("pid", os.Getpid())
-	if s.answers.Path != "" {
-		abs, _ := filepath.Abs(s.answers.Path)
-		_ = os.WriteFile(filepath.Join(s.state, "answers.path"), []byte(abs), 0o600)
-	}
 	return nil
+}
+
+// rememberAnswers points the state directory's answers.path, which `--state-dir`
+// commands load, at this session's answers — once the journal is held and only
+// when the journal will run on them (no pin yet, the same answers, or a run that
+// changed nothing). A run refused for different inputs, or locked out, leaves the
+// pointer at the run's own answers.
+func (s *session) rememberAnswers(j *journal.Journal) {
+	if s.answers.Path == "" {
+		return
+	}
+	st := wizard.Fold(j.Records())
+	if st.Pin != nil && st.Pin.AnswersHash != s.answers.Hash() && st.Changed() && !st.BackedOut {
+		return
+	}
+	abs, err := filepath.Abs(s.answers.Path)
+	if err != nil {
+		return
+	}
+	if err := atomicfile.WriteFile(filepath.Join(s.state, "answers.path"), []byte(abs), 0o600); err != nil {
+		s.env.Log.Error("answers.path", "err", err)
+	}
 }
 
 // sessionFlag is the flag that names this run again in a command to run next.
