@@ -81,6 +81,7 @@ type Journal struct {
 	now     func() time.Time
 	records []Record
 	repair  string
+	size    int64 // bytes of good records: where the next append starts
 }
 
 // Holder describes the process that holds a journal's lock.
@@ -236,6 +237,7 @@ func (j *Journal) load() error {
 	if _, err := j.f.Seek(good, io.SeekStart); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
+	j.size = good
 	j.records = recs
 	return nil
 }
@@ -342,13 +344,28 @@ func (j *Journal) Append(r Record) (Record, error) {
 		return r, fmt.Errorf("journal: encode %s record: %w", r.Kind, err)
 	}
 	if _, err := j.f.Write(b); err != nil {
-		return r, fmt.Errorf("journal: append %s record: %w", r.Kind, err)
+		return r, j.takeBack(fmt.Errorf("journal: append %s record: %w", r.Kind, err))
 	}
 	if err := j.f.Sync(); err != nil {
-		return r, fmt.Errorf("journal: fsync: %w", err)
+		return r, j.takeBack(fmt.Errorf("journal: fsync: %w", err))
 	}
+	j.size += int64(len(b))
 	j.records = append(j.records, r)
 	return r, nil
+}
+
+// takeBack cuts a failed append (a full disk writes part of a record) back to the
+// last good record, so a later append does not land after a fragment, which would
+// read as damage in the middle of the journal or swallow the later record.
+func (j *Journal) takeBack(err error) error {
+	terr := j.f.Truncate(j.size)
+	if terr == nil {
+		_, terr = j.f.Seek(j.size, io.SeekStart)
+	}
+	if terr != nil {
+		return errors.Join(err, fmt.Errorf("journal: cut the failed record back: %w", terr))
+	}
+	return err
 }
 
 // Records returns every record read or appended, oldest first.

@@ -40,6 +40,8 @@ func TestMain(m *testing.M) {
 				fmt.Println("writing")
 			}
 		}
+	case "full":
+		os.Exit(fullDiskHelper(os.Getenv("JOURNAL_DIR")))
 	case "open":
 		_, err := Open(os.Getenv("JOURNAL_DIR"), Options{Run: "second"})
 		var le *LockedError
