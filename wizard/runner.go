@@ -37,7 +37,7 @@ type Event struct {
 	Kind     EventKind `json:"kind"`
 	Step     string    `json:"step,omitempty"`
 	Title    string    `json:"title,omitempty"`
-	Action   int       `json:"action,omitempty"`
+	Action   int       `json:"action"`
 	Summary  string    `json:"summary,omitempty"`
 	Message  string    `json:"message,omitempty"`
 	Error    string    `json:"error,omitempty"`

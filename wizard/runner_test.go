@@ -3,6 +3,7 @@ package wizard
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -463,5 +464,15 @@ func TestInDoubtActionThatTookEffectLeavesTheStepDone(t *testing.T) {
 	rec := Fold(mustRead(t, h.state)).Step("backup/b")
 	if rec.State != StateDone || !rec.Ran() {
 		t.Fatalf("backup/b is %s (ran %v); want done, so that backout takes it back", rec.State, rec.Ran())
+	}
+}
+
+func TestEventJSONKeepsTheFirstActionIndex(t *testing.T) {
+	b, err := json.Marshal(Event{Kind: EvActionBegin, Step: "stop/dispatcher", Action: 0, Summary: "imsimta stop dispatcher"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"action":0`) {
+		t.Fatalf("the first action cannot be told from no action: %s", b)
 	}
 }

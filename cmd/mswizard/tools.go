@@ -103,6 +103,9 @@ func ldifCmd() *cobra.Command {
 		Short: "Parse an LDIF file and print its entry count (exit 5 when it is not valid LDIF)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := os.Stat(args[0]); err != nil {
+				return usagef("ldif verify: %v", err) // nothing to verify: a usage error, not damage
+			}
 			n, err := countLDIF(args[0])
 			if err != nil {
 				return &verifyFailed{err: err}

@@ -95,6 +95,9 @@ func TestOperatorLDIFCommands(t *testing.T) {
 	if out, code := run(t, bin, "ldif", "verify", bad); code != 5 || !strings.Contains(out, "bad.ldif:4") {
 		t.Fatalf("ldif verify of a broken file: exit %d, want 5 naming line 4\n%s", code, out)
 	}
+	if out, code := run(t, bin, "ldif", "verify", filepath.Join(outDir, "missing.ldif")); code != 2 {
+		t.Fatalf("ldif verify of a missing file: exit %d, want 2 (usage)\n%s", code, out)
+	}
 }
 
 // TestPreflightRefusesATooSmallBackupVolumeBeforeAnythingStops mounts a tiny
