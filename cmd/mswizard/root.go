@@ -337,7 +337,14 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 		if r.State == wizard.StateFailed {
 			note = r.LastError
 		}
-		rep.Steps = append(rep.Steps, statusStep{ID: step.ID(), State: r.State, Note: note})
+		state := r.State
+		if state != wizard.StateUndone && (len(r.UndoDone) > 0 || r.UndoInDoubt >= 0) {
+			// A backout stopped inside this step: say so, it is neither done
+			// nor undone, and `mswizard backout` finishes it.
+			state = "undoing"
+			note = fmt.Sprintf("a backout stopped inside this step (%d undo action(s) done); run `mswizard backout` to finish it", len(r.UndoDone))
+		}
+		rep.Steps = append(rep.Steps, statusStep{ID: step.ID(), State: state, Note: note})
 	}
 	r := &wizard.Runner{Steps: s.steps, Env: s.env}
 	rep.Backout, _ = r.BackoutPlan(ctx, recs)
