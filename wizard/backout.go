@@ -47,6 +47,13 @@ func (r *Runner) ranSteps(st *State) ([]*StepRecord, map[string]Step, error) {
 func (r *Runner) BackoutPlan(ctx context.Context, recs []journal.Record) ([]BackoutStep, error) {
 	r.Env.Nop()
 	st := Fold(recs)
+	// The same refusal as Backout: a plan made with other answers would show
+	// undo actions aimed at another host.
+	if st.Pin != nil && r.Opts.Pin.AnswersHash != "" && !st.BackedOut && st.Changed() {
+		if diff := pinDiff(st.Pin, r.wantPin()); len(diff) > 0 {
+			return nil, &PinError{Diff: diff}
+		}
+	}
 	ran, byID, err := r.ranSteps(st)
 	if err != nil {
 		return nil, err

@@ -1,10 +1,13 @@
 package wizard
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
+
+	"mswizard/wizard/journal"
 )
 
 // The pin guards a run that changed the host against different inputs. A run
@@ -77,5 +80,22 @@ func TestBackoutRefusesDifferentInputs(t *testing.T) {
 	defer done()
 	if err := r.Backout(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestBackoutPlanRefusesOtherAnswersLikeBackout(t *testing.T) {
+	h := newHarness(t)
+	if err := h.apply(t, Options{Until: "stop/a", Pin: Pin{WizardVersion: "1", AnswersHash: "aaaa"}}); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := journal.Read(h.state)
+	r := &Runner{Steps: h.steps, Env: &Env{Root: h.dir}, Opts: Options{Pin: Pin{WizardVersion: "1", AnswersHash: "bbbb"}}}
+	var pe *PinError
+	if _, err := r.BackoutPlan(context.Background(), recs); !errors.As(err, &pe) {
+		t.Fatalf("err = %v, want a PinError", err)
+	}
+	r.Opts.Pin.AnswersHash = "aaaa"
+	if plan, err := r.BackoutPlan(context.Background(), recs); err != nil || len(plan) != 1 {
+		t.Fatalf("same answers: plan %v, err %v", plan, err)
 	}
 }
