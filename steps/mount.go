@@ -3,40 +3,141 @@ package steps
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"mswizard/wizard"
+	"mswizard/wizard/atomicfile"
 )
 
-// isMountPoint reports whether path is a mount point, from /proc/self/mountinfo
-// (field 5 is the mount point, with octal escapes for spaces).
-func isMountPoint(path string) (bool, error) {
+// mountEntry is one line of /proc/self/mountinfo (proc(5)): what a remount needs.
+type mountEntry struct {
+	Target  string `json:"target"`
+	Root    string `json:"root"` // the mounted subtree of the source; "/" unless a bind mount
+	FSType  string `json:"fstype"`
+	Source  string `json:"source"`
+	Options string `json:"options"` // per-mount and super options, as mount -o takes them
+}
+
+// mountAt returns the mount whose mount point is path, if any.
+func mountAt(path string) (mountEntry, bool, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
-		return false, err
+		return mountEntry{}, false, err
 	}
 	defer f.Close()
 	path = filepath.Clean(path)
+	var found mountEntry
+	ok := false
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
+		// id parent major:minor root mountpoint options [optional...] - fstype source superoptions
 		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && unescapeMount(fields[4]) == path {
-			return true, nil
+		if len(fields) < 10 || unescapeMount(fields[4]) != path {
+			continue
 		}
+		sep := -1
+		for i := 6; i < len(fields); i++ {
+			if fields[i] == "-" {
+				sep = i
+				break
+			}
+		}
+		if sep < 0 || sep+2 >= len(fields) {
+			continue
+		}
+		// The last mount on a path is the one visible there.
+		found = mountEntry{Target: path, Root: unescapeMount(fields[3]), FSType: fields[sep+1],
+			Source: unescapeMount(fields[sep+2]), Options: fields[5]}
+		ok = true
 	}
-	return false, sc.Err()
+	return found, ok, sc.Err()
+}
+
+func isMountPoint(path string) (bool, error) {
+	_, ok, err := mountAt(path)
+	return ok, err
 }
 
 func unescapeMount(s string) string {
 	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
 }
 
+// inFstab says whether /etc/fstab names path as a mount point, so `mount PATH`
+// mounts it as the appendix's backout does.
+func inFstab(path string) bool {
+	b, err := os.ReadFile("/etc/fstab")
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 1 && !strings.HasPrefix(f[0], "#") && filepath.Clean(unescapeMount(f[1])) == filepath.Clean(path) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) storeMountFile() string { return filepath.Join(c.StateDir, "store-mount.json") }
+
+// remountCommand mounts the store again: by its /etc/fstab entry when it has
+// one (seed 003 backout step 4, "mount msgserver-root/.../primary"), otherwise
+// from what store/aside recorded before unmounting it.
+func (c *Config) remountCommand(store string) (wizard.Command, error) {
+	if inFstab(store) {
+		return wizard.Command{Path: "mount", Args: []string{store}}, nil
+	}
+	var m mountEntry
+	b, err := os.ReadFile(c.storeMountFile())
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &m); err != nil {
+			return wizard.Command{}, fmt.Errorf("store: %s: %w", c.storeMountFile(), err)
+		}
+	default:
+		// Nothing recorded yet (a plan before the run): as it is mounted now.
+		cur, ok, merr := mountAt(store)
+		if merr != nil || !ok {
+			return wizard.Command{}, fmt.Errorf("store: %s has no /etc/fstab entry and no recorded mount (%v): mount it by hand", store, err)
+		}
+		m = cur
+	}
+	return wizard.Command{Path: "mount", Args: []string{"-t", m.FSType, "-o", m.Options, m.Source, store}}, nil
+}
+
+// umountFindings are the reasons StoreAction = umount cannot keep the store
+// safe: it must be a mount point, of a filesystem that keeps its content when
+// unmounted, and one a remount can find again.
+func (c *Config) umountFindings(store string) []wizard.Finding {
+	m, ok, err := mountAt(store)
+	if _, rerr := os.Stat(c.storeMountFile()); !ok && rerr == nil {
+		return nil // store/aside of this run unmounted it
+	}
+	switch {
+	case err != nil:
+		return []wizard.Finding{{ID: "PRE-STORE-003", Severity: wizard.Inhibitor, Message: fmt.Sprintf("cannot read the mount table: %v", err), Remediation: "run the wizard where /proc is mounted"}}
+	case !ok:
+		return []wizard.Finding{{ID: "PRE-STORE-001", Severity: wizard.Inhibitor,
+			Message:     fmt.Sprintf("StoreAction = umount, but %s is not a mount point: the upgrade would write into the store", store),
+			Remediation: "set StoreAction = move in [Wizard], or mount the store partition first"}}
+	case m.FSType == "tmpfs" || m.FSType == "ramfs":
+		return []wizard.Finding{{ID: "PRE-STORE-002", Severity: wizard.Inhibitor,
+			Message:     fmt.Sprintf("the store %s is a %s: unmounting it would lose every message", store, m.FSType),
+			Remediation: "set StoreAction = move in [Wizard]"}}
+	case m.Root != "/" && !inFstab(store):
+		return []wizard.Finding{{ID: "PRE-STORE-004", Severity: wizard.Inhibitor,
+			Message:     fmt.Sprintf("the store %s is a bind mount of %s on %s without an /etc/fstab entry: the wizard could not mount it again", store, m.Root, m.Source),
+			Remediation: "add the mount to /etc/fstab, or set StoreAction = move in [Wizard]"}}
+	}
+	return nil
+}
+
 // storeUmount is store/aside for StoreAction = umount (seed 003, backup step 5:
-// "umount msgserver-root/msg-instance/store/partition/primary"). Undo mounts it
-// again by its /etc/fstab entry, as the appendix's backout does.
+// "umount msgserver-root/msg-instance/store/partition/primary").
 func storeUmount(c *Config, store string) wizard.Step {
 	return &unit{id: "store/aside", title: "Unmount the message store",
 		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
@@ -44,23 +145,56 @@ func storeUmount(c *Config, store string) wizard.Step {
 			if err != nil {
 				return false, "", err
 			}
+			if _, rerr := os.Stat(c.storeMountFile()); !m && rerr == nil {
+				return true, store + " is unmounted", nil
+			}
 			if !m {
-				return true, store + " is not mounted", nil
+				return false, "", fmt.Errorf("StoreAction = umount, but %s is not a mount point (see PRE-STORE-001)", store)
 			}
 			return false, store + " is mounted", nil
 		},
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-			return []wizard.Action{commandAction(env, wizard.Command{Path: "umount", Args: []string{store}})}, nil
+			a := commandAction(env, wizard.Command{Path: "umount", Args: []string{store}})
+			do := a.Do
+			a.Do = func(ctx context.Context, r *wizard.Receipt) error {
+				// What a remount needs is durable before the store goes away.
+				m, ok, err := mountAt(store)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					r.Note = "already unmounted"
+					return nil
+				}
+				b, _ := json.MarshalIndent(m, "", "  ")
+				if err := atomicfile.WriteFile(c.storeMountFile(), b, 0o600); err != nil {
+					return err
+				}
+				if err := r.SetData(m); err != nil {
+					return err
+				}
+				return do(ctx, r)
+			}
+			a.Idempotent = true
+			return []wizard.Action{a}, nil
 		},
 		undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
-			return []wizard.Action{mountAction(env, store)}, nil
+			a, err := c.mountAction(env, store)
+			if err != nil {
+				return nil, err
+			}
+			return []wizard.Action{a}, nil
 		},
-		undoText: "mount the store again (by its /etc/fstab entry)",
+		undoText: "mount the store again (by /etc/fstab, or as it was mounted)",
 	}
 }
 
-func mountAction(env *wizard.Env, store string) wizard.Action {
-	a := commandAction(env, wizard.Command{Path: "mount", Args: []string{store}})
+func (c *Config) mountAction(env *wizard.Env, store string) (wizard.Action, error) {
+	cmd, err := c.remountCommand(store)
+	if err != nil {
+		return wizard.Action{}, err
+	}
+	a := commandAction(env, cmd)
 	do := a.Do
 	a.Idempotent = true
 	a.Do = func(ctx context.Context, r *wizard.Receipt) error {
@@ -70,7 +204,7 @@ func mountAction(env *wizard.Env, store string) wizard.Action {
 		}
 		return do(ctx, r)
 	}
-	return a
+	return a, nil
 }
 
 func storeRemount(c *Config, store string) wizard.Step {
@@ -86,10 +220,24 @@ func storeRemount(c *Config, store string) wizard.Step {
 			return false, store + " is not mounted", nil
 		},
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-			return []wizard.Action{mountAction(env, store)}, nil
+			a, err := c.mountAction(env, store)
+			if err != nil {
+				return nil, err
+			}
+			return []wizard.Action{a}, nil
 		},
 		undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
-			return []wizard.Action{commandAction(env, wizard.Command{Path: "umount", Args: []string{store}})}, nil
+			a := commandAction(env, wizard.Command{Path: "umount", Args: []string{store}})
+			do := a.Do
+			a.Idempotent = true
+			a.Do = func(ctx context.Context, r *wizard.Receipt) error {
+				if m, _ := isMountPoint(store); !m {
+					r.Note = "already unmounted"
+					return nil
+				}
+				return do(ctx, r)
+			}
+			return []wizard.Action{a}, nil
 		},
 		undoText: "unmount the store again",
 	}

@@ -70,3 +70,29 @@ func TestPreflightRefusesAServerRootTheRestoreCannotSwap(t *testing.T) {
 		}
 	})
 }
+
+// StoreAction = umount keeps the store safe only for a mounted volume that
+// keeps its content when unmounted.
+func TestPreflightRefusesAStoreUmountCannotKeepSafe(t *testing.T) {
+	t.Run("a store that is not a mount point", func(t *testing.T) {
+		c := testConfig(t, "StoreAction = umount")
+		os.MkdirAll(c.Host.StorePrimary(), 0o755)
+		if ids := findingIDs(t, c); !slices.Contains(ids, "PRE-STORE-001") {
+			t.Fatalf("inhibitors %v, want PRE-STORE-001", ids)
+		}
+	})
+	t.Run("a store on a tmpfs", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("mounting a tmpfs needs root")
+		}
+		c := testConfig(t, "StoreAction = umount")
+		os.MkdirAll(c.Host.StorePrimary(), 0o755)
+		if err := syscall.Mount("tmpfs", c.Host.StorePrimary(), "tmpfs", 0, "size=8m"); err != nil {
+			t.Fatalf("mount: %v", err)
+		}
+		t.Cleanup(func() { syscall.Unmount(c.Host.StorePrimary(), 0) })
+		if ids := findingIDs(t, c); !slices.Contains(ids, "PRE-STORE-002") {
+			t.Fatalf("inhibitors %v, want PRE-STORE-002", ids)
+		}
+	})
+}

@@ -122,6 +122,9 @@ func (c *Config) restorable() []wizard.Finding {
 			Message:     fmt.Sprintf("ServerRoot %s is a mount point: the backout's restore swaps the server-root directory and cannot swap a mounted volume", root),
 			Remediation: "take a volume snapshot to back out with, then waive this finding (Waive = PRE-ROOT-001 snapshot NAME), or keep the server root in a directory inside the volume"})
 	}
+	if c.Answers.StoreAction == "umount" {
+		fs = append(fs, c.umountFindings(c.Host.StorePrimary())...)
+	}
 	for _, p := range []struct{ key, dir string }{{"StateDir", c.StateDir}} {
 		if p.dir != "" && within(p.dir, root) {
 			fs = append(fs, wizard.Finding{ID: "PRE-ROOT-003", Severity: wizard.Inhibitor,

@@ -76,10 +76,14 @@ func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 		lines = append(lines, "ConfigDecision = "+c.File+" "+c.Key+" reapply")
 	}
 	for _, l := range o.wizard {
-		if v, ok := strings.CutPrefix(l, "Regime = "); ok {
-			re := regexp.MustCompile(`(?m)^Regime = .*$`)
-			text = re.ReplaceAllString(text, "Regime = "+v)
-			continue
+		// A key the world's install.inf already sets is replaced in place (a
+		// second one would be a duplicate key); others are appended.
+		if key, _, ok := strings.Cut(l, " = "); ok {
+			re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + ` = .*$`)
+			if re.MatchString(text) {
+				text = re.ReplaceAllLiteralString(text, l)
+				continue
+			}
 		}
 		lines = append(lines, l)
 	}
