@@ -49,3 +49,25 @@ func TestStagedWindowsAndLeftOutSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The help names every step in runbook order, from the runbook itself, so the
+// IDs --until/--skip/--only take can be read there.
+func TestUpgradeHelpListsTheStepsInOrder(t *testing.T) {
+	bin := buildBinary(t)
+	out, code := run(t, bin, "upgrade", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	order := []string{"preflight/disk-space", "stop/dispatcher", "stop/messaging", "backup/verify", "upgrade/run-installer", "post/start", "post/queue-check"}
+	last := -1
+	for _, id := range order {
+		i := strings.Index(out, "  "+id+" ")
+		if i < 0 || i < last {
+			t.Fatalf("%s missing or out of order in the help:\n%s", id, out)
+		}
+		last = i
+	}
+	if !strings.Contains(out, "Export users, groups and address books to LDIF (optional)") {
+		t.Errorf("the help does not mark optional steps:\n%s", out)
+	}
+}

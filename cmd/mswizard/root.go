@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mswizard/steps"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
 	"mswizard/wizard/journal"
@@ -68,9 +69,19 @@ func upgradeCmd(planOnly bool) *cobra.Command {
 	return cmd
 }
 
-// stepHelp lists the runbook's step IDs for --until/--skip/--only help.
+// stepHelp lists the runbook's step IDs and titles for --until/--skip/--only,
+// generated from the runbook itself (a plain host; HA regimes use the same IDs).
 func stepHelp() string {
-	return "  (run `mswizard plan --answers FILE` to see the step IDs of your host's runbook)"
+	a := &answers.Answers{Regime: "plain", StoreAction: "move", ServerRoot: "/SERVER-ROOT", Instance: "INSTANCE"}
+	var b strings.Builder
+	for _, st := range steps.Upgrade(steps.NewConfig(a, "/STATE")) {
+		opt := ""
+		if o, ok := st.(interface{ Optional() bool }); ok && o.Optional() {
+			opt = " (optional)"
+		}
+		fmt.Fprintf(&b, "  %-28s %s%s\n", st.ID(), st.Title(), opt)
+	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
 func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
