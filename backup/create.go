@@ -154,7 +154,10 @@ func Create(ctx context.Context, opt Options) (res Result, err error) {
 		zw.Close()
 		return res, fmt.Errorf("backup: write manifest: %w", err)
 	}
-	if err := walkTree(ctx, src, skip.match, c.add); err != nil {
+	// The wizard's own top-level names (a content swap's staging, old entries
+	// and state, carried mail) are never archived.
+	match := func(rel string) bool { return wizardName(rel) || skip.match(rel) }
+	if err := walkTree(ctx, src, match, c.add); err != nil {
 		zw.Close()
 		return res, err
 	}

@@ -14,7 +14,9 @@
 // Verify compares an archive with its manifest entry by entry. Restore
 // extracts through os.Root into a staging directory, refusing names and links
 // that leave it, checks every entry against the manifest as it lands, and then
-// swaps the tree into place with a recorded, resumable pair of renames.
+// swaps the tree into place with a recorded, resumable pair of renames; a
+// target that is a mount point has its top-level entries swapped instead,
+// staged and recorded inside it (see WizardPrefix for the names kept out).
 // CompareTree compares a live tree with a manifest for the backout check.
 //
 // Reading goes through mholt/archives (Tar extraction over FramedZstd);

@@ -289,6 +289,16 @@ func TestMain(m *testing.M) {
 			time.Sleep(time.Hour)
 		}})
 		fmt.Println("finished", err)
+	case "restore-contents":
+		at := os.Getenv("KILL_AT")
+		err := Restore(context.Background(), os.Getenv("ARCHIVE"), RestoreOptions{Target: os.Getenv("TARGET"), Keep: []string{keptName},
+			contentsHook: func(point string) {
+				if point == at {
+					fmt.Println("READY")
+					time.Sleep(time.Hour)
+				}
+			}})
+		fmt.Println("finished", err)
 	}
 	os.Exit(3)
 }

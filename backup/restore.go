@@ -40,7 +40,16 @@ type RestoreOptions struct {
 	Progress func(Progress)
 	Now      func() time.Time // names Target.old-TS; default time.Now
 
-	afterMove func() // test hook: runs after Target was moved aside
+	// Contents restores by swapping Target's top-level entries instead of
+	// Target itself (see restoreContents); it is chosen by itself when
+	// Target is a mount point, which cannot be renamed.
+	Contents bool
+	// Keep lists top-level names of Target a content swap leaves in place,
+	// neither moved aside nor restored (e.g. mail carried through it).
+	Keep []string
+
+	afterMove    func()             // test hook: runs after Target was moved aside
+	contentsHook func(point string) // test hook: named points of a content swap
 }
 
 // RestoreInto extracts an archive into dir (absent or empty; created 0700)
@@ -576,7 +585,9 @@ func statePath(target string) string {
 // tree and the state file. If a previous Restore was killed during the swap,
 // Restore first finishes it (the staged tree was already verified), or rolls
 // back to the old tree when the staged one is gone; if that recorded restore
-// was of the same archive, nothing more is done.
+// was of the same archive, nothing more is done. A Target that is a mount
+// point (or Contents) is restored by swapping its entries instead
+// (restoreContents).
 func Restore(ctx context.Context, archivePath string, opt RestoreOptions) error {
 	if opt.Target == "" {
 		return errors.New("restore: target is required")
@@ -608,6 +619,20 @@ func Restore(ctx context.Context, archivePath string, opt RestoreOptions) error 
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("restore: %w", err)
+	}
+
+	contents := opt.Contents
+	if _, err := os.Lstat(contentsStatePath(target)); err == nil {
+		contents = true // a content swap a kill interrupted
+	} else if m, err := IsMountPoint(target); err == nil && m {
+		contents = true
+	}
+	if contents {
+		manifest := opt.Manifest
+		if manifest == "" {
+			manifest = ManifestPath(archivePath)
+		}
+		return restoreContents(ctx, archivePath, manifest, target, opt.Keep, now, opt)
 	}
 
 	staging := opt.Staging

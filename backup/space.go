@@ -17,7 +17,8 @@ func Estimate(ctx context.Context, source string, excludes []string) (files, byt
 		return 0, 0, fmt.Errorf("estimate: %w", err)
 	}
 	seen := map[fileID]bool{}
-	err = walkTree(ctx, source, skip.match, func(n node) error {
+	match := func(rel string) bool { return wizardName(rel) || skip.match(rel) }
+	err = walkTree(ctx, source, match, func(n node) error {
 		files++
 		if n.fi.Mode().IsRegular() {
 			if n.st.Nlink > 1 {

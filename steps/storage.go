@@ -104,10 +104,10 @@ func DiskSpace(c *Config) wizard.Step {
 }
 
 // restorable finds what would keep a backout from restoring the server root:
-// the restore swaps the server-root directory by renaming it beside itself and
-// carries the live queue and store through its parent, so the server root must
-// be a plain directory on the same filesystem as its parent; and the journal
-// must not live inside it, or the restore would bring back an old journal.
+// the restore swaps the server-root directory by renaming it beside itself (or,
+// for a mount point, swaps its contents), so the server root must be a real
+// directory, not a symlink; and the journal must not live inside it, or the
+// restore would bring back an old journal.
 func (c *Config) restorable() []wizard.Finding {
 	var fs []wizard.Finding
 	root := c.Host.ServerRoot()
@@ -116,11 +116,6 @@ func (c *Config) restorable() []wizard.Finding {
 		fs = append(fs, wizard.Finding{ID: "PRE-ROOT-002", Severity: wizard.Inhibitor,
 			Message:     fmt.Sprintf("ServerRoot %s is a symbolic link (to %s): a restore would replace the link, not the directory", root, target),
 			Remediation: fmt.Sprintf("set ServerRoot in [General] to the real directory, %s", target)})
-	}
-	if m, err := isMountPoint(root); err == nil && m {
-		fs = append(fs, wizard.Finding{ID: "PRE-ROOT-001", Severity: wizard.Inhibitor,
-			Message:     fmt.Sprintf("ServerRoot %s is a mount point: the backout's restore swaps the server-root directory and cannot swap a mounted volume", root),
-			Remediation: "take a volume snapshot to back out with, then waive this finding (Waive = PRE-ROOT-001 snapshot NAME), or keep the server root in a directory inside the volume"})
 	}
 	if c.Answers.StoreAction == "umount" {
 		fs = append(fs, c.umountFindings(c.Host.StorePrimary())...)

@@ -329,12 +329,43 @@ func putBack(carry string, moves [][2]string) string {
 	return "the live queue and store are back in place; nothing was lost"
 }
 
+// carryName is the directory inside a mounted server root that holds the live
+// queue and store through a restore; it is never archived nor restored.
+const carryName = ".mswizard-carry"
+
+// carryDir is where restoreServerRoot keeps the live queue and store during
+// the restore: beside the server root, or inside it when the server root is a
+// mount point (an HA shared disk), whose parent is another filesystem. A carry
+// left by an interrupted run is used again wherever it is. inside reports the
+// latter: the restore then swaps the server root's contents, keeping the carry.
+func (c *Config) carryDir() (dir string, inside bool) {
+	root := c.Host.ServerRoot()
+	in := filepath.Join(root, carryName)
+	beside := filepath.Join(filepath.Dir(root), "."+filepath.Base(root)+carryName)
+	if _, err := os.Lstat(in); err == nil {
+		return in, true
+	}
+	if _, err := os.Lstat(beside); err == nil {
+		return beside, false
+	}
+	if m, err := isMountPoint(root); err == nil && m {
+		return in, true
+	}
+	return beside, false
+}
+
 // restoreServerRoot puts the pre-upgrade server root back. Mail must not be lost
 // (seed 003 backout step 2: save the store elsewhere when it was not backed up):
 // the live queue and store partition are moved out first and put back after, and
 // queued messages that arrived since the backup are merged into the restored queue.
+// A server root that is a mount point is restored by swapping its contents,
+// with the mail carried inside it.
 func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec backupRecord) ([]string, error) {
-	carry := filepath.Join(filepath.Dir(c.Host.ServerRoot()), "."+filepath.Base(c.Host.ServerRoot())+".mswizard-carry")
+	carry, inside := c.carryDir()
+	var keep []string
+	if inside {
+		keep = []string{carryName}
+	}
 	queueCarry := filepath.Join(carry, "queue")
 	storeCarry := filepath.Join(carry, "store")
 	if err := os.MkdirAll(carry, 0o700); err != nil {
@@ -362,7 +393,7 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 	if err := moveIfPresent(aside, asideCarry); err != nil {
 		return nil, fmt.Errorf("carry the store set aside: %w", err)
 	}
-	err := backup.Restore(ctx, rec.Archive, backup.RestoreOptions{Target: c.Host.ServerRoot(), Now: env.Now,
+	err := backup.Restore(ctx, rec.Archive, backup.RestoreOptions{Target: c.Host.ServerRoot(), Now: env.Now, Contents: inside, Keep: keep,
 		Progress: func(p backup.Progress) {
 			env.Progress(wizard.Progress{What: "bytes", Done: p.Bytes, Total: p.TotalBytes, DoneFiles: p.Files, TotalFiles: p.TotalFiles})
 		}})
@@ -405,7 +436,18 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 			return carried, fmt.Errorf("carry the store set aside back: %w", err)
 		}
 	}
-	return carried, os.RemoveAll(carry)
+	if !inside {
+		return carried, os.RemoveAll(carry)
+	}
+	// The carry's removal touches the restored root's mtime: keep it.
+	fi, err := os.Stat(c.Host.ServerRoot())
+	if err != nil {
+		return carried, err
+	}
+	if err := os.RemoveAll(carry); err != nil {
+		return carried, err
+	}
+	return carried, os.Chtimes(c.Host.ServerRoot(), fi.ModTime(), fi.ModTime())
 }
 
 // syncFS flushes the filesystem holding dir (syncfs(2)): every file just
