@@ -21,6 +21,23 @@
 // is handled by the Policy. Decisions answer single keys and can be
 // replayed on the HA peer.
 //
+// Keys: configutil parameter names, "[TYPE=NAME] OPTION" in option files,
+// "rule PATTERN" and "channel NAME" in imta.cnf, "table NAME" and
+// "TABLE PATTERN" in mappings, alias names, "(file)" for a whole file. An
+// imta.cnf channel block that both the operator's and the new file have
+// merges keyword by keyword ("channel NAME keyword KW", KW lower-cased,
+// KW#2 for a repeat; the value is the keyword with its arguments) and host
+// line by host line as a set ("channel NAME host HOST"): the new file's
+// keyword order, operator-added keywords appended, host lines the operator
+// added after the new ones (channel.go has the argument rule). A decision
+// for "channel NAME" still answers the whole block.
+//
+// A section the operator removed (option-file [TYPE=NAME], mappings table)
+// goes, once its header is reapplied, with the entries the new file still
+// has in it; each is reported (By "section", with a Note). An entry kept
+// by its own keep-new decision, or a conflict when only the policy removed
+// the header, keeps the header unresolved with a Note naming it.
+//
 // Resuming: Merge records the backup it merges and the FILE.pre-merge
 // copies it makes in msg-INSTANCE/.mswizard-configdiff.json. Run again for
 // the same backup, it starts from those copies, so it is idempotent and

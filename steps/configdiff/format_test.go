@@ -113,6 +113,12 @@ var mergeCases = []struct{ name, rel string }{
 	{"dispatcher", "imta/config/dispatcher.cnf"},
 	{"job_controller", "imta/config/job_controller.cnf"},
 	{"imta", "imta/config/imta.cnf"},
+	// Channel blocks merged keyword by keyword: the vendor adds a keyword
+	// and the operator changes another (tcp_local), both change one
+	// (ims-ms backoff: a conflict), the operator removes one the vendor
+	// kept (tcp_intranet), both add host lines (l), a one-word argument
+	// (tcp_auth daemon).
+	{"imta_keywords", "imta/config/imta.cnf"},
 	{"mappings", "imta/config/mappings"},
 	{"aliases", "imta/config/aliases"},
 	{"html", "html/index.html"},
@@ -135,6 +141,9 @@ func renderResolutions(rs []Resolution) string {
 	for _, r := range rs {
 		fmt.Fprintf(&sb, "%s  [%s -> %s by %s]\n    base: %s\n    old:  %s\n    new:  %s\n",
 			r.Key, r.Reason, r.Outcome, r.By, show(r.Base), show(r.Old), show(r.New))
+		if r.Note != "" {
+			fmt.Fprintf(&sb, "    note: %s\n", r.Note)
+		}
 	}
 	return sb.String()
 }

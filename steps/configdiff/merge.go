@@ -2,6 +2,7 @@ package configdiff
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -55,7 +56,8 @@ func (d Decision) String() string { return d.File + " " + d.Key + " " + string(d
 
 // ParseDecision reads "FILE KEY CHOICE": the file is the first field, the
 // choice the last, and the key everything between (keys such as
-// "channel tcp_local" or "[SERVICE=SMTP] PORT" hold spaces).
+// "channel tcp_local", "channel tcp_local keyword maxjobs" or
+// "[SERVICE=SMTP] PORT" hold spaces).
 func ParseDecision(s string) (Decision, error) {
 	s = strings.TrimSpace(s)
 	i := strings.IndexAny(s, " \t")
@@ -64,6 +66,11 @@ func ParseDecision(s string) (Decision, error) {
 		return Decision{}, fmt.Errorf("configdiff: decision %q: want FILE KEY reapply|keep-new", s)
 	}
 	d := Decision{File: s[:i], Key: strings.TrimSpace(s[i:j]), Choice: Choice(s[j+1:])}
+	if strings.HasPrefix(d.Key, "channel") {
+		// "channel NAME", "channel NAME keyword KW", "channel NAME host
+		// HOST": imta.cnf keys hold single spaces.
+		d.Key = strings.Join(strings.Fields(d.Key), " ")
+	}
 	if d.Key == "" {
 		return Decision{}, fmt.Errorf("configdiff: decision %q: no key", s)
 	}
@@ -122,6 +129,9 @@ type Resolution struct {
 	Base *string `json:"base,omitempty"`
 	Old  *string `json:"old,omitempty"`
 	New  *string `json:"new,omitempty"`
+	// Note explains an outcome the reason alone does not: an entry removed
+	// with the section the operator removed, or why such a section stays.
+	Note string `json:"note,omitempty"`
 }
 
 // choosable reports whether the resolution was a choice an operator could
@@ -223,7 +233,8 @@ func mergeDoc(file string, base, old, nw *doc, p Policy, dec map[[2]string]Choic
 	}
 
 	var res []Resolution
-	take := map[string]bool{} // keys whose old version goes into the merge
+	take := map[string]bool{}      // keys whose old version goes into the merge
+	rewrite := map[string]string{} // keys whose text the merge wrote (channel blocks)
 	for _, k := range keys {
 		b, hb := bk[k]
 		o, ho := ok[k]
@@ -232,7 +243,19 @@ func mergeDoc(file string, base, old, nw *doc, p Policy, dec map[[2]string]Choic
 		if r == "" {
 			continue
 		}
-		out, by := resolve(r, p, dec[[2]string{file, k}])
+		d, whole := dec[[2]string{file, k}]
+		if nw.format == FormatIMTA && strings.HasPrefix(k, "channel ") && ho && hn && !whole && !vendorOnly(r) {
+			// Both files have the channel: merge it keyword by keyword
+			// (a "channel NAME" decision still answers the whole block).
+			if text, rs, ok := mergeChannel(file, k, threeWay, b, o, n, hb, p, dec); ok {
+				res = append(res, rs...)
+				if text != n.text {
+					rewrite[k] = text
+				}
+				continue
+			}
+		}
+		out, by := resolve(r, p, d)
 		rs := Resolution{File: file, Key: k, Reason: r, Outcome: out, By: by,
 			Old: valuePtr(o, ho), New: valuePtr(n, hn)}
 		if threeWay {
@@ -252,6 +275,11 @@ func mergeDoc(file string, base, old, nw *doc, p Policy, dec map[[2]string]Choic
 			m.items[i].text = o.text
 		}
 	}
+	for k, text := range rewrite {
+		if i := m.find(k); i >= 0 {
+			m.items[i].text = text
+		}
+	}
 	// Delete what the operator removed: members before their headers, so a
 	// header only goes once its section is empty.
 	for _, pass := range []bool{false, true} {
@@ -263,10 +291,10 @@ func mergeDoc(file string, base, old, nw *doc, p Policy, dec map[[2]string]Choic
 			if _, ho := ok[it.key]; ho {
 				continue
 			}
-			if it.header && sectionHasMembers(m, it.key) {
-				markUnresolved(res, it.key)
+			if it.header && sectionHasMembers(m, it.key) && !removeSection(m, res, it.key) {
 				continue
 			}
+			i = m.find(it.key)
 			m.remove(i)
 			i--
 		}
@@ -281,12 +309,64 @@ func mergeDoc(file string, base, old, nw *doc, p Policy, dec map[[2]string]Choic
 	return m, res
 }
 
-func markUnresolved(res []Resolution, key string) {
+func vendorOnly(r Reason) bool {
+	return r == ReasonVendorChanged || r == ReasonVendorAdded || r == ReasonVendorRemoved
+}
+
+// removeSection handles the operator's removal of a section header whose
+// section still has entries in the merged file (entries the operator's
+// file does not have: the vendor added or changed them, or a policy or
+// decision kept them). It removes those entries with the section and
+// reports each (By "section"), unless one of them was kept by its own
+// keep-new decision, or is a conflict while the header was only removed by
+// policy: then the header is left unresolved with a Note saying which
+// entries hold it, and false is returned.
+func removeSection(m *doc, res []Resolution, header string) bool {
+	hi := -1
 	for i := range res {
-		if res[i].Key == key {
-			res[i].Outcome, res[i].By = OutcomeUnresolved, "rule"
+		if res[i].Key == header {
+			hi = i
 		}
 	}
+	if hi < 0 {
+		return false
+	}
+	var members []string
+	for _, it := range m.items {
+		if it.key != "" && it.key != header && it.section == header {
+			members = append(members, it.key)
+		}
+	}
+	var blockers []string
+	for _, k := range members {
+		for _, r := range res {
+			if r.Key != k {
+				continue
+			}
+			if (r.By == "decision" && r.Outcome == OutcomeKeptNew) ||
+				(r.Outcome == OutcomeUnresolved && res[hi].By != "decision") {
+				blockers = append(blockers, k)
+			}
+		}
+	}
+	if len(blockers) > 0 {
+		res[hi].Outcome, res[hi].By = OutcomeUnresolved, "rule"
+		res[hi].Note = fmt.Sprintf("the operator removed this section, but it still holds %s (kept by decision or unresolved); "+
+			"answer those reapply to remove the section with them, or answer this header keep-new", strings.Join(blockers, ", "))
+		return false
+	}
+	for _, k := range members {
+		for i := range res {
+			if res[i].Key == k {
+				res[i].Outcome, res[i].By = OutcomeReapplied, "section"
+				res[i].Note = "removed with its section " + header + ", which the operator removed"
+			}
+		}
+		if i := m.find(k); i >= 0 {
+			m.remove(i)
+		}
+	}
+	return true
 }
 
 func sectionHasMembers(m *doc, section string) bool {
@@ -328,6 +408,14 @@ func (d *doc) insert(src *doc, idx int) {
 				}
 			}
 		}
+		// The first section of src goes before what followed it there.
+		for j := idx + 1; j < len(src.items) && pos < 0 && !slices.ContainsFunc(src.items[:idx], func(it item) bool { return it.header }); j++ {
+			if src.items[j].key != "" {
+				if k := d.find(src.items[j].key); k >= 0 {
+					pos = k
+				}
+			}
+		}
 	} else {
 		for j := idx - 1; j >= 0 && pos < 0 && src.items[j].section == x.section; j-- {
 			if src.items[j].key != "" {
@@ -344,8 +432,16 @@ func (d *doc) insert(src *doc, idx int) {
 	// Blocks are blank-separated; a section header that had a blank line
 	// before it in src gets one too.
 	sepBefore := x.block || (x.header && idx > 0 && src.items[idx-1].blank())
-	if sepBefore && pos > 0 && !d.items[pos-1].blank() {
-		d.items = append(d.items[:pos], append([]item{{section: d.items[pos-1].section, text: "\n"}}, d.items[pos:]...)...)
+	// An imta.cnf channel needs a blank line somewhere before it, or it
+	// would read back as a rewrite rule.
+	needSep := sepBefore && pos > 0 && !d.items[pos-1].blank() ||
+		x.section == sectionChannels && !slices.ContainsFunc(d.items[:pos], item.blank)
+	if needSep {
+		sec := x.section
+		if pos > 0 {
+			sec = d.items[pos-1].section
+		}
+		d.items = append(d.items[:pos], append([]item{{section: sec, text: "\n"}}, d.items[pos:]...)...)
 		pos++
 	}
 	if x.block && pos+1 < len(d.items) && !d.items[pos+1].blank() {

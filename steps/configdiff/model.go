@@ -357,6 +357,10 @@ func parseIMTA(b []byte) []item {
 				phys = append(phys, ls[i])
 			}
 			f := strings.Fields(logical(phys))
+			if len(f) == 0 { // a lone continuation backslash
+				p.text(strings.Join(phys, ""))
+				continue
+			}
 			p.keyed(item{key: "rule " + f[0], value: strings.Join(f[1:], " "), text: strings.Join(phys, "")})
 		default:
 			// A channel block runs to the next blank line; comment lines
@@ -380,6 +384,10 @@ func parseIMTA(b []byte) []item {
 			}
 			i-- // the blank line is read by the loop
 			f := strings.Fields(logicals[0])
+			if len(f) == 0 { // a lone continuation backslash
+				p.text(text.String())
+				continue
+			}
 			val := strings.Join(f[1:], " ") // keywords, then " | " and each host name
 			for _, h := range logicals[1:] {
 				val += " | " + h
@@ -453,6 +461,10 @@ func parseMappings(b []byte) []item {
 				phys = append(phys, ls[i])
 			}
 			f := mappingFields(logical(phys))
+			if len(f) == 0 {
+				p.text(strings.Join(phys, ""))
+				continue
+			}
 			table := strings.TrimPrefix(p.section, "table ")
 			p.keyed(item{key: strings.TrimSpace(table + " " + f[0]), value: strings.Join(f[1:], " "), text: strings.Join(phys, "")})
 		}

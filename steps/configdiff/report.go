@@ -148,6 +148,9 @@ func (r *Result) WriteText(w io.Writer) error {
 				ew.printf("      base: %s\n", show(x.Base))
 			}
 			ew.printf("      old:  %s\n      new:  %s\n", show(x.Old), show(x.New))
+			if x.Note != "" {
+				ew.printf("      note: %s\n", x.Note)
+			}
 		}
 	}
 	section("re-applied", r.Reapplied)
