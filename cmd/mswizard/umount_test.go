@@ -50,7 +50,9 @@ func TestStoreOnItsOwnVolumeIsUnmountedAndMountedAgain(t *testing.T) {
 		t.Fatal("the world's store is empty")
 	}
 
-	// Put the store on its own volume.
+	// Put the store on its own volume, with the messaging services stopped
+	// (the job controller delivers into the store while it runs).
+	sh(t, h.w.StopMsg())
 	img := filepath.Join(t.TempDir(), "store.img")
 	sh(t, "truncate", "-s", "64M", img)
 	sh(t, "mkfs.ext4", "-q", "-F", img)
@@ -69,6 +71,7 @@ func TestStoreOnItsOwnVolumeIsUnmountedAndMountedAgain(t *testing.T) {
 	}
 	os.Mkdir(store, 0o755)
 	sh(t, "mount", loop, store)
+	sh(t, h.w.StartMsg())
 	// The simulated job controller keeps delivering: count on the volume.
 	if before = countFiles(t, store); before == 0 {
 		t.Fatal("the volume holds no message")
