@@ -86,6 +86,12 @@ func (d *doc) bytes() []byte {
 		sb.WriteString(it.text)
 		if i < len(d.items)-1 && !strings.HasSuffix(it.lead+it.text, "\n") {
 			sb.WriteByte('\n')
+			// A last line that ended in `\` continued into nothing in its own
+			// file; followed by another item it would swallow that item's first
+			// line. An empty line for it to swallow keeps both as they were.
+			if strings.HasSuffix(it.text, "\\") {
+				sb.WriteByte('\n')
+			}
 		}
 	}
 	return []byte(sb.String())
