@@ -176,56 +176,13 @@ func TestBackoutLosesNoMail(t *testing.T) {
 	if out, code := run(t, h.bin, "upgrade", "--answers", h.inf, "--yes"); code != 0 {
 		t.Fatalf("upgrade exit %d:\n%s", code, out)
 	}
-	// Remote mail cannot leave this host: it must stay queued through the
-	// backout. Local mail is delivered into the store while the MTA runs.
-	if err := sim.SetFault(h.w, sim.FaultStuckQueue, "tcp_local"); err != nil {
-		t.Fatal(err)
-	}
-	// The job controller is held while the files are written and read, so
-	// every injected file is read before it can be delivered.
-	if out, code := run(t, h.w.IMSimta(), "stop", "job_controller"); code != 0 {
-		t.Fatalf("imsimta stop job_controller exit %d:\n%s", code, out)
-	}
-	var paths []string
-	for i, ch := range []string{"ims-ms", "tcp_local"} {
-		ps, err := world.InjectMessages(h.w, ch, 15, int64(100+i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, ps...)
-	}
-	ps, err := world.DeliverToStore(h.w, h.Manifest.Users[0], 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	paths = append(paths, ps...)
-	want := map[string]string{}
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := mail.ReadMessage(f)
-		f.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		want[m.Header.Get("Message-Id")] = p
-	}
-	if out, code := run(t, h.w.IMSimta(), "start", "job_controller"); code != 0 {
-		t.Fatalf("imsimta start job_controller exit %d:\n%s", code, out)
-	}
+	want := h.injectMail(t, 15, 10, 100)
 	time.Sleep(time.Second) // some local mail is delivered before the backout
 	if out, code := run(t, h.bin, "backout", "--answers", h.inf, "--yes"); code != 0 {
 		t.Fatalf("backout exit %d:\n%s", code, out)
 	}
 	h.requireVersion(t, "5.1")
-	have := messageIDs(t, h.mailDirs()...)
-	for id, p := range want {
-		if _, ok := have[id]; !ok {
-			t.Errorf("message %s (%s) lost in the backout", id, p)
-		}
-	}
+	h.requireMail(t, want)
 	if n := countFiles(t, h.w.StorePrimary()); n < h.Manifest.StoreFiles {
 		t.Errorf("store holds %d files after the backout, the world planted %d", n, h.Manifest.StoreFiles)
 	}
@@ -407,4 +364,60 @@ func clusterCmds(t *testing.T, h *simHost) [][]string {
 		}
 	}
 	return out
+}
+
+// injectMail queues mail on a channel that cannot deliver (tcp_local, held by
+// the stuck-queue knob) and on the local one, and delivers some into the store,
+// as mail arriving after the upgrade would; it returns the messages by
+// Message-ID. The job controller is held meanwhile, so every file is read
+// before it can be delivered; local mail then flows again.
+func (h *simHost) injectMail(t *testing.T, queued, delivered int, seed int64) map[string]string {
+	t.Helper()
+	if err := sim.SetFault(h.w, sim.FaultStuckQueue, "tcp_local"); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := run(t, h.w.IMSimta(), "stop", "job_controller"); code != 0 {
+		t.Fatalf("imsimta stop job_controller exit %d:\n%s", code, out)
+	}
+	var paths []string
+	for i, ch := range []string{"ims-ms", "tcp_local"} {
+		ps, err := world.InjectMessages(h.w, ch, queued, seed+int64(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, ps...)
+	}
+	ps, err := world.DeliverToStore(h.w, h.Manifest.Users[0], delivered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths = append(paths, ps...)
+	want := map[string]string{}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := mail.ReadMessage(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		want[m.Header.Get("Message-Id")] = p
+	}
+	if out, code := run(t, h.w.IMSimta(), "start", "job_controller"); code != 0 {
+		t.Fatalf("imsimta start job_controller exit %d:\n%s", code, out)
+	}
+	return want
+}
+
+// requireMail checks every message of want is in the queue or the store.
+func (h *simHost) requireMail(t *testing.T, want map[string]string) {
+	t.Helper()
+	have := messageIDs(t, h.mailDirs()...)
+	for id, p := range want {
+		if _, ok := have[id]; !ok {
+			t.Errorf("message %s (%s) lost in the backout", id, p)
+		}
+	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"mswizard/fixtures/sim"
-	"mswizard/fixtures/world"
 )
 
 // stopWorldServices stops the world's services through its own scripts (the
@@ -102,42 +100,7 @@ func TestServerRootOnItsOwnVolumeIsBackedOut(t *testing.T) {
 		t.Fatal("the server root is no longer mounted after the upgrade")
 	}
 
-	// Remote mail stays queued through the backout; local mail is delivered.
-	if err := sim.SetFault(h.w, sim.FaultStuckQueue, "tcp_local"); err != nil {
-		t.Fatal(err)
-	}
-	if out, code := run(t, h.w.IMSimta(), "stop", "job_controller"); code != 0 {
-		t.Fatalf("imsimta stop job_controller exit %d:\n%s", code, out)
-	}
-	var paths []string
-	for i, ch := range []string{"ims-ms", "tcp_local"} {
-		ps, err := world.InjectMessages(h.w, ch, 10, int64(300+i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, ps...)
-	}
-	ps, err := world.DeliverToStore(h.w, h.Manifest.Users[0], 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	paths = append(paths, ps...)
-	want := map[string]string{}
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := mail.ReadMessage(f)
-		f.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		want[m.Header.Get("Message-Id")] = p
-	}
-	if out, code := run(t, h.w.IMSimta(), "start", "job_controller"); code != 0 {
-		t.Fatalf("imsimta start job_controller exit %d:\n%s", code, out)
-	}
+	want := h.injectMail(t, 10, 5, 300)
 
 	if out, code := run(t, bin, "backout", "--answers", h.inf, "--yes"); code != 0 {
 		t.Fatalf("backout: exit %d\n%s", code, out)
@@ -146,12 +109,7 @@ func TestServerRootOnItsOwnVolumeIsBackedOut(t *testing.T) {
 	if !mounted(root) {
 		t.Fatal("the server root is no longer mounted after the backout")
 	}
-	have := messageIDs(t, h.mailDirs()...)
-	for id, p := range want {
-		if _, ok := have[id]; !ok {
-			t.Errorf("message %s (%s) lost in the backout", id, p)
-		}
-	}
+	h.requireMail(t, want)
 	names, _ := os.ReadDir(root)
 	for _, n := range names {
 		if strings.HasPrefix(n.Name(), ".mswizard-") {
