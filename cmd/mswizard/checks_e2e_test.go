@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"mswizard/fixtures/host"
 	"mswizard/fixtures/sim"
@@ -24,34 +22,8 @@ import (
 // returns it with its install.inf.
 func checksHost(t *testing.T, bin string, seed int64) (*host.Host, string) {
 	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: seed, Scale: world.Small, Users: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = host.Down(context.Background(), dir)
-		_ = h.LDAP.Stop(context.Background())
-	})
-	inf := h.World.InstallInf()
-	// [Wizard] is the file's last section, so these lines land in it.
-	lines := []string{"QueueCheckWindow = 4s", "QueueCheckInterval = 1s"}
-	for _, c := range h.Manifest.Conflicts {
-		lines = append(lines, "ConfigDecision = "+c.File+" "+c.Key+" reapply")
-	}
-	f, err := os.OpenFile(inf, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(strings.Join(lines, "\n") + "\n"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return h, inf
+	h := upHost(t, bin, hostOptions{seed: seed, wizard: []string{"QueueCheckWindow = 4s", "QueueCheckInterval = 1s"}})
+	return h.Host, h.inf
 }
 
 func stepRecord(t *testing.T, h *host.Host, id string) *wizard.StepRecord {

@@ -37,8 +37,13 @@ type simHost struct {
 // hostOptions shape a test host: the regime and the extra [Wizard] lines.
 type hostOptions struct {
 	regime string   // host regime, "plain" when empty
-	wizard []string // extra [Wizard] lines; "Regime = X" replaces the default
+	wizard []string // extra [Wizard] lines; one naming a key the file sets replaces it
 	seed   int64
+	// undecided leaves the world's planted merge conflict without a
+	// ConfigDecision, for tests of the exit-3 stop.
+	undecided bool
+	noStart   bool // the services are left stopped
+	users     int  // directory users to seed (default 20)
 }
 
 // upHost brings a simulated host up for one test and writes its answers: the
@@ -53,7 +58,10 @@ func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 	if o.seed == 0 {
 		o.seed = 7
 	}
-	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: o.seed, Scale: world.Small, Users: 20, Regime: o.regime})
+	if o.users == 0 {
+		o.users = 20
+	}
+	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: o.seed, Scale: world.Small, Users: o.users, Regime: o.regime, NoStart: o.noStart})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +81,9 @@ func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 	// [Wizard] is the file's last section: lines appended land in it.
 	lines := []string{"StartTimeout = 30s", "StopTimeout = 30s"}
 	for _, c := range h.Manifest.Conflicts {
-		lines = append(lines, "ConfigDecision = "+c.File+" "+c.Key+" reapply")
+		if !o.undecided {
+			lines = append(lines, "ConfigDecision = "+c.File+" "+c.Key+" reapply")
+		}
 	}
 	for _, l := range o.wizard {
 		// A key the world's install.inf already sets is replaced in place (a

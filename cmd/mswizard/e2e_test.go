@@ -1,17 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"mswizard/fixtures/host"
-	"mswizard/fixtures/world"
 	"mswizard/wizard"
 	"mswizard/wizard/journal"
 )
@@ -61,27 +57,10 @@ func requireTools(t *testing.T) {
 func TestBatchUpgradeOnTheSimulatedHost(t *testing.T) {
 	requireTools(t)
 	bin := buildBinary(t)
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: 7, Scale: world.Small, Users: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = host.Down(context.Background(), dir)
-		_ = h.LDAP.Stop(context.Background())
-	})
-	inf := h.World.InstallInf()
 	// The world plants one conflict (the operator and 5.2 both changed a key);
-	// the operator's decision comes from the answers, as on an HA peer.
-	var decisions []string
-	for _, c := range h.Manifest.Conflicts {
-		decisions = append(decisions, "ConfigDecision = "+c.File+" "+c.Key+" reapply")
-	}
-	f, _ := os.OpenFile(inf, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString(strings.Join(decisions, "\n") + "\n")
-	f.Close()
+	// upHost puts the operator's decision in the answers, as on an HA peer.
+	h := upHost(t, bin, hostOptions{seed: 7})
+	inf := h.inf
 
 	out, code := run(t, bin, "plan", "--answers", inf)
 	if code != 0 || !strings.Contains(out, "stop/dispatcher") || !strings.Contains(out, "POINT OF NO RETURN") {
@@ -128,7 +107,7 @@ func TestBatchUpgradeOnTheSimulatedHost(t *testing.T) {
 	}
 	// The bind password never reaches the journal, the log, the report or the
 	// exports' headers (it is only in the 0600 secret file).
-	pw, _ := os.ReadFile(filepath.Join(dir, "secrets", "ldap.pw"))
+	pw, _ := os.ReadFile(filepath.Join(h.w.SecretsDir(), "ldap.pw"))
 	secret := strings.TrimSpace(string(pw))
 	if secret == "" {
 		t.Fatal("the world has no bind password to look for")
@@ -182,22 +161,12 @@ func TestNoTerminalAndNoAnswersExits2(t *testing.T) {
 func TestAPlantedMergeConflictStopsTheBatchRunWithBothValues(t *testing.T) {
 	requireTools(t)
 	bin := buildBinary(t)
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: 11, Scale: world.Small, Users: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = host.Down(context.Background(), dir)
-		_ = h.LDAP.Stop(context.Background())
-	})
+	h := upHost(t, bin, hostOptions{seed: 11, users: 10, undecided: true})
 	if len(h.Manifest.Conflicts) == 0 {
 		t.Fatal("the world plants no conflict")
 	}
 	c := h.Manifest.Conflicts[0]
-	inf := h.World.InstallInf()
+	inf := h.inf
 	out, code := run(t, bin, "upgrade", "--answers", inf, "--yes")
 	if code != 3 {
 		t.Fatalf("exit %d, want 3 for an undecided conflict:\n%s", code, out)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -64,14 +63,7 @@ func TestOperatorBackupCommands(t *testing.T) {
 func TestOperatorLDIFCommands(t *testing.T) {
 	requireTools(t)
 	bin := buildBinary(t)
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: 3, Scale: world.Small, Users: 15, NoStart: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { host.Down(context.Background(), dir); h.LDAP.Stop(context.Background()) })
+	h := upHost(t, bin, hostOptions{seed: 3, users: 15, noStart: true})
 	outDir := t.TempDir()
 	out, code := run(t, bin, "ldif", "export", "--answers", h.World.InstallInf(), "--out", outDir)
 	if code != 0 {
@@ -109,14 +101,7 @@ func TestPreflightRefusesATooSmallBackupVolumeBeforeAnythingStops(t *testing.T) 
 		t.Skip("mounting a tmpfs needs root")
 	}
 	bin := buildBinary(t)
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: 4, Scale: world.Small, Users: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { host.Down(context.Background(), dir); h.LDAP.Stop(context.Background()) })
+	h := upHost(t, bin, hostOptions{seed: 4, users: 10})
 	small := filepath.Join(t.TempDir(), "small")
 	os.MkdirAll(small, 0o700)
 	if err := syscall.Mount("tmpfs", small, "tmpfs", 0, "size=64k"); err != nil {
@@ -133,7 +118,7 @@ func TestPreflightRefusesATooSmallBackupVolumeBeforeAnythingStops(t *testing.T) 
 	if strings.Contains(out, "imsimta stop dispatcher") {
 		t.Fatalf("a service was touched:\n%s", out)
 	}
-	if !servicesAnswer(t, h) {
+	if !servicesAnswer(t, h.Host) {
 		t.Fatal("the messaging services are not running any more")
 	}
 }
