@@ -236,7 +236,15 @@ func (s *haPrepare) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action,
 
 // Undo reverses the preparation from its receipts.
 func (s *haPrepare) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
-	c := s.c
+	return s.c.reverseHA(env, receipts)
+}
+
+// reverseHA takes back the cluster changes ha/prepare and post/ha-restore made:
+// each is the other's reverse, so one table serves both undos — a data service
+// unregistered is registered again (and back), a dependency unlinked is linked,
+// a resource disabled is enabled. Veritas changes are wrapped in haconf
+// -makerw / -dump -makero where the cluster has haconf.
+func (c Config) reverseHA(env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
 	ds, err := receiptsData(env, receipts)
 	if err != nil {
 		return nil, err
@@ -246,10 +254,17 @@ func (s *haPrepare) Undo(ctx context.Context, env *wizard.Env, receipts []wizard
 		switch d.Op {
 		case "unregister":
 			acts = append(acts, cmdAction(env, c.sc22().Register(), opData{Op: "register"}))
+		case "register":
+			acts = append(acts, cmdAction(env, c.sc22().Off(), opData{Op: "monitor-prep"}),
+				cmdAction(env, c.sc22().Unregister(), opData{Op: "unregister"}))
 		case "vcs-unlink":
 			acts = append(acts, cmdAction(env, c.vcs().Link(c.Cluster.Resource, d.Arg), opData{Op: "vcs-link", Arg: d.Arg}))
+		case "vcs-link":
+			acts = append(acts, cmdAction(env, c.vcs().Unlink(c.Cluster.Resource, d.Arg), opData{Op: "vcs-unlink", Arg: d.Arg}))
 		case "vcs-disable":
 			acts = append(acts, cmdAction(env, c.vcs().SetEnabled(d.Arg, true), opData{Op: "vcs-enable", Arg: d.Arg}))
+		case "vcs-enable":
+			acts = append(acts, cmdAction(env, c.vcs().SetEnabled(d.Arg, false), opData{Op: "vcs-disable", Arg: d.Arg}))
 		}
 	}
 	if c.Regime == RegimeVeritas && len(acts) > 0 && c.vcsConf() {
@@ -328,26 +343,5 @@ func (s *haRestore) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action,
 }
 
 func (s *haRestore) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
-	c := s.c
-	ds, err := receiptsData(env, receipts)
-	if err != nil {
-		return nil, err
-	}
-	var acts []wizard.Action
-	for _, d := range ds {
-		switch d.Op {
-		case "register":
-			acts = append(acts, cmdAction(env, c.sc22().Off(), opData{Op: "monitor-prep"}),
-				cmdAction(env, c.sc22().Unregister(), opData{Op: "unregister"}))
-		case "vcs-link":
-			acts = append(acts, cmdAction(env, c.vcs().Unlink(c.Cluster.Resource, d.Arg), opData{Op: "vcs-unlink", Arg: d.Arg}))
-		case "vcs-enable":
-			acts = append(acts, cmdAction(env, c.vcs().SetEnabled(d.Arg, false), opData{Op: "vcs-disable", Arg: d.Arg}))
-		}
-	}
-	if c.Regime == RegimeVeritas && len(acts) > 0 && c.vcsConf() {
-		acts = append([]wizard.Action{cmdAction(env, c.vcs().ConfWritable(), opData{Op: "vcs-conf"})}, acts...)
-		acts = append(acts, cmdAction(env, c.vcs().ConfSave(), opData{Op: "vcs-conf"}))
-	}
-	return acts, nil
+	return s.c.reverseHA(env, receipts)
 }
