@@ -264,8 +264,14 @@ func backoutCmd() *cobra.Command {
 				return nil
 			}
 			writeReport(ctx, s, j)
-			if err == nil && c.output == "text" {
-				fmt.Fprintf(out, "backout complete; report: %s\n", reportPath(s))
+			if c.output == "text" {
+				if err == nil {
+					fmt.Fprintf(out, "backout complete; report: %s\n", reportPath(s))
+				} else {
+					var b strings.Builder
+					printKeptSafe(s, &b)
+					err = &withNote{err: err, note: b.String()}
+				}
 			}
 			return err
 		}),
