@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"mswizard/wizard/atomicfile"
 )
 
 // WizardPrefix starts the top-level names of a tree that belong to the wizard,
@@ -232,7 +234,7 @@ func resumeContents(st contentsSwap, hook func(string)) error {
 				hook("out-half")
 			}
 		}
-		if err := errors.Join(syncDir(old), syncDir(target)); err != nil {
+		if err := errors.Join(atomicfile.SyncDir(old), atomicfile.SyncDir(target)); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
 		st.Phase = "in"
@@ -256,7 +258,7 @@ func resumeContents(st contentsSwap, hook func(string)) error {
 			hook("in-half")
 		}
 	}
-	if err := syncDir(target); err != nil {
+	if err := atomicfile.SyncDir(target); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	hook("in")
@@ -277,7 +279,7 @@ func resumeContents(st contentsSwap, hook func(string)) error {
 	if err := rootMeta(st); err != nil {
 		return err
 	}
-	return syncDir(target)
+	return atomicfile.SyncDir(target)
 }
 
 // rootMeta gives the target directory the archived root's owner, mode and mtime.
@@ -332,7 +334,7 @@ func rollbackContents(st contentsSwap) error {
 			return fmt.Errorf("restore: roll back %s: %w", n, err)
 		}
 	}
-	if err := syncDir(target); err != nil {
+	if err := atomicfile.SyncDir(target); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	if err := errors.Join(os.RemoveAll(discard), os.RemoveAll(staging), os.RemoveAll(old), rmIfExists(contentsStatePath(target))); err != nil {

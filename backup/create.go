@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"mswizard/wizard/atomicfile"
 )
 
 // ErrChanged reports a file whose size, mtime, ctime or identity changed
@@ -197,7 +199,7 @@ func Create(ctx context.Context, opt Options) (res Result, err error) {
 	if err := os.Rename(partA, res.Archive); err != nil {
 		return res, fmt.Errorf("backup: %w", err)
 	}
-	if err := syncDir(dest); err != nil {
+	if err := atomicfile.SyncDir(dest); err != nil {
 		return res, fmt.Errorf("backup: %w", err)
 	}
 	res.ManifestSHA256 = sum
@@ -364,14 +366,6 @@ func openNoAtime(name string) (*os.File, error) {
 		f, err = os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	}
 	return f, err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	return errors.Join(d.Sync(), d.Close())
 }
 
 func rmIfExists(name string) error {

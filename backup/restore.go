@@ -22,6 +22,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"mswizard/wizard/atomicfile"
 )
 
 // ErrUnsafeEntry marks an archive entry refused by the confined extractor: an
@@ -681,7 +683,7 @@ func Restore(ctx context.Context, archivePath string, opt RestoreOptions) error 
 		if err := os.Rename(target, st.Old); err != nil {
 			return fmt.Errorf("restore: move %s aside: %w", target, errors.Join(err, os.Remove(sp)))
 		}
-		if err := syncDir(parent); err != nil {
+		if err := atomicfile.SyncDir(parent); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
 	}
@@ -712,7 +714,7 @@ func resumeSwap(st swapState, sp string) error {
 			}
 			return fmt.Errorf("restore: move %s into place: %w", st.Staging, err)
 		}
-		if err := syncDir(parent); err != nil {
+		if err := atomicfile.SyncDir(parent); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
 	} else if !exists(st.Target) {
@@ -732,7 +734,7 @@ func resumeSwap(st swapState, sp string) error {
 	if err := os.Remove(sp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("restore: %w", err)
 	}
-	return syncDir(parent)
+	return atomicfile.SyncDir(parent)
 }
 
 // syncFilesystem writes out the filesystem holding dir (syncfs(2)): one call
@@ -784,5 +786,5 @@ func writeFileAtomic(name string, v any) error {
 	if err != nil {
 		return errors.Join(err, rmIfExists(tmp))
 	}
-	return syncDir(filepath.Dir(name))
+	return atomicfile.SyncDir(filepath.Dir(name))
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"mswizard/ldif"
+	"mswizard/wizard/atomicfile"
 )
 
 // Scope is an RFC 4511 search scope; the zero value is the whole subtree,
@@ -213,7 +214,7 @@ func Export(ctx context.Context, conn Searcher, spec Spec, destDir string, opts 
 	if err := os.Rename(partial, final); err != nil {
 		return res, errors.Join(err, os.Remove(partial))
 	}
-	if err := syncDir(destDir); err != nil {
+	if err := atomicfile.SyncDir(destDir); err != nil {
 		// The rename may not be durable: take the file back rather than
 		// report a backup that could vanish on a crash.
 		return res, errors.Join(fmt.Errorf("fsync %s: %w", destDir, err), os.Remove(final))
@@ -222,14 +223,6 @@ func Export(ctx context.Context, conn Searcher, spec Spec, destDir string, opts 
 		opts.Progress(w.Entries(), w.Bytes())
 	}
 	return Result{Path: final, Entries: w.Entries(), Bytes: w.Bytes(), SHA256: hex.EncodeToString(h.Sum(nil)), Referrals: refs}, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	return errors.Join(d.Sync(), d.Close())
 }
 
 // search runs the page loop and writes every entry.

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"mswizard/wizard/atomicfile"
 )
 
 // Tree names the three directories a merge reads. Each holds the same
@@ -449,7 +451,7 @@ func Merge(ctx context.Context, t Tree, p Policy, d Decisions) (*Result, error) 
 		if err != nil {
 			return nil, fmt.Errorf("configdiff: merge marker: %w", err)
 		}
-		if err := writeAtomic(filepath.Join(t.New, markerName), append(b, '\n'), 0o600); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(t.New, markerName), append(b, '\n'), 0o600); err != nil {
 			return nil, err
 		}
 	}
@@ -544,7 +546,7 @@ func apply(t Tree, m merged) error {
 	if m.v.hn {
 		pm := dst + PreMergeSuffix
 		if _, err := os.Stat(pm); errors.Is(err, fs.ErrNotExist) {
-			if err := writeAtomic(pm, m.v.new, mode); err != nil {
+			if err := atomicfile.WriteFile(pm, m.v.new, mode); err != nil {
 				return err
 			}
 		}
@@ -553,7 +555,7 @@ func apply(t Tree, m merged) error {
 		if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("configdiff: remove %s: %w", dst, err)
 		}
-		return syncDir(filepath.Dir(dst))
+		return atomicfile.SyncDir(filepath.Dir(dst))
 	}
 	if cur, err := os.ReadFile(dst); err == nil && bytes.Equal(cur, m.data) {
 		return nil
@@ -561,52 +563,5 @@ func apply(t Tree, m merged) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("configdiff: write %s: %w", dst, err)
 	}
-	return writeAtomic(dst, m.data, mode)
-}
-
-// writeAtomic replaces path with data: temp file in the same directory,
-// fsync, rename, fsync of the directory (DESIGN.md house rule 4).
-func writeAtomic(path string, data []byte, mode fs.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".configdiff-tmp*")
-	if err != nil {
-		return fmt.Errorf("configdiff: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, os.Remove(tmp))
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("configdiff: write %s: %w", path, err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("configdiff: write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("configdiff: write %s: sync: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("configdiff: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("configdiff: write %s: %w", path, err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("configdiff: sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("configdiff: sync %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.WriteFile(dst, m.data, mode)
 }

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"mswizard/wizard/atomicfile"
 )
 
 // Version is the record format version written into every record.
@@ -143,7 +145,7 @@ func Open(dir string, o Options) (*Journal, error) {
 	}
 	j.f = f
 	if created {
-		if err := syncDir(dir); err != nil {
+		if err := atomicfile.SyncDir(dir); err != nil {
 			j.Close()
 			return nil, err
 		}
@@ -388,18 +390,6 @@ func (j *Journal) Close() error {
 		errs = append(errs, j.lock.Close())
 	}
 	return errors.Join(errs...)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("journal: sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("journal: sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // Describe renders a record as one human line, for status output.
