@@ -9,15 +9,15 @@ package main
 import (
 	"context"
 	"fmt"
-	"mswizard/fixtures/world"
 	"os"
 	"runtime/pprof"
 	"syscall"
 	"time"
 
-	"mswizard/backup"
-
 	"github.com/klauspost/compress/zstd"
+
+	"mswizard/backup"
+	"mswizard/fixtures/world"
 )
 
 func main() {

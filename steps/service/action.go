@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"mswizard/wizard/atomicfile"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"mswizard/wizard"
+	"mswizard/wizard/atomicfile"
 )
 
 // opData is what an action leaves in its receipt for Undo and for the operator.

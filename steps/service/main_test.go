@@ -3,8 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"mswizard/fixtures/ldapd"
-	"mswizard/wizard/atomicfile"
 	"net"
 	"os"
 	"os/exec"
@@ -17,8 +15,10 @@ import (
 	"time"
 
 	"mswizard/fixtures/layout"
+	"mswizard/fixtures/ldapd"
 	"mswizard/fixtures/sim"
 	"mswizard/wizard"
+	"mswizard/wizard/atomicfile"
 )
 
 const helperEnv = "SERVICE_TEST_HELPER"
