@@ -762,29 +762,11 @@ func sameDevice(a, b string) error {
 	return nil
 }
 
-// writeFileAtomic writes v as JSON via a temp file, fsync, rename, fsync dir.
+// writeFileAtomic writes v as JSON, atomically and durably.
 func writeFileAtomic(name string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		return errors.Join(err, rmIfExists(tmp))
-	}
-	return atomicfile.SyncDir(filepath.Dir(name))
+	return atomicfile.WriteFile(name, append(b, '\n'), 0o600)
 }
