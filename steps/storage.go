@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -534,7 +535,7 @@ func ReturnStore(c *Config) wizard.Step {
 						return err
 					}
 					for _, name := range before.Top {
-						if !containsStr(after.Top, name) {
+						if !slices.Contains(after.Top, name) {
 							return fmt.Errorf("store return: %s is missing from the returned store", name)
 						}
 					}
@@ -561,15 +562,6 @@ func ReturnStore(c *Config) wizard.Step {
 		},
 		undoText: "move the store aside again, so the rest of the backout returns it once",
 	}
-}
-
-func containsStr(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // VerifyBackups is backup/verify, the gate: no step after it runs until every
