@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime/pprof"
@@ -29,7 +30,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) < 1 {
-		return fmt.Errorf("usage: gen|create|restore ...")
+		return errors.New("usage: gen|create|restore ARGS")
 	}
 	ctx := context.Background()
 	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" {

@@ -378,20 +378,6 @@ func (c *child) kill9(t *testing.T, powerCut bool) {
 	}
 }
 
-// wait waits for the wizard to exit by itself, at most d.
-func (c *child) wait(t *testing.T, d time.Duration) int {
-	t.Helper()
-	select {
-	case <-c.done:
-		return c.code
-	case <-time.After(d):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-		t.Fatalf("mswizard %s did not finish in %s:\n%s", strings.Join(c.cmd.Args[1:], " "), d, c.out.String())
-		return -1
-	}
-}
-
 var inDoubtRE = regexp.MustCompile(`mswizard resolve (\S+) --retry`)
 
 // resolveFromEvidence decides an in-doubt action as an operator would: the

@@ -494,5 +494,3 @@ func versionCmd() *cobra.Command {
 		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintf(cmd.OutOrStdout(), "mswizard %s\n", version) },
 	}
 }
-
-func joinLines(xs []string) string { return strings.Join(xs, "\n") }

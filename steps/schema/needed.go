@@ -55,7 +55,7 @@ func ParseFile(text string) ([]Def, error) {
 	for _, r := range recs {
 		attr, val, ok := strings.Cut(r.text, ":")
 		if !ok {
-			return nil, fmt.Errorf("schema: line %d: want attributeTypes: or objectClasses:", r.line)
+			return nil, fmt.Errorf("schema: line %d: want an attributeTypes or objectClasses line", r.line)
 		}
 		var kind string
 		switch {

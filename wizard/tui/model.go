@@ -463,9 +463,7 @@ func firstNonEmpty(s ...string) string {
 }
 
 func (m *model) addTail(s string) {
-	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
-		m.tail = append(m.tail, l)
-	}
+	m.tail = append(m.tail, strings.Split(strings.TrimRight(s, "\n"), "\n")...)
 	if len(m.tail) > tailLines {
 		m.tail = m.tail[len(m.tail)-tailLines:]
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -205,5 +204,3 @@ func (m *model) loadPlan() tea.Cmd {
 		return planMsg{mode: o.Mode, plan: p, err: err}
 	}
 }
-
-func joinLines(ls []string) string { return strings.Join(ls, "\n") }
