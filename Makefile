@@ -41,6 +41,7 @@ bench: deps build
 lint:
 	gofmt -l $$(git ls-files '*.go')
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2026.2.2 ./...
 
 clean:
 	rm -rf bin
