@@ -27,10 +27,16 @@ deps:
 	@if [ -f /usr/share/dirsrv/inf/defaults.inf ] && [ "$$(id -u)" = 0 ]; then \
 	  sed -i 's/^with_systemd = 1/with_systemd = 0/' /usr/share/dirsrv/inf/defaults.inf; fi
 
-test: deps
-	gofmt -l $$(git ls-files '*.go') | (! grep .) || (echo "gofmt needed" >&2; exit 1)
-	$(GO) vet ./...
-	$(GO) test $(TESTFLAGS) ./...
+# RACE_PKGS are the packages without end-to-end tests (no simulated host, no
+# built binary): make test runs them under the race detector and everything
+# else without it, so nothing runs twice. Measured on 2 cores: the race run of
+# these takes 3m02s user + 1m17s sys (backup dominates), staticcheck 1m55s user.
+RACE_PKGS := ./backup/... ./ldif/... ./steps/configdiff/... ./steps/mailcheck/... ./steps/schema/... ./wizard/...
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+test: deps lint
+	$(GO) test -race $(TESTFLAGS) $(RACE_PKGS)
+	$(GO) test $(TESTFLAGS) $$($(GO) list ./... | grep -vxF "$$($(GO) list $(RACE_PKGS))")
 
 demo: deps build
 	./$(BIN) demo
@@ -39,9 +45,9 @@ bench: deps build
 	@for b in bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
 
 lint:
-	gofmt -l $$(git ls-files '*.go')
+	gofmt -l $$(git ls-files '*.go') | (! grep .) || (echo "gofmt needed" >&2; exit 1)
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	$(GO) run $(STATICCHECK) ./...
 
 clean:
 	rm -rf bin
