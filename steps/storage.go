@@ -100,7 +100,7 @@ func DiskSpace(c *Config) wizard.Step {
 				Message:     fmt.Sprintf("the backups need about %s on %s, and %s is free", human(need), dir, human(free)),
 				Remediation: fmt.Sprintf("free %s on that volume, or set BackupDir in [Wizard] to a larger one", human(need-free))}), nil
 		}
-		return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Warning, Message: fmt.Sprintf("backups need about %s; %s free on %s", human(need), human(free), dir), Remediation: "none needed"}), nil
+		return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Info, Message: fmt.Sprintf("backups need about %s; %s free on %s", human(need), human(free), dir)}), nil
 	})
 }
 

@@ -121,7 +121,10 @@ func RenderPlan(rep *PlanReport) string {
 			if f.Waived {
 				tag += ", waived"
 			}
-			fmt.Fprintf(&b, "  [%s] %s: %s\n      fix: %s\n", tag, f.ID, f.Message, f.Remediation)
+			fmt.Fprintf(&b, "  [%s] %s: %s\n", tag, f.ID, f.Message)
+			if f.Remediation != "" {
+				fmt.Fprintf(&b, "      fix: %s\n", f.Remediation)
+			}
 		}
 		b.WriteString("\n")
 	}
