@@ -45,7 +45,7 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c)}
 	runMode := func(mode string) func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
 		return func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
-			r.Events, r.Ask = events, ask
+			r.Events, r.Ask = recordFindings(s, events), ask
 			var err error
 			if mode == "backout" {
 				err = r.Backout(ctx)

@@ -114,7 +114,7 @@ func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
 	}
 	defer j.Close()
 	s.rememberAnswers(j)
-	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c), Events: batchPrinter(out, c.output)}
+	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c), Events: recordFindings(s, batchPrinter(out, c.output))}
 	err = r.Apply(ctx)
 	writeReport(ctx, s, j)
 	if c.output == "text" {
@@ -202,7 +202,11 @@ func batchPrinter(out io.Writer, format string) func(wizard.Event) {
 		switch e.Kind {
 		case wizard.EvPreflight:
 			for _, f := range e.Findings {
-				fmt.Fprintf(out, "preflight [%s] %s: %s (fix: %s)\n", f.Severity, f.ID, f.Message, f.Remediation)
+				if f.Remediation == "" {
+					fmt.Fprintf(out, "preflight [%s] %s: %s\n", f.Severity, f.ID, f.Message)
+				} else {
+					fmt.Fprintf(out, "preflight [%s] %s: %s (fix: %s)\n", f.Severity, f.ID, f.Message, f.Remediation)
+				}
 			}
 		case wizard.EvStepStart:
 			fmt.Fprintf(out, "==> %s: %s\n", e.Step, e.Title)
