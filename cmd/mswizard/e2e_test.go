@@ -90,11 +90,12 @@ func TestBatchUpgradeOnTheSimulatedHost(t *testing.T) {
 			t.Errorf("customization %s = %s lost in the upgrade", c.Key, c.Value)
 		}
 	}
-	for _, name := range []string{"report.md", "report.json", "backups.json", "ldif"} {
+	for _, name := range []string{"report.md", "report.html", "report.json", "backups.json", "ldif"} {
 		if _, err := os.Stat(filepath.Join(h.World.StateDir(), name)); err != nil {
 			t.Errorf("state directory lacks %s", name)
 		}
 	}
+	requireReportRenders(t, h.World.StateDir())
 	recs, err := journal.Read(h.World.StateDir())
 	if err != nil {
 		t.Fatal(err)

@@ -204,3 +204,17 @@ func TestReportOfABackedOutRun(t *testing.T) {
 		t.Errorf("the dispatcher stop is not shown undone:\n%s", md.String())
 	}
 }
+
+// The golden report renders in a browser too (the demo's own report is opened
+// by TestBatchUpgradeOnTheSimulatedHost).
+func TestReportHTMLRendersInChromium(t *testing.T) {
+	state := t.TempDir()
+	var html bytes.Buffer
+	if err := renderHTML(&html, buildReport(reportJournal(t))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(state, "report.html"), html.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	requireReportRenders(t, state)
+}
