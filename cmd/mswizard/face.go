@@ -50,6 +50,7 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 			if mode == "backout" {
 				err = r.Backout(ctx)
 			} else {
+				estimateBeforeRun(ctx, s, r)
 				err = r.Apply(ctx)
 			}
 			// The report is written even after an abort, so it must not see the cancel.
@@ -61,7 +62,7 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 		Mode:       mode,
 		StateDir:   s.state,
 		ReportPath: reportPath(s),
-		Plan:       func(ctx context.Context) (*wizard.PlanReport, error) { return r.Plan(ctx, j.Records()) },
+		Plan:       func(ctx context.Context) (*wizard.PlanReport, error) { return planWithEstimate(ctx, s, r) },
 		BackoutPlan: func(ctx context.Context) ([]wizard.BackoutStep, error) {
 			return r.BackoutPlan(ctx, j.Records())
 		},

@@ -30,8 +30,10 @@ type Report struct {
 	Steps     []reportStep         `json:"steps"`
 	Backout   []wizard.BackoutStep `json:"backout_now"`
 	// MailRefused is the window in which the dispatcher did not accept mail.
-	MailRefused *mailWindow      `json:"mail_refused,omitempty"`
-	Findings    []wizard.Finding `json:"findings,omitempty"`
+	MailRefused *mailWindow `json:"mail_refused,omitempty"`
+	// MailRefusedEstimate is what the plan estimated before the first run.
+	MailRefusedEstimate *wizard.Downtime `json:"mail_refused_estimate,omitempty"`
+	Findings            []wizard.Finding `json:"findings,omitempty"`
 }
 
 type reportStep struct {
@@ -45,6 +47,7 @@ type reportStep struct {
 	// Active is the time the step's actions ran (begin to outcome), without
 	// the pauses between runs.
 	Active    time.Duration `json:"active_ns,omitempty"`
+	Estimated time.Duration `json:"estimated_ns,omitempty"`
 	Decisions []string      `json:"decisions,omitempty"`
 }
 
@@ -93,6 +96,12 @@ func writeReport(ctx context.Context, s *session, j *journal.Journal) {
 	if b, err := os.ReadFile(filepath.Join(s.state, findingsFile)); err == nil {
 		_ = json.Unmarshal(b, &in.Findings)
 	}
+	if b, err := os.ReadFile(filepath.Join(s.state, estimateFile)); err == nil {
+		var e savedEstimate
+		if json.Unmarshal(b, &e) == nil {
+			in.Estimate = &e
+		}
+	}
 	rep := buildReport(in)
 	in.Hash.save()
 	js, _ := json.MarshalIndent(rep.JSON(), "", "  ")
@@ -126,6 +135,7 @@ type reportInput struct {
 	Findings        []wizard.Finding
 	ConfigDecisions []string
 	Hash            *hashCache
+	Estimate        *savedEstimate // made before the first run, if any
 }
 
 // runReport is the report's model; the Markdown and HTML renderings read it.
@@ -139,6 +149,8 @@ type runReport struct {
 	Window     *mailWindow
 	Findings   []wizard.Finding
 	Backout    []wizard.BackoutStep
+	// Estimated is the downtime estimated before the first run.
+	Estimated *wizard.Downtime
 }
 
 type stepView struct {
@@ -146,6 +158,7 @@ type stepView struct {
 	State      wizard.StepState
 	Start, End time.Time
 	Active     time.Duration
+	Estimated  time.Duration // before the first run; zero when none was made
 	// Note is why a step was skipped or what stopped it; an error the step
 	// got past (a decision taken, a retry) is not repeated.
 	Note      string
@@ -241,6 +254,9 @@ func buildReport(in reportInput) *runReport {
 	for _, si := range in.Steps {
 		sr := st.Step(si.ID)
 		v := &stepView{ID: si.ID, Title: si.Title, State: sr.State, receipts: sr.Receipts, why: sr.Why, err: sr.LastError}
+		if in.Estimate != nil {
+			v.Estimated = in.Estimate.Steps[si.ID]
+		}
 		if backedOut && sr.Ran() {
 			v.State = wizard.StateUndone
 		}
@@ -305,6 +321,9 @@ func buildReport(in reportInput) *runReport {
 		}
 	}
 	rep.Window = refusedWindow(recs, in.Generated)
+	if in.Estimate != nil {
+		rep.Estimated = in.Estimate.Downtime
+	}
 	if w := rep.Window; w != nil {
 		for _, v := range rep.Steps {
 			v.InWindow = !v.Start.IsZero() && !v.Start.Before(w.From) && (w.Open || !v.Start.After(w.To))
@@ -548,9 +567,9 @@ func (h *hashCache) save() {
 
 // JSON is the report's versioned JSON form.
 func (rep *runReport) JSON() Report {
-	out := Report{Version: wizard.PlanVersion, Generated: rep.Generated, StateDir: rep.StateDir, Journal: rep.Journal, Backout: rep.Backout, MailRefused: rep.Window, Findings: rep.Findings}
+	out := Report{Version: wizard.PlanVersion, Generated: rep.Generated, StateDir: rep.StateDir, Journal: rep.Journal, Backout: rep.Backout, MailRefused: rep.Window, MailRefusedEstimate: rep.Estimated, Findings: rep.Findings}
 	for _, v := range rep.Steps {
-		out.Steps = append(out.Steps, reportStep{ID: v.ID, State: v.State, Why: v.why, Error: v.err, Receipts: v.receipts, Start: v.Start, End: v.End, Active: v.Active, Decisions: v.Decisions})
+		out.Steps = append(out.Steps, reportStep{ID: v.ID, State: v.State, Why: v.why, Error: v.err, Receipts: v.receipts, Start: v.Start, End: v.End, Active: v.Active, Estimated: v.Estimated, Decisions: v.Decisions})
 	}
 	return out
 }

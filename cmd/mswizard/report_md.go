@@ -31,6 +31,9 @@ func renderMarkdown(w io.Writer, rep *runReport) {
 	default:
 		p("**%s**: from %s (the dispatcher stopped) to %s (%s).\n\n", fmtDur(w.Length), w.From.Format("15:04:05"), w.To.Format("15:04:05"), w.Closer)
 	}
+	if e := rep.Estimated; e != nil {
+		p("Estimated before the run: %s, from %s.\n\n", fmtDur(e.Estimate), e.Basis)
+	}
 	p("## Findings\n\n")
 	if len(rep.Findings) == 0 {
 		p("The preflight found nothing.\n\n")
@@ -49,7 +52,7 @@ func renderMarkdown(w io.Writer, rep *runReport) {
 	if len(rep.Findings) > 0 {
 		p("\n")
 	}
-	p("## Steps\n\n| step | state | started | took | note |\n|---|---|---|---|---|\n")
+	p("## Steps\n\n| step | state | started | took | estimated | note |\n|---|---|---|---|---|---|\n")
 	for _, v := range rep.Steps {
 		note := v.Note
 		if len(v.Decisions) > 0 {
@@ -66,7 +69,11 @@ func renderMarkdown(w io.Writer, rep *runReport) {
 		if v.InWindow {
 			mark = " ✉✗"
 		}
-		p("| `%s` | %s | %s%s | %s | %s |\n", v.ID, v.State, started, mark, took, mdEscape(note))
+		est := ""
+		if v.Estimated > 0 {
+			est = fmtDur(v.Estimated)
+		}
+		p("| `%s` | %s | %s%s | %s | %s | %s |\n", v.ID, v.State, started, mark, took, est, mdEscape(note))
 	}
 	if rep.Window != nil {
 		p("\n✉✗ marks a step that started while mail was refused.\n")

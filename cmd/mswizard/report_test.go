@@ -113,6 +113,8 @@ func reportJournal(t *testing.T) reportInput {
 			{ID: "PRE-DISK-001", Severity: wizard.Inhibitor, Message: "no room", Remediation: "another BackupDir", Waived: true}},
 		ConfigDecisions: []string{"config/local.conf store.quotawarn reapply"},
 		Hash:            newHashCache(""),
+		Estimate: &savedEstimate{Steps: map[string]time.Duration{"stop/dispatcher": 2 * time.Second, "backup/queue": 3 * time.Second, "upgrade/run-installer": 12 * time.Second},
+			Downtime: &wizard.Downtime{What: "mail is refused", From: "stop/dispatcher", To: "post/start", Estimate: 25 * time.Second, Basis: "a measured sample"}},
 	}
 }
 
@@ -154,6 +156,11 @@ func TestReportRendersTheRunForReaders(t *testing.T) {
 						t.Errorf("config-diff note %q decisions %q", v.Note, v.Decisions)
 					}
 				}
+			}
+		},
+		"the estimate made before the run stands beside what happened": func(t *testing.T) {
+			if !strings.Contains(md.String(), "Estimated before the run: 25s") || !strings.Contains(md.String(), "| `backup/queue` | done | 04:32:21 ✉✗ | 1.5s | 3s |") {
+				t.Errorf("estimate not compared:\n%s", md.String())
 			}
 		},
 		"the html is self-contained": func(t *testing.T) {

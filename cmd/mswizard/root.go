@@ -115,6 +115,7 @@ func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
 	defer j.Close()
 	s.rememberAnswers(j)
 	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c), Events: recordFindings(s, batchPrinter(out, c.output))}
+	estimateBeforeRun(ctx, s, r)
 	err = r.Apply(ctx)
 	writeReport(ctx, s, j)
 	if c.output == "text" {
@@ -164,7 +165,7 @@ func printKeptSafe(s *session, w io.Writer) {
 
 func printPlan(ctx context.Context, s *session, c *common, out io.Writer) error {
 	r := &wizard.Runner{Steps: s.steps, Env: s.env, Opts: s.options(c)}
-	rep, err := r.Plan(ctx, s.records())
+	rep, err := planWithEstimate(ctx, s, r)
 	if err != nil {
 		return err
 	}
