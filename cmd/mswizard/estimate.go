@@ -156,6 +156,12 @@ func estimatePlan(ctx context.Context, s *session, rep *wizard.PlanReport) error
 	if err != nil {
 		return err
 	}
+	m.apply(rep)
+	return nil
+}
+
+// apply sets the estimates of rep's steps and of the mail-refused window.
+func (m measure) apply(rep *wizard.PlanReport) {
 	var refused time.Duration
 	in := false
 	seen := false
@@ -187,7 +193,7 @@ func estimatePlan(ctx context.Context, s *session, rep *wizard.PlanReport) error
 		}
 	}
 	if !seen || refused == 0 {
-		return nil
+		return
 	}
 	rate := 0.0
 	if m.sampleTime > 0 {
@@ -198,7 +204,6 @@ func estimatePlan(ctx context.Context, s *session, rep *wizard.PlanReport) error
 		Basis: fmt.Sprintf("the server root (%d files, %s) and the queue (%d files, %s) read and compressed twice at the %.0f MiB/s this host read and compressed a %s sample, plus %s per service command and %s for the installer (assumed)",
 			m.rootFiles, humanBytes(m.rootBytes), m.queueFiles, humanBytes(m.queueBytes), rate, humanBytes(m.sampleBytes), perCommand, perInstall),
 	}
-	return nil
 }
 
 // planWithEstimate is Runner.Plan with the estimates filled in; an estimate
