@@ -85,6 +85,8 @@ var Keys = []Key{
 	{Section: Wiz, Name: "MaxQueueAttempts", Meaning: "delivery attempts over which a message counts as stuck", Default: "10"},
 	{Section: Wiz, Name: "MaxQueueAge", Meaning: "age over which a queued message counts as stuck", Default: "24h"},
 	{Section: Wiz, Name: "MaxLogErrors", Meaning: "error records (R K J X Y) allowed in mail.log_current after the restart", Default: "0"},
+	{Section: Wiz, Name: "ProbeRecipient", Meaning: "who the mail-flow probe (baseline/mail, post/mail-probe) is sent to by SMTP", Default: "postmaster"},
+	{Section: Wiz, Name: "ProbeTimeout", Meaning: "how long the probe waits for its enqueue and delivery records in mail.log_current", Default: "60s"},
 }
 
 // multiInProduct lists keys documented as repeatable in the product sections
@@ -120,6 +122,8 @@ type Answers struct {
 	LDAPTimeout, StopTimeout, StartTimeout                                    time.Duration
 	QueueCheckWindow, QueueCheckInterval, MaxQueueAge                         time.Duration
 	MaxQueueAttempts, MaxLogErrors                                            int
+	ProbeRecipient                                                            string
+	ProbeTimeout                                                              time.Duration
 	ConfigMerge                                                               string
 	ConfigDecisions                                                           []string
 	Waivers                                                                   map[string]string
@@ -392,6 +396,8 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 	a.MaxQueueAge = dur("MaxQueueAge")
 	a.MaxQueueAttempts = num("MaxQueueAttempts")
 	a.MaxLogErrors = num("MaxLogErrors")
+	a.ProbeRecipient = str(Wiz, "ProbeRecipient")
+	a.ProbeTimeout = dur("ProbeTimeout")
 	w := f.Section(Wiz)
 	for _, kv := range w.All("ConfigDecision") {
 		if len(strings.Fields(kv.Value)) != 3 {
