@@ -157,6 +157,12 @@ func TestLogCheckBlamesOnlyRecordsSinceTheBaselineAndReruns(t *testing.T) {
 	}
 
 	clock = now.Add(time.Minute)
+	if _, err := runStep(t, LogCheck(c), env); err == nil || !strings.Contains(err.Error(), "no mail was enqueued or delivered") {
+		t.Fatalf("a window without any record: %v, want a failure that says so, not a pass", err)
+	}
+	f, _ := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(mailLine(now.Add(10*time.Second), "ims-ms", "D", ""))
+	f.Close()
 	if _, err := runStep(t, LogCheck(c), env); err != nil {
 		t.Fatalf("a log with no errors since the baseline fails: %v", err)
 	}
@@ -164,14 +170,14 @@ func TestLogCheckBlamesOnlyRecordsSinceTheBaselineAndReruns(t *testing.T) {
 		t.Error("post/log-check claims done: it must run again on every rerun")
 	}
 
-	f, _ := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	f, _ = os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(mailLine(now.Add(30*time.Second), "tcp_local", "R", "smtp;550 5.1.1 unknown user"))
 	f.Close()
 	clock = now.Add(2 * time.Minute)
 	out = nil
 	_, err := runStep(t, LogCheck(c), env)
-	if err == nil || !strings.Contains(err.Error(), "mail.log_current:3:") || !strings.Contains(err.Error(), "unknown user") {
-		t.Fatalf("an R record after the restart: %v, want a failure naming mail.log_current:3", err)
+	if err == nil || !strings.Contains(err.Error(), "mail.log_current:4:") || !strings.Contains(err.Error(), "unknown user") {
+		t.Fatalf("an R record after the restart: %v, want a failure naming mail.log_current:4", err)
 	}
 	if !strings.Contains(strings.Join(out, "\n"), "unknown user") {
 		t.Errorf("the evidence was not streamed to the output:\n%s", strings.Join(out, "\n"))
