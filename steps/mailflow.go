@@ -14,10 +14,10 @@ import (
 	"strconv"
 	"strings"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/steps/mailcheck"
 	"mswizard/steps/service"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 )
 
 // Files of the mail-flow checks in the state directory.

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 )
 
 // mountEntry is one line of /proc/self/mountinfo (proc(5)): what a remount needs.

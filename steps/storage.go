@@ -13,8 +13,8 @@ import (
 	"syscall"
 
 	"mswizard/backup"
+	"mswizard/internal/atomicfile"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 )
 
 // Archive names in BackupDir. One run per state directory, so fixed names make a

@@ -15,9 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mswizard/backup"
+	"mswizard/internal/atomicfile"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
-	"mswizard/wizard/atomicfile"
 )
 
 // installedVersion reads msg-INSTANCE/VERSION, the installer's version marker.

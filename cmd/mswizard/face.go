@@ -14,10 +14,10 @@ import (
 	"github.com/charmbracelet/huh"
 	"golang.org/x/sys/unix"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/steps/configdiff"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
-	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/journal"
 	"mswizard/wizard/tui"
 )

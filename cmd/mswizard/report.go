@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/ldif/export"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/journal"
 )
 

@@ -31,8 +31,8 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/ldif"
-	"mswizard/wizard/atomicfile"
 )
 
 // Scope is an RFC 4511 search scope; the zero value is the whole subtree,

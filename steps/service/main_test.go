@@ -17,8 +17,8 @@ import (
 	"mswizard/fixtures/layout"
 	"mswizard/fixtures/ldapd"
 	"mswizard/fixtures/sim"
+	"mswizard/internal/atomicfile"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 )
 
 const helperEnv = "SERVICE_TEST_HELPER"
