@@ -455,6 +455,14 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 			return err
 		}
 	}
+	if cf, ok := s.(Confirmer); ok && cf.Confirmation() != "" && !rec.Confirmed {
+		if err := r.confirm(ctx, Question{ID: id, Prompt: cf.Confirmation(), Detail: planText(actions)}); err != nil {
+			return err
+		}
+		if err := r.append(journal.Record{Kind: journal.KindConfirmed, Step: id}); err != nil {
+			return err
+		}
+	}
 	for i, a := range actions {
 		if prev, ok := rec.DoneActions[i]; ok && prev == a.Summary {
 			continue // done before the last interruption
