@@ -223,6 +223,9 @@ func pinDiff(have *Pin, want Pin) []string {
 	if have.AnswersHash != want.AnswersHash {
 		diff = append(diff, fmt.Sprintf("answers (secrets excluded): journal sha256 %s, now %s", short(have.AnswersHash), short(want.AnswersHash)))
 	}
+	if have.Runbook != want.Runbook {
+		diff = append(diff, fmt.Sprintf("runbook: journal %q, now %q", have.Runbook, want.Runbook))
+	}
 	if !slices.Equal(have.Steps, want.Steps) {
 		diff = append(diff, fmt.Sprintf("runbook steps: journal [%s], now [%s]", strings.Join(have.Steps, " "), strings.Join(want.Steps, " ")))
 	}

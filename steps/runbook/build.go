@@ -72,7 +72,7 @@ func Build(rb *Runbook, v *Values, o Options) ([]wizard.Step, error) {
 		case KindFile:
 			f := *s.File
 			f.Path, f.Copy, f.Target, f.Owner, f.Group = v.render(f.Path), v.render(f.Copy), v.render(f.Target), v.render(f.Owner), v.render(f.Group)
-			secret := f.Content != v.renderPublic(f.Content)
+			secret := v.render(f.Content) != v.renderPublic(f.Content)
 			f.Content = v.render(f.Content)
 			out = append(out, &fileStep{base: b, f: f, secret: secret})
 		case KindService:

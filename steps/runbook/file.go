@@ -401,5 +401,5 @@ func (s *fileStep) restore(ctx context.Context, p prior, rc *wizard.Receipt) err
 }
 
 func (s *fileStep) UndoDescription() string {
-	return "restores " + s.f.Path + " to what was there before (nothing, a file, a directory or a symlink)"
+	return "restores " + s.f.Path + " as it was"
 }

@@ -67,7 +67,7 @@ type Cond struct {
 	Port    string // holds when host:port accepts a TCP connection
 	Svstat  string // holds when svstat says the daemontools service is up ...
 	UpFor   time.Duration
-	UpForT  string // up_for as written: a duration or an answer reference
+	UpForT  string  // up_for as written: a duration or an answer reference
 	Any     []*Cond // holds when any alternative holds
 	Not     bool    // negates the whole condition
 	Timeout time.Duration

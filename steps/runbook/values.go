@@ -396,6 +396,9 @@ func (v *Values) renderPublic(s string) string {
 }
 
 func (v *Values) renderAll(ss []string) []string {
+	if ss == nil {
+		return nil
+	}
 	out := make([]string, len(ss))
 	for i, s := range ss {
 		out[i] = v.render(s)
