@@ -262,7 +262,7 @@ func qmailSimCmd() *cobra.Command {
 // directory) and writes the answers for the qmail-daemontools runbook.
 func qmailDemo(ctx context.Context, dir string, stop bool, out io.Writer) error {
 	if stop {
-		w, err := qmail.Open(dir)
+		w, err := qmail.Open(filepath.Join(dir, "root"))
 		if err != nil {
 			return err
 		}
