@@ -30,7 +30,7 @@ func newRoot() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	root.AddCommand(upgradeCmd(false), upgradeCmd(true), backoutCmd(), statusCmd(), resolveCmd(),
-		answersCmd(), backupCmd(), ldifCmd(), diffCmd(), demoCmd(), simCmd(), versionCmd())
+		answersCmd(), backupCmd(), ldifCmd(), diffCmd(), demoCmd(), simCmd(), versionCmd(), installerPtyCmd())
 	return root
 }
 
