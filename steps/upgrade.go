@@ -29,6 +29,11 @@ func (c *Config) installedVersion(ctx context.Context, env *wizard.Env) host.Ins
 	return host.ReadVersion(ctx, execVersion{env}, c.Host.ServerRoot(), c.Host.Instance)
 }
 
+// InstalledVersion is the version the host reports, for the faces' displays.
+func InstalledVersion(ctx context.Context, c *Config, env *wizard.Env) host.InstalledVersion {
+	return c.installedVersion(ctx, env.Nop())
+}
+
 // execVersion runs `imsimta version` through the step's command runner.
 type execVersion struct{ env *wizard.Env }
 
