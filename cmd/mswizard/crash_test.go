@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"mswizard/fixtures/host"
-	stepshost "mswizard/steps/host"
 	"mswizard/fixtures/layout"
 	"mswizard/fixtures/world"
+	stepshost "mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/journal"
 )

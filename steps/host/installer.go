@@ -291,7 +291,7 @@ func (d *Dialogue) Run(ctx context.Context, out io.Reader, in io.Writer, exited 
 			if strings.TrimSpace(tail) == "" || quiet < settle {
 				continue
 			}
-			text := strings.TrimRight(block.String(), " \t")
+			text := block.String()
 			row, ok := d.match(text)
 			if !ok {
 				if looksLikePrompt(tail) && quiet >= wait {
