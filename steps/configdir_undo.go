@@ -69,6 +69,22 @@ func (c dirChange) String() string {
 	return fmt.Sprintf("put back %s: %s", c.DN, strings.Join(ms, "; "))
 }
 
+// outside describes a difference outside this server's part, which is
+// reported and never changed.
+func (c dirChange) outside() string {
+	switch c.Kind {
+	case "add":
+		return c.DN + " deleted since the export"
+	case "delete":
+		return c.DN + " added since the export"
+	}
+	var ms []string
+	for _, m := range c.Mods {
+		ms = append(ms, fmt.Sprintf("%s now %s, exported %s", m.Name, showValues(m.Name, m.Now), showValues(m.Name, m.Was)))
+	}
+	return fmt.Sprintf("%s changed since the export (%s)", c.DN, strings.Join(ms, "; "))
+}
+
 // apply makes the change; each kind is idempotent, so a rerun after a crash
 // finds its work done.
 func (c dirChange) apply(conn configConn) error {
@@ -201,7 +217,7 @@ func diffEntries(exported, current []ldif.Entry, roots []string) configDiffResul
 		}
 		ch.depth = strings.Count(k, ",")
 		if !inPart(k) {
-			res.Outside = append(res.Outside, ch.String())
+			res.Outside = append(res.Outside, ch.outside())
 			continue
 		}
 		switch ch.Kind {
