@@ -72,6 +72,7 @@ var Keys = []Key{
 	{Section: Wiz, Name: "IPResource", Meaning: "Veritas: the logical IP resource", Example: "ims-ip"},
 	{Section: Wiz, Name: "MountResource", Meaning: "Veritas: the shared mount resource", Example: "ims-mount"},
 	{Section: Wiz, Name: "Export", Meaning: "an LDIF export: NAME | BASE | SCOPE(base|one|sub) | FILTER | ATTRS(comma list or *) | FILE (DATE is replaced by YYYYMMDD); default: the appendix's ug and pab exports", Multi: true, Example: "ug | o=siroe.com | sub | (objectclass=inetlocalmailrecipient) | * | DATE.ug.ldif"},
+	{Section: Wiz, Name: "ConfigExport", Meaning: "the configuration directory's export, in the Export format; default: the whole suffix of ConfigDirectoryLdapURL, (objectclass=*), to DATE.config.ldif", Example: "config | o=NetscapeRoot | sub | (objectclass=*) | * | DATE.config.ldif"},
 	{Section: Wiz, Name: "PABSuffix", Meaning: "personal address book suffix exported to DATE.pab.ldif", Default: "o=pab"},
 	{Section: Wiz, Name: "LDAPCAFile", Meaning: "CA certificate file for ldaps:// and StartTLS", Example: "/etc/ssl/certs/ca.pem"},
 	{Section: Wiz, Name: "LDAPStartTLS", Meaning: "upgrade ldap:// connections with StartTLS", Default: "no", Choices: []string{"yes", "no"}},
@@ -118,7 +119,7 @@ type Answers struct {
 	FullMachineName, SuiteSpotUserID, SuiteSpotGroup, ServerRoot, AdminDomain string
 	ConfigDirectoryLdapURL, UserDirectoryLdapURL, UserDirectoryAdminID        string
 	UserDirectoryAdminPwd, ConfigDirectoryAdminPwd, SchemaAdminPwd            Secret
-	SchemaAdminID                                                             string
+	SchemaAdminID, ConfigDirectoryAdminID                                     string
 
 	StateDir, BackupDir, Instance, Installer, InstalledVersion, TargetVersion string
 	InstallerMode, ServiceAdminID                                             string
@@ -130,6 +131,7 @@ type Answers struct {
 	ClusterBin, ClusterResource, ClusterGroup, ClusterSystem, HaregService    string
 	IPResource, MountResource                                                 string
 	Exports                                                                   []Export
+	ConfigExport                                                              *Export // nil: the default
 	PABSuffix, LDAPCAFile                                                     string
 	LDAPStartTLS, LDAPInsecureSkipVerify, Confirm                             bool
 	LDAPTimeout, StopTimeout, StartTimeout                                    time.Duration
@@ -364,6 +366,7 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 	a.ConfigDirectoryLdapURL = str(General, "ConfigDirectoryLdapURL")
 	a.UserDirectoryLdapURL = str(General, "UserDirectoryLdapURL")
 	a.UserDirectoryAdminID = str(General, "UserDirectoryAdminID")
+	a.ConfigDirectoryAdminID = str(General, "ConfigDirectoryAdminID")
 	for _, k := range Keys {
 		if k.Secret && k.Name == "UserDirectoryAdminPwd" {
 			a.UserDirectoryAdminPwd = secret(k)
@@ -443,6 +446,15 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 			continue
 		}
 		a.Exports = append(a.Exports, e)
+	}
+	if k, _ := keyFor(Wiz, "ConfigExport"); k.Name != "" {
+		if v, line := get(k); v != "" {
+			if e, err := parseExport(v); err != nil {
+				bad(line, "ConfigExport: %v", err)
+			} else {
+				a.ConfigExport = &e
+			}
+		}
 	}
 	if len(a.Exports) == 0 && a.UserDirectoryLdapURL != "" {
 		a.Exports = DefaultExports(a.UserSuffix(), a.PABSuffix)
