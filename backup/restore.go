@@ -49,6 +49,10 @@ type RestoreOptions struct {
 	// Keep lists top-level names of Target a content swap leaves in place,
 	// neither moved aside nor restored (e.g. mail carried through it).
 	Keep []string
+	// ManifestSHA256, when set, is the manifest's sha256 as recorded when the
+	// archive was made; a manifest that differs is refused before anything is
+	// extracted or moved (CheckManifestHash).
+	ManifestSHA256 string
 
 	afterMove    func()             // test hook: runs after Target was moved aside
 	contentsHook func(point string) // test hook: named points of a content swap
@@ -621,6 +625,15 @@ func Restore(ctx context.Context, archivePath string, opt RestoreOptions) error 
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("restore: %w", err)
+	}
+	if opt.ManifestSHA256 != "" {
+		manifest := opt.Manifest
+		if manifest == "" {
+			manifest = ManifestPath(archivePath)
+		}
+		if err := CheckManifestHash(manifest, opt.ManifestSHA256); err != nil {
+			return err
+		}
 	}
 
 	contents := opt.Contents

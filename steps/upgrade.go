@@ -166,6 +166,9 @@ func (s *installerStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 		Summary:      cmd.String(),
 		Irreversible: "short of restoring the server-root archive",
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
+			if err := c.BeforeInstaller(ctx); err != nil { // installerguard.go
+				return err
+			}
 			before, _ := c.installedVersion()
 			// An installer that died half-way (killed with the wizard, or by
 			// itself) left its backup.TIMESTAMP and a configuration that is
@@ -225,6 +228,9 @@ func (s *installerStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 // ResolveInDoubt decides from evidence what became of an installer run the wizard
 // was killed during; it never re-runs the installer blindly.
 func (s *installerStep) ResolveInDoubt(ctx context.Context, env *wizard.Env, action int, summary string) (wizard.Resolution, error) {
+	if err := s.c.InstallerInDoubt(); err != nil { // installerguard.go
+		return wizard.Undecided, err
+	}
 	v, err := s.c.installedVersion()
 	if err != nil {
 		return wizard.Undecided, err
@@ -362,6 +368,9 @@ func (c *Config) carryDir() (dir string, inside bool) {
 // A server root that is a mount point is restored by swapping its contents,
 // with the mail carried inside it.
 func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec backupRecord) ([]string, error) {
+	if err := c.beforeRestore(ctx, rec); err != nil { // safety.go
+		return nil, err
+	}
 	carry, inside := c.carryDir()
 	var keep []string
 	if inside {

@@ -223,6 +223,18 @@ func pinDiff(have *Pin, want Pin) []string {
 	if have.AnswersHash != want.AnswersHash {
 		diff = append(diff, fmt.Sprintf("answers (secrets excluded): journal sha256 %s, now %s", short(have.AnswersHash), short(want.AnswersHash)))
 	}
+	if len(have.Paths) > 0 && len(want.Paths) > 0 {
+		keys := make([]string, 0, len(want.Paths))
+		for k := range want.Paths {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if have.Paths[k] != want.Paths[k] {
+				diff = append(diff, fmt.Sprintf("%s: journal %s, now %s", k, have.Paths[k], want.Paths[k]))
+			}
+		}
+	}
 	if !slices.Equal(have.Steps, want.Steps) {
 		diff = append(diff, fmt.Sprintf("runbook steps: journal [%s], now [%s]", strings.Join(have.Steps, " "), strings.Join(want.Steps, " ")))
 	}

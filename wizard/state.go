@@ -88,6 +88,10 @@ type Pin struct {
 	WizardVersion string   `json:"wizard_version"`
 	Steps         []string `json:"steps"`
 	AnswersHash   string   `json:"answers_hash"`
+	// Paths are the absolute paths the run works on (state directory, backup
+	// directory, server root, installer), as the answers and the command line
+	// named them: a rerun that resolves them elsewhere is refused.
+	Paths map[string]string `json:"paths,omitempty"`
 }
 
 // Fold reads records into a State. Records before the last backout-done belong to
