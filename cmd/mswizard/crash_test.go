@@ -44,6 +44,7 @@ type hostOptions struct {
 	undecided bool
 	noStart   bool // the services are left stopped
 	users     int  // directory users to seed (default 20)
+	dir       string // where the host lives; a new temporary directory when empty
 }
 
 // upHost brings a simulated host up for one test and writes its answers: the
@@ -52,7 +53,10 @@ type hostOptions struct {
 // timeouts so a failure cannot hang for minutes.
 func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 	t.Helper()
-	dir := t.TempDir()
+	dir := o.dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if o.seed == 0 {

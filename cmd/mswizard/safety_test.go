@@ -610,3 +610,154 @@ func resealLast(t *testing.T, text string, v int) string {
 	ls[len(ls)-1] = fmt.Sprintf(`%s,"crc":"%08x"}`, last[:i], sum) + "\n"
 	return strings.Join(ls, "")
 }
+
+// Case 7: a backout stages a copy of the server root on its volume. Preflight
+// and the plan say how much room that takes; a volume that cannot hold it
+// stops the run before anything is stopped (PRE-DISK-003), so the way back
+// cannot fail for want of space exactly when it is needed.
+func TestAServerRootVolumeTooFullForABackoutStopsTheRun(t *testing.T) {
+	requireTools(t)
+	if os.Geteuid() != 0 {
+		t.Fatal("mounting a tmpfs needs root")
+	}
+	bin := buildBinary(t)
+	vol := filepath.Join(t.TempDir(), "vol")
+	if err := os.Mkdir(vol, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", vol, "tmpfs", 0, "size=256m"); err != nil {
+		t.Fatalf("mount tmpfs: %v", err)
+	}
+	// Registered first, so it runs after the host is down.
+	t.Cleanup(func() { _ = syscall.Unmount(vol, syscall.MNT_DETACH) })
+	backups := filepath.Join(t.TempDir(), "backups")
+	h := upHost(t, bin, hostOptions{seed: 70, dir: vol, wizard: []string{"BackupDir = " + backups}})
+
+	out, code := run(t, bin, "plan", "--answers", h.inf)
+	if code != 0 || !strings.Contains(out, "a backout stages a copy of the server root on "+vol) {
+		t.Fatalf("plan does not state the room a backout needs: exit %d\n%s", code, out)
+	}
+	// Fill the volume until less than the server root's size is free.
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(vol, &st); err != nil {
+		t.Fatal(err)
+	}
+	free := int64(st.Bavail) * st.Bsize
+	filler, err := os.Create(filepath.Join(vol, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Fallocate(int(filler.Fd()), 0, 0, free-256<<10); err != nil {
+		t.Fatalf("fallocate: %v", err)
+	}
+	filler.Close()
+
+	out, code = run(t, bin, "plan", "--answers", h.inf)
+	if !strings.Contains(out, "PRE-DISK-003") {
+		t.Fatalf("plan on a full volume: exit %d, no PRE-DISK-003\n%s", code, out)
+	}
+	out, code = run(t, bin, "upgrade", "--answers", h.inf, "--yes")
+	if code != 1 || !strings.Contains(out, "PRE-DISK-003") || !strings.Contains(out, "a backout stages a copy of the server root on "+vol) || strings.Contains(out, "$ ") {
+		t.Fatalf("upgrade on a full volume: exit %d\n%s", code, out)
+	}
+	if !servicesAnswer(t, h.Host) {
+		t.Fatal("the services were stopped")
+	}
+	os.Remove(filepath.Join(vol, "filler"))
+	out, code = run(t, bin, "upgrade", "--answers", h.inf, "--yes", "--until", "preflight/ha-probe")
+	if code != 0 || strings.Contains(out, "PRE-DISK-003") {
+		t.Fatalf("with room again: exit %d\n%s", code, out)
+	}
+}
+
+// Case 8: a name that is not UTF-8 (Latin-1, as 5.x tools wrote them) and a
+// sparse file in the server root: the upgrade's archive takes them (it failed
+// after the services were stopped), and the backout brings them back byte for
+// byte, the sparse file still sparse.
+func TestLatin1NamesAndSparseFilesSurviveUpgradeAndBackout(t *testing.T) {
+	requireTools(t)
+	bin := buildBinary(t)
+	h := upHost(t, bin, hostOptions{seed: 71})
+	docs := filepath.Join(h.w.ServerRoot(), "docs")
+	if err := os.MkdirAll(filepath.Join(docs, "r\xe9sum\xe9s"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	latin1 := filepath.Join(docs, "r\xe9sum\xe9s", "caf\xe9.txt")
+	if err := os.WriteFile(latin1, []byte("caf\xe9 cr\xe8me\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const size = 32 << 20
+	sparse := filepath.Join(docs, "index.db")
+	f, err := os.Create(sparse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("head"), 0)
+	f.WriteAt([]byte("tail"), size-4)
+	f.Close()
+
+	if out, code := run(t, bin, "upgrade", "--answers", h.inf, "--yes"); code != 0 {
+		t.Fatalf("upgrade: exit %d\n%s", code, out)
+	}
+	if out, code := run(t, bin, "backout", "--answers", h.inf, "--yes"); code != 0 {
+		t.Fatalf("backout: exit %d\n%s", code, out)
+	}
+	h.requireVersion(t, "5.1")
+	if b, err := os.ReadFile(latin1); err != nil || string(b) != "caf\xe9 cr\xe8me\n" {
+		t.Fatalf("the Latin-1 file after the backout: %q %v", b, err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(sparse, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Size != size || st.Blocks*512 > 1<<20 {
+		t.Fatalf("index.db after the backout: %d bytes, %d allocated; want %d, sparse", st.Size, st.Blocks*512, size)
+	}
+	b, _ := os.ReadFile(sparse)
+	if string(b[:4]) != "head" || string(b[size-4:]) != "tail" {
+		t.Fatal("index.db content changed")
+	}
+}
+
+// Case 10 (signals): SIGTERM while the TUI shows the plan ends the wizard as
+// interrupted, exit 130, not 0 as a quit; nothing ran.
+func TestSIGTERMOnTheTUIPlanScreenExits130(t *testing.T) {
+	requireTmux(t)
+	requireTools(t)
+	bin := buildBinary(t)
+	h := upHost(t, bin, hostOptions{seed: 72})
+	if err := os.MkdirAll(h.w.StateDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A state directory that knows its answers: `upgrade --state-dir` opens the TUI.
+	if err := os.WriteFile(filepath.Join(h.w.StateDir(), "answers.path"), []byte(h.inf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("mswizard-sigterm-%d", os.Getpid())
+	p := &tmuxPane{t: t, name: name}
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	cmd := fmt.Sprintf("sh -c 'echo $$ > %s; TERM=xterm-256color exec %s upgrade --state-dir %s'; echo EXIT=$?; sleep 600", pidFile, bin, h.w.StateDir())
+	p.tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", cmd)
+	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", name).Run() })
+	p.waitFor(2*time.Minute, "preflight", "enter review the plan")
+	p.send("Enter")
+	p.waitFor(30*time.Second, "review the plan (enter to start")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(30*time.Second, "EXIT=130")
+	recs, err := journal.Read(h.w.StateDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.Kind == journal.KindBegin {
+			t.Fatalf("an action began: %s", journal.Describe(r))
+		}
+	}
+}
