@@ -42,8 +42,8 @@ type hostOptions struct {
 	// undecided leaves the world's planted merge conflict without a
 	// ConfigDecision, for tests of the exit-3 stop.
 	undecided bool
-	noStart   bool // the services are left stopped
-	users     int  // directory users to seed (default 20)
+	noStart   bool   // the services are left stopped
+	users     int    // directory users to seed (default 20)
 	dir       string // where the host lives; a new temporary directory when empty
 }
 

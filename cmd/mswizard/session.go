@@ -154,7 +154,7 @@ func (s *session) close() {
 
 func (s *session) pin() wizard.Pin {
 	p := wizard.Pin{WizardVersion: version, AnswersHash: s.answers.Hash(), Paths: map[string]string{
-		"state directory": s.state,
+		"state directory":  s.state,
 		"backup directory": s.cfg.BackupDir,
 		"server root":      s.cfg.Host.ServerRoot(),
 		"installer":        s.answers.Installer,
