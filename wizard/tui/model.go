@@ -498,19 +498,7 @@ func (m *model) planText() string {
 		if len(m.backout) == 0 {
 			b.WriteString("Nothing to undo: the journal records no step that changed anything.\n")
 		} else {
-			b.WriteString("Backout plan, newest first (nothing has been run):\n")
-		}
-		for i, s := range m.backout {
-			fmt.Fprintf(&b, "\n%2d. undo %s — %s\n", i+1, s.ID, s.Title)
-			if s.Error != "" {
-				fmt.Fprintf(&b, "      cannot plan: %s\n", s.Error)
-			}
-			for _, a := range s.Actions {
-				fmt.Fprintf(&b, "      $ %s\n", a.Summary)
-				if a.Irreversible != "" {
-					fmt.Fprintf(&b, "        (cannot be undone: %s)\n", a.Irreversible)
-				}
-			}
+			b.WriteString(wizard.RenderBackoutPlan(m.backout))
 		}
 	} else if m.plan != nil {
 		b.WriteString(wizard.RenderPlan(m.plan))
