@@ -41,10 +41,10 @@ func TestBackoutFollowsTheProcedureScopedByTheJournal(t *testing.T) {
 		{"after a completed run", "", []string{
 			"post/record",
 			"start/web", "start/msg", "start/admin", // stop stage: rank 2, 3, 5
-			"store/return",    // set aside
-			"upgrade/install", // restore
-			"export/ldif",     // no place: where reverse order puts it among the keyed
-			"store/aside",     // return
+			"store/return",                       // set aside
+			"upgrade/install",                    // restore
+			"export/ldif",                        // no place: where reverse order puts it among the keyed
+			"store/aside",                        // return
 			"stop/admin", "stop/msg", "stop/web", // start stage: rank 1, 3, 4
 		}},
 		{"after the installer", "upgrade/install", []string{
