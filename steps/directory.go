@@ -76,7 +76,7 @@ func ExportLDIF(c *Config) wizard.Step {
 // pristine defaults (seed 003, "Messaging Server 5.2 へのアップグレード" step 2).
 // Conflicts are never resolved silently: without a decision the run stops (exit 3).
 func ConfigMerge(c *Config) wizard.Step {
-	return &unit{id: "upgrade/config-diff", title: "Re-apply the configuration customizations",
+	return &unit{id: "upgrade/config-diff", title: "Re-apply the configuration customizations", review: c.configReview,
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			bs := c.configBackups()
 			if len(bs) == 0 {

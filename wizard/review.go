@@ -52,7 +52,8 @@ type ReviewChoice struct {
 type Option struct {
 	Key   string `json:"key"`   // "r"
 	Value string `json:"value"` // "reapply"
-	Label string `json:"label"` // "re-apply yours"
+	Label string `json:"label"` // `re-apply yours "90"`
+	Help  string `json:"help"`  // the short form a key help shows: "re-apply"
 }
 
 // Decision is an operator's answer to one ReviewChoice.

@@ -76,7 +76,7 @@ func stepHelp() string {
 	var b strings.Builder
 	for _, st := range steps.Upgrade(steps.NewConfig(a, "/STATE")) {
 		opt := ""
-		if o, ok := st.(interface{ Optional() bool }); ok && o.Optional() {
+		if wizard.Describe(st).Optional {
 			opt = " (optional)"
 		}
 		fmt.Fprintf(&b, "  %-28s %s%s\n", st.ID(), st.Title(), opt)
