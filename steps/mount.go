@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"mswizard/steps/facts"
 	"mswizard/wizard"
 	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/lines"
@@ -99,7 +100,7 @@ func (c *Config) umountFindings(store string) []wizard.Finding {
 // storeUmount is store/aside for StoreAction = umount (seed 003, backup step 5:
 // "umount msgserver-root/msg-instance/store/partition/primary").
 func storeUmount(c *Config, store string) wizard.Step {
-	return &unit{id: "store/aside", title: "Unmount the message store",
+	return &unit{id: "store/aside", title: "Unmount the message store", establishes: []wizard.Fact{facts.StoreAside}, backout: wizard.BackoutKey{Stage: wizard.BackoutReturn},
 		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			m, err := isMountPoint(store)
 			if err != nil {
@@ -168,7 +169,7 @@ func (c *Config) mountAction(env *wizard.Env, store string) (wizard.Action, erro
 }
 
 func storeRemount(c *Config, store string) wizard.Step {
-	return &unit{id: "post/store-return", title: "Mount the message store again",
+	return &unit{id: "post/store-return", title: "Mount the message store again", establishes: []wizard.Fact{wizard.Not(facts.StoreAside)}, backout: wizard.BackoutKey{Stage: wizard.BackoutSetAside},
 		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			m, err := isMountPoint(store)
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"mswizard/steps/facts"
 	"mswizard/wizard"
 )
 
@@ -27,12 +28,13 @@ func Start(c Config) wizard.Step {
 
 // expected lists the units that must answer after the start, in start order:
 // the enabled messaging services, the Administration Server, the web instances.
-func (s *start) expected() (msg, rest []unit, err error) {
+func (s *start) expected(env *wizard.Env) (msg, rest []unit, err error) {
 	c := s.c
 	conf, err := ReadConfig(c.World)
 	if err != nil {
 		return nil, nil, err
 	}
+	conf = projectedConf(env, conf)
 	var names []string
 	for _, n := range MessagingServices() {
 		if conf.Enabled(n) {
@@ -53,9 +55,12 @@ func (s *start) expected() (msg, rest []unit, err error) {
 }
 
 func (s *start) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
-	msg, rest, err := s.expected()
+	msg, rest, err := s.expected(env)
 	if err != nil {
 		return false, "", err
+	}
+	if env.Projected(facts.ServicesStopped) {
+		return false, "the stop steps will have stopped the services by then", nil
 	}
 	done := true
 	var why []string
@@ -74,7 +79,7 @@ func (s *start) Check(ctx context.Context, env *wizard.Env) (bool, string, error
 
 func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 	c := s.c
-	msg, rest, err := s.expected()
+	msg, rest, err := s.expected(env)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +93,8 @@ func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, err
 		if err != nil {
 			return nil, err
 		}
-		up[u.Name] = st.up()
+		// A whole-run plan: the stop steps will have stopped what runs now.
+		up[u.Name] = st.up() && !env.Projected(facts.ServicesStopped)
 	}
 	var acts []wizard.Action
 	var earlier []unit
