@@ -1,6 +1,9 @@
 package service
 
 import (
+	"sort"
+	"strings"
+
 	"mswizard/steps/facts"
 	"mswizard/wizard"
 )
@@ -23,6 +26,39 @@ const (
 )
 
 func startRank(stopRank int) int { return rankAdmin + 1 - stopRank }
+
+// componentRank is the stop rank of what an operation acted on.
+func componentRank(op string, units []string) int {
+	switch op {
+	case "admin":
+		return rankAdmin
+	case "web":
+		return rankWeb
+	}
+	for _, u := range units {
+		switch {
+		case u == AdminUnit:
+			return rankAdmin
+		case strings.HasPrefix(u, "https-"):
+			return rankWeb
+		}
+	}
+	return rankMessaging
+}
+
+// byRank orders actions by rank, keeping the order of equal ranks.
+func byRank(acts []wizard.Action, ranks []int) []wizard.Action {
+	idx := make([]int, len(acts))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return ranks[idx[a]] < ranks[idx[b]] })
+	out := make([]wizard.Action, len(acts))
+	for n, i := range idx {
+		out[n] = acts[i]
+	}
+	return out
+}
 
 // Establishes: the units the step stops are down.
 func (s *unitsStep) Establishes() []wizard.Fact { return []wizard.Fact{facts.ServicesStopped} }

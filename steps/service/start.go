@@ -165,8 +165,10 @@ func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, err
 	return acts, nil
 }
 
-// Undo stops what post/start started, newest first, and puts back the down files
-// it removed.
+// Undo stops what post/start started and puts back the down files it removed:
+// the web servers, then the Messaging Server, then the Administration Server,
+// the appendix's strict stop order (Appendix C, "To back out of the upgrade"),
+// newest first within each.
 func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
 	c := s.c
 	ds, err := receiptsData(env, receipts)
@@ -174,11 +176,17 @@ func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Rec
 		return nil, err
 	}
 	var acts []wizard.Action
+	var ranks []int
+	add := func(rank int, a wizard.Action) {
+		acts = append(acts, a)
+		ranks = append(ranks, rank)
+	}
 	for _, d := range ds {
+		rank := componentRank(d.Op, d.Units)
 		switch d.Op {
 		case "rmdown":
 			if d.Existed != nil && *d.Existed {
-				acts = append(acts, touchDownAction(env, d.Arg))
+				add(rank, touchDownAction(env, d.Arg))
 			}
 		case "verify", "manual":
 		default:
@@ -190,7 +198,7 @@ func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Rec
 				return nil, err
 			}
 			if cmd, ok := c.stopCmd(d.Op, d.Arg); ok {
-				acts = append(acts, c.ensureDown(env, d.Op, d.Arg, cmd, us))
+				add(rank, c.ensureDown(env, d.Op, d.Arg, cmd, us))
 				continue
 			}
 			// Sun Cluster 2.2: no whole-server stop; one service at a time.
@@ -199,9 +207,9 @@ func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Rec
 				if err != nil {
 					return nil, err
 				}
-				acts = append(acts, c.ensureDown(env, "msg-svc", n, c.plain().StopMsg(n), u))
+				add(rank, c.ensureDown(env, "msg-svc", n, c.plain().StopMsg(n), u))
 			}
 		}
 	}
-	return acts, nil
+	return byRank(acts, ranks), nil
 }
