@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin/mswizard
 BUILD     := build
-PKGS      := slapd ldap-utils 389-ds-base daemontools zstd tmux e2fsprogs mount chromium man-db ansible-core
+PKGS      := slapd ldap-utils 389-ds-base daemontools ucspi-tcp procps zstd tmux e2fsprogs mount chromium man-db ansible-core
 TESTFLAGS ?= -timeout 15m
 
 .PHONY: all build test demo bench lint deps clean man deb deb-test

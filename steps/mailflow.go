@@ -15,8 +15,8 @@ import (
 	"strings"
 
 	"mswizard/internal/atomicfile"
+	"mswizard/steps/host"
 	"mswizard/steps/mailcheck"
-	"mswizard/steps/service"
 	"mswizard/wizard"
 )
 
@@ -95,12 +95,12 @@ func (c *Config) mailProbe(env *wizard.Env) (*mailcheck.MailProbe, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mail probe: %w", err)
 	}
-	port := service.DispatcherPort(b)
+	port := host.DispatcherPort(b)
 	if port == 0 {
 		port = 25
 	}
 	addr := "127.0.0.1"
-	if a := interfaceAddress(b); a != "" {
+	if a := host.DispatcherAddress(b); a != "" && a != "0.0.0.0" && a != "*" && !strings.EqualFold(a, "ALL") {
 		addr = a
 	}
 	helo := c.Answers.FullMachineName
@@ -113,26 +113,6 @@ func (c *Config) mailProbe(env *wizard.Env) (*mailcheck.MailProbe, error) {
 	}
 	return &mailcheck.MailProbe{Addr: net.JoinHostPort(addr, strconv.Itoa(port)), Helo: helo, Recipient: to,
 		Log: c.Host.MailLog(), Timeout: c.Answers.ProbeTimeout, Now: env.Now}, nil
-}
-
-// interfaceAddress is INTERFACE_ADDRESS of dispatcher.cnf's [SERVICE=SMTP]
-// section, or "" (all interfaces).
-func interfaceAddress(b []byte) string {
-	in, addr := false, ""
-	for _, l := range strings.Split(string(b), "\n") {
-		l = strings.TrimSpace(l)
-		if strings.HasPrefix(l, "[") {
-			in = strings.EqualFold(strings.Trim(l, "[] "), "SERVICE=SMTP")
-			continue
-		}
-		if k, v, ok := strings.Cut(l, "="); ok && in && strings.EqualFold(strings.TrimSpace(k), "INTERFACE_ADDRESS") {
-			addr = strings.TrimSpace(v)
-		}
-	}
-	if addr == "0.0.0.0" || addr == "*" {
-		return ""
-	}
-	return addr
 }
 
 // probeAction sends the mail-flow probe and keeps what it found in

@@ -16,6 +16,7 @@ import (
 	"mswizard/backup"
 	"mswizard/internal/atomicfile"
 	"mswizard/wizard"
+	"mswizard/wizard/journal"
 )
 
 // The downtime estimate. Mail is refused from the dispatcher's stop to its
@@ -208,8 +209,8 @@ func (m measure) apply(rep *wizard.PlanReport) {
 
 // planWithEstimate is Runner.Plan with the estimates filled in; an estimate
 // that cannot be made leaves the plan as it is.
-func planWithEstimate(ctx context.Context, s *session, r *wizard.Runner) (*wizard.PlanReport, error) {
-	rep, err := r.Plan(ctx, s.records())
+func planWithEstimate(ctx context.Context, s *session, r *wizard.Runner, recs []journal.Record) (*wizard.PlanReport, error) {
+	rep, err := r.Plan(ctx, recs)
 	if err != nil {
 		return nil, err
 	}
@@ -243,10 +244,11 @@ func estimateBeforeRun(ctx context.Context, s *session, r *wizard.Runner) {
 	if _, err := os.Stat(filepath.Join(s.state, estimateFile)); err == nil {
 		return
 	}
-	if len(s.records()) > 0 {
+	recs, err := s.records()
+	if err != nil || len(recs) > 0 {
 		return // the run began before estimates were kept
 	}
-	if rep, err := planWithEstimate(ctx, s, &wizard.Runner{Steps: r.Steps, Env: r.Env, Opts: r.Opts}); err == nil {
+	if rep, err := planWithEstimate(ctx, s, &wizard.Runner{Steps: r.Steps, Env: r.Env, Opts: r.Opts}, recs); err == nil {
 		saveEstimate(s, rep)
 	}
 }
