@@ -444,6 +444,9 @@ func resolveCmd() *cobra.Command {
 			defer j.Close()
 			r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j}
 			next := "upgrade"
+			if s.rb != nil {
+				next = "run " + s.rb.ref
+			}
 			if rec, ok := wizard.Fold(j.Records()).Steps[args[0]]; ok && rec.UndoInDoubt >= 0 {
 				next = "backout"
 			}
