@@ -108,7 +108,7 @@ func newQmail(t *testing.T, base, bin, name string) (*qmailHost, error) {
 	if err := w.StartRC(ctx); err != nil {
 		return h, err
 	}
-	if err := w.Answers(h.inf, h.state, "2s"); err != nil {
+	if err := w.Answers(h.inf, h.state, "1s"); err != nil {
 		return h, err
 	}
 	if h.hash0, err = w.TreeHash(); err != nil {
@@ -237,7 +237,7 @@ func TestQmailRunbook(t *testing.T) {
 		mu    sync.Mutex
 		hosts []*qmailHost
 	)
-	sem := make(chan struct{}, 6)
+	sem := make(chan struct{}, 12)
 	defer func() {
 		wg.Wait()
 		var sw sync.WaitGroup
@@ -245,8 +245,9 @@ func TestQmailRunbook(t *testing.T) {
 			sw.Add(1)
 			go func() { defer sw.Done(); h.Stop() }()
 		}
-		sw.Wait()
 		t.Logf("every qmail scenario in %s", time.Since(start).Round(time.Millisecond))
+		sw.Wait()
+		t.Logf("worlds stopped at %s", time.Since(start).Round(time.Millisecond))
 	}()
 	// scenario runs fn on a world of its own in the background; fn reports
 	// with t.Errorf (never Fatal: it is not the test's goroutine).
@@ -262,12 +263,14 @@ func TestQmailRunbook(t *testing.T) {
 				hosts = append(hosts, h)
 				mu.Unlock()
 			}
+			began := time.Now()
 			if err == nil {
 				err = fn(h)
 			}
 			if err != nil {
 				t.Errorf("%s: %v", name, err)
 			}
+			t.Logf("%s: %s", name, time.Since(began).Round(time.Millisecond))
 		}()
 	}
 
