@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mswizard/steps"
+	"mswizard/steps/runbook"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
 	"mswizard/wizard/journal"
@@ -485,6 +486,9 @@ func answersCmd() *cobra.Command {
 		Short: "Check an answers file and list every problem with its line and fix",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if ref, err := runbook.ReadRunbookName(args[0]); err == nil && ref != "" {
+				return validateRunbookAnswers(cmd.OutOrStdout(), ref, args[0])
+			}
 			a, err := answers.Load(args[0], answers.LoadOptions{SkipFiles: syntaxOnly})
 			if err != nil {
 				return err

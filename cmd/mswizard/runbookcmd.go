@@ -234,6 +234,21 @@ func runbookCmd() *cobra.Command {
 	return cmd
 }
 
+// validateRunbookAnswers is `answers validate FILE` for a runbook's answers
+// (a file with [Runbook] Runbook = RUNBOOK).
+func validateRunbookAnswers(w io.Writer, ref, path string) error {
+	rb, err := runbook.Load(ref)
+	if err != nil {
+		return err
+	}
+	v, err := runbook.LoadValues(rb, path)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s: valid answers for runbook %s (state directory %s)\n", path, rb.ID, v.StateDir)
+	return err
+}
+
 // answersTemplate prints the answers template of a runbook.
 func answersTemplate(w io.Writer, ref string) error {
 	rb, err := runbook.Load(ref)
