@@ -303,6 +303,35 @@ func TestQmailRunbook(t *testing.T) {
 		return nil
 	})
 	endToEnd(t, base, bin)
+	tuiResumeAndBackout(t, base, bin)
+}
+
+// tuiResumeAndBackout stops a run after rc/stop and opens `run --state-dir`
+// in a real terminal (tmux): the resume view shows the journal, b shows the
+// backout plan newest first, and the backout gives the rc-started qmail back.
+func tuiResumeAndBackout(t *testing.T, base, bin string) {
+	requireTmux(t)
+	h := upQmail(t, base, bin, "tui")
+	if out, code, err := h.wizard("run", "qmail-daemontools", "--answers", h.inf, "--until", "rc/stop"); code != 0 || err != nil {
+		t.Fatalf("run --until rc/stop exit %d %v:\n%s", code, err, out)
+	}
+	name := fmt.Sprintf("mswizard-qmail-%d", os.Getpid())
+	p := &tmuxPane{t: t, name: name}
+	p.tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", fmt.Sprintf("TERM=xterm-256color %s run qmail-daemontools --state-dir %s; sleep 600", bin, h.state))
+	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", name).Run() })
+	p.waitFor(time.Minute, "a run is in progress", "18 done", "✓ done      rc/stop", "b back out")
+	p.send("b")
+	s := p.waitFor(time.Minute, "Backout plan, newest first", "undo rc/stop")
+	if !strings.Contains(s, h.RCScript()+" start") {
+		t.Errorf("the backout plan does not start qmail the old way first:\n%s", s)
+	}
+	p.send("Enter")
+	p.waitFor(time.Minute, "Back out 17 step(s), newest first?")
+	p.send("y")
+	p.waitFor(2*time.Minute, "backout complete")
+	if err := h.backedOut("after-tui-backout"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func backoutAfter(h *qmailHost, id string, last bool) error {
@@ -438,7 +467,7 @@ func endToEnd(t *testing.T, base, bin string) {
 	if code != 0 {
 		t.Fatalf("backout exit %d:\n%s", code, out)
 	}
-	for _, want := range []string{"svc -d " + filepath.Join(h.ServiceDir(), "qmail"), "mv " + filepath.Join(h.ServiceDir(), "qmail") + " " + filepath.Join(h.ServiceDir(), ".qmail"), "svc -x " + filepath.Join(h.ServiceDir(), ".qmail/log")} {
+	for _, want := range []string{"svc -d " + filepath.Join(h.ServiceDir(), "qmail"), "mv " + filepath.Join(h.ServiceDir(), "qmail") + " " + filepath.Join(h.ServiceDir(), ".qmail"), "svc -dx " + filepath.Join(h.ServiceDir(), ".qmail/log")} {
 		if !strings.Contains(out, want) {
 			t.Errorf("backout did not do the seed's safe removal step %q:\n%s", want, out)
 		}
