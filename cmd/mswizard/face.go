@@ -68,6 +68,14 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 		Run:     runMode(mode),
 		Backout: runMode("backout"),
 	}
+	if s.rb != nil {
+		// A runbook file's run: the resume view and the plan; the Messaging
+		// Server's preflight screen and config diff do not apply.
+		if mode != "backout" {
+			o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }
+		}
+		return tui.Run(ctx, o, os.Stdin, os.Stdout)
+	}
 	o.BackupDir, o.LDIFDir = s.answers.BackupDir, filepath.Join(s.state, "ldif")
 	if mode != "backout" {
 		o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }

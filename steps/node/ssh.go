@@ -394,9 +394,6 @@ func commandLine(c Command) string {
 	return b.String()
 }
 
-// maxOutput caps the combined output kept in memory; the journal keeps a tail.
-const maxOutput = 8 << 20
-
 type capBuffer struct {
 	mu        sync.Mutex
 	buf       bytes.Buffer
