@@ -171,8 +171,27 @@ func (r *Runner) emit(e Event) {
 }
 
 func (r *Runner) append(rec journal.Record) error {
+	if rec.Node == "" && rec.Step != "" {
+		rec.Node = r.nodeOf(rec.Step)
+	}
 	_, err := r.Journal.Append(rec)
 	return err
+}
+
+// NodeNamer is a step that acts on a named node (a runbook step across
+// nodes): the journal records the node with each of its records.
+type NodeNamer interface{ NodeName() string }
+
+func (r *Runner) nodeOf(id string) string {
+	for _, s := range r.Steps {
+		if s.ID() == id {
+			if nn, ok := s.(NodeNamer); ok {
+				return nn.NodeName()
+			}
+			return ""
+		}
+	}
+	return ""
 }
 
 func (r *Runner) wireEnv(step string) {

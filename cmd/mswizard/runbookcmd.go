@@ -76,7 +76,14 @@ func (c *common) loadRunbook(ref, answersPath string) (*session, error) {
 	if state == "" {
 		return nil, usagef("%s: [%s] has no StateDir, and no --state-dir was given", answersPath, runbook.Section)
 	}
-	steps, err := runbook.Build(rb, v, runbook.Options{StateDir: state, Nodes: map[string]node.Node{"local": node.Local{}}})
+	// The answers' [Nodes] are reached over SSH; each connects on first use,
+	// so a plan or a status does not need them up.
+	nodes, order := map[string]node.Node{"local": node.Local{}}, []string(nil)
+	for _, c := range v.Nodes {
+		nodes[c.Name] = node.NewSSH(c)
+		order = append(order, c.Name)
+	}
+	steps, err := runbook.Build(rb, v, runbook.Options{StateDir: state, Nodes: nodes, Order: order})
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -352,11 +353,13 @@ func (s *SSH) lost(c *sshConn, op string, err error) error {
 	return fmt.Errorf("node %s: %s: %w (%v)", s.cfg.Name, op, ErrConnectionLost, err)
 }
 
+// isTransportError says whether err comes from the connection rather than
+// from the node's answer. (Not net.Error: a syscall.Errno satisfies it.)
 func isTransportError(err error) bool {
-	var ne net.Error
+	var oe *net.OpError
 	var me *ssh.ExitMissingError
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, sftp.ErrSSHFxConnectionLost) || errors.As(err, &ne) || errors.As(err, &me)
+		errors.Is(err, sftp.ErrSSHFxConnectionLost) || errors.As(err, &oe) || errors.As(err, &me)
 }
 
 // ShellQuote quotes s for a POSIX shell: the remote side hands an exec
@@ -681,7 +684,20 @@ func (s *SSH) Rename(ctx context.Context, from, to string) error {
 	})
 }
 
-// Remove removes a file, a symlink or an empty directory.
+// Remove removes a file, a symlink or an empty directory. OpenSSH answers a
+// non-empty directory with a bare SSH_FX_FAILURE; it is reported as
+// syscall.ENOTEMPTY, as rmdir(2) would.
 func (s *SSH) Remove(ctx context.Context, p string) error {
-	return s.files(ctx, "remove", p, func(c *sftp.Client) error { return c.Remove(p) })
+	return s.files(ctx, "remove", p, func(c *sftp.Client) error {
+		err := c.Remove(p)
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if fi, lerr := c.Lstat(p); lerr == nil && fi.IsDir() {
+			if ents, rerr := c.ReadDir(p); rerr == nil && len(ents) > 0 {
+				return fmt.Errorf("%w (%v)", syscall.ENOTEMPTY, err)
+			}
+		}
+		return err
+	})
 }

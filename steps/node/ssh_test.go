@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -256,6 +257,9 @@ func TestSSHFiles(t *testing.T) {
 	}
 	if err := s.Rename(ctx, base+"/services.orig", f); err != nil {
 		t.Fatalf("rename over an existing file: %v", err)
+	}
+	if err := s.Remove(ctx, base); !errors.Is(err, syscall.ENOTEMPTY) {
+		t.Errorf("remove of a non-empty directory: %v, want ENOTEMPTY", err)
 	}
 	for _, p := range []string{f, link, base} {
 		if err := s.Remove(ctx, p); err != nil {

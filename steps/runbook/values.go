@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"mswizard/steps/node"
 	"mswizard/wizard/answers"
 )
 
@@ -43,6 +44,7 @@ type Values struct {
 	Confirm   bool
 	Confirmed []string
 	Waivers   map[string]string
+	Nodes     []node.Config // the answers' [Nodes], in order
 	vals      map[string]string
 	secrets   map[string]answers.Secret
 	public    []string // names of non-secret answers, in declaration order
@@ -195,8 +197,26 @@ func valuesFrom(rb *Runbook, f *answers.File, base string, perm os.FileMode) (*V
 		}
 	}
 	for _, s := range f.Sections {
-		if s.Name != Section && s.Name != rb.ID {
-			bad(s.Line, "section [%s]: an answers file for runbook %s has [%s] and [%s] only", s.Name, rb.ID, Section, rb.ID)
+		if s.Name != Section && s.Name != rb.ID && s.Name != node.SectionNodes {
+			bad(s.Line, "section [%s]: an answers file for runbook %s has [%s], [%s] and [%s] only", s.Name, rb.ID, Section, rb.ID, node.SectionNodes)
+		}
+	}
+	// [Nodes]: the hosts the runbook's steps name, reached over SSH.
+	nodes, nprobs := node.ParseNodes(f)
+	probs = append(probs, nprobs...)
+	v.Nodes = nodes
+	named := map[string]bool{"local": true, "each": true}
+	for _, c := range nodes {
+		named[c.Name] = true
+	}
+	for _, s := range rb.Steps {
+		if !named[s.Node] {
+			line := 0
+			if sec := f.Section(node.SectionNodes); sec != nil {
+				line = sec.Line
+			}
+			bad(line, "runbook %s acts on node %s (step %s): name it in [%s] (%s = address=HOST:PORT user=root key=FILE known_hosts=FILE)", rb.ID, s.Node, s.ID, node.SectionNodes, s.Node)
+			named[s.Node] = true
 		}
 	}
 	// Resolve in dependency order: a default may name other answers.
