@@ -350,8 +350,28 @@ func (s *SSH) lost(c *sshConn, op string, err error) error {
 		}
 		c.client.Close()
 	}
-	return fmt.Errorf("node %s: %s: %w (%v)", s.cfg.Name, op, ErrConnectionLost, err)
+	return &LostError{Node: s.cfg.Name, Op: op, Cause: err}
 }
+
+// LostError is an operation whose connection broke before its outcome was
+// known. It wraps ErrConnectionLost, and says OutcomeUnknown so the engine
+// leaves the action in doubt (resolved by its check or the operator) rather
+// than failed and retried blindly.
+type LostError struct {
+	Node, Op string
+	Cause    error
+}
+
+func (e *LostError) Error() string {
+	return fmt.Sprintf("node %s: %s: %v (%v)", e.Node, e.Op, ErrConnectionLost, e.Cause)
+}
+
+// Unwrap gives ErrConnectionLost (not the transport's own error, which could
+// read as an answer from the node).
+func (e *LostError) Unwrap() error { return ErrConnectionLost }
+
+// OutcomeUnknown marks the action in doubt (wizard.OutcomeUnknown).
+func (e *LostError) OutcomeUnknown() bool { return true }
 
 // isTransportError says whether err comes from the connection rather than
 // from the node's answer. (Not net.Error: a syscall.Errno satisfies it.)
