@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mswizard/steps"
+	"mswizard/steps/runbook"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
 	"mswizard/wizard/journal"
@@ -455,6 +456,9 @@ func resolveCmd() *cobra.Command {
 			defer j.Close()
 			r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j}
 			next := "upgrade"
+			if s.rb != nil {
+				next = "run " + s.rb.ref
+			}
 			if rec, ok := wizard.Fold(j.Records()).Steps[args[0]]; ok && rec.UndoInDoubt >= 0 {
 				next = "backout"
 			}
@@ -493,6 +497,9 @@ func answersCmd() *cobra.Command {
 		Short: "Check an answers file and list every problem with its line and fix",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if ref, err := runbook.ReadRunbookName(args[0]); err == nil && ref != "" {
+				return validateRunbookAnswers(cmd.OutOrStdout(), ref, args[0])
+			}
 			a, err := answers.Load(args[0], answers.LoadOptions{SkipFiles: syntaxOnly})
 			if err != nil {
 				return err

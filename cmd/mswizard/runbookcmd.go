@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,6 +242,21 @@ func runbookCmd() *cobra.Command {
 	return cmd
 }
 
+// validateRunbookAnswers is `answers validate FILE` for a runbook's answers
+// (a file with [Runbook] Runbook = RUNBOOK).
+func validateRunbookAnswers(w io.Writer, ref, path string) error {
+	rb, err := runbook.Load(ref)
+	if err != nil {
+		return err
+	}
+	v, err := runbook.LoadValues(rb, path)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s: valid answers for runbook %s (state directory %s)\n", path, rb.ID, v.StateDir)
+	return err
+}
+
 // answersTemplate prints the answers template of a runbook.
 func answersTemplate(w io.Writer, ref string) error {
 	rb, err := runbook.Load(ref)
@@ -269,7 +285,7 @@ func qmailSimCmd() *cobra.Command {
 // directory) and writes the answers for the qmail-daemontools runbook.
 func qmailDemo(ctx context.Context, dir string, stop bool, out io.Writer) error {
 	if stop {
-		w, err := qmail.Open(dir)
+		w, err := qmail.Open(filepath.Join(dir, "root"))
 		if err != nil {
 			return err
 		}
@@ -297,7 +313,7 @@ func qmailDemo(ctx context.Context, dir string, stop bool, out io.Writer) error 
 	if err := os.WriteFile(bin, data, 0o755); err != nil {
 		return err
 	}
-	smtpPort, pop3Port := 17600+os.Getpid()%1000, 18600+os.Getpid()%1000
+	smtpPort, pop3Port := freeLowPort(17600), freeLowPort(18600)
 	w, err := qmail.Build(filepath.Join(dir, "root"), qmail.Options{Exe: bin, SMTPPort: smtpPort, POP3Port: pop3Port})
 	if err != nil {
 		return err
@@ -317,4 +333,17 @@ func qmailDemo(ctx context.Context, dir string, stop bool, out io.Writer) error 
 		dir, w.Root, w.RCScript(), w.ServiceDir(), smtpPort, pop3Port, inf)
 	fmt.Fprintf(out, "next:\n  mswizard run qmail-daemontools --answers %s --dry-run\n  mswizard run qmail-daemontools --answers %s\n  mswizard backout --answers %s --yes\n  mswizard demo --world qmail --stop --dir %s\n", inf, inf, inf, dir)
 	return nil
+}
+
+// freeLowPort returns the first port from p on that nothing listens on; the
+// world's servers stay below the ephemeral range (README, "What the code
+// taught us").
+func freeLowPort(p int) int {
+	for ; p < 32000; p++ {
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			l.Close()
+			return p
+		}
+	}
+	return p
 }

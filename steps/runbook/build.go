@@ -1,7 +1,6 @@
 package runbook
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -517,5 +516,3 @@ func resolveID(ctx context.Context, n node.Node, name string, group bool) (int, 
 	}
 	return strconv.Atoi(out)
 }
-
-var _ = bytes.Equal

@@ -160,7 +160,7 @@ func valuesFrom(rb *Runbook, f *answers.File, base string, perm os.FileMode) (*V
 			}
 		}
 	}
-	if v.Runbook != "" && rb.ID != "" && v.Runbook != rb.ID && !strings.ContainsRune(v.Runbook, '/') {
+	if v.Runbook != "" && rb.ID != "" && v.Runbook != rb.ID && !IsFile(v.Runbook) {
 		bad(f.Section(Section).Line, "[%s] Runbook = %s, but this runbook is %s", Section, v.Runbook, rb.ID)
 	}
 	sec := f.Section(rb.ID)
