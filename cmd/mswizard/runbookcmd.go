@@ -226,7 +226,9 @@ func runbookCmd() *cobra.Command {
 					return err
 				}
 			}
-			steps, err := runbook.Build(rb, v, runbook.Options{StateDir: "/nonexistent", Nodes: map[string]node.Node{"local": node.Local{}}})
+			o := runbook.PlanNodes(rb) // nothing runs: the nodes are not reached
+			o.StateDir = "/nonexistent"
+			steps, err := runbook.Build(rb, v, o)
 			if err != nil {
 				return err
 			}

@@ -241,7 +241,7 @@ func (h *twoNode) journalOrder(t *testing.T) []string {
 // master management server, with Mail Server): node 2 first, then node 1,
 // the cluster files on every node, the console dialogs by the operator.
 var seedNewOrder = strings.Fields(`
-2.1@node1 2.1@node2 2.1@node1 2.1@node2
+1@node1 1@node2 2.1@node1 2.1@node2 2.1@node1 2.1@node2
 1a-01@node2 1a-02@node2 1a-03@node2 1a-04@node2 1a-05@node2 1a-06@node2 1a-07@node2 1a-08@node2 1a-09@node2 1a-10@node2
 1a-11@node1 1a-12@node1 1a-13@node1 1a-14@node1 1a-15@node1 1a-16@node1 1a-17@node1 1a-18@node1 1a-19@node1 1a-20@node1
 1a-21@node1 1a-22@node1 1a-23@node1 1a-24@node1 1a-24@node2 1a-25@node1 1a-26@node1 1a-27@node1 1a-28@node1 1a-29@node1

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,29 @@ type Options struct {
 	Nodes map[string]node.Node
 	// Order is the order of the answers' [Nodes]: the order "each" walks.
 	Order []string
+}
+
+// NodeNames lists the nodes a runbook's steps name (not local, not each),
+// sorted.
+func NodeNames(rb *Runbook) []string {
+	var out []string
+	for _, s := range rb.Steps {
+		if s.Node != "local" && s.Node != "each" && !contains(out, s.Node) {
+			out = append(out, s.Node)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// PlanNodes stands the control host in for every node a runbook names, for
+// building its steps without reaching them (validate, help): nothing runs.
+func PlanNodes(rb *Runbook) Options {
+	o := Options{Nodes: map[string]node.Node{"local": node.Local{}}}
+	for _, n := range NodeNames(rb) {
+		o.Nodes[n], o.Order = node.Local{}, append(o.Order, n)
+	}
+	return o
 }
 
 // PreflightID is the step that runs the runbook's preflight checks.

@@ -465,6 +465,13 @@ func WriteTemplate(w io.Writer, rb *Runbook, arg string) error {
 			fmt.Fprintf(&b, "%s =\n", a.Name)
 		}
 	}
+	// The nodes the steps name, reached over SSH (README: runbooks across nodes).
+	if names := NodeNames(rb); len(names) > 0 {
+		fmt.Fprintf(&b, "\n[%s]\n# NAME = address=HOST[:PORT] user=USER key=FILE|agent=yes known_hosts=FILE  (\"each\" walks them in this order)\n", node.SectionNodes)
+		for _, n := range names {
+			fmt.Fprintf(&b, "%s = address=%s.example:22 user=root agent=yes known_hosts=/etc/mswizard/known_hosts\n", n, n)
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
