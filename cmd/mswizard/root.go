@@ -329,6 +329,7 @@ type StatusReport struct {
 
 type statusStep struct {
 	ID    string           `json:"id"`
+	Node  string           `json:"node,omitempty"`
 	State wizard.StepState `json:"state"`
 	Note  string           `json:"note,omitempty"`
 }
@@ -359,7 +360,7 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 			state = "undoing"
 			note = fmt.Sprintf("a backout stopped inside this step (%d undo action(s) done); run `mswizard backout` to finish it", len(r.UndoDone))
 		}
-		rep.Steps = append(rep.Steps, statusStep{ID: step.ID(), State: state, Note: note})
+		rep.Steps = append(rep.Steps, statusStep{ID: step.ID(), Node: stepNode(step), State: state, Note: note})
 	}
 	r := &wizard.Runner{Steps: s.steps, Env: s.env}
 	rep.Backout, _ = r.BackoutPlan(ctx, recs)
@@ -385,12 +386,22 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 	if st.BackedOut {
 		fmt.Fprintln(out, "the last run was backed out")
 	}
+	nodes := nodeOrder(s.steps)
 	for _, x := range rep.Steps {
 		line := fmt.Sprintf("  %-10s %s", x.State, x.ID)
+		if len(nodes) > 1 {
+			line = fmt.Sprintf("  %-10s %-6s %s", x.State, x.Node, x.ID)
+		}
 		if x.Note != "" {
 			line += "  — " + x.Note
 		}
 		fmt.Fprintln(out, line)
+	}
+	if len(nodes) > 1 {
+		fmt.Fprintln(out, "per node:")
+		for _, n := range nodes {
+			fmt.Fprintf(out, "  %-6s %s\n", n, perNode(rep.Steps, n))
+		}
 	}
 	if len(rep.Backout) == 0 {
 		fmt.Fprintln(out, "backout now: nothing to undo")
