@@ -9,7 +9,7 @@ import (
 )
 
 // startMsgScript is a start-msg that logs its argument and starts that service.
-func (h *host) startMsgScript(extra map[string]string) {
+func (h *fakeHost) startMsgScript(extra map[string]string) {
 	var b strings.Builder
 	b.WriteString(`echo "$1" >> ` + filepath.Join(h.w.Dir, "start.log") + "\ncase \"$1\" in\n")
 	for _, s := range MessagingServices() {
