@@ -113,13 +113,13 @@ func (s *haProbe) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Findi
 				"and the upgrade follows the appendix's HA section; waive this finding only if the cluster no longer controls this server",
 		})
 	}
+	// What the regime needs is what `answers validate` checks (answers.Regimes).
+	if err := c.Validate(); err != nil {
+		fs = append(fs, wizard.Finding{ID: FindHAConfig, Severity: wizard.Inhibitor, Message: err.Error(),
+			Remediation: "name what the regime needs in the answers (mswizard answers validate lists it)"})
+	}
 	if c.Regime.HA() {
-		if err := c.Validate(); err != nil {
-			fs = append(fs, wizard.Finding{ID: FindHAConfig, Severity: wizard.Inhibitor, Message: err.Error(),
-				Remediation: "name the cluster resource, group, system and dependent resources in the answers"})
-		}
-		tools := map[Regime][]string{RegimeSC22: {"hareg"}, RegimeSC3: {"scswitch"}, RegimeVeritas: {"hares", "hagrp"}}[c.Regime]
-		for _, t := range tools {
+		for _, t := range c.driver().Tools() {
 			p := filepath.Join(c.Cluster.Bin, t)
 			if !exists(p) {
 				fs = append(fs, wizard.Finding{ID: FindHAToolMissing, Severity: wizard.Inhibitor,

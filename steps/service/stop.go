@@ -197,8 +197,8 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 			running = append(running, u)
 		}
 	}
-	switch c.Regime {
-	case RegimeDaemontools:
+	switch {
+	case c.driver().PerUnit():
 		var acts []wizard.Action
 		for _, u := range us {
 			op := "msg-svc"
@@ -209,7 +209,7 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 			acts = append(acts, a...)
 		}
 		return acts, nil
-	case RegimeSC22:
+	case !c.hasWholeStop():
 		var acts []wizard.Action
 		for _, u := range running {
 			acts = append(acts, c.stopAction(env, "msg-svc", u.Name, c.plain().StopMsg(u.Name), []unit{u}))
