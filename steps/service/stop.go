@@ -109,7 +109,8 @@ func (c Config) stoppedCheck(ctx context.Context, us []unit) (bool, string, erro
 		}
 		why = append(why, d)
 	}
-	return done, strings.Join(why, "; "), nil
+	// The proof of a skipped stop is this sentence, journaled with the skip.
+	return done, strings.Join(why, "; ") + " (read from " + c.Evidence.Source + ")", nil
 }
 
 func (s *unitsStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
