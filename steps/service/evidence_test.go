@@ -86,7 +86,7 @@ func TestAStopIsSkippedOnlyWithProof(t *testing.T) {
 	})
 	t.Run("unknown is never down: the stop runs, and without proof the step fails", func(t *testing.T) {
 		l, mark := evidenceHost(t)
-		s := StopDispatcher(Config{Host: l, Evidence: fakeEvidence(l, mark, errors.New("no /proc"), false), StopTimeout: 300 * time.Millisecond})
+		s := StopDispatcher(Config{Host: l, Evidence: fakeEvidence(l, mark, errors.New("no /proc"), false), StopTimeout: 2 * time.Second})
 		if done, why, _ := s.Check(ctx, env); done {
 			t.Fatalf("an unreadable process table proved the dispatcher down: %s", why)
 		}
@@ -100,7 +100,7 @@ func TestAStopIsSkippedOnlyWithProof(t *testing.T) {
 	})
 	t.Run("a survivor fails the step naming its pid and program", func(t *testing.T) {
 		l, mark := evidenceHost(t)
-		s := StopDispatcher(Config{Host: l, Evidence: fakeEvidence(l, mark, nil, true), StopTimeout: 300 * time.Millisecond})
+		s := StopDispatcher(Config{Host: l, Evidence: fakeEvidence(l, mark, nil, true), StopTimeout: 2 * time.Second})
 		_, err := runPlan(t, ctx, env, s)
 		if err == nil || !strings.Contains(err.Error(), "pid 4242 ("+l.Root+"/bin/msg/imta/bin/dispatcher)") ||
 			strings.Contains(err.Error(), "pid 77") {
