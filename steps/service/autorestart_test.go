@@ -88,7 +88,7 @@ func TestPostAutoRestartRestoresWhatTheStopRecorded(t *testing.T) {
 		"local.ens.enable = no", "service.pop.enable = no", "service.http.enable = no",
 		"local.sched.enable = no", "local.imta.enable = no")
 	h.configutilScript()
-	h.startMsgScript(nil)
+	h.startMsgScript(nil, nil)
 	ctx, env := t.Context(), h.env()
 	if _, err := runPlan(t, ctx, env, AutoRestartOff(h.config())); err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ func TestHAProbeFindsClusterTheAnswersDoNotMention(t *testing.T) {
 	}{
 		{"a plain host without cluster signs passes", RegimePlain, nil, "", nil},
 		{"a cluster command in the world's bin inhibits a plain run", RegimePlain, []string{"bin/hareg"}, "", []string{FindHAUnmentioned}},
-		{"the cluster's recorded regime inhibits a daemontools run", RegimeDaemontools, []string{"cluster/regime=sc3"}, "", []string{FindHAUnmentioned}},
+		{"a Sun Cluster 3 command in the named command directory inhibits a daemontools run", RegimeDaemontools, []string{"bin/scswitch"}, "", []string{FindHAUnmentioned}},
 		{"an ha marker next to the instance inhibits", RegimePlain, []string{"server-root/msg-budgie/ha"}, "", []string{FindHAUnmentioned}},
 		{"local.ha parameters inhibit", RegimePlain, nil, "local.ha.enable = yes\n", []string{FindHAUnmentioned}},
 		{"an HA regime whose command is missing inhibits", RegimeSC3, nil, "", []string{FindHAToolMissing}},
@@ -37,7 +37,7 @@ func TestHAProbeFindsClusterTheAnswersDoNotMention(t *testing.T) {
 			}
 			writeFiles(t, files)
 			c := Config{Host: w.Layout(), Regime: tc.regime, Cluster: Cluster{Bin: w.BinDir(), Resource: "mail", Group: "iMS5",
-				System: "budgie", IPResource: "logical_IP", MountResource: "mountshared"}}
+				System: "budgie", IPResource: "logical_IP", MountResource: "mountshared"}, ServiceDir: "/service"}
 			s := HAProbe(c)
 			p, ok := s.(wizard.Preflight)
 			if !ok {

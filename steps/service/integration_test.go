@@ -86,6 +86,8 @@ func simWorld(t *testing.T, regime Regime) (layout.World, Config) {
 	switch regime {
 	case RegimeSC3:
 		c.Cluster.Resource, c.Cluster.Group, c.Cluster.Nodes = sim.SC3Resource, sim.SC3Group, []string{"budgie", "kestrel"}
+	case RegimeDaemontools:
+		c.ServiceDir = filepath.Dir(w.ServiceDir("x"))
 	case RegimeVeritas:
 		c.Cluster.Resource, c.Cluster.Group, c.Cluster.System = sim.VCSResource, sim.VCSGroup, sim.Node(w)
 		c.Cluster.IPResource, c.Cluster.MountResource = "logical_IP", "mountshared"
@@ -368,7 +370,6 @@ func TestSimDaemontoolsKeepsServicesDownThroughSupervise(t *testing.T) {
 func TestSimVeritasBackoutRestoresTheDependencyTree(t *testing.T) {
 	t.Parallel()
 	w, c := simWorld(t, RegimeVeritas)
-	c.Cluster.System = "" // defaults to the host's first label
 	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
 	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...)
 	mail := func() (requires []string, enabled bool) {

@@ -240,7 +240,13 @@ func (c Config) startAction(env *wizard.Env, op, arg string, cmd wizard.Command,
 				r.Note = "disabled now, not started: " + strings.Join(skipped, ", ")
 			}
 			if len(errs) > 0 {
-				return fmt.Errorf("%s did not bring everything up: %s", cmd, strings.Join(errs, "; "))
+				advice := ""
+				if len(units) > 1 {
+					// One start-msg started them all: a service it started
+					// that is not up may have crashed (host-facts: F-SVC-003).
+					advice = "; " + CrashAdvice
+				}
+				return fmt.Errorf("%s did not bring everything up: %s%s", cmd, strings.Join(errs, "; "), advice)
 			}
 			return c.crashCheck(ctx, earlier, d.Before)
 		},
