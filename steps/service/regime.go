@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"fmt"
 
 	"mswizard/wizard"
@@ -36,6 +37,14 @@ type regime interface {
 	// PerUnit: the regime starts and stops each unit by itself (daemontools'
 	// supervise), not the whole server at once.
 	PerUnit() bool
+	// PrepareCheck and PreparePlan are ha/prepare, the cluster's own
+	// preparation before the upgrade; RestoreCheck and RestorePlan are
+	// post/ha-restore after it (seed 003's HA sections). Their undo is common
+	// (Config.reverseHA), read from the receipts.
+	PrepareCheck(ctx context.Context, c Config, env *wizard.Env) (bool, string, error)
+	PreparePlan(c Config, env *wizard.Env) []wizard.Action
+	RestoreCheck(ctx context.Context, c Config, env *wizard.Env) (bool, string, error)
+	RestorePlan(c Config, env *wizard.Env, step string) []wizard.Action
 }
 
 // regimes are the implementations; the conformance suite checks that they

@@ -1,6 +1,10 @@
 package service
 
-import "mswizard/wizard"
+import (
+	"context"
+
+	"mswizard/wizard"
+)
 
 // regimeDaemontools: supervise runs each service (seed 001); `svc -d` and a
 // down file stop one, `svc -u` starts it; a service without a service
@@ -23,3 +27,12 @@ func (regimeDaemontools) StartMessaging(c Config) wizard.Command { return c.plai
 
 func (regimeDaemontools) MonitorOff(Config) (wizard.Command, bool) { return wizard.Command{}, false }
 func (regimeDaemontools) MonitorOn(Config) (wizard.Command, bool)  { return wizard.Command{}, false }
+
+func (regimeDaemontools) PrepareCheck(context.Context, Config, *wizard.Env) (bool, string, error) {
+	return true, "no cluster: nothing to prepare", nil
+}
+func (regimeDaemontools) PreparePlan(Config, *wizard.Env) []wizard.Action { return nil }
+func (regimeDaemontools) RestoreCheck(context.Context, Config, *wizard.Env) (bool, string, error) {
+	return true, "no cluster: nothing to restore", nil
+}
+func (regimeDaemontools) RestorePlan(Config, *wizard.Env, string) []wizard.Action { return nil }

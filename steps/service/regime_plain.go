@@ -1,6 +1,10 @@
 package service
 
-import "mswizard/wizard"
+import (
+	"context"
+
+	"mswizard/wizard"
+)
 
 // regimePlain: start-msg and stop-msg and the server-root scripts control the
 // processes (host-facts: F-CMD-001, F-CMD-002).
@@ -20,3 +24,12 @@ func (regimePlain) StartMessaging(c Config) wizard.Command { return c.plain().St
 
 func (regimePlain) MonitorOff(Config) (wizard.Command, bool) { return wizard.Command{}, false }
 func (regimePlain) MonitorOn(Config) (wizard.Command, bool)  { return wizard.Command{}, false }
+
+func (regimePlain) PrepareCheck(context.Context, Config, *wizard.Env) (bool, string, error) {
+	return true, "no cluster: nothing to prepare", nil
+}
+func (regimePlain) PreparePlan(Config, *wizard.Env) []wizard.Action { return nil }
+func (regimePlain) RestoreCheck(context.Context, Config, *wizard.Env) (bool, string, error) {
+	return true, "no cluster: nothing to restore", nil
+}
+func (regimePlain) RestorePlan(Config, *wizard.Env, string) []wizard.Action { return nil }
