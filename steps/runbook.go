@@ -53,7 +53,7 @@ func Upgrade(c *Config) []wizard.Step {
 		n++
 	}
 	var s []wizard.Step
-	s = append(s, DiskSpace(c), DirectoryVersion(c))
+	s = append(s, DiskSpace(c), DirectoryVersion(c), ConfigDirectoryProbe(c))
 	s = append(s, pre[:n]...)
 	s = append(s, BaselineMail(c))
 	s = append(s, pre[n:]...)
@@ -62,7 +62,7 @@ func Upgrade(c *Config) []wizard.Step {
 		StoreAside(c),
 		BackupServerRoot(c),
 		VerifyBackups(c),
-		ExportLDIF(c),
+		ExportLDIF(c), ConfigExport(c),
 		DirectorySchema(c),
 		RunInstaller(c),
 		ConfigMerge(c),

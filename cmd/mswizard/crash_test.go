@@ -21,6 +21,7 @@ import (
 	"mswizard/fixtures/host"
 	"mswizard/fixtures/layout"
 	"mswizard/fixtures/world"
+	stepshost "mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/journal"
 )
@@ -47,6 +48,7 @@ type hostOptions struct {
 	// regimes the logical host's); noWatcher builds a 5.x host without one.
 	listenAddr string
 	noWatcher  bool
+	dir        string // where the host lives; a new temporary directory when empty
 }
 
 // upHost brings a simulated host up for one test and writes its answers: the
@@ -55,7 +57,10 @@ type hostOptions struct {
 // timeouts so a failure cannot hang for minutes.
 func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 	t.Helper()
-	dir := t.TempDir()
+	dir := o.dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if o.seed == 0 {
@@ -145,20 +150,25 @@ func (h *simHost) stepStates(t *testing.T) map[string]wizard.StepState {
 	return out
 }
 
+// version is what the host's own `imsimta version` reports, as the wizard
+// reads it (steps/host.ReadVersion).
 func (h *simHost) version(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(h.w.VersionFile())
-	if err != nil {
-		t.Fatal(err)
+	v := stepshost.ReadVersion(context.Background(), stepshost.VersionRunnerFunc(func(ctx context.Context, imsimta string) (string, error) {
+		out, err := exec.CommandContext(ctx, imsimta, "version").CombinedOutput()
+		return string(out), err
+	}), h.w.ServerRoot(), h.w.Instance)
+	if !v.Known() {
+		t.Fatalf("the host's version cannot be told: %s", v.Why)
 	}
-	return strings.TrimSpace(string(b))
+	return v.IMSimta
 }
 
-// requireVersion checks the VERSION line names v as a word.
+// requireVersion checks the host reports release v.
 func (h *simHost) requireVersion(t *testing.T, v string) {
 	t.Helper()
-	if got := h.version(t); !slicesContains(strings.Fields(got), v) {
-		t.Errorf("VERSION = %q, want %s", got, v)
+	if got := h.version(t); stepshost.ParseVersion(got) != v {
+		t.Errorf("imsimta version = %q, want %s", got, v)
 	}
 }
 
@@ -386,7 +396,7 @@ func (h *simHost) resolveFromEvidence(t *testing.T, out string) string {
 	}
 	step := m[1]
 	how := "--retry"
-	if step == "upgrade/run-installer" && slicesContains(strings.Fields(h.version(t)), "5.2") {
+	if step == "upgrade/run-installer" && stepshost.ParseVersion(h.version(t)) == "5.2" {
 		how = "--mark-done"
 	}
 	if o, code := run(t, h.bin, "resolve", step, how, "--answers", h.inf); code != 0 {
