@@ -86,9 +86,7 @@ func TestUpgradeAndBackoutOnDocumentedHosts(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("backout exit %d:\n%s", code, out)
 			}
-			if v, _ := os.ReadFile(h.World.VersionFile()); !strings.Contains(string(v), "5.1") {
-				t.Errorf("VERSION = %q after the backout", v)
-			}
+			h.requireVersion(t, "5.1")
 			h.requirePortsAnswer(t)
 			requireBoundTo(t, h, tc.addr)
 			requireNoPidFiles(t, h)
