@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mswizard/backup"
+	"mswizard/steps/configdiff"
 	"mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
@@ -665,6 +666,65 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 		return carried, err
 	}
 	return carried, os.Chtimes(c.Host.ServerRoot(), fi.ModTime(), fi.ModTime())
+}
+
+// configutil is the product's configutil of the instance, through which the
+// merge sets local.conf and msg.conf values (docs/host-facts-installer.md
+// MRG-2): `configutil -o NAME -v VALUE` to set, `configutil -o NAME` to read
+// back.
+func (c *Config) configutil(env *wizard.Env) configdiff.Configutil {
+	return execConfigutil{env: env, path: filepath.Join(c.Host.MsgDir(), "configutil")}
+}
+
+type execConfigutil struct {
+	env  *wizard.Env
+	path string
+}
+
+func (x execConfigutil) Set(ctx context.Context, name, value string) error {
+	_, err := x.env.Exec.Run(ctx, wizard.Command{Path: x.path, Args: []string{"-o", name, "-v", value}, Timeout: time.Minute})
+	if err != nil && secretName(name) {
+		// The command line holds the credential: say only that it failed.
+		return fmt.Errorf("%s -o %s -v REDACTED failed", x.path, name)
+	}
+	return err
+}
+
+func (x execConfigutil) Get(ctx context.Context, name string) (string, error) {
+	var b bytes.Buffer
+	if _, err := x.env.Exec.Run(ctx, wizard.Command{Path: x.path, Args: []string{"-o", name}, Timeout: time.Minute, Output: &b}); err != nil {
+		return "", err
+	}
+	return strings.TrimRight(b.String(), "\r\n"), nil
+}
+
+func secretName(name string) bool {
+	n := strings.ToLower(name)
+	return strings.Contains(n, "cred") || strings.Contains(n, "passw") || strings.Contains(n, "pwd") || strings.Contains(n, "secret")
+}
+
+// compileMTA runs `imsimta cnbuild` when the merge changed the MTA's
+// configuration (imta/config/*): until it is compiled, the MTA runs with the
+// old compiled image (docs/host-facts-installer.md MRG-1). It is repeatable,
+// so a resumed merge compiles again.
+func (c *Config) compileMTA(ctx context.Context, env *wizard.Env, r *wizard.Receipt, changed []string) error {
+	var mta []string
+	for _, rel := range changed {
+		if strings.HasPrefix(rel, "imta/config/") {
+			mta = append(mta, rel)
+		}
+	}
+	if len(mta) == 0 {
+		return nil
+	}
+	env.Output(r.Step, fmt.Sprintf("the merge changed the MTA configuration (%s): compiling it with imsimta cnbuild", strings.Join(mta, ", ")))
+	res, err := env.Exec.Run(ctx, wizard.Command{Path: filepath.Join(c.Host.MsgDir(), "imsimta"), Args: []string{"cnbuild"}, Timeout: 10 * time.Minute,
+		Output: lineWriter(func(l string) { env.Output(r.Step, l) })})
+	r.Command = &res
+	if err != nil {
+		return fmt.Errorf("compile the merged MTA configuration: %w", err)
+	}
+	return nil
 }
 
 // syncFS flushes the filesystem holding dir (syncfs(2)): every file just

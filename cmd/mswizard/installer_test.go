@@ -1,0 +1,134 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mswizard/fixtures/installer"
+	"mswizard/fixtures/sim"
+	"mswizard/wizard"
+)
+
+// requireNoFileHolds fails when any file under dir holds secret.
+func requireNoFileHolds(t *testing.T, dir, secret string) {
+	t.Helper()
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			if b, _ := os.ReadFile(p); strings.Contains(string(b), secret) {
+				t.Errorf("%s holds the secret", p)
+			}
+		}
+		return nil
+	})
+}
+
+// TestAnInstallerPromptTheAnswersDoNotCoverStopsTheRunAndTheRerunContinues:
+// the installer asks a question no documentation lists; the wizard never
+// guesses — exit 3 with the prompt shown verbatim and the answers line to add
+// — and once the operator adds it, the rerun goes on to the end.
+func TestAnInstallerPromptTheAnswersDoNotCoverStopsTheRunAndTheRerunContinues(t *testing.T) {
+	requireTools(t)
+	bin := buildBinary(t)
+	h := upHost(t, bin, hostOptions{seed: 51, wizard: []string{"InstallerPromptTimeout = 1s"}})
+	const question = "Install the Messaging Multiplexor? [No]: "
+	if err := sim.SetFault(h.w, installer.FaultAsks, question); err != nil {
+		t.Fatal(err)
+	}
+	out, code := run(t, h.bin, "upgrade", "--answers", h.inf, "--yes")
+	if code != 3 {
+		t.Fatalf("exit %d, want 3 for an unknown installer prompt:\n%s", code, out)
+	}
+	for _, want := range []string{"upgrade/run-installer", "the wizard never guesses", "    " + strings.TrimSpace(question),
+		"InstallerAnswer = Install the Messaging Multiplexor? [No]: | ANSWER", "installer.transcript"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output does not show %q:\n%s", want, out)
+		}
+	}
+	tr, err := os.ReadFile(filepath.Join(h.w.StateDir(), "installer.transcript"))
+	if err != nil || !strings.Contains(string(tr), question) || !strings.Contains(string(tr), "Specify the components you wish to install") {
+		t.Fatalf("transcript (%v):\n%s", err, tr)
+	}
+	if s := h.stepStates(t)["upgrade/run-installer"]; s != wizard.StateFailed {
+		t.Errorf("upgrade/run-installer is %s after the stop, want failed", s)
+	}
+	h.requireVersion(t, "5.1")
+
+	f, _ := os.OpenFile(h.inf, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("InstallerAnswer = Install the Messaging Multiplexor? [No]: | no\n")
+	f.Close()
+	out, code = run(t, h.bin, "upgrade", "--answers", h.inf, "--yes")
+	if code != 0 {
+		t.Fatalf("rerun with the answer: exit %d\n%s", code, out)
+	}
+	h.requireVersion(t, "5.2")
+	h.requireCustomizations(t)
+	tr, _ = os.ReadFile(filepath.Join(h.w.StateDir(), "installer.transcript"))
+	if !strings.Contains(string(tr), "prompt operator-1 ([Wizard] InstallerAnswer = Install the Messaging Multiplexor? [No]: | no): answering no") {
+		t.Errorf("the transcript does not show the operator's answer:\n%s", tr)
+	}
+	pw, _ := os.ReadFile(filepath.Join(h.w.SecretsDir(), "ldap.pw"))
+	requireNoFileHolds(t, h.w.StateDir(), strings.TrimSpace(string(pw)))
+}
+
+// TestTheServiceAdministratorIsTypedIntoTheTerminalOnly: a first installation
+// whose service administrator was not ServiceAdmin makes the installer ask for
+// its ID and password (appendix C step 8); the password reaches the installer
+// through the pseudo-terminal and is written nowhere.
+func TestTheServiceAdministratorIsTypedIntoTheTerminalOnly(t *testing.T) {
+	requireTools(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	const secret = "Svc-Adm1n-pw"
+	pwFile := filepath.Join(dir, "serviceadmin.pw")
+	os.WriteFile(pwFile, []byte(secret+"\n"), 0o600)
+	h := upHost(t, bin, hostOptions{seed: 52, wizard: []string{"ServiceAdminID = msgadmin\nServiceAdminPwdFile = " + pwFile}})
+	setup, err := os.ReadFile(h.w.SetupInstallInf())
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(h.w.SetupInstallInf(), []byte(strings.Replace(string(setup), "ServiceAdminID = ServiceAdmin", "ServiceAdminID = msgadmin", 1)), 0o644)
+	os.WriteFile(installer.ServiceAdminPwFile(h.w), []byte(secret+"\n"), 0o600)
+
+	out, code := run(t, h.bin, "upgrade", "--answers", h.inf, "--yes")
+	if code != 0 {
+		t.Fatalf("upgrade: exit %d\n%s", code, out)
+	}
+	h.requireVersion(t, "5.2")
+	tr, _ := os.ReadFile(filepath.Join(h.w.StateDir(), "installer.transcript"))
+	for _, want := range []string{"Service Administrator ID [msgadmin]: ", "prompt service-admin-password", "answering REDACTED"} {
+		if !strings.Contains(string(tr), want) {
+			t.Errorf("the transcript lacks %q:\n%s", want, tr)
+		}
+	}
+	if strings.Contains(string(tr), "Invalid password") {
+		t.Errorf("the installer refused the password:\n%s", tr)
+	}
+	if strings.Contains(out, secret) {
+		t.Error("the run's output holds the service administrator's password")
+	}
+	requireNoFileHolds(t, h.w.StateDir(), secret)
+}
+
+// TestTheSilentInstallerIsAnExplicitChoice: InstallerMode = silent runs
+// `setup -s -f` with the answers (and the silent keys the site's media need,
+// which the operator writes); the default is the interactive `setup -k`.
+func TestTheSilentInstallerIsAnExplicitChoice(t *testing.T) {
+	requireTools(t)
+	bin := buildBinary(t)
+	h := upHost(t, bin, hostOptions{seed: 53})
+	out, code := run(t, h.bin, "plan", "--answers", h.inf)
+	if code != 0 || !strings.Contains(out, "setup -k on a pseudo-terminal") || strings.Contains(out, "setup -s -f") {
+		t.Fatalf("the default plan is not the interactive installer: exit %d\n%s", code, out)
+	}
+	b, _ := os.ReadFile(h.inf)
+	text := strings.Replace(string(b), "[MessagingServer]\n", "[MessagingServer]\nUpgradeChoice = 2\n", 1) + "InstallerMode = silent\n"
+	os.WriteFile(h.inf, []byte(text), 0o600)
+	out, code = run(t, h.bin, "upgrade", "--answers", h.inf, "--yes")
+	if code != 0 || !strings.Contains(out, "setup -s -f") {
+		t.Fatalf("silent upgrade: exit %d\n%s", code, out)
+	}
+	h.requireVersion(t, "5.2")
+	h.requireCustomizations(t)
+}
