@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,6 +72,21 @@ func TestAnInstallerPromptTheAnswersDoNotCoverStopsTheRunAndTheRerunContinues(t 
 	}
 	pw, _ := os.ReadFile(filepath.Join(h.w.SecretsDir(), "ldap.pw"))
 	requireNoFileHolds(t, h.w.StateDir(), strings.TrimSpace(string(pw)))
+
+	// The merge changed the MTA configuration and compiled it: the compiled
+	// image is of the merged imta.cnf; local.conf values went through configutil.
+	img, err := os.ReadFile(sim.CompiledConfig(h.w))
+	cnf, _ := os.ReadFile(filepath.Join(h.w.IMTAConfig(), "imta.cnf"))
+	if err != nil || !strings.Contains(string(img), fmt.Sprintf("%x  imta.cnf", sha256.Sum256(cnf))) {
+		t.Errorf("imsimta cnbuild did not compile the merged imta.cnf (%v):\n%s", err, img)
+	}
+	if !strings.Contains(out, "compiling it with imsimta cnbuild") {
+		t.Errorf("the run does not say it compiled the MTA configuration:\n%s", out)
+	}
+	rep, _ := os.ReadFile(filepath.Join(h.w.StateDir(), "report.json"))
+	if !strings.Contains(string(rep), "cnbuild") {
+		t.Errorf("the report does not record imsimta cnbuild")
+	}
 }
 
 // TestTheServiceAdministratorIsTypedIntoTheTerminalOnly: a first installation

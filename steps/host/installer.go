@@ -380,8 +380,9 @@ func shown(text string) string {
 	return strings.Join(ls, "\n")
 }
 
-// escRE matches terminal control sequences (CSI, OSC) an installer may print.
-var escRE = regexp.MustCompile(`\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])`)
+// escRE matches terminal control sequences an installer may print: CSI, OSC
+// (ended by BEL or ST) and two-byte escapes.
+var escRE = regexp.MustCompile(`\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])`)
 
 // clean turns terminal output into text: carriage returns and control
 // sequences go (a CRLF split across two reads stays one newline).

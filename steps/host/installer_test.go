@@ -284,3 +284,15 @@ func TestReadVersionFailsSafe(t *testing.T) {
 		t.Errorf("agreeing records gave %+v", v)
 	}
 }
+
+func TestTerminalControlSequencesAreNoPartOfAPrompt(t *testing.T) {
+	for in, want := range map[string]string{
+		"\x1b]11;?\x1b\\Name: ":       "Name: ",
+		"\x1b]0;title\x07Name: ":       "Name: ",
+		"\x1b[1mBold\x1b[0m\r\nnext: ": "Bold\nnext: ",
+	} {
+		if got := clean(in); got != want {
+			t.Errorf("clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
