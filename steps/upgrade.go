@@ -341,7 +341,7 @@ func (s *installerStep) interactive(ctx context.Context, env *wizard.Env, r *wiz
 	spec := host.InstallerSpec{Nonce: nonce, Argv: []string{c.Answers.Installer, "-k"}, Dir: filepath.Dir(c.Answers.Installer),
 		// A line-by-line dialogue, read by a program: no terminal queries or
 		// colour (docs/host-facts-installer.md INS-10).
-		Env: []string{"TERM=dumb"},
+		Env:     []string{"TERM=dumb"},
 		Prompts: specPrompts, PromptTimeout: c.Answers.InstallerPromptTimeout,
 		Transcript: s.transcriptPath(), Result: s.resultPath(), Lock: s.lockPath()}
 	sb, err := json.MarshalIndent(spec, "", "  ")

@@ -287,7 +287,7 @@ func TestReadVersionFailsSafe(t *testing.T) {
 
 func TestTerminalControlSequencesAreNoPartOfAPrompt(t *testing.T) {
 	for in, want := range map[string]string{
-		"\x1b]11;?\x1b\\Name: ":       "Name: ",
+		"\x1b]11;?\x1b\\Name: ":        "Name: ",
 		"\x1b]0;title\x07Name: ":       "Name: ",
 		"\x1b[1mBold\x1b[0m\r\nnext: ": "Bold\nnext: ",
 	} {
