@@ -14,12 +14,12 @@ import (
 // Configutil sets and reads Messaging Server configuration parameters the
 // way the product documents, `configutil -o NAME -v VALUE` and `configutil -o
 // NAME` (iPlanet Messaging Server 5.2 Reference Manual, chapter 1,
-// "configutil"; docs/host-facts-installer.md MRG-2), instead of the merge
+// "configutil"; docs/host-facts-installer.md F-MRG-002), instead of the merge
 // editing local.conf and msg.conf itself: configutil knows which store a
 // parameter lives in (local.conf for local.*, the configuration directory and
 // its cache otherwise).
 type Configutil interface {
-	// Set gives name the value; "" clears it (MRG-3).
+	// Set gives name the value; "" clears it (F-MRG-003).
 	Set(ctx context.Context, name, value string) error
 	// Get returns the value configutil reports for name ("" when unset).
 	Get(ctx context.Context, name string) (string, error)

@@ -3,7 +3,7 @@ package host
 // The Messaging Server installer's interactive dialogue (`setup -k`), as the
 // iPlanet Messaging Server 5.2 Installation Guide, appendix C, "Messaging Server
 // 5.2 へのアップグレード", documents it (docs/host-facts-installer.md, rows
-// INS-1 to INS-8): the prompts the wizard answers, where each answer comes
+// F-INS-001 to F-INS-008): the prompts the wizard answers, where each answer comes
 // from, and the rules for everything else — a prompt no row covers stops the
 // run and is shown verbatim; the wizard never guesses an answer.
 
@@ -85,7 +85,7 @@ func lastLineRE(pat string) *regexp.Regexp {
 	return regexp.MustCompile(`(?i)(?:^|\n)[^\n]*` + pat + `[^\n]*$`)
 }
 
-// Documented prompts (rows INS-3 to INS-6). The upgrade question is quoted
+// Documented prompts (rows F-INS-003 to F-INS-006). The upgrade question is quoted
 // verbatim by the appendix; the others are matched on the words the appendix
 // uses for them, on the line the installer waits on.
 var (
