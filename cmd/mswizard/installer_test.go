@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"mswizard/fixtures/installer"
 	"mswizard/fixtures/sim"
+	stepshost "mswizard/steps/host"
 	"mswizard/wizard"
 )
 
@@ -147,5 +149,72 @@ func TestTheSilentInstallerIsAnExplicitChoice(t *testing.T) {
 		t.Fatalf("silent upgrade: exit %d\n%s", code, out)
 	}
 	h.requireVersion(t, "5.2")
+	h.requireCustomizations(t)
+}
+
+// TestAKilledWizardLeavesTheInstallerRunningToItsEnd: the wizard is killed
+// (SIGKILL) while the installer works on its pseudo-terminal. The installer's
+// supervisor holds the terminal, so the installer is not hung up: it finishes.
+// A rerun while it still runs stops with exit 3 (wait); the rerun after it
+// ended decides from its result and the host's version — done, without
+// running the installer again.
+func TestAKilledWizardLeavesTheInstallerRunningToItsEnd(t *testing.T) {
+	requireTools(t)
+	bin := buildBinary(t)
+	h := upHost(t, bin, hostOptions{seed: 54})
+	if err := sim.SetFault(h.w, installer.FaultSlow, "6s"); err != nil {
+		t.Fatal(err)
+	}
+	transcript := filepath.Join(h.w.StateDir(), "installer.transcript")
+	c := startChild(t, h.bin, "upgrade", "--answers", h.inf, "--yes")
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		b, _ := os.ReadFile(transcript)
+		if strings.Contains(string(b), "Preparing the upgrade") {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.cmd.Process.Kill()
+			<-c.done
+			t.Fatalf("the installer never got past its questions:\n%s\n%s", b, c.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := c.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-c.done
+
+	out, code := run(t, h.bin, "upgrade", "--answers", h.inf, "--yes")
+	if code != 3 || !strings.Contains(out, "the installer is still running under its supervisor") {
+		t.Fatalf("rerun while the installer runs: exit %d, want 3 saying it still runs\n%s", code, out)
+	}
+	result := filepath.Join(h.w.StateDir(), "installer.result.json")
+	for {
+		if _, err := os.Stat(result); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the installer's supervisor wrote no result after the wizard was killed")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	res, err := stepshost.ReadInstallerResult(result)
+	if err != nil || res.ExitCode != 0 || res.Outcome.Kind != stepshost.OutcomeExited {
+		t.Fatalf("the installer did not finish after the wizard was killed: %+v %v", res, err)
+	}
+	h.requireVersion(t, "5.2")
+
+	out, code = run(t, h.bin, "upgrade", "--answers", h.inf, "--yes")
+	if code != 0 {
+		t.Fatalf("rerun after the installer ended: exit %d\n%s", code, out)
+	}
+	b, _ := os.ReadFile(transcript)
+	if n := strings.Count(string(b), "on a pseudo-terminal\n"); n != 1 {
+		t.Errorf("the installer ran %d times:\n%s", n, b)
+	}
+	if s := h.stepStates(t)["upgrade/run-installer"]; s != wizard.StateDone {
+		t.Errorf("upgrade/run-installer is %s", s)
+	}
 	h.requireCustomizations(t)
 }
