@@ -89,7 +89,9 @@ func lastLineRE(pat string) *regexp.Regexp {
 // verbatim by the appendix; the others are matched on the words the appendix
 // uses for them, on the line the installer waits on.
 var (
-	componentsRE = regexp.MustCompile(`(?is)Netscape Server Products Core Components.*(?:^|\n)[^\n]*components?[^\n]*$`)
+	// The top-level components screen lists the appendix's 1, 2, 3 in order
+	// (a sub-component screen does not, and is not answered by this row).
+	componentsRE = regexp.MustCompile(`(?is)1\.\s*Netscape Server Products Core Components.*\n\s*2\.\s*Netscape Directory Suite.*\n\s*3\.\s*Administration Services.*\n[^\n]*components?[^\n]*$`)
 	upgradeRE    = regexp.MustCompile(`(?s)\[1\]\s*Create New\s*\n\s*\[2\]\s*Upgrade\b.*$`)
 	configDirRE  = lastLineRE(`configuration directory[^\n]*(?:url|ldap)|(?:url|ldap)[^\n]*configuration directory`)
 	adminIDRE    = lastLineRE(`service administrator[^\n]*\b(?:id|user)\b`)

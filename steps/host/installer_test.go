@@ -157,6 +157,14 @@ func TestOutputThatPausesShorterThanTheTimeoutIsNotAPrompt(t *testing.T) {
 	}
 }
 
+func TestASubComponentScreenIsNotTakenForTheComponentsQuestion(t *testing.T) {
+	sub := "Netscape Server Products Core Components components:\n\n    1. Netscape Core Components\n    2. Netscape Console\n\nSpecify the components you wish to install [1, 2]: "
+	f, oc, err := startFake(t, quick(InstallerPrompts(PromptAnswers{DirectoryUpgraded: true}), nil), sub)
+	if err != nil || oc.Kind != OutcomeUnknownPrompt || len(f.answers) != 0 {
+		t.Fatalf("outcome %+v, typed %q, %v; want an unknown prompt", oc, f.answers, err)
+	}
+}
+
 func TestADocumentedPromptWithoutItsAnswerStops(t *testing.T) {
 	f, oc, err := startFake(t, quick(InstallerPrompts(PromptAnswers{}), nil), "LDAP Configuration Directory Server URL [ldap://x/o=NetscapeRoot]: ")
 	if err != nil || oc.Kind != OutcomeMissing || oc.Row != "config-directory-url" || !strings.Contains(oc.Remedy, "ConfigDirectoryLdapURL") {
