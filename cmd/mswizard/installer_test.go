@@ -32,10 +32,25 @@ func requireNoFileHolds(t *testing.T, dir, secret string) {
 // the installer asks a question no documentation lists; the wizard never
 // guesses — exit 3 with the prompt shown verbatim and the answers line to add
 // — and once the operator adds it, the rerun goes on to the end.
+//
+// The first installation's service administrator is not ServiceAdmin, so the
+// installer also asks for its ID and password (appendix C step 8): the
+// password reaches the installer through the pseudo-terminal only and is
+// written nowhere.
 func TestAnInstallerPromptTheAnswersDoNotCoverStopsTheRunAndTheRerunContinues(t *testing.T) {
 	requireTools(t)
 	bin := buildBinary(t)
-	h := upHost(t, bin, hostOptions{seed: 51, wizard: []string{"InstallerPromptTimeout = 1s"}})
+	const secret = "Svc-Adm1n-pw"
+	pwFile := filepath.Join(t.TempDir(), "serviceadmin.pw")
+	os.WriteFile(pwFile, []byte(secret+"\n"), 0o600)
+	h := upHost(t, bin, hostOptions{seed: 51, wizard: []string{"InstallerPromptTimeout = 1s",
+		"ServiceAdminID = msgadmin\nServiceAdminPwdFile = " + pwFile}})
+	setup, err := os.ReadFile(h.w.SetupInstallInf())
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(h.w.SetupInstallInf(), []byte(strings.Replace(string(setup), "ServiceAdminID = ServiceAdmin", "ServiceAdminID = msgadmin", 1)), 0o644)
+	os.WriteFile(installer.ServiceAdminPwFile(h.w), []byte(secret+"\n"), 0o600)
 	const question = "Install the Messaging Multiplexor? [No]: "
 	if err := sim.SetFault(h.w, installer.FaultAsks, question); err != nil {
 		t.Fatal(err)
@@ -51,7 +66,7 @@ func TestAnInstallerPromptTheAnswersDoNotCoverStopsTheRunAndTheRerunContinues(t 
 		}
 	}
 	tr, err := os.ReadFile(filepath.Join(h.w.StateDir(), "installer.transcript"))
-	if err != nil || !strings.Contains(string(tr), question) || !strings.Contains(string(tr), "Specify the components you wish to install") {
+	if err != nil || strings.Contains(string(tr), "Service Administrator") || !strings.Contains(string(tr), question) || !strings.Contains(string(tr), "Specify the components you wish to install") {
 		t.Fatalf("transcript (%v):\n%s", err, tr)
 	}
 	if s := h.stepStates(t)["upgrade/run-installer"]; s != wizard.StateFailed {
@@ -74,6 +89,18 @@ func TestAnInstallerPromptTheAnswersDoNotCoverStopsTheRunAndTheRerunContinues(t 
 	}
 	pw, _ := os.ReadFile(filepath.Join(h.w.SecretsDir(), "ldap.pw"))
 	requireNoFileHolds(t, h.w.StateDir(), strings.TrimSpace(string(pw)))
+	for _, want := range []string{"Service Administrator ID [msgadmin]: ", "prompt service-admin-password", "answering REDACTED"} {
+		if !strings.Contains(string(tr), want) {
+			t.Errorf("the transcript lacks %q:\n%s", want, tr)
+		}
+	}
+	if strings.Contains(string(tr), "Invalid password") {
+		t.Errorf("the installer refused the password:\n%s", tr)
+	}
+	if strings.Contains(out, secret) {
+		t.Error("the run's output holds the service administrator's password")
+	}
+	requireNoFileHolds(t, h.w.StateDir(), secret)
 
 	// The merge changed the MTA configuration and compiled it: the compiled
 	// image is of the merged imta.cnf; local.conf values went through configutil.
@@ -89,45 +116,6 @@ func TestAnInstallerPromptTheAnswersDoNotCoverStopsTheRunAndTheRerunContinues(t 
 	if !strings.Contains(string(rep), "cnbuild") {
 		t.Errorf("the report does not record imsimta cnbuild")
 	}
-}
-
-// TestTheServiceAdministratorIsTypedIntoTheTerminalOnly: a first installation
-// whose service administrator was not ServiceAdmin makes the installer ask for
-// its ID and password (appendix C step 8); the password reaches the installer
-// through the pseudo-terminal and is written nowhere.
-func TestTheServiceAdministratorIsTypedIntoTheTerminalOnly(t *testing.T) {
-	requireTools(t)
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	const secret = "Svc-Adm1n-pw"
-	pwFile := filepath.Join(dir, "serviceadmin.pw")
-	os.WriteFile(pwFile, []byte(secret+"\n"), 0o600)
-	h := upHost(t, bin, hostOptions{seed: 52, wizard: []string{"ServiceAdminID = msgadmin\nServiceAdminPwdFile = " + pwFile}})
-	setup, err := os.ReadFile(h.w.SetupInstallInf())
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(h.w.SetupInstallInf(), []byte(strings.Replace(string(setup), "ServiceAdminID = ServiceAdmin", "ServiceAdminID = msgadmin", 1)), 0o644)
-	os.WriteFile(installer.ServiceAdminPwFile(h.w), []byte(secret+"\n"), 0o600)
-
-	out, code := run(t, h.bin, "upgrade", "--answers", h.inf, "--yes")
-	if code != 0 {
-		t.Fatalf("upgrade: exit %d\n%s", code, out)
-	}
-	h.requireVersion(t, "5.2")
-	tr, _ := os.ReadFile(filepath.Join(h.w.StateDir(), "installer.transcript"))
-	for _, want := range []string{"Service Administrator ID [msgadmin]: ", "prompt service-admin-password", "answering REDACTED"} {
-		if !strings.Contains(string(tr), want) {
-			t.Errorf("the transcript lacks %q:\n%s", want, tr)
-		}
-	}
-	if strings.Contains(string(tr), "Invalid password") {
-		t.Errorf("the installer refused the password:\n%s", tr)
-	}
-	if strings.Contains(out, secret) {
-		t.Error("the run's output holds the service administrator's password")
-	}
-	requireNoFileHolds(t, h.w.StateDir(), secret)
 }
 
 // TestTheSilentInstallerIsAnExplicitChoice: InstallerMode = silent runs
