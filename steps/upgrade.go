@@ -17,6 +17,7 @@ import (
 
 	"mswizard/backup"
 	"mswizard/steps/configdiff"
+	"mswizard/steps/facts"
 	"mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
@@ -151,6 +152,15 @@ func (s *installerStep) Title() string { return "Run the new version's installer
 func (s *installerStep) PointOfNoReturn() string {
 	return "the installer moves the configuration into backup.TIMESTAMP and lays down the new version; only a restore of the verified server-root archive takes it back"
 }
+
+// Establishes: the new version is installed and backup.TIMESTAMP exists.
+func (s *installerStep) Establishes() []wizard.Fact { return []wizard.Fact{facts.VersionInstalled} }
+
+// BackoutKey: its undo is the appendix's "restore the server root".
+func (s *installerStep) BackoutKey() wizard.BackoutKey {
+	return wizard.BackoutKey{Stage: wizard.BackoutRestore}
+}
+
 func (s *installerStep) UndoDescription() string {
 	return "restore the server root from its verified archive, carrying over queued and newly delivered mail"
 }
@@ -293,6 +303,11 @@ func (s *installerStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 // half-way is undone first.
 func (s *installerStep) prepare(ctx context.Context, env *wizard.Env, r *wizard.Receipt) (string, error) {
 	c := s.c
+	// Never two installers at once, and never one under live services
+	// (installerguard.go).
+	if err := c.BeforeInstaller(ctx); err != nil {
+		return "", err
+	}
 	if running, pid, err := host.SupervisorRunning(s.lockPath()); err != nil {
 		return "", err
 	} else if running {
@@ -430,6 +445,9 @@ func (s *installerStep) finish(ctx context.Context, env *wizard.Env, r *wizard.R
 // the supervisor's result, the version the host reports, and the
 // backup.TIMESTAMP an installer of this run left.
 func (s *installerStep) ResolveInDoubt(ctx context.Context, env *wizard.Env, action int, summary string) (wizard.Resolution, error) {
+	if err := s.c.InstallerInDoubt(); err != nil { // installerguard.go
+		return wizard.Undecided, err
+	}
 	if running, pid, err := host.SupervisorRunning(s.lockPath()); err != nil {
 		return wizard.Undecided, err
 	} else if running {
@@ -582,6 +600,9 @@ func (c *Config) carryDir() (dir string, inside bool) {
 // A server root that is a mount point is restored by swapping its contents,
 // with the mail carried inside it.
 func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec backupRecord) ([]string, error) {
+	if err := c.beforeRestore(ctx, rec); err != nil { // safety.go
+		return nil, err
+	}
 	carry, inside := c.carryDir()
 	var keep []string
 	if inside {

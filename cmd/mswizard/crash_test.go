@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +44,11 @@ type hostOptions struct {
 	undecided bool
 	noStart   bool // the services are left stopped
 	users     int  // directory users to seed (default 20)
+	// listenAddr is the address every service binds (default 127.0.0.1; HA
+	// regimes the logical host's); noWatcher builds a 5.x host without one.
+	listenAddr string
+	noWatcher  bool
+	dir        string // where the host lives; a new temporary directory when empty
 }
 
 // upHost brings a simulated host up for one test and writes its answers: the
@@ -53,7 +57,10 @@ type hostOptions struct {
 // timeouts so a failure cannot hang for minutes.
 func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 	t.Helper()
-	dir := t.TempDir()
+	dir := o.dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if o.seed == 0 {
@@ -62,7 +69,8 @@ func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 	if o.users == 0 {
 		o.users = 20
 	}
-	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: o.seed, Scale: world.Small, Users: o.users, Regime: o.regime, NoStart: o.noStart})
+	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: o.seed, Scale: world.Small, Users: o.users, Regime: o.regime, NoStart: o.noStart,
+		ListenAddr: o.listenAddr, NoWatcher: o.noWatcher})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,26 +185,17 @@ func slicesContains(s []string, v string) bool {
 // configuration accepts a connection (services up).
 func (h *simHost) requirePortsAnswer(t *testing.T) {
 	t.Helper()
-	p, err := world.ReadPorts(h.w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ports := map[string]int{"imap": p.IMAP, "pop": p.POP, "http": p.HTTP, "watcher": p.Watcher, "ens": p.ENS,
-		"store": p.Store, "sched": p.Sched, "smtp": p.SMTP, "job_controller": p.JobController,
-		"admin": p.Admin, "web_admin": p.WebAdmin, "web_host": p.WebHost}
-	for name, port := range ports {
+	for name, sv := range h.endpoints(t) {
 		// A service started last may still be binding: a short grace.
 		ok := false
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
-			if err == nil {
-				c.Close()
+			if endpointAnswers(sv) {
 				ok = true
 				break
 			}
 		}
 		if !ok {
-			t.Errorf("%s port %d does not answer", name, port)
+			t.Errorf("%s on %s does not answer", name, sv.Endpoint())
 		}
 	}
 }
