@@ -181,7 +181,7 @@ func ConfigDirectoryProbe(c *Config) wizard.Step {
 
 // configExportData is what directory/config-export records for its undo.
 type configExportData struct {
-	export.Result
+	exportData
 	Base       string   `json:"base"`
 	ServerRoot string   `json:"server_root"`
 	Host       string   `json:"host"`
@@ -237,7 +237,7 @@ func ConfigExport(c *Config) wizard.Step {
 					if err != nil {
 						return err
 					}
-					d := configExportData{Result: res, Base: cd.Base, ServerRoot: c.Answers.ServerRoot, Host: c.Answers.FullMachineName, Domain: c.adminDomain()}
+					d := configExportData{exportData: exportData{Result: res, ServerCount: res.Entries}, Base: cd.Base, ServerRoot: c.Answers.ServerRoot, Host: c.Answers.FullMachineName, Domain: c.adminDomain()}
 					d.Roots = serverPart(es, d.Base, d.Domain, d.Host, d.ServerRoot)
 					r.Note += fmt.Sprintf("; this server's part: %s", strings.Join(d.Roots, "; "))
 					if len(d.Roots) == 0 {
