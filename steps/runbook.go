@@ -12,7 +12,7 @@ import (
 func (c *Config) Service() service.Config {
 	a := c.Answers
 	sc := service.Config{
-		World:        c.Host,
+		Host:         c.Host,
 		Regime:       service.Regime(a.Regime),
 		StopTimeout:  a.StopTimeout,
 		StartTimeout: a.StartTimeout,

@@ -223,6 +223,9 @@ func pinDiff(have *Pin, want Pin) []string {
 	if have.AnswersHash != want.AnswersHash {
 		diff = append(diff, fmt.Sprintf("answers (secrets excluded): journal sha256 %s, now %s", short(have.AnswersHash), short(want.AnswersHash)))
 	}
+	if have.Runbook != want.Runbook {
+		diff = append(diff, fmt.Sprintf("runbook: journal %q, now %q", have.Runbook, want.Runbook))
+	}
 	if !slices.Equal(have.Steps, want.Steps) {
 		diff = append(diff, fmt.Sprintf("runbook steps: journal [%s], now [%s]", strings.Join(have.Steps, " "), strings.Join(want.Steps, " ")))
 	}
@@ -449,6 +452,14 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 	}
 	if nr, ok := s.(NoReturn); ok && !rec.Confirmed {
 		if err := r.confirm(ctx, Question{ID: id, Prompt: fmt.Sprintf("%s is a point of no return: %s. Go on?", id, nr.PointOfNoReturn()), Detail: planText(actions)}); err != nil {
+			return err
+		}
+		if err := r.append(journal.Record{Kind: journal.KindConfirmed, Step: id}); err != nil {
+			return err
+		}
+	}
+	if cf, ok := s.(Confirmer); ok && cf.Confirmation() != "" && !rec.Confirmed {
+		if err := r.confirm(ctx, Question{ID: id, Prompt: cf.Confirmation(), Detail: planText(actions)}); err != nil {
 			return err
 		}
 		if err := r.append(journal.Record{Kind: journal.KindConfirmed, Step: id}); err != nil {

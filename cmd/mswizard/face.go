@@ -8,12 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/charmbracelet/huh"
 	"golang.org/x/sys/unix"
 
+	"mswizard/steps"
 	"mswizard/steps/configdiff"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
@@ -67,6 +67,14 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 		},
 		Run:     runMode(mode),
 		Backout: runMode("backout"),
+	}
+	if s.rb != nil {
+		// A runbook file's run: the resume view and the plan; the Messaging
+		// Server's preflight screen and config diff do not apply.
+		if mode != "backout" {
+			o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }
+		}
+		return tui.Run(ctx, o, os.Stdin, os.Stdout)
 	}
 	o.BackupDir, o.LDIFDir = s.answers.BackupDir, filepath.Join(s.state, "ldif")
 	if mode != "backout" {
@@ -141,7 +149,7 @@ func statusLines(s *session, recs []journal.Record) []tui.StatusLine {
 }
 
 // detect reads what the preflight screen shows: the server root and instance,
-// the installed version (msg-INSTANCE/VERSION) and the target, the regime,
+// the installed version (`imsimta version`) and the target, the regime,
 // whether the user directory answers a bind, the free space where the backups
 // go and the size of the queue. It only reads.
 func detect(ctx context.Context, s *session) *tui.Preflight {
@@ -151,10 +159,10 @@ func detect(ctx context.Context, s *session) *tui.Preflight {
 		DirectoryURL: a.UserDirectoryLdapURL, BackupDir: a.BackupDir, BackupFree: -1,
 		QueueDir: h.QueueDir(), QueueFiles: -1,
 	}
-	if b, err := os.ReadFile(h.VersionFile()); err == nil {
-		p.Installed = strings.TrimSpace(string(b))
+	if v := steps.InstalledVersion(ctx, s.cfg, s.env); v.Known() {
+		p.Installed = v.String()
 	} else {
-		p.Installed = a.InstalledVersion + " (per the answers; " + h.VersionFile() + " unreadable)"
+		p.Installed = a.InstalledVersion + " (per the answers; the host's own version cannot be told: " + v.Why + ")"
 	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

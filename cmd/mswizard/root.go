@@ -30,7 +30,8 @@ func newRoot() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	root.AddCommand(upgradeCmd(false), upgradeCmd(true), backoutCmd(), statusCmd(), resolveCmd(),
-		answersCmd(), backupCmd(), ldifCmd(), diffCmd(), demoCmd(), simCmd(), versionCmd())
+		answersCmd(), backupCmd(), ldifCmd(), diffCmd(), demoCmd(), simCmd(), versionCmd(),
+		runCmd(), runbookCmd(), qmailSimCmd(), installerPtyCmd())
 	return root
 }
 
@@ -461,12 +462,20 @@ func resolveCmd() *cobra.Command {
 
 func answersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "answers", Short: "Work with answers files (install.inf)"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "template",
-		Short: "Print a self-documenting install.inf: every key, its meaning and default",
+	var rb string
+	tmpl := &cobra.Command{
+		Use:   "template [--runbook RUNBOOK]",
+		Short: "Print a self-documenting install.inf (or, with --runbook, a runbook's answers): every key, its meaning and default",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return answers.WriteTemplate(cmd.OutOrStdout()) },
-	})
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if rb != "" {
+				return answersTemplate(cmd.OutOrStdout(), rb)
+			}
+			return answers.WriteTemplate(cmd.OutOrStdout())
+		},
+	}
+	tmpl.Flags().StringVar(&rb, "runbook", "", "a shipped runbook id or a runbook file")
+	cmd.AddCommand(tmpl)
 	var syntaxOnly bool
 	validate := &cobra.Command{
 		Use:   "validate FILE",

@@ -32,6 +32,7 @@ type common struct {
 	dryRun      bool
 	until       string
 	skip, only  []string
+	runbook     string // `run RUNBOOK`: a shipped runbook id or a runbook file
 }
 
 // session is one invocation's loaded answers, runbook and environment.
@@ -42,6 +43,7 @@ type session struct {
 	env     *wizard.Env
 	state   string
 	logFile *os.File
+	rb      *rbSession // a runbook file's run (runbookcmd.go); nil for the upgrade
 }
 
 func (c *common) load(ctx context.Context, stdin io.Reader) (*session, error) {
@@ -59,6 +61,9 @@ func (c *common) load(ctx context.Context, stdin io.Reader) (*session, error) {
 			return nil, usagef("--state-dir %s holds no run (no answers.path); give --answers", c.stateDir)
 		}
 		path = string(b)
+	}
+	if ref := c.runbookRef(path); ref != "" {
+		return c.loadRunbook(ref, path)
 	}
 	a, err := answers.Load(path, answers.LoadOptions{})
 	if err != nil {
@@ -103,14 +108,15 @@ func (s *session) openLog() error {
 // changed nothing). A run refused for different inputs, or locked out, leaves the
 // pointer at the run's own answers.
 func (s *session) rememberAnswers(j *journal.Journal) {
-	if s.answers.Path == "" {
+	if s.answersFile() == "" {
 		return
 	}
 	st := wizard.Fold(j.Records())
-	if st.Pin != nil && st.Pin.AnswersHash != s.answers.Hash() && st.Changed() && !st.BackedOut {
+	if st.Pin != nil && st.Pin.AnswersHash != s.answersHash() && st.Changed() && !st.BackedOut {
 		return
 	}
-	abs, err := filepath.Abs(s.answers.Path)
+	s.rememberRunbook()
+	abs, err := filepath.Abs(s.answersFile())
 	if err != nil {
 		return
 	}
@@ -134,7 +140,10 @@ func (s *session) close() {
 }
 
 func (s *session) pin() wizard.Pin {
-	p := wizard.Pin{WizardVersion: version, AnswersHash: s.answers.Hash()}
+	p := wizard.Pin{WizardVersion: version, AnswersHash: s.answersHash()}
+	if s.rb != nil {
+		p.Runbook = s.rb.book.ID
+	}
 	for _, st := range s.steps {
 		p.Steps = append(p.Steps, st.ID())
 	}
@@ -142,6 +151,9 @@ func (s *session) pin() wizard.Pin {
 }
 
 func (s *session) options(c *common) wizard.Options {
+	if s.rb != nil {
+		return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.rb.values.Confirm, Waivers: s.rb.values.Waivers, Pin: s.pin()}
+	}
 	return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.answers.Confirm, Waivers: s.answers.Waivers, Pin: s.pin()}
 }
 

@@ -28,8 +28,9 @@ type Key struct {
 
 // Sections of the answers file.
 const (
-	General = "General"
-	Wiz     = "Wizard"
+	General         = "General"
+	Wiz             = "Wizard"
+	MessagingServer = "MessagingServer"
 )
 
 // Keys lists every key the wizard reads. [General] is the product installer's own
@@ -52,7 +53,11 @@ var Keys = []Key{
 	{Section: Wiz, Name: "StateDir", Meaning: "where the journal, logs, reports and LDIF exports of this run live (one run per state directory)", Required: true, Example: "/var/opt/mswizard/state"},
 	{Section: Wiz, Name: "BackupDir", Meaning: "where the server-root, queue and store archives go; must not be inside the server root", Required: true, Example: "/backup/mswizard"},
 	{Section: Wiz, Name: "Instance", Meaning: "messaging instance name: the server root holds msg-INSTANCE", Required: true, Example: "budgie"},
-	{Section: Wiz, Name: "Installer", Meaning: "the new version's setup program, run as `setup -s -f FILE`", Required: true, Example: "/cdrom/ims52/setup"},
+	{Section: Wiz, Name: "Installer", Meaning: "the new version's setup program, run as `setup -k` on a pseudo-terminal, its prompts answered from this file (appendix C); `setup -s -f FILE` with InstallerMode = silent", Required: true, Example: "/cdrom/ims52/setup"},
+	{Section: Wiz, Name: "InstallerMode", Meaning: "interactive: `setup -k` answered through a pseudo-terminal, as appendix C documents; silent: `setup -s -f FILE`, only for media whose installer supports a silent upgrade (this file then carries the installer's own silent keys)", Default: "interactive", Choices: []string{"interactive", "silent"}},
+	{Section: Wiz, Name: "DirectoryUpgraded", Meaning: "the Directory Server in this server root was already upgraded: the installer's components are then 1, 3, 4, else its default 1, 2, 3, 4 (appendix C step 5)", Default: "no", Choices: []string{"yes", "no"}},
+	{Section: Wiz, Name: "InstallerAnswer", Meaning: "an answer to an installer prompt the documentation does not list: TEXT | ANSWER (TEXT from the prompt's last line, as the stopped run showed it; an empty ANSWER is Enter)", Multi: true, Example: "Do you agree to the license terms? | yes"},
+	{Section: Wiz, Name: "InstallerPromptTimeout", Meaning: "how long the installer may wait at a prompt no answer covers before the run stops and shows it", Default: "30s"},
 	{Section: Wiz, Name: "InstalledVersion", Meaning: "the version installed now", Default: "5.1"},
 	{Section: Wiz, Name: "TargetVersion", Meaning: "the version the installer brings", Default: "5.2"},
 	{Section: Wiz, Name: "PristineDefaults", Meaning: "directory of the installed version's vendor default config (config/, imta/config/, html/) for the three-way merge; empty for a two-way diff", Example: "/cdrom/ims52/payload/defaults-5.1"},
@@ -86,6 +91,11 @@ var Keys = []Key{
 	{Section: Wiz, Name: "MaxQueueAttempts", Meaning: "delivery attempts over which a message counts as stuck", Default: "10"},
 	{Section: Wiz, Name: "MaxQueueAge", Meaning: "age over which a queued message counts as stuck", Default: "24h"},
 	{Section: Wiz, Name: "MaxLogErrors", Meaning: "error records (R K J X Y) allowed in mail.log_current after the restart", Default: "0"},
+
+	// The installer's own section: the service administrator the upgrade asks
+	// for again when it is not the default (appendix C step 8).
+	{Section: MessagingServer, Name: "ServiceAdminID", Meaning: "the service administrator chosen at the first installation; the installer asks for it again on upgrade when it is not ServiceAdmin (appendix C step 8)", Default: "ServiceAdmin"},
+	{Section: MessagingServer, Name: "ServiceAdminPwd", Meaning: "its password, typed into the installer's terminal only", Secret: true},
 }
 
 // multiInProduct lists keys documented as repeatable in the product sections
@@ -112,6 +122,11 @@ type Answers struct {
 	SchemaAdminID, ConfigDirectoryAdminID                                     string
 
 	StateDir, BackupDir, Instance, Installer, InstalledVersion, TargetVersion string
+	InstallerMode, ServiceAdminID                                             string
+	ServiceAdminPwd                                                           Secret
+	DirectoryUpgraded                                                         bool
+	InstallerAnswers                                                          []string
+	InstallerPromptTimeout                                                    time.Duration
 	PristineDefaults, StoreAction, Regime, ServiceDir                         string
 	ClusterBin, ClusterResource, ClusterGroup, ClusterSystem, HaregService    string
 	IPResource, MountResource                                                 string
@@ -362,6 +377,9 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 		if k.Secret && k.Name == "SchemaAdminPwd" {
 			a.SchemaAdminPwd = secret(k)
 		}
+		if k.Secret && k.Name == "ServiceAdminPwd" {
+			a.ServiceAdminPwd = secret(k)
+		}
 	}
 	a.StateDir = str(Wiz, "StateDir")
 	a.BackupDir = str(Wiz, "BackupDir")
@@ -369,6 +387,10 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 	a.Installer = str(Wiz, "Installer")
 	a.InstalledVersion = str(Wiz, "InstalledVersion")
 	a.TargetVersion = str(Wiz, "TargetVersion")
+	a.InstallerMode = str(Wiz, "InstallerMode")
+	a.DirectoryUpgraded = yes("DirectoryUpgraded")
+	a.InstallerPromptTimeout = dur("InstallerPromptTimeout")
+	a.ServiceAdminID = str(MessagingServer, "ServiceAdminID")
 	a.PristineDefaults = str(Wiz, "PristineDefaults")
 	a.StoreAction = str(Wiz, "StoreAction")
 	a.Regime = str(Wiz, "Regime")
@@ -401,6 +423,13 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 			bad(kv.Line, "ConfigDecision = %q: write FILE KEY reapply|keep-new", kv.Value)
 		}
 		a.ConfigDecisions = append(a.ConfigDecisions, kv.Value)
+	}
+	for _, kv := range w.All("InstallerAnswer") {
+		if !strings.Contains(kv.Value, "|") || strings.TrimSpace(kv.Value[:strings.LastIndex(kv.Value, "|")]) == "" {
+			bad(kv.Line, "InstallerAnswer = %q: write the prompt's text, \"|\" and the answer, e.g. Do you agree to the license terms? | yes", kv.Value)
+			continue
+		}
+		a.InstallerAnswers = append(a.InstallerAnswers, kv.Value)
 	}
 	for _, kv := range w.All("Waive") {
 		id, reason, _ := strings.Cut(kv.Value, " ")
@@ -556,9 +585,10 @@ func distance(a, b string) int {
 }
 
 // decisionKeys are the [Wizard] keys that record the operator's decisions about
-// a run in progress (a merge conflict, a waived inhibitor, a confirmation), which
+// a run in progress (a merge conflict, a waived inhibitor, a confirmation, an
+// answer to an installer prompt the documentation does not list), which
 // the wizard itself asks them to add; they are not inputs the journal is pinned to.
-var decisionKeys = map[string]bool{"ConfigDecision": true, "Waive": true, "Confirm": true}
+var decisionKeys = map[string]bool{"ConfigDecision": true, "Waive": true, "Confirm": true, "InstallerAnswer": true}
 
 // Hash is the sha256 of the answers with every secret value left out, so a
 // journal can pin its inputs without holding a credential. The decision keys are
