@@ -130,7 +130,7 @@ func TestRestoreOfAMountedServerRootKeepsTheMail(t *testing.T) {
 	writeFiles(t, c.Host.QueueDir(), map[string]string{"tcp_local/ZZ02.00": "queued since"})
 	writeFiles(t, c.Host.StorePrimary(), map[string]string{"=user/a/00/2.msg": "delivered since"})
 
-	rec := backupRecord{Name: serverRootArchive, Archive: res.Archive, Manifest: res.Manifest}
+	rec := backupRecord{Name: serverRootArchive, Archive: res.Archive, Manifest: res.Manifest, ManifestSHA256: res.ManifestSHA256}
 	carried, err := c.restoreServerRoot(t.Context(), (&wizard.Env{}).Nop(), rec)
 	if err != nil {
 		t.Fatal(err)

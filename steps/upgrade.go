@@ -292,6 +292,11 @@ func (s *installerStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 // half-way is undone first.
 func (s *installerStep) prepare(ctx context.Context, env *wizard.Env, r *wizard.Receipt) (string, error) {
 	c := s.c
+	// Never two installers at once, and never one under live services
+	// (installerguard.go).
+	if err := c.BeforeInstaller(ctx); err != nil {
+		return "", err
+	}
 	if running, pid, err := host.SupervisorRunning(s.lockPath()); err != nil {
 		return "", err
 	} else if running {
@@ -426,6 +431,9 @@ func (s *installerStep) finish(ctx context.Context, env *wizard.Env, r *wizard.R
 // the supervisor's result, the version the host reports, and the
 // backup.TIMESTAMP an installer of this run left.
 func (s *installerStep) ResolveInDoubt(ctx context.Context, env *wizard.Env, action int, summary string) (wizard.Resolution, error) {
+	if err := s.c.InstallerInDoubt(); err != nil { // installerguard.go
+		return wizard.Undecided, err
+	}
 	if running, pid, err := host.SupervisorRunning(s.lockPath()); err != nil {
 		return wizard.Undecided, err
 	} else if running {
@@ -578,6 +586,9 @@ func (c *Config) carryDir() (dir string, inside bool) {
 // A server root that is a mount point is restored by swapping its contents,
 // with the mail carried inside it.
 func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec backupRecord) ([]string, error) {
+	if err := c.beforeRestore(ctx, rec); err != nil { // safety.go
+		return nil, err
+	}
 	carry, inside := c.carryDir()
 	var keep []string
 	if inside {

@@ -226,6 +226,18 @@ func pinDiff(have *Pin, want Pin) []string {
 	if have.Runbook != want.Runbook {
 		diff = append(diff, fmt.Sprintf("runbook: journal %q, now %q", have.Runbook, want.Runbook))
 	}
+	if len(have.Paths) > 0 && len(want.Paths) > 0 {
+		keys := make([]string, 0, len(want.Paths))
+		for k := range want.Paths {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if have.Paths[k] != want.Paths[k] {
+				diff = append(diff, fmt.Sprintf("%s: journal %s, now %s", k, have.Paths[k], want.Paths[k]))
+			}
+		}
+	}
 	if !slices.Equal(have.Steps, want.Steps) {
 		diff = append(diff, fmt.Sprintf("runbook steps: journal [%s], now [%s]", strings.Join(have.Steps, " "), strings.Join(want.Steps, " ")))
 	}

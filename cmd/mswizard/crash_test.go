@@ -48,6 +48,7 @@ type hostOptions struct {
 	// regimes the logical host's); noWatcher builds a 5.x host without one.
 	listenAddr string
 	noWatcher  bool
+	dir        string // where the host lives; a new temporary directory when empty
 }
 
 // upHost brings a simulated host up for one test and writes its answers: the
@@ -56,7 +57,10 @@ type hostOptions struct {
 // timeouts so a failure cannot hang for minutes.
 func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 	t.Helper()
-	dir := t.TempDir()
+	dir := o.dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if o.seed == 0 {

@@ -134,7 +134,7 @@ func TestBatchUpgradeOnTheSimulatedHost(t *testing.T) {
 		t.Fatalf("diff exit %d:\n%s", code, out)
 	}
 	out, code = run(t, bin, "status", "--answers", inf)
-	if code != 0 || !strings.Contains(out, "done       upgrade/run-installer") || !strings.Contains(out, "server-root.tar.zst") {
+	if code != 0 || !strings.Contains(out, "done       upgrade/run-installer") || !strings.Contains(out, backupIndex(t, h.World.StateDir())["server-root"].Archive) {
 		t.Fatalf("status exit %d:\n%s", code, out)
 	}
 }

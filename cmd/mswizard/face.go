@@ -98,7 +98,20 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 			return nil
 		}
 	}
-	return tui.Run(ctx, o, os.Stdin, os.Stdout)
+	return interrupted(ctx, tui.Run(ctx, o, os.Stdin, os.Stdout))
+}
+
+// interrupted makes a face that ended under a signal (SIGINT, SIGTERM, SIGHUP
+// cancel ctx in main) end as interrupted, exit 130 — bubbletea ends its
+// program on a cancelled context as if the operator had quit (FAULTS.md T2).
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() == nil || errors.Is(err, wizard.ErrInterrupted) {
+		return err
+	}
+	if err == nil {
+		return fmt.Errorf("%w: a signal ended the wizard; nothing was left half-done — rerun to continue", wizard.ErrInterrupted)
+	}
+	return fmt.Errorf("%w: %w", wizard.ErrInterrupted, err)
 }
 
 // runTUIWithoutAnswers starts the interactive face with no answers file: a
@@ -108,6 +121,9 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 func runTUIWithoutAnswers(ctx context.Context, c *common) error {
 	v := tui.DefaultAnswerValues()
 	path, err := tui.AskAnswers(ctx, os.Stdin, os.Stdout, &v)
+	if ctx.Err() != nil {
+		return interrupted(ctx, err)
+	}
 	if errors.Is(err, huh.ErrUserAborted) {
 		return nil // nothing was written, nothing ran
 	}

@@ -2,6 +2,7 @@ package answers
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -187,9 +188,16 @@ type LoadOptions struct {
 
 // Load reads, parses and validates an answers file, reporting every problem at once.
 func Load(path string, o LoadOptions) (*Answers, error) {
-	data, err := os.ReadFile(path)
+	// The file's own path is pinned absolute: relative paths inside it resolve
+	// against its directory, wherever the wizard is run from.
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	data, err := readAnswers(path)
 	if err != nil {
-		return nil, fmt.Errorf("answers: %w", err)
+		// An answers file that cannot be read is an answers-file error (exit 2),
+		// like one that cannot be parsed.
+		return nil, Problems{{File: path, Msg: err.Error()}}
 	}
 	f, perr := Parse(filepath.Base(path), data)
 	probs := Problems{}
@@ -215,6 +223,35 @@ func Load(path string, o LoadOptions) (*Answers, error) {
 	}
 	a.Path = path
 	return a, nil
+}
+
+// readAnswers reads the file, refusing what is not a regular file with a
+// message that says what it is.
+func readAnswers(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the answers file: %w", unwrapPath(err))
+	}
+	if fi.IsDir() {
+		return nil, errors.New("is a directory, not an answers file; give the install.inf inside it")
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("is not a regular file (%s)", fi.Mode().Type())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the answers file: %w", unwrapPath(err))
+	}
+	return b, nil
+}
+
+// unwrapPath drops the path a *PathError repeats: the problem names the file.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func inlineSecrets(f *File) []string {
@@ -381,21 +418,43 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 			a.ServiceAdminPwd = secret(k)
 		}
 	}
-	a.StateDir = str(Wiz, "StateDir")
-	a.BackupDir = str(Wiz, "BackupDir")
+	// Paths the wizard reads from [Wizard] are made absolute against the
+	// answers file's directory and cleaned, so a rerun from another directory
+	// finds the same journal and the same backups (FAULTS.md C8).
+	path := func(name string) string {
+		v := str(Wiz, name)
+		if v == "" {
+			return ""
+		}
+		if !filepath.IsAbs(v) {
+			v = filepath.Join(base, v)
+		}
+		return filepath.Clean(v)
+	}
+	if a.ServerRoot != "" && !filepath.IsAbs(a.ServerRoot) {
+		// The installer reads ServerRoot from its own copy and would resolve a
+		// relative one against its own working directory: refused, not guessed.
+		_, line := get(Key{Section: General, Name: "ServerRoot"})
+		bad(line, "ServerRoot = %q: must be an absolute path (the installer reads it too)", a.ServerRoot)
+	}
+	if a.ServerRoot != "" {
+		a.ServerRoot = filepath.Clean(a.ServerRoot)
+	}
+	a.StateDir = path("StateDir")
+	a.BackupDir = path("BackupDir")
 	a.Instance = str(Wiz, "Instance")
-	a.Installer = str(Wiz, "Installer")
+	a.Installer = path("Installer")
 	a.InstalledVersion = str(Wiz, "InstalledVersion")
 	a.TargetVersion = str(Wiz, "TargetVersion")
 	a.InstallerMode = str(Wiz, "InstallerMode")
 	a.DirectoryUpgraded = yes("DirectoryUpgraded")
 	a.InstallerPromptTimeout = dur("InstallerPromptTimeout")
 	a.ServiceAdminID = str(MessagingServer, "ServiceAdminID")
-	a.PristineDefaults = str(Wiz, "PristineDefaults")
+	a.PristineDefaults = path("PristineDefaults")
 	a.StoreAction = str(Wiz, "StoreAction")
 	a.Regime = str(Wiz, "Regime")
-	a.ServiceDir = str(Wiz, "ServiceDir")
-	a.ClusterBin = str(Wiz, "ClusterBin")
+	a.ServiceDir = path("ServiceDir")
+	a.ClusterBin = path("ClusterBin")
 	a.ClusterResource = str(Wiz, "ClusterResource")
 	a.ClusterGroup = str(Wiz, "ClusterGroup")
 	a.ClusterSystem = str(Wiz, "ClusterSystem")
@@ -403,7 +462,7 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 	a.IPResource = str(Wiz, "IPResource")
 	a.MountResource = str(Wiz, "MountResource")
 	a.PABSuffix = str(Wiz, "PABSuffix")
-	a.LDAPCAFile = str(Wiz, "LDAPCAFile")
+	a.LDAPCAFile = path("LDAPCAFile")
 	a.SchemaAdminID = str(Wiz, "SchemaAdminID")
 	a.LDAPStartTLS = yes("LDAPStartTLS")
 	a.LDAPInsecureSkipVerify = yes("LDAPInsecureSkipVerify")
