@@ -37,18 +37,21 @@ for _ in $(seq 1200); do [ -s "$work/ready" ] && break; sleep 0.5; done
 read -r url rootdn_first rootdn_rest <"$work/ready"
 rootdn="$rootdn_first $rootdn_rest"
 pw="$work/srv/pw"
-echo "slapd $url seeded with $USERS users (slapadd)"
+echo "slapd $url seeded with $USERS users (slapadd); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # run LABEL CMD... appends "seconds rss_kb entries" to $work/times.LABEL.
 run() {
 	local label=$1 t0 t1
 	shift
 	t0=$EPOCHREALTIME
-	/usr/bin/time -f '%M' -o "$work/rss" "$@" >"$work/stdout.$label"
+	/usr/bin/time -f '%M %U %S' -o "$work/rss" "$@" >"$work/stdout.$label"
 	t1=$EPOCHREALTIME
 	local n
 	if [[ $label == ours* ]]; then n=$(tail -1 "$work/stdout.$label"); else n=$(grep -c '^dn:' "$work/stdout.$label"); fi
-	echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}') $(tail -1 "$work/rss") $n" >>"$work/times.$label"
+	local rss cpu u s
+	read -r rss u s <<<"$(tail -1 "$work/rss")"
+	cpu=$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.2f", u + s}')
+	echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}') $rss $n $cpu" >>"$work/times.$label"
 }
 
 median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
@@ -67,9 +70,13 @@ bench() {
 	m=$(cut -d' ' -f3 "$work/times.theirs.$tag" | sort -u | tr '\n' ' ')
 	ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN {printf "%.2f", b / a}')
 	echo "[$tag] filter $filter: entries ours ${n}/ ldapsearch ${m}"
-	echo "[$tag] ours: median ${ours} s, peak RSS $((rss / 1024)) MiB; ldapsearch: median ${theirs} s"
+	local cpuo cput
+	cpuo=$(cut -d' ' -f4 "$work/times.ours.$tag" | median)
+	cput=$(cut -d' ' -f4 "$work/times.theirs.$tag" | median)
+	echo "[$tag] ours: median ${ours} s (client CPU ${cpuo} s), peak RSS $((rss / 1024)) MiB; ldapsearch: median ${theirs} s (client CPU ${cput} s)"
 	echo "[$tag] entries/s ratio ours/ldapsearch: ${ratio} (target >= 1.0; RSS target < 64 MiB)"
 }
 
 bench full '(objectclass=*)'
 bench half "$HALF"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
