@@ -216,6 +216,9 @@ func ConfigExport(c *Config) wizard.Step {
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			cd, err := configDirectory(c.Answers)
 			if err != nil {
+				if reason, ok := c.Answers.Waivers[FindingConfigDirURL]; ok {
+					return []wizard.Action{waivedConfigExport(FindingConfigDirURL, reason, err)}, nil
+				}
 				return nil, err
 			}
 			spec := c.configExportSpec(env, cd.Base)
@@ -226,11 +229,17 @@ func ConfigExport(c *Config) wizard.Step {
 				Do: func(ctx context.Context, r *wizard.Receipt) error {
 					conn, cd, err := c.dialConfigDir(ctx, env)
 					if err != nil {
+						if reason, ok := c.Answers.Waivers[FindingConfigDirUnreachable]; ok {
+							return waivedConfigExport(FindingConfigDirUnreachable, reason, err).Do(ctx, r)
+						}
 						return err
 					}
 					defer conn.Close()
 					res, err := c.exportOne(ctx, env, conn, cd.Addr, spec, dir, r)
 					if err != nil {
+						if reason, ok := c.Answers.Waivers[FindingConfigDirUnreachable]; ok && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+							return waivedConfigExport(FindingConfigDirUnreachable, reason, err).Do(ctx, r)
+						}
 						return err
 					}
 					es, err := readLDIF(res.Path)
@@ -249,6 +258,20 @@ func ConfigExport(c *Config) wizard.Step {
 		},
 		undo:     c.configUndo,
 		undoText: "return this server's part of the configuration directory to the exported state (entries the installer added removed, changed ones put back, deleted ones added again); other servers' entries are never touched",
+	}
+}
+
+// waivedConfigExport is the export an operator waived by the probe's
+// finding: nothing is exported, so the backout has nothing to put back, and
+// the receipt says why.
+func waivedConfigExport(id, reason string, why error) wizard.Action {
+	return wizard.Action{
+		Summary:    fmt.Sprintf("no configuration directory export: %s waived (%s): %v", id, reason, why),
+		Idempotent: true,
+		Do: func(ctx context.Context, r *wizard.Receipt) error {
+			r.Note = fmt.Sprintf("not exported: %s waived (%s); the backout will not put the configuration directory back", id, reason)
+			return nil
+		},
 	}
 }
 

@@ -248,6 +248,29 @@ func TestConfigDirectoryProbeFindings(t *testing.T) {
 			if len(ids) != 1 || !strings.HasPrefix(ids[0], tc.want) {
 				t.Errorf("findings %v, want %s", ids, tc.want)
 			}
+			// Without a waiver the export cannot run; waived, it records
+			// that nothing was exported and its undo has nothing to do.
+			id := strings.Fields(tc.want)[0]
+			st := ConfigExport(c)
+			if as, err := st.Plan(context.Background(), testEnv(s, c.StateDir)); err == nil {
+				r := wizard.Receipt{}
+				if err := as[0].Do(context.Background(), &r); err == nil {
+					t.Errorf("config export ran against an unusable configuration directory: %q", r.Note)
+				}
+			}
+			c = dirConfig(t, s, tc.general, "Waive = "+id+" no configuration directory on this test host")
+			env := testEnv(s, c.StateDir)
+			as, err := ConfigExport(c).Plan(context.Background(), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs := runActions(t, "directory/config-export", as)
+			if !strings.Contains(rs[0].Note, "not exported: "+id+" waived") {
+				t.Errorf("waived export note %q", rs[0].Note)
+			}
+			if undo, err := ConfigExport(c).Undo(context.Background(), env, rs); err != nil || len(undo) != 0 {
+				t.Errorf("undo of a waived export: %d actions, %v", len(undo), err)
+			}
 		})
 	}
 }
