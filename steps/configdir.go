@@ -297,7 +297,7 @@ func normDN(dn string) string {
 	for _, r := range p.RDNs {
 		var avas []string
 		for _, a := range r.Attributes {
-			avas = append(avas, strings.ToLower(a.Type)+"="+strings.ToLower(a.Value))
+			avas = append(avas, strings.ToLower(a.Type)+"="+ldap.EscapeDN(strings.ToLower(a.Value)))
 		}
 		rdns = append(rdns, strings.Join(avas, "+"))
 	}

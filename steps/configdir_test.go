@@ -314,3 +314,32 @@ func TestEmptyExportFailsWithItsFindingID(t *testing.T) {
 		t.Errorf("waived export holds %d entries (%v)", len(es), err)
 	}
 }
+
+// TestServerPartRule pins the rule of configdir.go: this server root's admin
+// group on this host, and an SIE of this server root outside any such group;
+// never another host, another server root, or an escaped comma's look-alike.
+func TestServerPartRule(t *testing.T) {
+	e := func(dn string, kv ...string) ldif.Entry {
+		en := ldif.Entry{DN: dn}
+		for i := 0; i+1 < len(kv); i += 2 {
+			en.Attributes = append(en.Attributes, ldif.Attribute{Name: kv[i], Values: []string{kv[i+1]}})
+		}
+		return en
+	}
+	host := "cn=budgie.siroe.com, ou=siroe.com, o=NetscapeRoot"
+	entries := []ldif.Entry{
+		e("cn=Server Group, "+host, "nsConfigRoot", "/usr/iplanet/server5/"),
+		e("cn=Server Group (1), "+host, "nsConfigRoot", "/usr/iplanet/other"),
+		e("cn=msg-budgie, cn=iPlanet Messaging Suite, cn=Server Group (1), "+host, "serverRoot", "/usr/iplanet/other"),
+		e("cn=slapd-budgie, cn=Loose, "+host, "serverRoot", "/usr/iplanet/server5"),
+		e("cn=Server Group, cn=other.siroe.com, ou=siroe.com, o=NetscapeRoot", "nsConfigRoot", "/usr/iplanet/server5"),
+		e(`cn=Server Group\, budgie.siroe.com, ou=siroe.com, o=NetscapeRoot`, "nsConfigRoot", "/usr/iplanet/server5"),
+		e("cn=Deep, cn=Server Group, "+host, "nsConfigRoot", "/usr/iplanet/server5"),
+	}
+	got := serverPart(entries, "o=NetscapeRoot", "siroe.com", "budgie.siroe.com", "/usr/iplanet/server5")
+	want := []string{normDN("cn=Server Group, " + host), normDN("cn=slapd-budgie, cn=Loose, " + host)}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("this server's part:\n got  %q\n want %q", got, want)
+	}
+}
