@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"mswizard/steps/configdiff"
+	"mswizard/steps/facts"
 	"mswizard/steps/service"
 	"mswizard/wizard"
 )
@@ -19,17 +21,24 @@ import (
 // pristine defaults (seed 003, "Messaging Server 5.2 へのアップグレード" step 2).
 // Conflicts are never resolved silently: without a decision the run stops (exit 3).
 func ConfigMerge(c *Config) wizard.Step {
-	return &unit{id: "upgrade/config-diff", title: "Re-apply the configuration customizations",
+	return &unit{id: "upgrade/config-diff", title: "Re-apply the configuration customizations", review: c.configReview,
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-			bs := c.configBackups()
-			if len(bs) == 0 {
+			// The installer names backup.TIMESTAMP when it runs: the summary
+			// names the newest one, as a whole-run plan made before the
+			// installer can (facts.VersionInstalled), and the receipt the one used.
+			if len(c.configBackups()) == 0 && !env.Projected(facts.VersionInstalled) {
 				return nil, errors.New("no backup.TIMESTAMP under " + c.Host.MsgDir() + " yet: the installer has not run")
 			}
-			tree := configdiff.Tree{Base: c.Answers.PristineDefaults, Old: bs[len(bs)-1], New: c.Host.MsgDir()}
+			tree := configdiff.Tree{Base: c.Answers.PristineDefaults, New: c.Host.MsgDir()}
 			return []wizard.Action{{
-				Summary:    fmt.Sprintf("merge %s into %s (policy %s; pre-merge files kept as FILE.pre-merge)", tree.Old, tree.New, c.Answers.ConfigMerge),
+				Summary:    fmt.Sprintf("merge the newest %s into %s (policy %s; pre-merge files kept as FILE.pre-merge)", filepath.Join(tree.New, "backup.TIMESTAMP"), tree.New, c.Answers.ConfigMerge),
 				Idempotent: true,
 				Do: func(ctx context.Context, r *wizard.Receipt) error {
+					bs := c.configBackups()
+					if len(bs) == 0 {
+						return errors.New("no backup.TIMESTAMP under " + c.Host.MsgDir() + ": the installer has not run")
+					}
+					tree.Old = bs[len(bs)-1]
 					pol, err := configdiff.ParsePolicy(c.Answers.ConfigMerge)
 					if err != nil {
 						return err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"mswizard/wizard"
 	"mswizard/wizard/answers"
 )
 
@@ -84,7 +85,7 @@ func TestUpgradeRunsInTheAppendixOrder(t *testing.T) {
 func TestOnlyStepsDoneAnotherWayAreOptional(t *testing.T) {
 	var optional []string
 	for _, s := range Upgrade(testConfig(t)) {
-		if o, ok := s.(interface{ Optional() bool }); ok && o.Optional() {
+		if wizard.Describe(s).Optional {
 			optional = append(optional, s.ID())
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mswizard/backup"
+	"mswizard/steps/facts"
 	"mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
@@ -150,6 +151,15 @@ func (s *installerStep) Title() string { return "Run the new version's installer
 func (s *installerStep) PointOfNoReturn() string {
 	return "the installer moves the configuration into backup.TIMESTAMP and lays down the new version; only a restore of the verified server-root archive takes it back"
 }
+
+// Establishes: the new version is installed and backup.TIMESTAMP exists.
+func (s *installerStep) Establishes() []wizard.Fact { return []wizard.Fact{facts.VersionInstalled} }
+
+// BackoutKey: its undo is the appendix's "restore the server root".
+func (s *installerStep) BackoutKey() wizard.BackoutKey {
+	return wizard.BackoutKey{Stage: wizard.BackoutRestore}
+}
+
 func (s *installerStep) UndoDescription() string {
 	return "restore the server root from its verified archive, carrying over queued and newly delivered mail"
 }

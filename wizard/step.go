@@ -143,6 +143,9 @@ type Env struct {
 	Progress func(Progress)
 	// Output receives live command output for the faces; never nil inside a run.
 	Output func(step string, line string)
+	// projection holds the facts a whole-run plan projects for the step being
+	// planned (see Fact); nil outside a plan.
+	projection map[Fact]bool
 }
 
 // LDAPDialer opens an authenticated connection to the directory named in the answers.

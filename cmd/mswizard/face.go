@@ -7,14 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/charmbracelet/huh"
 	"golang.org/x/sys/unix"
 
 	"mswizard/steps"
-	"mswizard/steps/configdiff"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
 	"mswizard/wizard/atomicfile"
@@ -80,23 +78,7 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 	if mode != "backout" {
 		o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }
 		o.Preflight = detect(ctx, s)
-		o.ConfigDiff = func(ctx context.Context) (*tui.ConfigDiff, error) { return configDiff(ctx, s) }
-		o.SaveDecisions = func(ctx context.Context, ds []configdiff.Decision) error {
-			if err := saveDecisions(s.answers.Path, ds); err != nil {
-				return err
-			}
-			// The next run merges with the decisions: reload the answers and the
-			// runbook built from them.
-			c2 := *c
-			c2.answersPath = s.answers.Path
-			s2, err := c2.load(ctx, os.Stdin)
-			if err != nil {
-				return err
-			}
-			s.answers, s.cfg, s.steps = s2.answers, s2.cfg, s2.steps
-			r.Steps, r.Opts = s.steps, s.options(c)
-			return nil
-		}
+		o.Review = review(s, c, r)
 	}
 	return interrupted(ctx, tui.Run(ctx, o, os.Stdin, os.Stdout))
 }
@@ -213,47 +195,59 @@ func detect(ctx context.Context, s *session) *tui.Preflight {
 	return p
 }
 
-// configDiff compares the newest msg-INSTANCE/backup.TIMESTAMP with the live
-// configuration (read-only) and plans the merge for its per-key outcomes.
-func configDiff(ctx context.Context, s *session) (*tui.ConfigDiff, error) {
-	bs, _ := filepath.Glob(s.cfg.Host.BackupGlob())
-	sort.Strings(bs)
-	if len(bs) == 0 {
-		return nil, fmt.Errorf("no backup.TIMESTAMP under %s: the installer has not run yet, so there is nothing to compare", s.cfg.Host.MsgDir())
-	}
-	tree := configdiff.Tree{Base: s.answers.PristineDefaults, Old: bs[len(bs)-1], New: s.cfg.Host.MsgDir()}
-	rep, err := configdiff.Diff(ctx, tree)
-	if err != nil {
-		return nil, err
-	}
-	d := &tui.ConfigDiff{Report: rep}
-	pol, err := configdiff.ParsePolicy(s.answers.ConfigMerge)
-	if err != nil {
-		return d, nil
-	}
-	var ds configdiff.Decisions
-	for _, line := range s.answers.ConfigDecisions {
-		if x, err := configdiff.ParseDecision(line); err == nil {
-			ds = append(ds, x)
+// review is what a step of the runbook offers for review (the merge's
+// conflicts), asked of the steps: the face neither names the step nor knows
+// what it compares. Saving the decisions writes them into the answers and
+// reloads the runbook, so the rerun goes on with them.
+func review(s *session, c *common, r *wizard.Runner) *tui.Review {
+	for _, st := range s.steps {
+		p := wizard.Describe(st)
+		if p.Review == nil {
+			continue
 		}
+		id := p.ID
+		return &tui.Review{Step: id, Title: "config diff",
+			Load: func(ctx context.Context) (*wizard.Review, error) {
+				for _, st := range s.steps { // the runbook may have been reloaded
+					if p := wizard.Describe(st); p.ID == id && p.Review != nil {
+						return p.Review(ctx, s.env)
+					}
+				}
+				return nil, fmt.Errorf("the runbook no longer has step %s", id)
+			},
+			Save: func(ctx context.Context, ds []wizard.Decision) error {
+				lines, err := steps.DecisionLines(ds)
+				if err != nil {
+					return err
+				}
+				if err := saveDecisions(s.answers.Path, lines); err != nil {
+					return err
+				}
+				c2 := *c
+				c2.answersPath = s.answers.Path
+				s2, err := c2.load(ctx, os.Stdin)
+				if err != nil {
+					return err
+				}
+				s.answers, s.cfg, s.steps = s2.answers, s2.cfg, s2.steps
+				r.Steps, r.Opts = s.steps, s.options(c)
+				return nil
+			}}
 	}
-	if res, err := configdiff.Plan(ctx, tree, pol, ds); err == nil {
-		d.Result = res
-	}
-	return d, nil
+	return nil
 }
 
 // saveDecisions adds one `ConfigDecision = FILE KEY choice` line per decision
 // at the end of [Wizard] of the answers file, atomically, keeping its mode and
 // every other line (the operator's comments included).
-func saveDecisions(path string, ds []configdiff.Decision) error {
+func saveDecisions(path string, ds []string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("answers: %w", err)
 	}
 	var kvs []answers.KV
 	for _, d := range ds {
-		kvs = append(kvs, answers.KV{Key: "ConfigDecision", Value: d.String()})
+		kvs = append(kvs, answers.KV{Key: "ConfigDecision", Value: d})
 	}
 	out := answers.AppendToSection(data, answers.Wiz, kvs)
 	if _, err := answers.Parse(filepath.Base(path), out); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"mswizard/steps/facts"
 	"mswizard/wizard"
 )
 
@@ -216,6 +217,10 @@ func (s *autoRestartOn) targets(ctx context.Context, env *wizard.Env) (map[strin
 	if len(st.Config) > 0 {
 		return st.Config, nil
 	}
+	if env.Projected(facts.AutoRestartOff) {
+		// A whole-run plan: stop/auto-restart will record the values now.
+		return s.c.switchesNow()
+	}
 	if !s.c.hasWatcher(ctx) {
 		return nil, nil // host-facts: F-SVC-004
 	}
@@ -241,6 +246,7 @@ func (s *autoRestartOn) Check(ctx context.Context, env *wizard.Env) (bool, strin
 	if err != nil {
 		return false, "", err
 	}
+	conf = projectedConf(env, conf)
 	done := true
 	var why []string
 	for _, name := range sortedKeys(targets) {
@@ -258,7 +264,7 @@ func (s *autoRestartOn) Check(ctx context.Context, env *wizard.Env) (bool, strin
 		if err != nil {
 			return false, "", err
 		}
-		if st, err := c.observe(ctx, us[0]); err != nil || !st.up() {
+		if st, err := c.observe(ctx, us[0]); err != nil || !st.up() || env.Projected(facts.AutoRestartOff) {
 			done = false
 			why = append(why, "the watcher is not running")
 		}
@@ -287,6 +293,7 @@ func (s *autoRestartOn) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 	if err != nil {
 		return nil, err
 	}
+	conf = projectedConf(env, conf)
 	var acts []wizard.Action
 	after := LocalConf{}
 	for k, v := range conf {
@@ -312,7 +319,9 @@ func (s *autoRestartOn) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 		if err != nil {
 			return nil, err
 		}
-		if !st.up() {
+		// A whole-run plan: stop-msg stopped the watcher, and post/start
+		// leaves it while its switch is off.
+		if !st.up() || env.Projected(facts.AutoRestartOff) {
 			acts = append(acts, c.startAction(env, "msg-svc", "watcher", c.plain().StartMsg("watcher"), us, nil))
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"mswizard/steps/facts"
 	"mswizard/wizard"
 )
 
@@ -27,12 +28,13 @@ func Start(c Config) wizard.Step {
 
 // expected lists the units that must answer after the start, in start order:
 // the enabled messaging services, the Administration Server, the web instances.
-func (s *start) expected(ctx context.Context) (msg, rest []unit, err error) {
+func (s *start) expected(ctx context.Context, env *wizard.Env) (msg, rest []unit, err error) {
 	c := s.c
 	conf, err := ReadConfig(c.Host)
 	if err != nil {
 		return nil, nil, err
 	}
+	conf = projectedConf(env, conf)
 	var names []string
 	for _, n := range c.MessagingServices(ctx) {
 		if conf.Enabled(n) {
@@ -53,9 +55,12 @@ func (s *start) expected(ctx context.Context) (msg, rest []unit, err error) {
 }
 
 func (s *start) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
-	msg, rest, err := s.expected(ctx)
+	msg, rest, err := s.expected(ctx, env)
 	if err != nil {
 		return false, "", err
+	}
+	if env.Projected(facts.ServicesStopped) {
+		return false, "the stop steps will have stopped the services by then", nil
 	}
 	done := true
 	var why []string
@@ -74,7 +79,7 @@ func (s *start) Check(ctx context.Context, env *wizard.Env) (bool, string, error
 
 func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 	c := s.c
-	msg, rest, err := s.expected(ctx)
+	msg, rest, err := s.expected(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +93,8 @@ func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, err
 		if err != nil {
 			return nil, err
 		}
-		up[u.Name] = st.up()
+		// A whole-run plan: the stop steps will have stopped what runs now.
+		up[u.Name] = st.up() && !env.Projected(facts.ServicesStopped)
 	}
 	var acts []wizard.Action
 	var earlier []unit
@@ -163,8 +169,10 @@ func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, err
 	return acts, nil
 }
 
-// Undo stops what post/start started, newest first, and puts back the down files
-// it removed.
+// Undo stops what post/start started and puts back the down files it removed:
+// the web servers, then the Messaging Server, then the Administration Server,
+// the appendix's strict stop order (Appendix C, "To back out of the upgrade"),
+// newest first within each.
 func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
 	c := s.c
 	ds, err := receiptsData(env, receipts)
@@ -172,11 +180,17 @@ func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Rec
 		return nil, err
 	}
 	var acts []wizard.Action
+	var ranks []int
+	add := func(rank int, a wizard.Action) {
+		acts = append(acts, a)
+		ranks = append(ranks, rank)
+	}
 	for _, d := range ds {
+		rank := componentRank(d.Op, d.Units)
 		switch d.Op {
 		case "rmdown":
 			if d.Existed != nil && *d.Existed {
-				acts = append(acts, touchDownAction(env, d.Arg))
+				add(rank, touchDownAction(env, d.Arg))
 			}
 		case "verify", "manual":
 		default:
@@ -188,7 +202,7 @@ func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Rec
 				return nil, err
 			}
 			if cmd, ok := c.stopCmd(d.Op, d.Arg); ok {
-				acts = append(acts, c.ensureDown(env, d.Op, d.Arg, cmd, us))
+				add(rank, c.ensureDown(env, d.Op, d.Arg, cmd, us))
 				continue
 			}
 			// Sun Cluster 2.2: no whole-server stop; one service at a time.
@@ -197,9 +211,9 @@ func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Rec
 				if err != nil {
 					return nil, err
 				}
-				acts = append(acts, c.ensureDown(env, "msg-svc", n, c.plain().StopMsg(n), u))
+				add(rank, c.ensureDown(env, "msg-svc", n, c.plain().StopMsg(n), u))
 			}
 		}
 	}
-	return acts, nil
+	return byRank(acts, ranks), nil
 }
