@@ -256,7 +256,12 @@ func ConfigExport(c *Config) wizard.Step {
 				},
 			}}, nil
 		},
-		undo:     c.configUndo,
+		undo: c.configUndo,
+		// In the backout procedure, after every service has started again
+		// (the appendix's start ranks run 1-5): a Directory Server the
+		// backout stops and starts, co-located in the server root, may be
+		// the one holding the configuration directory.
+		backout:  wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: 6},
 		undoText: "return this server's part of the configuration directory to the exported state (entries the installer added removed, changed ones put back, deleted ones added again); other servers' entries are never touched",
 	}
 }
