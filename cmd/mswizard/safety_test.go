@@ -637,7 +637,7 @@ func TestAServerRootVolumeTooFullForABackoutStopsTheRun(t *testing.T) {
 	h := upHost(t, bin, hostOptions{seed: 70, dir: vol, wizard: []string{"BackupDir = " + backups}})
 
 	out, code := run(t, bin, "plan", "--answers", h.inf)
-	if code != 0 || !strings.Contains(out, "a backout stages a copy of the server root on "+vol) {
+	if code != 0 || !strings.Contains(out, "a backout needs about ") || !strings.Contains(out, " on "+vol+", ") {
 		t.Fatalf("plan does not state the room a backout needs: exit %d\n%s", code, out)
 	}
 	// Fill the volume until less than the server root's size is free.
