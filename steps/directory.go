@@ -5,70 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"mswizard/ldif/export"
 	"mswizard/steps/configdiff"
+	"mswizard/steps/facts"
 	"mswizard/steps/service"
 	"mswizard/wizard"
 )
-
-// ExportLDIF is directory/export: the appendix's ldapsearch backups of users and
-// groups (DATE.ug.ldif) and personal address books (DATE.pab.ldif), done as a
-// paged search streamed to LDIF and verified by re-reading (seed 003, backup
-// step 4).
-func ExportLDIF(c *Config) wizard.Step {
-	dir := filepath.Join(c.StateDir, "ldif")
-	return &unit{id: "directory/export", title: "Export users, groups and address books to LDIF", optional: true,
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-			date := env.Now().Format("20060102")
-			var as []wizard.Action
-			for _, e := range c.Answers.Exports {
-				spec := export.Spec{Name: e.Name, Base: e.Base, Filter: e.Filter, Attributes: e.Attributes, File: strings.ReplaceAll(e.File, "DATE", date)}
-				switch e.Scope {
-				case "base":
-					spec.Scope = export.ScopeBase
-				case "one":
-					spec.Scope = export.ScopeOne
-				}
-				as = append(as, wizard.Action{
-					Summary:    fmt.Sprintf("ldap search -b %q %q (paged) -> %s, then re-read and count", spec.Base, spec.Filter, filepath.Join(dir, spec.File)),
-					Idempotent: true,
-					Do: func(ctx context.Context, r *wizard.Receipt) error {
-						if err := os.MkdirAll(dir, 0o700); err != nil {
-							return err
-						}
-						conn, err := env.LDAP.DialLDAP(ctx)
-						if err != nil {
-							return fmt.Errorf("directory: %w", err)
-						}
-						defer conn.Close()
-						s, ok := conn.(export.Searcher)
-						if !ok {
-							return errors.New("directory: the connection cannot search")
-						}
-						res, err := export.Export(ctx, s, spec, dir, export.Options{Server: c.Answers.LDAPAddress(), Now: env.Now,
-							Progress: func(n int, b int64) { env.Progress(wizard.Progress{What: "entries", Done: int64(n)}) }})
-						if err != nil {
-							return err
-						}
-						if n, err := export.Verify(res.Path, res.Entries); err != nil {
-							return fmt.Errorf("verify %s: %d entries read back: %w", res.Path, n, err)
-						}
-						r.Files = []wizard.FileHash{{Path: res.Path, Size: res.Bytes, SHA256: res.SHA256}}
-						r.Note = fmt.Sprintf("%d entries", res.Entries)
-						return r.SetData(res)
-					},
-				})
-			}
-			return as, nil
-		},
-		undoText: "nothing: the LDIF files stay in the state directory",
-	}
-}
 
 // ConfigMerge is upgrade/config-diff: the old configuration the installer moved
 // into backup.TIMESTAMP is compared with the new files, and every operator
@@ -76,17 +21,24 @@ func ExportLDIF(c *Config) wizard.Step {
 // pristine defaults (seed 003, "Messaging Server 5.2 へのアップグレード" step 2).
 // Conflicts are never resolved silently: without a decision the run stops (exit 3).
 func ConfigMerge(c *Config) wizard.Step {
-	return &unit{id: "upgrade/config-diff", title: "Re-apply the configuration customizations",
+	return &unit{id: "upgrade/config-diff", title: "Re-apply the configuration customizations", review: c.configReview,
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-			bs := c.configBackups()
-			if len(bs) == 0 {
+			// The installer names backup.TIMESTAMP when it runs: the summary
+			// names the newest one, as a whole-run plan made before the
+			// installer can (facts.VersionInstalled), and the receipt the one used.
+			if len(c.configBackups()) == 0 && !env.Projected(facts.VersionInstalled) {
 				return nil, errors.New("no backup.TIMESTAMP under " + c.Host.MsgDir() + " yet: the installer has not run")
 			}
-			tree := configdiff.Tree{Base: c.Answers.PristineDefaults, Old: bs[len(bs)-1], New: c.Host.MsgDir()}
+			tree := configdiff.Tree{Base: c.Answers.PristineDefaults, New: c.Host.MsgDir()}
 			return []wizard.Action{{
-				Summary:    fmt.Sprintf("merge %s into %s (policy %s; pre-merge files kept as FILE.pre-merge)", tree.Old, tree.New, c.Answers.ConfigMerge),
+				Summary:    fmt.Sprintf("merge the newest %s into %s (policy %s; pre-merge files kept as FILE.pre-merge)", filepath.Join(tree.New, "backup.TIMESTAMP"), tree.New, c.Answers.ConfigMerge),
 				Idempotent: true,
 				Do: func(ctx context.Context, r *wizard.Receipt) error {
+					bs := c.configBackups()
+					if len(bs) == 0 {
+						return errors.New("no backup.TIMESTAMP under " + c.Host.MsgDir() + ": the installer has not run")
+					}
+					tree.Old = bs[len(bs)-1]
 					pol, err := configdiff.ParsePolicy(c.Answers.ConfigMerge)
 					if err != nil {
 						return err

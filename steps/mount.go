@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,62 +8,24 @@ import (
 	"path/filepath"
 	"strings"
 
+	"mswizard/steps/facts"
 	"mswizard/wizard"
 	"mswizard/wizard/atomicfile"
+	"mswizard/wizard/lines"
+	"mswizard/wizard/mounts"
 )
 
-// mountEntry is one line of /proc/self/mountinfo (proc(5)): what a remount needs.
-type mountEntry struct {
-	Target  string `json:"target"`
-	Root    string `json:"root"` // the mounted subtree of the source; "/" unless a bind mount
-	FSType  string `json:"fstype"`
-	Source  string `json:"source"`
-	Options string `json:"options"` // per-mount and super options, as mount -o takes them
-}
+// mountEntry is one line of /proc/self/mountinfo: what a remount needs.
+type mountEntry = mounts.Entry
 
 // mountAt returns the mount whose mount point is path, if any.
-func mountAt(path string) (mountEntry, bool, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return mountEntry{}, false, err
-	}
-	defer f.Close()
-	path = filepath.Clean(path)
-	var found mountEntry
-	ok := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 10 || unescapeMount(fields[4]) != path {
-			continue
-		}
-		sep := -1
-		for i := 6; i < len(fields); i++ {
-			if fields[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || sep+2 >= len(fields) {
-			continue
-		}
-		// The last mount on a path is the one visible there.
-		found = mountEntry{Target: path, Root: unescapeMount(fields[3]), FSType: fields[sep+1],
-			Source: unescapeMount(fields[sep+2]), Options: fields[5]}
-		ok = true
-	}
-	return found, ok, sc.Err()
-}
+func mountAt(path string) (mountEntry, bool, error) { return mounts.At(path) }
 
-func isMountPoint(path string) (bool, error) {
-	_, ok, err := mountAt(path)
-	return ok, err
-}
+// isMountPoint is the one mount-point test of the wizard (wizard/mounts), here
+// for the steps that move a store or lay a server root down.
+func isMountPoint(path string) (bool, error) { return mounts.IsMountPoint(path) }
 
-func unescapeMount(s string) string {
-	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
-}
+func unescapeMount(s string) string { return mounts.Unescape(s) }
 
 // inFstab says whether /etc/fstab names path as a mount point, so `mount PATH`
 // mounts it as the appendix's backout does.
@@ -139,7 +100,7 @@ func (c *Config) umountFindings(store string) []wizard.Finding {
 // storeUmount is store/aside for StoreAction = umount (seed 003, backup step 5:
 // "umount msgserver-root/msg-instance/store/partition/primary").
 func storeUmount(c *Config, store string) wizard.Step {
-	return &unit{id: "store/aside", title: "Unmount the message store",
+	return &unit{id: "store/aside", title: "Unmount the message store", establishes: []wizard.Fact{facts.StoreAside}, backout: wizard.BackoutKey{Stage: wizard.BackoutReturn},
 		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			m, err := isMountPoint(store)
 			if err != nil {
@@ -208,7 +169,7 @@ func (c *Config) mountAction(env *wizard.Env, store string) (wizard.Action, erro
 }
 
 func storeRemount(c *Config, store string) wizard.Step {
-	return &unit{id: "post/store-return", title: "Mount the message store again",
+	return &unit{id: "post/store-return", title: "Mount the message store again", establishes: []wizard.Fact{wizard.Not(facts.StoreAside)}, backout: wizard.BackoutKey{Stage: wizard.BackoutSetAside},
 		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			m, err := isMountPoint(store)
 			if err != nil {
@@ -260,14 +221,6 @@ func commandAction(env *wizard.Env, cmd wizard.Command) wizard.Action {
 	}
 }
 
-// lineWriter calls f with each complete line written to it.
-type lineWriter func(string)
-
-func (w lineWriter) Write(p []byte) (int, error) {
-	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		if l != "" {
-			w(l)
-		}
-	}
-	return len(p), nil
-}
+// lineWriter hands each whole line of a command's output to f; the command
+// runner flushes the last one when the output ends (wizard/lines).
+func lineWriter(f func(string)) *lines.Writer { return lines.New(f) }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"mswizard/wizard"
 	"mswizard/wizard/answers"
 )
 
@@ -39,6 +40,7 @@ func TestUpgradeRunsInTheAppendixOrder(t *testing.T) {
 	want := []string{
 		"preflight/disk-space",
 		"preflight/directory-version",
+		"preflight/config-directory",
 		"preflight/ha-probe",
 		"baseline/mail",
 		"stop/auto-restart",
@@ -53,6 +55,7 @@ func TestUpgradeRunsInTheAppendixOrder(t *testing.T) {
 		"backup/server-root",
 		"backup/verify",
 		"directory/export",
+		"directory/config-export",
 		"directory/schema",
 		"upgrade/run-installer",
 		"upgrade/config-diff",
@@ -82,7 +85,7 @@ func TestUpgradeRunsInTheAppendixOrder(t *testing.T) {
 func TestOnlyStepsDoneAnotherWayAreOptional(t *testing.T) {
 	var optional []string
 	for _, s := range Upgrade(testConfig(t)) {
-		if o, ok := s.(interface{ Optional() bool }); ok && o.Optional() {
+		if wizard.Describe(s).Optional {
 			optional = append(optional, s.ID())
 		}
 	}

@@ -72,7 +72,7 @@ var archiveFile = regexp.MustCompile(`^(server-root|queue)(\.[^/]*)?(` + regexp.
 // it never ran the installer, and a version marker already at the target. Only a
 // journal that has changed nothing yet in this epoch asks: once it has, what it
 // finds is its own or is left alone (its archives are named for it).
-func (c *Config) earlierRun() ([]wizard.Finding, error) {
+func (c *Config) earlierRun(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
 	recs, err := journal.Read(c.StateDir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -113,8 +113,8 @@ func (c *Config) earlierRun() ([]wizard.Finding, error) {
 	if !installerRan {
 		leftovers = c.configBackups()
 	}
-	v, _ := c.installedVersion()
-	upgraded := !installerRan && v != "" && c.isTarget(v)
+	v := c.installedVersion(ctx, env)
+	upgraded := !installerRan && v.Known() && v.Is(c.Answers.TargetVersion)
 	if len(foreign) == 0 && len(leftovers) == 0 && !upgraded {
 		return nil, nil
 	}
@@ -127,7 +127,7 @@ func (c *Config) earlierRun() ([]wizard.Finding, error) {
 		what = append(what, "installer backups of an earlier upgrade: "+strings.Join(leftovers, ", "))
 	}
 	if upgraded {
-		what = append(what, fmt.Sprintf("%s already says %q", c.Host.VersionFile(), v))
+		what = append(what, fmt.Sprintf("the installed version is already %s", v))
 	}
 	fix := fmt.Sprintf("these belong to an earlier run whose journal is not in %s (deleted, or another StateDir). "+
 		"If that run's state directory still exists, go on with it (--state-dir DIR). "+

@@ -103,9 +103,11 @@ func SaveConfig(c *Config) wizard.Step {
 			return true, fmt.Sprintf("%d file(s) saved in %s at %s, each matching its manifest sha256", len(m.Files), dir, m.Saved.Format("2006-01-02 15:04:05")), nil
 		},
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-			files := c.configToSave()
+			// The summary names the logs by pattern: the installer writes its
+			// own (setup/msg/upgrade.TIMESTAMP.log), so a whole-run plan made
+			// before it runs says the same; the receipt lists each file.
 			var rels []string
-			for _, f := range files {
+			for _, f := range []string{c.Host.SetupInstallInf(), c.Host.LocalConf(), c.Host.MsgConf(), c.Host.AdmConf(), filepath.Join(c.Host.SetupLogDir(), "*.log")} {
 				rel, _ := filepath.Rel(c.Host.ServerRoot(), f)
 				rels = append(rels, rel)
 			}
@@ -114,7 +116,7 @@ func SaveConfig(c *Config) wizard.Step {
 				Idempotent: true,
 				Do: func(ctx context.Context, r *wizard.Receipt) error {
 					m := savedConfig{Saved: env.Now().UTC()}
-					for _, src := range files {
+					for _, src := range c.configToSave() {
 						rel, err := filepath.Rel(c.Host.ServerRoot(), src)
 						if err != nil || strings.HasPrefix(rel, "..") {
 							return fmt.Errorf("save config: %s is outside the server root", src)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"mswizard/steps/facts"
 	"mswizard/steps/schema"
 	"mswizard/wizard"
 )
@@ -101,8 +102,11 @@ func defList(defs []schema.Def) string {
 }
 
 func (c *Config) schemaStep(id, title string) wizard.Step {
-	return &unit{id: id, title: title,
+	return &unit{id: id, title: title, establishes: []wizard.Fact{facts.SchemaPresent},
 		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
+			if env.Projected(facts.SchemaPresent) {
+				return true, "an earlier step will have added every definition by then; nothing to add", nil
+			}
 			p, err := c.inspectSchema(ctx, env)
 			if err != nil {
 				return false, "", err

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"mswizard/backup"
+	"mswizard/steps/facts"
 	"mswizard/wizard"
 	"mswizard/wizard/atomicfile"
 )
@@ -88,7 +89,7 @@ func (c *Config) serverRootExcludes() []string {
 func DiskSpace(c *Config) wizard.Step {
 	return newPreflight("preflight/disk-space", "Room for the backups, and a server root they can restore", func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
 		fs := c.restorable()
-		earlier, err := c.earlierRun()
+		earlier, err := c.earlierRun(ctx, env)
 		if err != nil {
 			return nil, err
 		}
@@ -505,7 +506,7 @@ func StoreAside(c *Config) wizard.Step {
 	if c.Answers.StoreAction == "umount" {
 		return storeUmount(c, store)
 	}
-	return &unit{id: "store/aside", title: "Move the message store aside",
+	return &unit{id: "store/aside", title: "Move the message store aside", establishes: []wizard.Fact{facts.StoreAside}, backout: wizard.BackoutKey{Stage: wizard.BackoutReturn},
 		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			if _, err := os.Stat(aside); err == nil {
 				if isEmptyDir(store) {
@@ -561,20 +562,26 @@ func ReturnStore(c *Config) wizard.Step {
 	if c.Answers.StoreAction == "umount" {
 		return storeRemount(c, store)
 	}
-	return &unit{id: "post/store-return", title: "Return the message store",
+	return &unit{id: "post/store-return", title: "Return the message store", establishes: []wizard.Fact{wizard.Not(facts.StoreAside)}, backout: wizard.BackoutKey{Stage: wizard.BackoutSetAside},
 		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
-			if _, err := os.Stat(aside); errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(aside); errors.Is(err, os.ErrNotExist) && !env.Projected(facts.StoreAside) {
 				return true, "the store is in place", nil
 			}
 			return false, "the store is aside at " + aside, nil
 		},
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-			before, err := describeStore(aside)
+			src := aside // a whole-run plan: the store that store/aside will move
+			if _, err := os.Stat(aside); err != nil && env.Projected(facts.StoreAside) {
+				src = store
+			}
+			before, err := describeStore(src)
 			if err != nil {
 				return nil, fmt.Errorf("store aside: %w", err)
 			}
 			return []wizard.Action{{
-				Summary:    fmt.Sprintf("move %s back -> %s and check it is the same store (%d files)", aside, store, before.Files),
+				// The count goes to the receipt, not the summary: mail delivered
+				// between a plan and the stops changes it.
+				Summary:    fmt.Sprintf("move %s back -> %s and check it is the same store (every file back)", aside, store),
 				Idempotent: true,
 				Do: func(ctx context.Context, r *wizard.Receipt) error {
 					carried, err := returnStore(store, aside)
@@ -593,7 +600,7 @@ func ReturnStore(c *Config) wizard.Step {
 					if after.Files < before.Files {
 						return fmt.Errorf("store return: %d files before, %d after", before.Files, after.Files)
 					}
-					r.Note = fmt.Sprintf("%d file(s) returned, %d carried from the temporary partition", after.Files, len(carried))
+					r.Note = fmt.Sprintf("%d file(s) aside, %d returned, %d carried from the temporary partition", before.Files, after.Files, len(carried))
 					return r.SetData(after)
 				},
 			}}, nil

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 
 	"mswizard/wizard/journal"
 )
@@ -16,12 +15,18 @@ type BackoutStep struct {
 	Title   string          `json:"title"`
 	Actions []PlannedAction `json:"actions"`
 	Error   string          `json:"error,omitempty"`
+	// Stage is the step's place in the backout procedure ("stop 3"); empty
+	// when it has none and runs in reverse order of application.
+	Stage string `json:"stage,omitempty"`
 }
 
 // ErrNothingToUndo says a backout found no step that changed anything.
 var ErrNothingToUndo = errors.New("nothing to undo: the journal records no step that changed anything since the last backout")
 
-// ranSteps lists the steps that changed something, newest application first.
+// ranSteps lists the steps that changed something, in the order a backout takes
+// them back: the journal says which (exactly those this epoch changed), the
+// steps' BackoutKeys say in which order (the appendix's procedure), and steps
+// without a key go newest application first.
 func (r *Runner) ranSteps(st *State) ([]*StepRecord, map[string]Step, error) {
 	byID := map[string]Step{}
 	for _, s := range r.Steps {
@@ -38,9 +43,15 @@ func (r *Runner) ranSteps(st *State) ([]*StepRecord, map[string]Step, error) {
 		}
 		ran = append(ran, rec)
 	}
-	// Strict reverse order of application, from the journal, not the runbook.
-	sort.SliceStable(ran, func(i, j int) bool { return ran[i].Applied > ran[j].Applied })
-	return ran, byID, nil
+	items := make([]backoutItem, len(ran))
+	for i, rec := range ran {
+		items[i] = backoutItem{key: Describe(byID[rec.ID]).Backout, applied: rec.Applied}
+	}
+	ordered := make([]*StepRecord, 0, len(ran))
+	for _, i := range backoutOrder(items) {
+		ordered = append(ordered, ran[i])
+	}
+	return ordered, byID, nil
 }
 
 // BackoutPlan describes what Backout would do, without writing anything.
@@ -50,8 +61,8 @@ func (r *Runner) BackoutPlan(ctx context.Context, recs []journal.Record) ([]Back
 	// The same refusal as Backout: a plan made with other answers would show
 	// undo actions aimed at another host.
 	if st.Pin != nil && r.Opts.Pin.AnswersHash != "" && !st.BackedOut && st.Changed() {
-		if diff := pinDiff(st.Pin, r.wantPin()); len(diff) > 0 {
-			return nil, &PinError{Diff: diff}
+		if diff := pinDiff(st.Pin, r.wantPin(), st); len(diff) > 0 {
+			return nil, &PinError{Diff: diff, Version: st.Pin.WizardVersion, Backout: true}
 		}
 	}
 	ran, byID, err := r.ranSteps(st)
@@ -61,7 +72,7 @@ func (r *Runner) BackoutPlan(ctx context.Context, recs []journal.Record) ([]Back
 	var out []BackoutStep
 	for _, rec := range ran {
 		s := byID[rec.ID]
-		bs := BackoutStep{ID: rec.ID, Title: s.Title()}
+		bs := BackoutStep{ID: rec.ID, Title: s.Title(), Stage: Describe(s).Backout.String()}
 		actions, err := s.Undo(ctx, r.Env, rec.Receipts)
 		if err != nil {
 			bs.Error = err.Error()
@@ -77,7 +88,8 @@ func (r *Runner) BackoutPlan(ctx context.Context, recs []journal.Record) ([]Back
 	return out, nil
 }
 
-// Backout takes back, newest first, every step the journal says changed something.
+// Backout takes back every step the journal says changed something, in the
+// order ranSteps gives (the procedure's stages, otherwise newest first).
 // Each undo action is journaled before and after it runs, so a killed backout
 // resumes where it stopped.
 func (r *Runner) Backout(ctx context.Context) (err error) {
@@ -91,11 +103,11 @@ func (r *Runner) Backout(ctx context.Context) (err error) {
 		return ErrNothingToUndo
 	}
 	if st.Pin != nil {
-		if diff := pinDiff(st.Pin, r.wantPin()); len(diff) > 0 {
-			return &PinError{Diff: diff, Backout: true}
+		if diff := pinDiff(st.Pin, r.wantPin(), st); len(diff) > 0 {
+			return &PinError{Diff: diff, Backout: true, Version: st.Pin.WizardVersion}
 		}
 	}
-	if err := r.confirm(ctx, Question{ID: "backout", Prompt: fmt.Sprintf("Back out %d step(s), newest first?", len(ran))}); err != nil {
+	if err := r.confirm(ctx, Question{ID: "backout", Prompt: fmt.Sprintf("Back out %d step(s) in the backout procedure's order?", len(ran))}); err != nil {
 		return err
 	}
 	if err := r.append(journal.Record{Kind: journal.KindRunStart, Note: "backout"}); err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"mswizard/wizard/lines"
 )
 
 // Command is one external program the wizard runs: an installer, a start or stop
@@ -23,7 +25,7 @@ type Command struct {
 	Env     []string      // added to the wizard's own environment
 	Stdin   []byte        // fed to the program, e.g. the installer's answers
 	Timeout time.Duration // upper bound on the run; 0 means DefaultTimeout
-	Output  io.Writer     // optional live copy of combined stdout+stderr
+	Output  io.Writer     // optional live copy of combined stdout+stderr; a lines.Flusher is flushed when the output ends
 }
 
 // DefaultTimeout bounds a command that names no timeout of its own. The Sun Cluster
@@ -151,6 +153,10 @@ func (x OSExecer) Run(ctx context.Context, c Command) (Result, error) {
 			select {
 			case err := <-waited:
 				follow()
+				// The output ended: a line writer hands over its last line.
+				if f, ok := c.Output.(lines.Flusher); ok {
+					f.Flush()
+				}
 				done <- err
 				return
 			case <-tick.C:

@@ -50,6 +50,12 @@ const PlanVersion = 1
 // Plan describes what Apply would do, without writing anything: it calls only the
 // read-only Check, Plan and Findings of each step. recs is the journal as read
 // (nil for a fresh run); steps the journal already completed show their state.
+//
+// It plans the whole run: each step is checked and planned against the host as
+// the steps before it will have left it. The facts every earlier step
+// establishes (journaled as done, found already true, or planned) are projected
+// for the later ones (see Fact), so a plan made while the services run still
+// shows the start after the installer.
 func (r *Runner) Plan(ctx context.Context, recs []journal.Record) (*PlanReport, error) {
 	r.Env.Nop()
 	if err := ValidateStepIDs(r.Steps, r.Opts); err != nil {
@@ -57,11 +63,15 @@ func (r *Runner) Plan(ctx context.Context, recs []journal.Record) (*PlanReport, 
 	}
 	st := Fold(recs)
 	rep := &PlanReport{Version: PlanVersion}
-	for _, s := range r.Steps {
-		if p, ok := s.(Preflight); ok && r.selected(s) {
-			fs, err := p.Findings(ctx, r.Env)
+	phases := make([]Phase, len(r.Steps))
+	for i, s := range r.Steps {
+		phases[i] = Describe(s)
+	}
+	for _, p := range phases {
+		if p.Preflight != nil && r.selectedPhase(p) {
+			fs, err := p.Preflight(ctx, r.Env)
 			if err != nil {
-				rep.Findings = append(rep.Findings, Finding{ID: "PRE-READ-" + s.ID(), Severity: Inhibitor, Message: err.Error(), Remediation: "make the host readable to the wizard"})
+				rep.Findings = append(rep.Findings, Finding{ID: "PRE-READ-" + p.ID, Severity: Inhibitor, Message: err.Error(), Remediation: "make the host readable to the wizard"})
 			}
 			for _, f := range fs {
 				if _, ok := r.Opts.Waivers[f.ID]; ok && f.Severity == Inhibitor {
@@ -71,26 +81,19 @@ func (r *Runner) Plan(ctx context.Context, recs []journal.Record) (*PlanReport, 
 			}
 		}
 	}
-	var backout []string
-	for _, s := range r.Steps {
-		ps := PlannedStep{ID: s.ID(), Title: s.Title(), Journal: st.Step(s.ID()).State}
-		if o, ok := s.(Optional); ok {
-			ps.Optional = o.Optional()
-		}
-		if nr, ok := s.(NoReturn); ok {
-			ps.NoReturn = nr.PointOfNoReturn()
-		}
-		if u, ok := s.(UndoDescriber); ok {
-			ps.Undo = u.UndoDescription()
-		}
-		ps.LeftOut = !r.selected(s)
+	env := r.Env.Project()
+	var undos []backoutLine
+	for i, p := range phases {
+		rec := st.Step(p.ID)
+		ps := PlannedStep{ID: p.ID, Title: p.Title, Journal: rec.State, Optional: p.Optional, NoReturn: p.NoReturn, Undo: p.UndoText}
+		ps.LeftOut = !r.selectedPhase(p)
 		if !ps.LeftOut && ps.Journal != StateDone && ps.Journal != StateSkipped {
-			done, why, err := s.Check(ctx, r.Env)
+			done, why, err := p.Check(ctx, env)
 			ps.Done, ps.Why = done, why
 			if err != nil {
 				ps.Error = "check: " + err.Error()
 			} else if !done {
-				actions, err := s.Plan(ctx, r.Env)
+				actions, err := p.Plan(ctx, env)
 				if err != nil {
 					ps.Error = "plan: " + err.Error()
 				}
@@ -99,16 +102,49 @@ func (r *Runner) Plan(ctx context.Context, recs []journal.Record) (*PlanReport, 
 				}
 			}
 		}
-		if ps.Undo != "" && !strings.HasPrefix(ps.Undo, "nothing") && (len(ps.Actions) > 0 || st.Step(s.ID()).Ran()) {
-			backout = append([]string{s.ID() + ": " + ps.Undo}, backout...)
+		if !ps.LeftOut {
+			// What this step leaves true holds for every later step, whether
+			// the journal, the host or this plan says so.
+			for _, f := range p.Establishes {
+				env.project(f)
+			}
 		}
-		ps.BackoutAfter = append([]string(nil), backout...)
+		if ps.Undo != "" && !strings.HasPrefix(ps.Undo, "nothing") && (len(ps.Actions) > 0 || rec.Ran()) {
+			applied := rec.Applied
+			if !rec.Ran() {
+				applied = 1<<40 + int64(i) // planned: after everything journaled
+			}
+			undos = append(undos, backoutLine{text: p.ID + ": " + ps.Undo, item: backoutItem{key: p.Backout, applied: applied}})
+		}
+		ps.BackoutAfter = orderedBackout(undos)
 		rep.Steps = append(rep.Steps, ps)
-		if r.Opts.Until == s.ID() {
+		if r.Opts.Until == p.ID {
 			break
 		}
 	}
 	return rep, nil
+}
+
+type backoutLine struct {
+	text string
+	item backoutItem
+}
+
+// orderedBackout lists the undos in the order a backout would run them.
+func orderedBackout(ls []backoutLine) []string {
+	items := make([]backoutItem, len(ls))
+	for i, l := range ls {
+		items[i] = l.item
+	}
+	var out []string
+	for _, i := range backoutOrder(items) {
+		t := ls[i].text
+		if k := ls[i].item.key.String(); k != "" {
+			t = "[" + k + "] " + t
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // RenderPlan writes a plan as the text --dry-run prints.

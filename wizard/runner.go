@@ -143,14 +143,19 @@ func (e *InhibitorError) Error() string {
 // PinError refuses to resume, or back out, a journal with different inputs.
 type PinError struct {
 	Diff    []string
-	Backout bool // the refused command was a backout
+	Backout bool   // the refused command was a backout
+	Version string // the wizard version that began the run
 }
 
 func (e *PinError) Error() string {
-	if e.Backout {
-		return "this state directory's run was made with different inputs, and a backout must use the same ones (its undo actions would aim elsewhere); run the backout with the answers file and wizard version the run was made with:\n  " + strings.Join(e.Diff, "\n  ")
+	with := "the answers file"
+	if e.Version != "" {
+		with += " and the wizard (" + e.Version + ")"
 	}
-	return "this state directory belongs to a run with different inputs; finish or back it out first, or use another --state-dir:\n  " + strings.Join(e.Diff, "\n  ")
+	if e.Backout {
+		return "this state directory's run was made with different inputs, and a backout must use the same ones (its undo actions would aim elsewhere); run the backout with " + with + " the run was made with:\n  " + strings.Join(e.Diff, "\n  ")
+	}
+	return "this state directory belongs to a run with different inputs; finish or back it out with " + with + " it began with, or start over with another --state-dir:\n  " + strings.Join(e.Diff, "\n  ")
 }
 
 // ErrInterrupted is returned when the run stopped at a safe point after a signal.
@@ -187,6 +192,11 @@ func (r *Runner) wireEnv(step string) {
 // checkPin binds the journal to its inputs on first use and refuses different ones
 // once a step changed something; until then (a run stopped by a preflight
 // inhibitor the operator fixes in the answers) the new inputs are pinned.
+//
+// What must not change under a run is the answers (the target among them) and
+// the steps it already reached, in their order. A newer wizard whose runbook
+// gained or lost steps after that point resumes the run; the new runbook is
+// pinned and the change noted in the journal.
 func (r *Runner) checkPin() error {
 	st := Fold(r.Journal.Records())
 	want := r.wantPin()
@@ -194,15 +204,25 @@ func (r *Runner) checkPin() error {
 		b, _ := json.Marshal(want)
 		return r.append(journal.Record{Kind: journal.KindPin, Note: string(b)})
 	}
-	diff := pinDiff(st.Pin, want)
+	diff := pinDiff(st.Pin, want, st)
 	if len(diff) > 0 && !st.BackedOut && st.Changed() {
-		return &PinError{Diff: diff}
+		return &PinError{Diff: diff, Version: st.Pin.WizardVersion}
 	}
-	if len(diff) > 0 {
-		b, _ := json.Marshal(want)
-		return r.append(journal.Record{Kind: journal.KindPin, Note: string(b)})
+	if same(st.Pin, want) {
+		return nil
 	}
-	return nil
+	if note := pinChange(st.Pin, want); note != "" && len(diff) == 0 && st.Changed() {
+		r.emit(Event{Kind: EvNote, Message: note})
+		if err := r.append(journal.Record{Kind: journal.KindNote, Note: note}); err != nil {
+			return err
+		}
+	}
+	b, _ := json.Marshal(want)
+	return r.append(journal.Record{Kind: journal.KindPin, Note: string(b)})
+}
+
+func same(a *Pin, b Pin) bool {
+	return a.WizardVersion == b.WizardVersion && a.AnswersHash == b.AnswersHash && slices.Equal(a.Steps, b.Steps)
 }
 
 func (r *Runner) wantPin() Pin {
@@ -215,13 +235,17 @@ func (r *Runner) wantPin() Pin {
 	return want
 }
 
-func pinDiff(have *Pin, want Pin) []string {
+// pinDiff lists the changes that stop a run from going on: other answers, or a
+// runbook that differs from the pinned one up to the point the journal reached
+// (a step reached that is gone, a step added or moved before it). Steps added
+// or removed after that point, and a new wizard version, do not stop it.
+func pinDiff(have *Pin, want Pin, st *State) []string {
 	var diff []string
-	if have.WizardVersion != want.WizardVersion {
-		diff = append(diff, fmt.Sprintf("wizard version: journal %q, now %q", have.WizardVersion, want.WizardVersion))
-	}
 	if have.AnswersHash != want.AnswersHash {
 		diff = append(diff, fmt.Sprintf("answers (secrets excluded): journal sha256 %s, now %s", short(have.AnswersHash), short(want.AnswersHash)))
+	}
+	if have.Runbook != want.Runbook {
+		diff = append(diff, fmt.Sprintf("runbook: journal %q, now %q", have.Runbook, want.Runbook))
 	}
 	if len(have.Paths) > 0 && len(want.Paths) > 0 {
 		keys := make([]string, 0, len(want.Paths))
@@ -235,10 +259,70 @@ func pinDiff(have *Pin, want Pin) []string {
 			}
 		}
 	}
-	if !slices.Equal(have.Steps, want.Steps) {
-		diff = append(diff, fmt.Sprintf("runbook steps: journal [%s], now [%s]", strings.Join(have.Steps, " "), strings.Join(want.Steps, " ")))
+	reached := -1
+	for i, id := range have.Steps {
+		if _, ok := st.Steps[id]; ok {
+			reached = i
+		}
 	}
+	if reached < 0 {
+		return diff
+	}
+	last := have.Steps[reached]
+	at := slices.Index(want.Steps, last)
+	if at < 0 {
+		at = len(want.Steps) - 1
+	}
+	old, now := have.Steps[:reached+1], want.Steps[:at+1]
+	if slices.Equal(old, now) {
+		return diff
+	}
+	var why []string
+	for _, id := range old {
+		if !slices.Contains(want.Steps, id) {
+			why = append(why, fmt.Sprintf("step %s, which this run already reached, is not in this runbook", id))
+		}
+	}
+	for _, id := range now {
+		if !slices.Contains(have.Steps, id) {
+			why = append(why, fmt.Sprintf("step %s is new in this runbook and comes before %s, which this run already reached", id, last))
+		}
+	}
+	if len(why) == 0 {
+		why = append(why, fmt.Sprintf("the steps this run reached changed order: journal [%s], now [%s]", strings.Join(old, " "), strings.Join(now, " ")))
+	}
+	diff = append(diff, why...)
 	return diff
+}
+
+// pinChange says how the runbook changed after the point reached, for the
+// journal's note; "" when only the wizard version changed.
+func pinChange(have *Pin, want Pin) string {
+	var added, removed []string
+	for _, id := range want.Steps {
+		if !slices.Contains(have.Steps, id) {
+			added = append(added, id)
+		}
+	}
+	for _, id := range have.Steps {
+		if !slices.Contains(want.Steps, id) {
+			removed = append(removed, id)
+		}
+	}
+	var parts []string
+	if have.WizardVersion != want.WizardVersion {
+		parts = append(parts, fmt.Sprintf("wizard %s (the run began with %s)", want.WizardVersion, have.WizardVersion))
+	}
+	if len(added) > 0 {
+		parts = append(parts, "steps added after the point reached: "+strings.Join(added, ", "))
+	}
+	if len(removed) > 0 {
+		parts = append(parts, "steps no longer in the runbook, not reached: "+strings.Join(removed, ", "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "resuming with a changed runbook: " + strings.Join(parts, "; ")
 }
 
 func short(h string) string {
@@ -249,15 +333,17 @@ func short(h string) string {
 }
 
 func (r *Runner) selected(s Step) bool {
-	id := s.ID()
-	opt, ok := s.(Optional)
-	if !ok || !opt.Optional() {
+	return r.selectedPhase(Describe(s))
+}
+
+func (r *Runner) selectedPhase(p Phase) bool {
+	if !p.Optional {
 		return true
 	}
-	if slices.Contains(r.Opts.Skip, id) {
+	if slices.Contains(r.Opts.Skip, p.ID) {
 		return false
 	}
-	if len(r.Opts.Only) > 0 && !slices.Contains(r.Opts.Only, id) {
+	if len(r.Opts.Only) > 0 && !slices.Contains(r.Opts.Only, p.ID) {
 		return false
 	}
 	return true
@@ -279,7 +365,7 @@ func ValidateStepIDs(steps []Step, o Options) error {
 			return
 		}
 		if needOptional {
-			if opt, ok := s.(Optional); !ok || !opt.Optional() {
+			if !Describe(s).Optional {
 				errs = append(errs, fmt.Errorf("%s %q: this step is required and cannot be left out", flag, id))
 			}
 		}
@@ -367,11 +453,11 @@ func firstLine(s string) string {
 func (r *Runner) preflight(ctx context.Context) error {
 	var all, inhibitors []Finding
 	for _, s := range r.Steps {
-		p, ok := s.(Preflight)
-		if !ok || !r.selected(s) {
+		p := Describe(s)
+		if p.Preflight == nil || !r.selectedPhase(p) {
 			continue
 		}
-		fs, err := p.Findings(ctx, r.Env)
+		fs, err := p.Preflight(ctx, r.Env)
 		if err != nil {
 			return &StepError{Step: s.ID(), Err: err, Next: "fix what the preflight could not read, then rerun"}
 		}
@@ -459,8 +545,16 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 	if err != nil {
 		return fail(0, "", fmt.Errorf("plan: %w", err), "fix the cause and rerun")
 	}
-	if nr, ok := s.(NoReturn); ok && !rec.Confirmed {
-		if err := r.confirm(ctx, Question{ID: id, Prompt: fmt.Sprintf("%s is a point of no return: %s. Go on?", id, nr.PointOfNoReturn()), Detail: planText(actions)}); err != nil {
+	if nr := Describe(s).NoReturn; nr != "" && !rec.Confirmed {
+		if err := r.confirm(ctx, Question{ID: id, Prompt: fmt.Sprintf("%s is a point of no return: %s. Go on?", id, nr), Detail: planText(actions)}); err != nil {
+			return err
+		}
+		if err := r.append(journal.Record{Kind: journal.KindConfirmed, Step: id}); err != nil {
+			return err
+		}
+	}
+	if cf, ok := s.(Confirmer); ok && cf.Confirmation() != "" && !rec.Confirmed {
+		if err := r.confirm(ctx, Question{ID: id, Prompt: cf.Confirmation(), Detail: planText(actions)}); err != nil {
 			return err
 		}
 		if err := r.append(journal.Record{Kind: journal.KindConfirmed, Step: id}); err != nil {
@@ -513,8 +607,8 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 }
 
 func (r *Runner) resolveInDoubt(ctx context.Context, s Step, rec *StepRecord) (Resolution, string, error) {
-	if rv, ok := s.(InDoubtResolver); ok {
-		res, err := rv.ResolveInDoubt(ctx, r.Env, rec.InDoubt, rec.InDoubtSummary)
+	if rv := Describe(s).InDoubt; rv != nil {
+		res, err := rv(ctx, r.Env, rec.InDoubt, rec.InDoubtSummary)
 		return res, "the step's evidence was inconclusive", err
 	}
 	if rec.InDoubtIdempotent {

@@ -85,6 +85,12 @@ type Optional interface{ Optional() bool }
 // restore: crossing one needs a confirmation and plans mark it.
 type NoReturn interface{ PointOfNoReturn() string }
 
+// Confirmer is implemented by steps that stand for an operator action the wizard
+// cannot do itself: before the step runs, the engine asks Confirmation() as a
+// question (the TUI asks it; batch needs --yes). An empty confirmation was
+// already given (in the answers) and is not asked.
+type Confirmer interface{ Confirmation() string }
+
 // Preflight is implemented by read-only checks that run before anything changes.
 // Any inhibitor among all preflights' findings stops the run there.
 type Preflight interface {
@@ -137,6 +143,9 @@ type Env struct {
 	Progress func(Progress)
 	// Output receives live command output for the faces; never nil inside a run.
 	Output func(step string, line string)
+	// projection holds the facts a whole-run plan projects for the step being
+	// planned (see Fact); nil outside a plan.
+	projection map[Fact]bool
 }
 
 // LDAPDialer opens an authenticated connection to the directory named in the answers.

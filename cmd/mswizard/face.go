@@ -7,14 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/charmbracelet/huh"
 	"golang.org/x/sys/unix"
 
-	"mswizard/steps/configdiff"
+	"mswizard/steps"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
 	"mswizard/wizard/atomicfile"
@@ -68,27 +66,19 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 		Run:     runMode(mode),
 		Backout: runMode("backout"),
 	}
+	if s.rb != nil {
+		// A runbook file's run: the resume view and the plan; the Messaging
+		// Server's preflight screen and config diff do not apply.
+		if mode != "backout" {
+			o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }
+		}
+		return tui.Run(ctx, o, os.Stdin, os.Stdout)
+	}
 	o.BackupDir, o.LDIFDir = s.answers.BackupDir, filepath.Join(s.state, "ldif")
 	if mode != "backout" {
 		o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }
 		o.Preflight = detect(ctx, s)
-		o.ConfigDiff = func(ctx context.Context) (*tui.ConfigDiff, error) { return configDiff(ctx, s) }
-		o.SaveDecisions = func(ctx context.Context, ds []configdiff.Decision) error {
-			if err := saveDecisions(s.answers.Path, ds); err != nil {
-				return err
-			}
-			// The next run merges with the decisions: reload the answers and the
-			// runbook built from them.
-			c2 := *c
-			c2.answersPath = s.answers.Path
-			s2, err := c2.load(ctx, os.Stdin)
-			if err != nil {
-				return err
-			}
-			s.answers, s.cfg, s.steps = s2.answers, s2.cfg, s2.steps
-			r.Steps, r.Opts = s.steps, s.options(c)
-			return nil
-		}
+		o.Review = review(s, c, r)
 	}
 	return interrupted(ctx, tui.Run(ctx, o, os.Stdin, os.Stdout))
 }
@@ -157,7 +147,7 @@ func statusLines(s *session, recs []journal.Record) []tui.StatusLine {
 }
 
 // detect reads what the preflight screen shows: the server root and instance,
-// the installed version (msg-INSTANCE/VERSION) and the target, the regime,
+// the installed version (`imsimta version`) and the target, the regime,
 // whether the user directory answers a bind, the free space where the backups
 // go and the size of the queue. It only reads.
 func detect(ctx context.Context, s *session) *tui.Preflight {
@@ -167,10 +157,10 @@ func detect(ctx context.Context, s *session) *tui.Preflight {
 		DirectoryURL: a.UserDirectoryLdapURL, BackupDir: a.BackupDir, BackupFree: -1,
 		QueueDir: h.QueueDir(), QueueFiles: -1,
 	}
-	if b, err := os.ReadFile(h.VersionFile()); err == nil {
-		p.Installed = strings.TrimSpace(string(b))
+	if v := steps.InstalledVersion(ctx, s.cfg, s.env); v.Known() {
+		p.Installed = v.String()
 	} else {
-		p.Installed = a.InstalledVersion + " (per the answers; " + h.VersionFile() + " unreadable)"
+		p.Installed = a.InstalledVersion + " (per the answers; the host's own version cannot be told: " + v.Why + ")"
 	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -205,47 +195,59 @@ func detect(ctx context.Context, s *session) *tui.Preflight {
 	return p
 }
 
-// configDiff compares the newest msg-INSTANCE/backup.TIMESTAMP with the live
-// configuration (read-only) and plans the merge for its per-key outcomes.
-func configDiff(ctx context.Context, s *session) (*tui.ConfigDiff, error) {
-	bs, _ := filepath.Glob(s.cfg.Host.BackupGlob())
-	sort.Strings(bs)
-	if len(bs) == 0 {
-		return nil, fmt.Errorf("no backup.TIMESTAMP under %s: the installer has not run yet, so there is nothing to compare", s.cfg.Host.MsgDir())
-	}
-	tree := configdiff.Tree{Base: s.answers.PristineDefaults, Old: bs[len(bs)-1], New: s.cfg.Host.MsgDir()}
-	rep, err := configdiff.Diff(ctx, tree)
-	if err != nil {
-		return nil, err
-	}
-	d := &tui.ConfigDiff{Report: rep}
-	pol, err := configdiff.ParsePolicy(s.answers.ConfigMerge)
-	if err != nil {
-		return d, nil
-	}
-	var ds configdiff.Decisions
-	for _, line := range s.answers.ConfigDecisions {
-		if x, err := configdiff.ParseDecision(line); err == nil {
-			ds = append(ds, x)
+// review is what a step of the runbook offers for review (the merge's
+// conflicts), asked of the steps: the face neither names the step nor knows
+// what it compares. Saving the decisions writes them into the answers and
+// reloads the runbook, so the rerun goes on with them.
+func review(s *session, c *common, r *wizard.Runner) *tui.Review {
+	for _, st := range s.steps {
+		p := wizard.Describe(st)
+		if p.Review == nil {
+			continue
 		}
+		id := p.ID
+		return &tui.Review{Step: id, Title: "config diff",
+			Load: func(ctx context.Context) (*wizard.Review, error) {
+				for _, st := range s.steps { // the runbook may have been reloaded
+					if p := wizard.Describe(st); p.ID == id && p.Review != nil {
+						return p.Review(ctx, s.env)
+					}
+				}
+				return nil, fmt.Errorf("the runbook no longer has step %s", id)
+			},
+			Save: func(ctx context.Context, ds []wizard.Decision) error {
+				lines, err := steps.DecisionLines(ds)
+				if err != nil {
+					return err
+				}
+				if err := saveDecisions(s.answers.Path, lines); err != nil {
+					return err
+				}
+				c2 := *c
+				c2.answersPath = s.answers.Path
+				s2, err := c2.load(ctx, os.Stdin)
+				if err != nil {
+					return err
+				}
+				s.answers, s.cfg, s.steps = s2.answers, s2.cfg, s2.steps
+				r.Steps, r.Opts = s.steps, s.options(c)
+				return nil
+			}}
 	}
-	if res, err := configdiff.Plan(ctx, tree, pol, ds); err == nil {
-		d.Result = res
-	}
-	return d, nil
+	return nil
 }
 
 // saveDecisions adds one `ConfigDecision = FILE KEY choice` line per decision
 // at the end of [Wizard] of the answers file, atomically, keeping its mode and
 // every other line (the operator's comments included).
-func saveDecisions(path string, ds []configdiff.Decision) error {
+func saveDecisions(path string, ds []string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("answers: %w", err)
 	}
 	var kvs []answers.KV
 	for _, d := range ds {
-		kvs = append(kvs, answers.KV{Key: "ConfigDecision", Value: d.String()})
+		kvs = append(kvs, answers.KV{Key: "ConfigDecision", Value: d})
 	}
 	out := answers.AppendToSection(data, answers.Wiz, kvs)
 	if _, err := answers.Parse(filepath.Base(path), out); err != nil {

@@ -30,7 +30,8 @@ func newRoot() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	root.AddCommand(upgradeCmd(false), upgradeCmd(true), backoutCmd(), statusCmd(), resolveCmd(),
-		answersCmd(), backupCmd(), ldifCmd(), diffCmd(), demoCmd(), simCmd(), versionCmd())
+		answersCmd(), backupCmd(), ldifCmd(), diffCmd(), demoCmd(), simCmd(), versionCmd(),
+		runCmd(), runbookCmd(), qmailSimCmd(), installerPtyCmd())
 	return root
 }
 
@@ -77,7 +78,7 @@ func stepHelp() string {
 	var b strings.Builder
 	for _, st := range steps.Upgrade(steps.NewConfig(a, "/STATE")) {
 		opt := ""
-		if o, ok := st.(interface{ Optional() bool }); ok && o.Optional() {
+		if wizard.Describe(st).Optional {
 			opt = " (optional)"
 		}
 		fmt.Fprintf(&b, "  %-28s %s%s\n", st.ID(), st.Title(), opt)
@@ -235,7 +236,7 @@ func backoutCmd() *cobra.Command {
 	c := &common{}
 	cmd := &cobra.Command{
 		Use:   "backout",
-		Short: "Take back, newest first, every step the journal says was done",
+		Short: "Take back every step the journal says was done, in the backout procedure's order",
 		Args:  cobra.NoArgs,
 		RunE: c.withSession(func(ctx context.Context, s *session, out io.Writer) error {
 			r := &wizard.Runner{Steps: s.steps, Env: s.env, Opts: s.options(c), Events: batchPrinter(out, c.output)}
@@ -296,24 +297,8 @@ func printBackoutPlan(out io.Writer, format string, plan []wizard.BackoutStep) e
 			Steps   []wizard.BackoutStep `json:"steps"`
 		}{wizard.PlanVersion, plan})
 	}
-	if len(plan) == 0 {
-		fmt.Fprintln(out, wizard.ErrNothingToUndo)
-		return nil
-	}
-	fmt.Fprintln(out, "Backout plan (newest first; nothing has been run):")
-	for i, s := range plan {
-		fmt.Fprintf(out, "\n%2d. undo %s — %s\n", i+1, s.ID, s.Title)
-		if s.Error != "" {
-			fmt.Fprintf(out, "      cannot plan: %s\n", s.Error)
-		}
-		for _, a := range s.Actions {
-			fmt.Fprintf(out, "      $ %s\n", a.Summary)
-			if a.Irreversible != "" {
-				fmt.Fprintf(out, "        (cannot be reversed: %s)\n", a.Irreversible)
-			}
-		}
-	}
-	return nil
+	_, err := io.WriteString(out, wizard.RenderBackoutPlan(plan))
+	return err
 }
 
 func statusCmd() *cobra.Command {
@@ -409,7 +394,7 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 	if len(rep.Backout) == 0 {
 		fmt.Fprintln(out, "backout now: nothing to undo")
 	} else {
-		fmt.Fprintln(out, "backout now would undo, newest first:")
+		fmt.Fprintln(out, "backout now would undo, in this order:")
 		for _, b := range rep.Backout {
 			fmt.Fprintf(out, "  - %s (%d action(s))\n", b.ID, len(b.Actions))
 		}
@@ -479,12 +464,20 @@ func resolveCmd() *cobra.Command {
 
 func answersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "answers", Short: "Work with answers files (install.inf)"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "template",
-		Short: "Print a self-documenting install.inf: every key, its meaning and default",
+	var rb string
+	tmpl := &cobra.Command{
+		Use:   "template [--runbook RUNBOOK]",
+		Short: "Print a self-documenting install.inf (or, with --runbook, a runbook's answers): every key, its meaning and default",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return answers.WriteTemplate(cmd.OutOrStdout()) },
-	})
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if rb != "" {
+				return answersTemplate(cmd.OutOrStdout(), rb)
+			}
+			return answers.WriteTemplate(cmd.OutOrStdout())
+		},
+	}
+	tmpl.Flags().StringVar(&rb, "runbook", "", "a shipped runbook id or a runbook file")
+	cmd.AddCommand(tmpl)
 	var syntaxOnly bool
 	validate := &cobra.Command{
 		Use:   "validate FILE",

@@ -33,6 +33,7 @@ type common struct {
 	dryRun      bool
 	until       string
 	skip, only  []string
+	runbook     string // `run RUNBOOK`: a shipped runbook id or a runbook file
 	// newRun is the operator's decision to start a run although the host holds
 	// what an earlier run left (steps.FindingEarlierRun).
 	newRun bool
@@ -46,6 +47,7 @@ type session struct {
 	env     *wizard.Env
 	state   string
 	logFile *os.File
+	rb      *rbSession // a runbook file's run (runbookcmd.go); nil for the upgrade
 	// hostLock is the server root's host-wide lock, held with the journal.
 	hostLock *journal.HostLock
 }
@@ -74,6 +76,9 @@ func (c *common) load(ctx context.Context, stdin io.Reader) (*session, error) {
 			return nil, usagef("--state-dir %s holds no run (no answers.path); give --answers", c.stateDir)
 		}
 		path = string(b)
+	}
+	if ref := c.runbookRef(path); ref != "" {
+		return c.loadRunbook(ref, path)
 	}
 	a, err := answers.Load(path, answers.LoadOptions{})
 	if err != nil {
@@ -118,14 +123,15 @@ func (s *session) openLog() error {
 // changed nothing). A run refused for different inputs, or locked out, leaves the
 // pointer at the run's own answers.
 func (s *session) rememberAnswers(j *journal.Journal) {
-	if s.answers.Path == "" {
+	if s.answersFile() == "" {
 		return
 	}
 	st := wizard.Fold(j.Records())
-	if st.Pin != nil && st.Pin.AnswersHash != s.answers.Hash() && st.Changed() && !st.BackedOut {
+	if st.Pin != nil && st.Pin.AnswersHash != s.answersHash() && st.Changed() && !st.BackedOut {
 		return
 	}
-	abs, err := filepath.Abs(s.answers.Path)
+	s.rememberRunbook()
+	abs, err := filepath.Abs(s.answersFile())
 	if err != nil {
 		return
 	}
@@ -153,12 +159,18 @@ func (s *session) close() {
 }
 
 func (s *session) pin() wizard.Pin {
-	p := wizard.Pin{WizardVersion: version, AnswersHash: s.answers.Hash(), Paths: map[string]string{
-		"state directory":  s.state,
-		"backup directory": s.cfg.BackupDir,
-		"server root":      s.cfg.Host.ServerRoot(),
-		"installer":        s.answers.Installer,
-	}}
+	p := wizard.Pin{WizardVersion: version, AnswersHash: s.answersHash()}
+	if s.rb != nil {
+		p.Runbook = s.rb.book.ID
+		p.Paths = map[string]string{"state directory": s.state}
+	} else {
+		p.Paths = map[string]string{
+			"state directory":  s.state,
+			"backup directory": s.cfg.BackupDir,
+			"server root":      s.cfg.Host.ServerRoot(),
+			"installer":        s.answers.Installer,
+		}
+	}
 	for _, st := range s.steps {
 		p.Steps = append(p.Steps, st.ID())
 	}
@@ -166,6 +178,9 @@ func (s *session) pin() wizard.Pin {
 }
 
 func (s *session) options(c *common) wizard.Options {
+	if s.rb != nil {
+		return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.rb.values.Confirm, Waivers: s.rb.values.Waivers, Pin: s.pin()}
+	}
 	waivers := s.answers.Waivers
 	if c.newRun {
 		waivers = map[string]string{}
@@ -185,6 +200,11 @@ func (s *session) openJournal() (*journal.Journal, error) {
 	j, err := journal.Open(s.state, journal.Options{Run: fmt.Sprintf("%d-%d", now.Unix(), os.Getpid())})
 	if err != nil {
 		return nil, err
+	}
+	if s.rb != nil {
+		// A runbook file's run has no server root: the state directory's
+		// lock is its lock.
+		return j, nil
 	}
 	l, err := journal.LockServerRoot(s.cfg.Host.ServerRoot(), s.state, now)
 	if err != nil {

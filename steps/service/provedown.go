@@ -15,8 +15,8 @@ import (
 // the mail server again meanwhile. An error names what runs.
 func (c Config) ProveDown(ctx context.Context) error {
 	c = c.withDefaults()
-	names := append(MessagingServices(), webUnits(c.World)...)
-	if exists(c.World.StopAdmin()) || exists(c.World.AdminPidFile()) {
+	names := append(c.MessagingServices(ctx), webUnits(c.Host)...)
+	if exists(c.Host.StopAdmin()) || exists(c.Host.AdmConf()) {
 		names = append(names, AdminUnit)
 	}
 	us, err := c.units(names...)

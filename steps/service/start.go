@@ -4,19 +4,20 @@ import (
 	"context"
 	"strings"
 
+	"mswizard/steps/facts"
 	"mswizard/wizard"
 )
 
 // start is post/start.
 type start struct{ step }
 
-// Start is post/start: the services up again after the upgrade, in the
-// documented order — watcher, ens, store (its port answering is the manual's
-// "checking store server status ... ready"), imap, pop, http, sched, dispatcher,
-// job_controller (seed 000 §4.4.2.1) — skipping each whose *.enable switch is off
-// in the host's configuration; then the Administration Server and the web
-// server instances. A plain host starts the services one by one with
-// `start-msg SERVICE`, waiting for each port before the next; daemontools removes
+// Start is post/start: the services up again after the upgrade. start-msg
+// starts them in the documented order — watcher (6.x only), ens, store, imap,
+// pop, http, sched, dispatcher, job_controller (seed 000 §4.4.2.1) — skipping
+// each whose *.enable switch is off; then the Administration Server and the web
+// server instances. A plain host runs the appendix's one `start-msg` and then
+// proves each enabled service up (its process in the process table, its socket
+// listening on the configured address); daemontools removes
 // the down file this run created and runs `svc -u`; Sun Cluster 2.2 runs
 // `start-msg ha` (seed 003 post-upgrade step 6); Sun Cluster 3 and Veritas bring
 // the resource online. A service that answered and then stopped answering
@@ -27,14 +28,15 @@ func Start(c Config) wizard.Step {
 
 // expected lists the units that must answer after the start, in start order:
 // the enabled messaging services, the Administration Server, the web instances.
-func (s *start) expected() (msg, rest []unit, err error) {
+func (s *start) expected(ctx context.Context, env *wizard.Env) (msg, rest []unit, err error) {
 	c := s.c
-	conf, err := ReadConfig(c.World)
+	conf, err := ReadConfig(c.Host)
 	if err != nil {
 		return nil, nil, err
 	}
+	conf = projectedConf(env, conf)
 	var names []string
-	for _, n := range MessagingServices() {
+	for _, n := range c.MessagingServices(ctx) {
 		if conf.Enabled(n) {
 			names = append(names, n)
 		}
@@ -44,18 +46,21 @@ func (s *start) expected() (msg, rest []unit, err error) {
 		return nil, nil, err
 	}
 	var others []string
-	if exists(c.World.StartAdmin()) {
+	if exists(c.Host.StartAdmin()) {
 		others = append(others, AdminUnit)
 	}
-	others = append(others, webUnits(c.World)...)
+	others = append(others, webUnits(c.Host)...)
 	rest, err = c.units(others...)
 	return msg, rest, err
 }
 
 func (s *start) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
-	msg, rest, err := s.expected()
+	msg, rest, err := s.expected(ctx, env)
 	if err != nil {
 		return false, "", err
+	}
+	if env.Projected(facts.ServicesStopped) {
+		return false, "the stop steps will have stopped the services by then", nil
 	}
 	done := true
 	var why []string
@@ -74,7 +79,7 @@ func (s *start) Check(ctx context.Context, env *wizard.Env) (bool, string, error
 
 func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 	c := s.c
-	msg, rest, err := s.expected()
+	msg, rest, err := s.expected(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -88,12 +93,17 @@ func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, err
 		if err != nil {
 			return nil, err
 		}
-		up[u.Name] = st.up()
+		// A whole-run plan: the stop steps will have stopped what runs now.
+		up[u.Name] = st.up() && !env.Projected(facts.ServicesStopped)
 	}
 	var acts []wizard.Action
 	var earlier []unit
 	switch {
-	case c.Regime.HA():
+	case c.Regime != RegimeDaemontools:
+		// The appendix's restart is one start-msg (`start-msg ha` on Sun
+		// Cluster 2.2, the resource online on Sun Cluster 3 and Veritas),
+		// then proof that each enabled service came up (host-facts:
+		// F-CMD-001, F-SVC-001).
 		var down bool
 		for _, u := range msg {
 			down = down || !up[u.Name]
@@ -159,8 +169,10 @@ func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, err
 	return acts, nil
 }
 
-// Undo stops what post/start started, newest first, and puts back the down files
-// it removed.
+// Undo stops what post/start started and puts back the down files it removed:
+// the web servers, then the Messaging Server, then the Administration Server,
+// the appendix's strict stop order (Appendix C, "To back out of the upgrade"),
+// newest first within each.
 func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
 	c := s.c
 	ds, err := receiptsData(env, receipts)
@@ -168,11 +180,17 @@ func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Rec
 		return nil, err
 	}
 	var acts []wizard.Action
+	var ranks []int
+	add := func(rank int, a wizard.Action) {
+		acts = append(acts, a)
+		ranks = append(ranks, rank)
+	}
 	for _, d := range ds {
+		rank := componentRank(d.Op, d.Units)
 		switch d.Op {
 		case "rmdown":
 			if d.Existed != nil && *d.Existed {
-				acts = append(acts, touchDownAction(env, d.Arg))
+				add(rank, touchDownAction(env, d.Arg))
 			}
 		case "verify", "manual":
 		default:
@@ -184,7 +202,7 @@ func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Rec
 				return nil, err
 			}
 			if cmd, ok := c.stopCmd(d.Op, d.Arg); ok {
-				acts = append(acts, c.ensureDown(env, d.Op, d.Arg, cmd, us))
+				add(rank, c.ensureDown(env, d.Op, d.Arg, cmd, us))
 				continue
 			}
 			// Sun Cluster 2.2: no whole-server stop; one service at a time.
@@ -193,9 +211,9 @@ func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Rec
 				if err != nil {
 					return nil, err
 				}
-				acts = append(acts, c.ensureDown(env, "msg-svc", n, c.plain().StopMsg(n), u))
+				add(rank, c.ensureDown(env, "msg-svc", n, c.plain().StopMsg(n), u))
 			}
 		}
 	}
-	return acts, nil
+	return byRank(acts, ranks), nil
 }

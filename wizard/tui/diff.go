@@ -1,73 +1,81 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"mswizard/steps/configdiff"
+	"mswizard/wizard"
 )
 
-// ConfigDiff is what the config diff viewer shows: the read-only comparison of
-// msg-INSTANCE/backup.TIMESTAMP with the live files (per file, its changes and
-// unified diff) and the merge's outcome per key.
-type ConfigDiff struct {
-	Report *configdiff.Report
-	Result *configdiff.Result // nil when the merge cannot be planned yet
+// Review is a step's offer of decisions to review (the configuration merge
+// offers its comparison and its conflicts). The viewer knows neither the step
+// nor the product: it renders the wizard.Review the step computed and hands
+// the operator's decisions back.
+type Review struct {
+	// Step is the step that offers the review: its failure opens the viewer.
+	Step string
+	// Title names the review on the final screen and in the viewer ("config diff").
+	Title string
+	// Load reads the review, read-only.
+	Load func(ctx context.Context) (*wizard.Review, error)
+	// Save writes the decisions where the step reads them (the answers), so the
+	// next run goes on with them.
+	Save func(ctx context.Context, ds []wizard.Decision) error
 }
 
 type (
 	diffMsg struct {
-		d   *ConfigDiff
+		d   *wizard.Review
 		err error
 	}
 	decisionsSavedMsg struct{ err error }
 )
 
-// configStep is the runbook step whose failure opens the viewer by itself.
-const configStep = "upgrade/config-diff"
-
 func (m *model) loadDiff() tea.Cmd {
-	f, ctx := m.o.ConfigDiff, m.ctx
+	f, ctx := m.o.Review.Load, m.ctx
 	return func() tea.Msg {
 		d, err := f(ctx)
 		return diffMsg{d: d, err: err}
 	}
 }
 
-// openDiff shows the viewer, reading the comparison in a Cmd.
+// openDiff shows the viewer, reading the review in a Cmd.
 func (m *model) openDiff() tea.Cmd {
 	m.screen = scrDiff
 	m.diff, m.diffErr, m.diffNote = nil, nil, ""
 	return m.loadDiff()
 }
 
-// setDiff takes in a comparison: only the files that differ are shown.
-func (m *model) setDiff(d *ConfigDiff) {
-	m.diff, m.diffFiles, m.diffFile, m.conflictSel = d, nil, 0, 0
+// setDiff takes in a review.
+func (m *model) setDiff(d *wizard.Review) {
+	m.diff, m.diffFile, m.conflictSel = d, 0, 0
 	if m.choices == nil {
-		m.choices = map[[2]string]configdiff.Choice{}
+		m.choices = map[[2]string]string{}
 	}
-	if d == nil || d.Report == nil {
+	if d == nil {
 		return
-	}
-	for i, f := range d.Report.Files {
-		if f.Status != configdiff.StatusSame {
-			m.diffFiles = append(m.diffFiles, i)
-		}
 	}
 	if cs := m.conflicts(); len(cs) > 0 {
 		m.showConflictFile(0)
 	}
 }
 
-func (m *model) conflicts() []configdiff.Resolution {
-	if m.diff == nil || m.diff.Result == nil {
+func (m *model) files() []wizard.ReviewFile {
+	if m.diff == nil {
 		return nil
 	}
-	return m.diff.Result.Conflicts
+	return m.diff.Files
+}
+
+func (m *model) conflicts() []wizard.ReviewChoice {
+	if m.diff == nil {
+		return nil
+	}
+	return m.diff.Open
 }
 
 // showConflictFile selects conflict i and shows its file.
@@ -77,36 +85,55 @@ func (m *model) showConflictFile(i int) {
 		return
 	}
 	m.conflictSel = i
-	for n, fi := range m.diffFiles {
-		if m.diff.Report.Files[fi].Path == cs[i].File {
+	for n, f := range m.files() {
+		if f.Path == cs[i].File {
 			m.diffFile = n
 		}
 	}
 }
 
+// optionFor is the option of the selected conflict bound to the pressed key.
+func (m *model) optionFor(k tea.KeyMsg) (wizard.Option, bool) {
+	cs := m.conflicts()
+	if len(cs) == 0 {
+		return wizard.Option{}, false
+	}
+	for _, o := range cs[m.conflictSel].Options {
+		if o.Key == k.String() {
+			return o, true
+		}
+	}
+	return wizard.Option{}, false
+}
+
+// decideKeys are the help entries of the selected conflict's options.
+func (m *model) decideKeys() []key.Binding {
+	cs := m.conflicts()
+	if len(cs) == 0 {
+		return nil
+	}
+	var out []key.Binding
+	for _, o := range cs[m.conflictSel].Options {
+		h := o.Help
+		if h == "" {
+			h = o.Value
+		}
+		out = append(out, key.NewBinding(key.WithKeys(o.Key), key.WithHelp(o.Key, h)))
+	}
+	return out
+}
+
 func (m *model) onDiffKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	cs := m.conflicts()
+	fs := m.files()
+	opt, isOption := m.optionFor(k)
 	switch {
 	case key.Matches(k, m.keys.Abort, m.keys.Quit) || k.Type == tea.KeyEsc:
 		m.screen = scrFinal
 		return m, nil
-	case k.Type == tea.KeyTab || k.String() == "n":
-		if len(m.diffFiles) > 0 {
-			m.diffFile = (m.diffFile + 1) % len(m.diffFiles)
-		}
-	case k.Type == tea.KeyShiftTab || k.String() == "p":
-		if len(m.diffFiles) > 0 {
-			m.diffFile = (m.diffFile + len(m.diffFiles) - 1) % len(m.diffFiles)
-		}
-	case k.String() == "c" && len(cs) > 0:
-		m.showConflictFile((m.conflictSel + 1) % len(cs))
-	case (k.String() == "r" || k.String() == "k") && len(cs) > 0:
+	case isOption:
 		c := cs[m.conflictSel]
-		choice := configdiff.ChoiceReapply
-		if k.String() == "k" {
-			choice = configdiff.ChoiceKeepNew
-		}
-		m.choices[[2]string{c.File, c.Key}] = choice
+		m.choices[[2]string{c.File, c.Key}] = opt.Value
 		m.diffNote = ""
 		// Go on to the next undecided conflict.
 		for j := 1; j <= len(cs); j++ {
@@ -116,17 +143,27 @@ func (m *model) onDiffKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 				break
 			}
 		}
+	case k.Type == tea.KeyTab || k.String() == "n":
+		if len(fs) > 0 {
+			m.diffFile = (m.diffFile + 1) % len(fs)
+		}
+	case k.Type == tea.KeyShiftTab || k.String() == "p":
+		if len(fs) > 0 {
+			m.diffFile = (m.diffFile + len(fs) - 1) % len(fs)
+		}
+	case k.String() == "c" && len(cs) > 0:
+		m.showConflictFile((m.conflictSel + 1) % len(cs))
 	case k.String() == "w" && len(cs) > 0:
 		ds := m.decisions()
 		if len(ds) < len(cs) {
-			m.diffNote = fmt.Sprintf("%d of %d conflict(s) decided: decide each (r or k) before writing", len(ds), len(cs))
+			m.diffNote = fmt.Sprintf("%d of %d conflict(s) decided: decide each before writing", len(ds), len(cs))
 			break
 		}
-		if m.o.SaveDecisions == nil {
+		if m.o.Review.Save == nil {
 			m.diffNote = "cannot write decisions here"
 			break
 		}
-		save, ctx := m.o.SaveDecisions, m.ctx
+		save, ctx := m.o.Review.Save, m.ctx
 		m.diffNote = "writing the decisions into the answers…"
 		return m, func() tea.Msg { return decisionsSavedMsg{err: save(ctx, ds)} }
 	default:
@@ -140,18 +177,18 @@ func (m *model) onDiffKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 }
 
 // decisions are the operator's choices, in the order of the conflicts.
-func (m *model) decisions() []configdiff.Decision {
-	var out []configdiff.Decision
+func (m *model) decisions() []wizard.Decision {
+	var out []wizard.Decision
 	for _, c := range m.conflicts() {
 		if ch, ok := m.choices[[2]string{c.File, c.Key}]; ok {
-			out = append(out, configdiff.Decision{File: c.File, Key: c.Key, Choice: ch})
+			out = append(out, wizard.Decision{File: c.File, Key: c.Key, Choice: ch})
 		}
 	}
 	return out
 }
 
-// onDecisionsSaved reruns the upgrade: the runner resumes at the failed
-// config-diff step, which merges again with the decisions.
+// onDecisionsSaved reruns the upgrade: the runner resumes at the failed step
+// that offered the review, which goes on with the decisions.
 func (m *model) onDecisionsSaved(err error) tea.Cmd {
 	if err != nil {
 		m.diffNote = "could not write the decisions: " + err.Error()
@@ -167,18 +204,27 @@ func (m *model) onDecisionsSaved(err error) tea.Cmd {
 	return m.startRun()
 }
 
+func (m *model) reviewTitle() string {
+	if m.o.Review != nil && m.o.Review.Title != "" {
+		return m.o.Review.Title
+	}
+	return "review"
+}
+
 func (m *model) diffTitle() string {
+	t := "mswizard " + m.reviewTitle()
 	if m.diffErr != nil {
-		return m.st.bad.Render("mswizard config diff — cannot compare")
+		return m.st.bad.Render(t + " — cannot compare")
 	}
 	if m.diff == nil {
-		return m.st.title.Render("mswizard config diff") + " " + m.spin.View() + " comparing…"
+		return m.st.title.Render(t) + " " + m.spin.View() + " comparing…"
 	}
-	if len(m.diffFiles) == 0 {
-		return m.st.title.Render("mswizard config diff — no file differs")
+	fs := m.files()
+	if len(fs) == 0 {
+		return m.st.title.Render(t + " — no file differs")
 	}
-	f := m.diff.Report.Files[m.diffFiles[m.diffFile]]
-	return m.st.title.Render(fmt.Sprintf("mswizard config diff — %d/%d %s (%s)", m.diffFile+1, len(m.diffFiles), f.Path, f.Status))
+	f := fs[m.diffFile]
+	return m.st.title.Render(fmt.Sprintf("%s — %d/%d %s (%s)", t, m.diffFile+1, len(fs), f.Path, f.Status))
 }
 
 // diffFooter is the conflict being decided and what to press.
@@ -187,8 +233,12 @@ func (m *model) diffFooter() []string {
 	if cs := m.conflicts(); len(cs) > 0 {
 		c := cs[m.conflictSel]
 		out = append(out, m.st.bad.Render(fmt.Sprintf("conflict %d/%d: %s %s", m.conflictSel+1, len(cs), c.File, c.Key)))
-		out = append(out, fmt.Sprintf("  r re-apply yours %s · k keep the new %s · w write and rerun (%d/%d decided)",
-			shortVal(c.Old), shortVal(c.New), len(m.decisions()), len(cs)))
+		var opts []string
+		for _, o := range c.Options {
+			opts = append(opts, o.Key+" "+o.Label)
+		}
+		opts = append(opts, fmt.Sprintf("w write and rerun (%d/%d decided)", len(m.decisions()), len(cs)))
+		out = append(out, "  "+strings.Join(opts, " · "))
 	}
 	if m.diffNote != "" {
 		out = append(out, m.st.warn.Render(m.diffNote))
@@ -196,42 +246,15 @@ func (m *model) diffFooter() []string {
 	return out
 }
 
-func shortVal(v *string) string {
-	if v == nil {
-		return "absent"
-	}
-	s := strings.ReplaceAll(*v, "\n", " ")
-	if len(s) > 24 {
-		s = s[:23] + "…"
-	}
-	return fmt.Sprintf("%q", s)
-}
-
-// outcome is what the merge did, or will do, with one key.
-func (m *model) outcome(file, k string) (string, bool) {
-	if m.diff == nil || m.diff.Result == nil {
-		return "", false
-	}
-	r := m.diff.Result
-	for _, x := range r.Conflicts {
-		if x.File == file && x.Key == k {
-			if ch, ok := m.choices[[2]string{file, k}]; ok {
-				return "CONFLICT → " + string(ch), true
-			}
-			return "CONFLICT: undecided", true
+// outcome is what the step did, or will do, with one item.
+func (m *model) outcome(file string, it wizard.ReviewItem) (string, bool) {
+	if it.Open {
+		if ch, ok := m.choices[[2]string{file, it.Key}]; ok {
+			return "CONFLICT → " + ch, true
 		}
+		return "CONFLICT: undecided", true
 	}
-	for _, x := range r.Reapplied {
-		if x.File == file && x.Key == k {
-			return "re-applied", false
-		}
-	}
-	for _, x := range r.Kept {
-		if x.File == file && x.Key == k {
-			return "kept new", false
-		}
-	}
-	return "", false
+	return it.Outcome, false
 }
 
 // diffText is the selected file: its keyed changes with their outcome, then
@@ -240,20 +263,24 @@ func (m *model) diffText() string {
 	if m.diffErr != nil {
 		return m.st.bad.Render(m.diffErr.Error())
 	}
-	if m.diff == nil || len(m.diffFiles) == 0 {
+	fs := m.files()
+	if len(fs) == 0 {
+		if m.diff != nil && m.diff.Note != "" {
+			return m.diff.Note
+		}
 		return ""
 	}
-	f := m.diff.Report.Files[m.diffFiles[m.diffFile]]
+	f := fs[m.diffFile]
 	var b strings.Builder
 	if f.Binary {
 		b.WriteString("binary files differ\n")
 	}
-	for _, c := range f.Changes {
+	for _, c := range f.Items {
 		line := fmt.Sprintf("  %-7s %s", c.Kind, c.Key)
 		if c.Reason != "" {
-			line += "  [" + string(c.Reason) + "]"
+			line += "  [" + c.Reason + "]"
 		}
-		out, conflict := m.outcome(f.Path, c.Key)
+		out, conflict := m.outcome(f.Path, c)
 		if out != "" {
 			line += "  " + out
 		}

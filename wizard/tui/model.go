@@ -14,7 +14,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
-	"mswizard/steps/configdiff"
 	"mswizard/wizard"
 )
 
@@ -48,11 +47,12 @@ const tailLines = 8
 type keyMap struct {
 	Start, Quit, Up, Down, Yes, No, Abort, Help key.Binding
 	Resume, Backout, Status, Waive, Next        key.Binding
-	Diff, File, Conflict, Reapply, Keep, Write  key.Binding
+	Diff, File, Conflict, Write                 key.Binding
 	Back                                        key.Binding
 	screen                                      func() screen
 	asking, canBackout, blocked                 func() bool
 	canDiff, canFinalBackout, hasConflicts      func() bool
+	decideKeys                                  func() []key.Binding
 }
 
 func newKeys() keyMap {
@@ -75,8 +75,6 @@ func newKeys() keyMap {
 		Diff:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "config diff")),
 		File:     key.NewBinding(key.WithKeys("tab", "n"), key.WithHelp("tab", "file")),
 		Conflict: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "conflict")),
-		Reapply:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-apply")),
-		Keep:     key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keep new")),
 		Write:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write")),
 		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 	}
@@ -109,7 +107,9 @@ func (k keyMap) ShortHelp() []key.Binding {
 		return ks
 	case scrDiff:
 		if k.hasConflicts != nil && k.hasConflicts() {
-			return []key.Binding{k.File, k.Conflict, k.Reapply, k.Keep, k.Write, k.Back}
+			ks := []key.Binding{k.File, k.Conflict}
+			ks = append(ks, k.decideKeys()...)
+			return append(ks, k.Write, k.Back)
 		}
 		return []key.Binding{k.File, k.Back}
 	}
@@ -181,12 +181,12 @@ type model struct {
 	preflightOK bool // the preflight screen has been left with enter
 	showWaive   bool
 
-	diff        *ConfigDiff
+	diff        *wizard.Review
 	diffErr     error
 	diffFiles   []int // indexes of the report's files that differ
 	diffFile    int   // the one shown, in diffFiles
 	conflictSel int
-	choices     map[[2]string]configdiff.Choice
+	choices     map[[2]string]string // file, key -> the chosen option's value
 	diffNote    string
 	resumeOK    bool // the resume view has been left with r
 	printStatus bool // s on the resume view: print the status after the program
@@ -221,6 +221,8 @@ func newModel(ctx context.Context, cancel context.CancelFunc, o Options, r *lipg
 	m.keys.canDiff = m.canDiff
 	m.keys.canFinalBackout = m.canFinalBackout
 	m.keys.hasConflicts = func() bool { return len(m.conflicts()) > 0 }
+	m.keys.decideKeys = m.decideKeys
+	m.keys.Diff.SetHelp("d", m.reviewTitle())
 	if m.inProgress() {
 		m.screen = scrResume
 	}
@@ -284,7 +286,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 					m.rows[i].status = stDone
 				}
 			}
-			if m.rows[i].id == configStep && m.rows[i].status == stFailed {
+			if m.o.Review != nil && m.rows[i].id == m.o.Review.Step && m.rows[i].status == stFailed {
 				configFailed = true
 			}
 		}
@@ -498,19 +500,7 @@ func (m *model) planText() string {
 		if len(m.backout) == 0 {
 			b.WriteString("Nothing to undo: the journal records no step that changed anything.\n")
 		} else {
-			b.WriteString("Backout plan, newest first (nothing has been run):\n")
-		}
-		for i, s := range m.backout {
-			fmt.Fprintf(&b, "\n%2d. undo %s — %s\n", i+1, s.ID, s.Title)
-			if s.Error != "" {
-				fmt.Fprintf(&b, "      cannot plan: %s\n", s.Error)
-			}
-			for _, a := range s.Actions {
-				fmt.Fprintf(&b, "      $ %s\n", a.Summary)
-				if a.Irreversible != "" {
-					fmt.Fprintf(&b, "        (cannot be undone: %s)\n", a.Irreversible)
-				}
-			}
+			b.WriteString(wizard.RenderBackoutPlan(m.backout))
 		}
 	} else if m.plan != nil {
 		b.WriteString(wizard.RenderPlan(m.plan))
@@ -779,14 +769,16 @@ func (m *model) finalView() string {
 		}
 	}
 	if m.canDiff() && m.started {
-		b.WriteString("press d to see the configuration diff\n")
+		b.WriteString("press d to see the " + m.reviewTitle() + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
 
 // canDiff says whether the config diff viewer can be opened: an upgrade whose
 // caller can read the comparison.
-func (m *model) canDiff() bool { return m.o.ConfigDiff != nil && m.o.Mode != "backout" }
+func (m *model) canDiff() bool {
+	return m.o.Review != nil && m.o.Review.Load != nil && m.o.Mode != "backout"
+}
 
 // canFinalBackout says whether the final screen offers a backout: an upgrade
 // that failed or stopped, with a backout to run.

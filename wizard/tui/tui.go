@@ -14,7 +14,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"mswizard/steps/configdiff"
 	"mswizard/wizard"
 )
 
@@ -45,12 +44,9 @@ type Options struct {
 	// Backout runs the backout in the same program (from the resume view, or
 	// from the final screen after a failed upgrade); nil offers no backout.
 	Backout func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error
-	// ConfigDiff reads the configuration comparison for the diff viewer (d on
-	// the final screen; opened by itself when upgrade/config-diff fails).
-	ConfigDiff func(ctx context.Context) (*ConfigDiff, error)
-	// SaveDecisions writes the operator's conflict decisions into the answers
-	// (ConfigDecision = FILE KEY choice), so the next Run merges with them.
-	SaveDecisions func(ctx context.Context, ds []configdiff.Decision) error
+	// Review is what a step of the runbook offers for review (d on the final
+	// screen; opened by itself when that step fails); nil offers none.
+	Review *Review
 	// BackupDir and LDIFDir are shown on the final screen with the report.
 	BackupDir, LDIFDir string
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"mswizard/steps/configdiff"
 	"mswizard/wizard"
 )
 
@@ -632,40 +631,45 @@ func TestPreflightInhibitor(t *testing.T) {
 
 func sp(s string) *string { return &s }
 
-func sampleDiff() *ConfigDiff {
+// sampleDiff is a review as the configuration merge offers it; the viewer
+// knows nothing of the step or its files.
+func sampleDiff() *wizard.Review {
 	unified := "--- backup.20261128/config/local.conf\n+++ msg-budgie/config/local.conf\n@@ -1,3 +1,4 @@\n service.imap.port = \"143\"\n-store.quotawarn = \"90\"\n+store.quotawarn = \"80\"\n+store.expirestart = \"1\"\n local.hostname = \"budgie\"\n"
-	return &ConfigDiff{
-		Report: &configdiff.Report{Old: "/srv/msg-budgie/backup.20261128", New: "/srv/msg-budgie", Files: []configdiff.FileReport{
-			{Path: "config/msg.conf", Format: configdiff.FormatConfigutil, Status: configdiff.StatusSame},
-			{Path: "config/local.conf", Format: configdiff.FormatConfigutil, Status: configdiff.StatusChanged, Unified: unified, Changes: []configdiff.Change{
-				{Key: "store.quotawarn", Kind: configdiff.KindChanged, Reason: configdiff.ReasonBothChanged, Old: sp("90"), New: sp("80")},
-				{Key: "store.expirestart", Kind: configdiff.KindAdded, Reason: configdiff.ReasonVendorAdded, New: sp("1")},
+	return &wizard.Review{Step: configStep, Title: "config diff", Old: "/srv/msg-budgie/backup.20261128", New: "/srv/msg-budgie",
+		Files: []wizard.ReviewFile{
+			{Path: "config/local.conf", Status: "changed", Unified: unified, Items: []wizard.ReviewItem{
+				{Key: "store.quotawarn", Kind: "changed", Reason: "both-changed", Open: true},
+				{Key: "store.expirestart", Kind: "added", Reason: "vendor-added", Outcome: "kept new"},
 			}},
-			{Path: "imta/config/mappings", Format: configdiff.FormatMappings, Status: configdiff.StatusChanged, Unified: "--- a\n+++ b\n@@ -1 +1 @@\n-PORT_ACCESS *|*|*|*|* $Y\n+PORT_ACCESS *|*|*|*|* $C$|INTERNAL_IP;$3|$Y$E\n", Changes: []configdiff.Change{
-				{Key: "PORT_ACCESS", Kind: configdiff.KindChanged, Reason: configdiff.ReasonCustomized},
+			{Path: "imta/config/mappings", Status: "changed", Unified: "--- a\n+++ b\n@@ -1 +1 @@\n-PORT_ACCESS *|*|*|*|* $Y\n+PORT_ACCESS *|*|*|*|* $C$|INTERNAL_IP;$3|$Y$E\n", Items: []wizard.ReviewItem{
+				{Key: "PORT_ACCESS", Kind: "changed", Reason: "customized", Outcome: "re-applied"},
 			}},
-		}},
-		Result: &configdiff.Result{
-			Reapplied: []configdiff.Resolution{{File: "imta/config/mappings", Key: "PORT_ACCESS", Reason: configdiff.ReasonCustomized, Outcome: configdiff.OutcomeReapplied}},
-			Kept:      []configdiff.Resolution{{File: "config/local.conf", Key: "store.expirestart", Reason: configdiff.ReasonVendorAdded, Outcome: configdiff.OutcomeKeptNew}},
-			Conflicts: []configdiff.Resolution{{File: "config/local.conf", Key: "store.quotawarn", Reason: configdiff.ReasonBothChanged, Outcome: configdiff.OutcomeUnresolved, Old: sp("90"), New: sp("80")}},
 		},
+		Open: []wizard.ReviewChoice{{File: "config/local.conf", Key: "store.quotawarn", Old: sp("90"), New: sp("80"), Options: []wizard.Option{
+			{Key: "r", Value: "reapply", Label: `re-apply yours "90"`, Help: "re-apply"},
+			{Key: "k", Value: "keep-new", Label: `keep the new "80"`, Help: "keep new"},
+		}}},
 	}
 }
+
+// configStep is the step that offers the review in these tests; the viewer
+// learns its ID from Options.Review, never from its own code.
+const configStep = "upgrade/merge"
 
 // TestConfigDiffViewer: a failed config-diff step opens the viewer on the
 // conflict's file; r decides it, w writes the decision and reruns.
 func TestConfigDiffViewer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var saved []configdiff.Decision
+	var saved []wizard.Decision
 	runs := 0
 	o := Options{Mode: "upgrade", StateDir: "/s", ReportPath: "/s/report.md",
-		ConfigDiff: func(context.Context) (*ConfigDiff, error) { return sampleDiff(), nil },
-		SaveDecisions: func(_ context.Context, ds []configdiff.Decision) error {
-			saved = ds
-			return nil
-		},
+		Review: &Review{Step: configStep, Title: "config diff",
+			Load: func(context.Context) (*wizard.Review, error) { return sampleDiff(), nil },
+			Save: func(_ context.Context, ds []wizard.Decision) error {
+				saved = ds
+				return nil
+			}},
 		Run: func(ctx context.Context, ev func(wizard.Event), _ func(context.Context, wizard.Question) (bool, error)) error {
 			runs++
 			ev(wizard.Event{Kind: wizard.EvStepStart, Step: configStep, Title: "Re-apply the configuration customizations"})
@@ -728,7 +732,7 @@ func TestConfigDiffViewer(t *testing.T) {
 	}
 	_, cmd = m.Update(press("w"))
 	_, cmd = m.Update(cmd())
-	if len(saved) != 1 || saved[0].String() != "config/local.conf store.quotawarn reapply" {
+	if len(saved) != 1 || saved[0] != (wizard.Decision{File: "config/local.conf", Key: "store.quotawarn", Choice: "reapply"}) {
 		t.Fatalf("saved %v", saved)
 	}
 	if m.screen != scrRun {

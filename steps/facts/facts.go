@@ -1,0 +1,27 @@
+// Package facts names what the upgrade's steps leave true on the host, so a
+// whole-run plan (wizard.Fact) can hand a later step what an earlier one will
+// have done: the step that establishes a fact and the steps that consult it
+// agree on it here, and nowhere else.
+package facts
+
+import "mswizard/wizard"
+
+const (
+	// ServicesStopped: the messaging services, the Administration Server and
+	// the web servers are down (the stop/ steps); post/start plans the start.
+	ServicesStopped wizard.Fact = "services-stopped"
+	// AutoRestartOff: the watcher and local.autorestart are switched off and
+	// their values recorded (stop/auto-restart); post/start leaves the watcher
+	// to post/auto-restart, which puts the values back and starts it.
+	AutoRestartOff wizard.Fact = "auto-restart-off"
+	// StoreAside: the message store partition is moved aside or unmounted
+	// (store/aside); post/store-return plans its return.
+	StoreAside wizard.Fact = "store-aside"
+	// SchemaPresent: the user directory holds every definition the new version
+	// needs (directory/schema); post/schema has nothing left to add, as the
+	// appendix says ("skip this step if you already ran ims_dssetup.pl").
+	SchemaPresent wizard.Fact = "schema-present"
+	// VersionInstalled: the installer ran and left msg-INSTANCE/backup.TIMESTAMP
+	// (upgrade/run-installer); upgrade/config-diff plans the merge from it.
+	VersionInstalled wizard.Fact = "version-installed"
+)

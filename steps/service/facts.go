@@ -1,0 +1,139 @@
+package service
+
+import (
+	"sort"
+	"strings"
+
+	"mswizard/steps/facts"
+	"mswizard/wizard"
+)
+
+// What the service steps leave true, for a whole-run plan (steps/facts), and
+// where their undos sit in the appendix's backout procedure (iPlanet Messaging
+// Server 5.2 Installation Guide, Appendix C, "To back out of the upgrade"):
+// stop Delegated Administrator, the Web Server, the Messaging Server, the
+// Directory Server, the Administration Server, strictly in this order; start
+// them strictly in the opposite one.
+
+// Ranks of the components in the appendix's stop order; a start runs them
+// backwards (startRank).
+const (
+	rankDelegatedAdmin = 1
+	rankWeb            = 2
+	rankMessaging      = 3
+	rankDirectory      = 4
+	rankAdmin          = 5
+)
+
+func startRank(stopRank int) int { return rankAdmin + 1 - stopRank }
+
+// componentRank is the stop rank of what an operation acted on.
+func componentRank(op string, units []string) int {
+	switch op {
+	case "admin":
+		return rankAdmin
+	case "web":
+		return rankWeb
+	}
+	for _, u := range units {
+		switch {
+		case u == AdminUnit:
+			return rankAdmin
+		case strings.HasPrefix(u, "https-"):
+			return rankWeb
+		}
+	}
+	return rankMessaging
+}
+
+// byRank orders actions by rank, keeping the order of equal ranks.
+func byRank(acts []wizard.Action, ranks []int) []wizard.Action {
+	idx := make([]int, len(acts))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return ranks[idx[a]] < ranks[idx[b]] })
+	out := make([]wizard.Action, len(acts))
+	for n, i := range idx {
+		out[n] = acts[i]
+	}
+	return out
+}
+
+// Establishes: the units the step stops are down.
+func (s *unitsStep) Establishes() []wizard.Fact { return []wizard.Fact{facts.ServicesStopped} }
+
+// BackoutKey: undoing a stop is a start, in the appendix's start order.
+func (s *unitsStep) BackoutKey() wizard.BackoutKey {
+	r := rankMessaging // the dispatcher is part of the Messaging Server
+	switch s.op {
+	case "admin":
+		r = rankAdmin
+	case "web":
+		r = rankWeb
+	}
+	return wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(r)}
+}
+
+// Establishes: the messaging services are down.
+func (s *stopMessaging) Establishes() []wizard.Fact { return []wizard.Fact{facts.ServicesStopped} }
+
+// BackoutKey: undoing the stop starts the Messaging Server after the
+// Administration Server and before the web servers.
+func (s *stopMessaging) BackoutKey() wizard.BackoutKey {
+	return wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(rankMessaging)}
+}
+
+// Establishes: the services run again.
+func (s *start) Establishes() []wizard.Fact { return []wizard.Fact{wizard.Not(facts.ServicesStopped)} }
+
+// BackoutKey: undoing the start stops what it started, with the first
+// component it started that the appendix stops (the web servers).
+func (s *start) BackoutKey() wizard.BackoutKey {
+	return wizard.BackoutKey{Stage: wizard.BackoutStop, Rank: rankWeb}
+}
+
+// Establishes: the auto-restart switches are off (and recorded).
+func (s *autoRestartOff) Establishes() []wizard.Fact { return []wizard.Fact{facts.AutoRestartOff} }
+
+// Establishes: the switches are back.
+func (s *autoRestartOn) Establishes() []wizard.Fact {
+	return []wizard.Fact{wizard.Not(facts.AutoRestartOff)}
+}
+
+// projectedConf is the configuration as a whole-run plan sees it: with the
+// auto-restart switches that are on now switched off, once stop/auto-restart
+// is projected.
+func projectedConf(env *wizard.Env, conf LocalConf) LocalConf {
+	if !env.Projected(facts.AutoRestartOff) {
+		return conf
+	}
+	out := LocalConf{}
+	for k, v := range conf {
+		out[k] = v
+	}
+	for _, p := range autoRestartParams {
+		if conf.Bool(p.name, p.def) { // what stop/auto-restart switches off
+			out[p.name] = "no"
+		}
+	}
+	return out
+}
+
+// switchesNow are the auto-restart switches' values now, as stop/auto-restart
+// records them (nil: unset).
+func (c Config) switchesNow() (map[string]*string, error) {
+	conf, err := ReadConfig(c.Host)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*string{}
+	for _, p := range autoRestartParams {
+		if v, ok := conf.Value(p.name); ok {
+			out[p.name] = &v
+		} else {
+			out[p.name] = nil
+		}
+	}
+	return out, nil
+}
