@@ -51,8 +51,8 @@ var Keys = []Key{
 	{Section: General, Name: "UserDirectoryAdminPwd", Meaning: "its password", Secret: true, Required: true},
 	{Section: General, Name: "Components", Meaning: "installer components (passed through)"},
 
-	{Section: Wiz, Name: "StateDir", Meaning: "where the journal, logs, reports and LDIF exports of this run live (one run per state directory)", Required: true, Example: "/var/opt/mswizard/state"},
-	{Section: Wiz, Name: "BackupDir", Meaning: "where the server-root, queue and store archives go; must not be inside the server root", Required: true, Example: "/backup/mswizard"},
+	{Section: Wiz, Name: "StateDir", Meaning: "where the journal, logs, reports and LDIF exports of this run live (one run per state directory; a relative path is taken from this file's directory)", Required: true, Example: "/var/opt/mswizard/state"},
+	{Section: Wiz, Name: "BackupDir", Meaning: "where the server-root, queue and store archives go, named for their run; must not be inside the server root (a relative path is taken from this file's directory)", Required: true, Example: "/backup/mswizard"},
 	{Section: Wiz, Name: "Instance", Meaning: "messaging instance name: the server root holds msg-INSTANCE", Required: true, Example: "budgie"},
 	{Section: Wiz, Name: "Installer", Meaning: "the new version's setup program, run as `setup -k` on a pseudo-terminal, its prompts answered from this file (appendix C); `setup -s -f FILE` with InstallerMode = silent", Required: true, Example: "/cdrom/ims52/setup"},
 	{Section: Wiz, Name: "InstallerMode", Meaning: "interactive: `setup -k` answered through a pseudo-terminal, as appendix C documents; silent: `setup -s -f FILE`, only for media whose installer supports a silent upgrade (this file then carries the installer's own silent keys)", Default: "interactive", Choices: []string{"interactive", "silent"}},
