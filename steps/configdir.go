@@ -173,9 +173,8 @@ func ConfigDirectoryProbe(c *Config) wizard.Step {
 		if err != nil {
 			return down(fmt.Errorf("%s: %w", cd.Base, err)), nil
 		}
-		return []wizard.Finding{{ID: FindingConfigDirOK, Severity: wizard.Warning,
-			Message:     fmt.Sprintf("the configuration directory %s/%s answers as %q", cd.Addr, cd.Base, cd.Bind.DN),
-			Remediation: "none needed"}}, nil
+		return []wizard.Finding{{ID: FindingConfigDirOK, Severity: wizard.Info,
+			Message: fmt.Sprintf("the configuration directory %s/%s answers as %q", cd.Addr, cd.Base, cd.Bind.DN)}}, nil
 	})
 }
 

@@ -13,9 +13,9 @@ import (
 	"syscall"
 
 	"mswizard/backup"
+	"mswizard/internal/atomicfile"
 	"mswizard/steps/facts"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 )
 
 // Archive names in BackupDir: NAME.RUN.tar.zst, RUN naming the run (the
@@ -141,7 +141,7 @@ func DiskSpace(c *Config) wizard.Step {
 				Message:     fmt.Sprintf("the backups need about %s on %s, and %s is free", human(need), dir, human(free)),
 				Remediation: fmt.Sprintf("free %s on that volume, or set BackupDir in [Wizard] to a larger one", human(need-free))}), nil
 		}
-		return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Warning, Message: room, Remediation: "none needed"}), nil
+		return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Info, Message: room}), nil
 	})
 }
 

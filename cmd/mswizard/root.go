@@ -32,7 +32,7 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	root.AddCommand(upgradeCmd(false), upgradeCmd(true), backoutCmd(), statusCmd(), resolveCmd(),
 		answersCmd(), backupCmd(), ldifCmd(), diffCmd(), demoCmd(), simCmd(), versionCmd(),
-		runCmd(), runbookCmd(), qmailSimCmd(), installerPtyCmd())
+		runCmd(), runbookCmd(), qmailSimCmd(), installerPtyCmd(), genManCmd())
 	return root
 }
 
@@ -117,7 +117,8 @@ func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
 	}
 	defer j.Close()
 	s.rememberAnswers(j)
-	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c), Events: batchPrinter(out, c.output)}
+	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c), Events: recordFindings(s, batchPrinter(out, c.output))}
+	estimateBeforeRun(ctx, s, r)
 	err = r.Apply(ctx)
 	writeReport(ctx, s, j)
 	if c.output == "text" {
@@ -171,7 +172,7 @@ func printPlan(ctx context.Context, s *session, c *common, out io.Writer) error 
 	if err != nil {
 		return err
 	}
-	rep, err := r.Plan(ctx, recs)
+	rep, err := planWithEstimate(ctx, s, r, recs)
 	if err != nil {
 		return err
 	}
@@ -209,7 +210,11 @@ func batchPrinter(out io.Writer, format string) func(wizard.Event) {
 		switch e.Kind {
 		case wizard.EvPreflight:
 			for _, f := range e.Findings {
-				fmt.Fprintf(out, "preflight [%s] %s: %s (fix: %s)\n", f.Severity, f.ID, f.Message, f.Remediation)
+				if f.Remediation == "" {
+					fmt.Fprintf(out, "preflight [%s] %s: %s\n", f.Severity, f.ID, f.Message)
+				} else {
+					fmt.Fprintf(out, "preflight [%s] %s: %s (fix: %s)\n", f.Severity, f.ID, f.Message, f.Remediation)
+				}
 			}
 		case wizard.EvStepStart:
 			fmt.Fprintf(out, "==> %s: %s\n", e.Step, e.Title)
