@@ -77,7 +77,7 @@ func ExportLDIF(c *Config) wizard.Step {
 // pristine defaults (seed 003, "Messaging Server 5.2 へのアップグレード" step 2).
 // Conflicts are never resolved silently: without a decision the run stops (exit 3).
 func ConfigMerge(c *Config) wizard.Step {
-	return &unit{id: "upgrade/config-diff", title: "Re-apply the configuration customizations", review: c.configReview,
+	return &unit{id: "upgrade/config-diff", title: "Re-apply the configuration customizations", review: c.configReview, counts: c.configCounts,
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			// The installer names backup.TIMESTAMP when it runs: the summary
 			// names the newest one, as a whole-run plan made before the

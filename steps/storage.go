@@ -84,7 +84,7 @@ func (c *Config) serverRootExcludes() []string {
 // DiskSpace is preflight/disk-space: the backups must fit before anything is
 // stopped. The estimate is the uncompressed size, a safe upper bound.
 func DiskSpace(c *Config) wizard.Step {
-	return newPreflight("preflight/disk-space", "Room for the backups, and a server root they can restore", func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+	return withCounts(c.spaceCounts, newPreflight("preflight/disk-space", "Room for the backups, and a server root they can restore", func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
 		fs := c.restorable()
 		_, srBytes, err := backup.Estimate(ctx, c.Host.ServerRoot(), c.serverRootExcludes())
 		if err != nil {
@@ -102,7 +102,7 @@ func DiskSpace(c *Config) wizard.Step {
 				Remediation: fmt.Sprintf("free %s on that volume, or set BackupDir in [Wizard] to a larger one", human(need-free))}), nil
 		}
 		return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Warning, Message: fmt.Sprintf("backups need about %s; %s free on %s", human(need), human(free), dir), Remediation: "none needed"}), nil
-	})
+	}))
 }
 
 // restorable finds what would keep a backout from restoring the server root:
@@ -242,16 +242,10 @@ func queueFiles(dir string) (int, error) {
 // BackupQueue is backup/queue: only when the queue holds messages (seed 003,
 // backup step 2); an empty queue is recorded as such.
 func BackupQueue(c *Config) wizard.Step {
-	return &unit{id: "backup/queue", title: "Back up the MTA queue if it holds messages",
+	return &unit{id: "backup/queue", title: "Back up the MTA queue if it holds messages", counts: c.queueCounts,
 		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
-			n, err := queueFiles(c.Host.QueueDir())
-			if err != nil {
-				return false, "", err
-			}
-			if n == 0 {
-				return true, "the queue is empty: nothing to save", nil
-			}
-			return false, fmt.Sprintf("%d message file(s) in the queue", n), nil
+			q, err := c.queueCount()
+			return q.Value == 0, q.Text, err
 		},
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			return []wizard.Action{c.archiveAction(queueArchive, c.Host.QueueDir(), nil)}, nil

@@ -563,7 +563,7 @@ func TestResumeBackoutAndStatus(t *testing.T) {
 func samplePreflight() *Preflight {
 	return &Preflight{ServerRoot: "/opt/iplanet/server5", Instance: "budgie", Installed: "5.1", Target: "5.2",
 		Regime: "plain", DirectoryURL: "ldap://ldap.siroe.com:389/o=siroe.com",
-		BackupDir: "/backup/mswizard", BackupFree: 3 << 30, QueueDir: "/opt/iplanet/server5/msg-budgie/imta/queue", QueueFiles: 42}
+		BackupDir: "/backup/mswizard", Backup: wizard.Count{Name: "backup-free-bytes", Value: 3 << 30, Text: "3.0 GiB free on /backup"}, QueueDir: "/opt/iplanet/server5/msg-budgie/imta/queue", Queue: wizard.Count{Name: "queue-messages", Value: 42, Text: "42 message file(s) in the queue"}}
 }
 
 // TestPreflightScreen: the detected host and the findings come before the plan
@@ -579,7 +579,7 @@ func TestPreflightScreen(t *testing.T) {
 	}
 	v := m.View()
 	checkSize(t, v, 80, 24)
-	for _, want := range []string{"server root:   /opt/iplanet/server5", "msg-budgie", "5.1 installed → 5.2", "(answers)", "3.0 GiB free", "42 file(s)", "[warning] PRE-DISK-001", "fix: free some space", "enter"} {
+	for _, want := range []string{"server root:   /opt/iplanet/server5", "msg-budgie", "5.1 installed → 5.2", "(answers)", "3.0 GiB free", "42 message file(s)", "[warning] PRE-DISK-001", "fix: free some space", "enter"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("preflight lacks %q", want)
 		}
