@@ -3,7 +3,7 @@
 # world need (real OpenLDAP, real 389 Directory Server, real daemontools).
 GO        ?= go
 BIN       := bin/mswizard
-PKGS      := slapd ldap-utils 389-ds-base daemontools zstd tmux e2fsprogs mount
+PKGS      := slapd ldap-utils 389-ds-base daemontools ucspi-tcp procps zstd tmux e2fsprogs mount
 TESTFLAGS ?= -timeout 15m
 
 .PHONY: all build test demo bench lint deps clean

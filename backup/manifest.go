@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // ManifestVersion is the version written in every manifest's first line.
@@ -72,6 +74,13 @@ type Entry struct {
 	SHA256  string    `json:"sha256,omitempty"` // files and hardlinks
 	Link    string    `json:"link,omitempty"`   // symlink target, or first name of a hardlink
 	Skipped string    `json:"skipped,omitempty"`
+
+	// PathB64 and LinkB64 carry Path and Link as base64 of their raw bytes when
+	// they are not UTF-8 (a Latin-1 name in a 5.x server root): JSON strings
+	// cannot hold such bytes, and encoding/json would replace them. Path and
+	// Link then hold a readable rendering; readers see only the raw bytes.
+	PathB64 string `json:"path_b64,omitempty"`
+	LinkB64 string `json:"link_b64,omitempty"`
 }
 
 // ManifestHeader is the manifest's first line.
@@ -140,7 +149,34 @@ func (m *manifestWriter) header(h ManifestHeader) error {
 	}{h})
 }
 
-func (m *manifestWriter) entry(e Entry) error { return m.line(e) }
+func (m *manifestWriter) entry(e Entry) error {
+	if !utf8.ValidString(e.Path) {
+		e.PathB64, e.Path = base64.StdEncoding.EncodeToString([]byte(e.Path)), strings.ToValidUTF8(e.Path, "?")
+	}
+	if !utf8.ValidString(e.Link) {
+		e.LinkB64, e.Link = base64.StdEncoding.EncodeToString([]byte(e.Link)), strings.ToValidUTF8(e.Link, "?")
+	}
+	return m.line(e)
+}
+
+// rawNames puts the raw bytes of a non-UTF-8 path or link back (entry).
+func rawNames(e *Entry) error {
+	if e.PathB64 != "" {
+		b, err := base64.StdEncoding.DecodeString(e.PathB64)
+		if err != nil {
+			return fmt.Errorf("path_b64: %w", err)
+		}
+		e.Path, e.PathB64 = string(b), ""
+	}
+	if e.LinkB64 != "" {
+		b, err := base64.StdEncoding.DecodeString(e.LinkB64)
+		if err != nil {
+			return fmt.Errorf("link_b64: %w", err)
+		}
+		e.Link, e.LinkB64 = string(b), ""
+	}
+	return nil
+}
 
 func (m *manifestWriter) trailer(t ManifestTrailer) error {
 	return m.line(struct {
@@ -231,6 +267,9 @@ func (r *ManifestReader) Next() (Entry, error) {
 	}
 	if l.Manifest != nil || l.Path == "" || l.Type == "" {
 		return Entry{}, fmt.Errorf("line %d: not an entry", r.line)
+	}
+	if err := rawNames(&l.Entry); err != nil {
+		return Entry{}, fmt.Errorf("line %d: %w", r.line, err)
 	}
 	return l.Entry, nil
 }

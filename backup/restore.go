@@ -2,6 +2,7 @@ package backup
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -49,6 +50,10 @@ type RestoreOptions struct {
 	// Keep lists top-level names of Target a content swap leaves in place,
 	// neither moved aside nor restored (e.g. mail carried through it).
 	Keep []string
+	// ManifestSHA256, when set, is the manifest's sha256 as recorded when the
+	// archive was made; a manifest that differs is refused before anything is
+	// extracted or moved (CheckManifestHash).
+	ManifestSHA256 string
 
 	afterMove    func()             // test hook: runs after Target was moved aside
 	contentsHook func(point string) // test hook: named points of a content swap
@@ -176,8 +181,12 @@ func (x *extractor) writeFile(pd *parentDir, base string, hdr *tar.Header, want 
 		}
 		return "", fmt.Errorf("restore %s: %w", want.Path, err)
 	}
-	w := fdWriter(fd)
+	w := &sparseWriter{fd: fd}
 	sum, n, err := hashCopyN(w, src, h, buf)
+	if err == nil && w.hole {
+		// The file ends in a hole: its size comes from the truncate.
+		err = unix.Ftruncate(fd, n)
+	}
 	if err == nil && n != want.Size {
 		err = &VerifyError{Entry: want.Path, Reason: fmt.Sprintf("%d bytes written, manifest says %d", n, want.Size)}
 	}
@@ -190,20 +199,50 @@ func (x *extractor) writeFile(pd *parentDir, base string, hdr *tar.Header, want 
 	return sum, err
 }
 
-// fdWriter writes to a raw file descriptor.
-type fdWriter int
+// sparseWriter writes to a raw file descriptor and leaves every block-aligned
+// run of zeros as a hole (lseek over it), so a sparse file — a store database,
+// a preallocated log — comes back sparse, not dense (FAULTS.md B7). The bytes
+// read back are the same; only the allocation differs. A file that ends in a
+// hole is sized by ftruncate after the copy (hole says so).
+type sparseWriter struct {
+	fd   int
+	off  int64
+	hole bool // the last bytes were skipped, not written
+}
 
-func (w fdWriter) Write(p []byte) (int, error) {
+const sparseBlock = 4096
+
+var zeroBlock [sparseBlock]byte
+
+func (w *sparseWriter) Write(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
-		k, err := unix.Write(int(w), p[n:])
-		if err == unix.EINTR {
+		// Up to the next block boundary of the file: holes are whole blocks.
+		end := n + sparseBlock - int(w.off%sparseBlock)
+		end = min(end, len(p))
+		chunk := p[n:end]
+		if len(chunk) == sparseBlock && bytes.Equal(chunk, zeroBlock[:]) {
+			if _, err := unix.Seek(w.fd, sparseBlock, io.SeekCurrent); err != nil {
+				return n, err
+			}
+			w.off += sparseBlock
+			w.hole = true
+			n = end
 			continue
 		}
-		if err != nil {
-			return n, err
+		for len(chunk) > 0 {
+			k, err := unix.Write(w.fd, chunk)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return n, err
+			}
+			chunk = chunk[k:]
+			n += k
+			w.off += int64(k)
 		}
-		n += k
+		w.hole = false
 	}
 	return n, nil
 }
@@ -621,6 +660,15 @@ func Restore(ctx context.Context, archivePath string, opt RestoreOptions) error 
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("restore: %w", err)
+	}
+	if opt.ManifestSHA256 != "" {
+		manifest := opt.Manifest
+		if manifest == "" {
+			manifest = ManifestPath(archivePath)
+		}
+		if err := CheckManifestHash(manifest, opt.ManifestSHA256); err != nil {
+			return err
+		}
 	}
 
 	contents := opt.Contents

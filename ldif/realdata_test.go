@@ -10,13 +10,13 @@ import (
 	"testing"
 )
 
-// realdataDir returns ../shared/realdata/ldif relative to the repository
-// root, failing the test when it is absent.
+// realdataDir returns testdata/realdata: public LDIF vectors, each folder's
+// origin and licence in its SOURCES.md.
 func realdataDir(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "realdata", "ldif")
+	dir := filepath.Join("testdata", "realdata")
 	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("test inputs missing: %v (expected /work/shared/realdata/ldif beside the repository)", err)
+		t.Fatalf("test inputs missing: %v", err)
 	}
 	return dir
 }

@@ -4,16 +4,14 @@
 package steps
 
 import (
-	"path/filepath"
-
-	"mswizard/fixtures/layout"
+	"mswizard/steps/host"
 	"mswizard/wizard/answers"
 )
 
 // Config is everything the runbook needs, derived from the answers file.
 type Config struct {
 	Answers   *answers.Answers
-	Host      layout.World // the host's paths (server root, msg-INSTANCE, ...)
+	Host      host.Layout // the host's paths (server root, msg-INSTANCE, ...)
 	StateDir  string
 	BackupDir string
 }
@@ -26,7 +24,7 @@ func NewConfig(a *answers.Answers, stateDir string) *Config {
 	}
 	return &Config{
 		Answers:   a,
-		Host:      layout.World{Dir: filepath.Dir(a.ServerRoot), SR: a.ServerRoot, Instance: a.Instance, Host: a.FullMachineName},
+		Host:      host.Layout{Root: a.ServerRoot, Instance: a.Instance, Host: a.FullMachineName},
 		StateDir:  stateDir,
 		BackupDir: a.BackupDir,
 	}

@@ -5,71 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"mswizard/ldif/export"
 	"mswizard/steps/configdiff"
 	"mswizard/steps/facts"
 	"mswizard/steps/service"
 	"mswizard/wizard"
 )
-
-// ExportLDIF is directory/export: the appendix's ldapsearch backups of users and
-// groups (DATE.ug.ldif) and personal address books (DATE.pab.ldif), done as a
-// paged search streamed to LDIF and verified by re-reading (seed 003, backup
-// step 4).
-func ExportLDIF(c *Config) wizard.Step {
-	dir := filepath.Join(c.StateDir, "ldif")
-	return &unit{id: "directory/export", title: "Export users, groups and address books to LDIF", optional: true,
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-			date := env.Now().Format("20060102")
-			var as []wizard.Action
-			for _, e := range c.Answers.Exports {
-				spec := export.Spec{Name: e.Name, Base: e.Base, Filter: e.Filter, Attributes: e.Attributes, File: strings.ReplaceAll(e.File, "DATE", date)}
-				switch e.Scope {
-				case "base":
-					spec.Scope = export.ScopeBase
-				case "one":
-					spec.Scope = export.ScopeOne
-				}
-				as = append(as, wizard.Action{
-					Summary:    fmt.Sprintf("ldap search -b %q %q (paged) -> %s, then re-read and count", spec.Base, spec.Filter, filepath.Join(dir, spec.File)),
-					Idempotent: true,
-					Do: func(ctx context.Context, r *wizard.Receipt) error {
-						if err := os.MkdirAll(dir, 0o700); err != nil {
-							return err
-						}
-						conn, err := env.LDAP.DialLDAP(ctx)
-						if err != nil {
-							return fmt.Errorf("directory: %w", err)
-						}
-						defer conn.Close()
-						s, ok := conn.(export.Searcher)
-						if !ok {
-							return errors.New("directory: the connection cannot search")
-						}
-						res, err := export.Export(ctx, s, spec, dir, export.Options{Server: c.Answers.LDAPAddress(), Now: env.Now,
-							Progress: func(n int, b int64) { env.Progress(wizard.Progress{What: "entries", Done: int64(n)}) }})
-						if err != nil {
-							return err
-						}
-						if n, err := export.Verify(res.Path, res.Entries); err != nil {
-							return fmt.Errorf("verify %s: %d entries read back: %w", res.Path, n, err)
-						}
-						r.Files = []wizard.FileHash{{Path: res.Path, Size: res.Bytes, SHA256: res.SHA256}}
-						r.Note = fmt.Sprintf("%d entries", res.Entries)
-						return r.SetData(res)
-					},
-				})
-			}
-			return as, nil
-		},
-		undoText: "nothing: the LDIF files stay in the state directory",
-	}
-}
 
 // ConfigMerge is upgrade/config-diff: the old configuration the installer moved
 // into backup.TIMESTAMP is compared with the new files, and every operator

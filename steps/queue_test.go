@@ -7,6 +7,7 @@ import (
 
 	"mswizard/backup"
 	"mswizard/wizard"
+	"mswizard/wizard/journal"
 )
 
 // A queue directory that is a symlink to another volume (imta/queue on its
@@ -22,9 +23,14 @@ func TestSymlinkedQueueIsCountedAndArchived(t *testing.T) {
 	if err := os.Symlink(elsewhere, c.Host.QueueDir()); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
+	j, err := journal.Open(c.StateDir, journal.Options{Run: "t1"})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := j.Append(journal.Record{Kind: journal.KindRunStart}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
 	env := (&wizard.Env{}).Nop()
 	step := BackupQueue(c)
 	done, why, err := step.Check(t.Context(), env)
@@ -40,7 +46,7 @@ func TestSymlinkedQueueIsCountedAndArchived(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "out")
-	if err := backup.RestoreInto(t.Context(), filepath.Join(c.BackupDir, queueArchive+backup.ArchiveSuffix), out, nil); err != nil {
+	if err := backup.RestoreInto(t.Context(), filepath.Join(c.BackupDir, queueArchive+".t1"+backup.ArchiveSuffix), out, nil); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(out, "tcp_local/ZZ01.00")); err != nil || string(b) != "msg 1" {

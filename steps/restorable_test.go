@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"mswizard/backup"
+	"mswizard/steps/host"
 	"mswizard/wizard"
 )
 
@@ -116,19 +117,20 @@ func TestRestoreOfAMountedServerRootKeepsTheMail(t *testing.T) {
 		t.Fatalf("mount: %v", err)
 	}
 	t.Cleanup(func() { syscall.Unmount(root, syscall.MNT_DETACH) })
-	writeFiles(t, c.Host.MsgDir(), map[string]string{"VERSION": "iPlanet Messaging Server 5.1\n"})
+	writeFiles(t, root, map[string]string{"setup/install.inf": "[MessagingServer]\nVersion = 5.1\n"})
 	writeFiles(t, c.Host.QueueDir(), map[string]string{"tcp_local/ZZ01.00": "old queued"})
 	writeFiles(t, c.Host.StorePrimary(), map[string]string{"=user/a/00/1.msg": "stored"})
 	res, err := backup.Create(t.Context(), backup.Options{Source: root, Dest: c.BackupDir, Name: serverRootArchive, Exclude: c.serverRootExcludes()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFiles(t, c.Host.MsgDir(), map[string]string{"VERSION": "iPlanet Messaging Server 5.2\n", "config/new.conf": "5.2"})
+	writeFiles(t, root, map[string]string{"setup/install.inf": "[MessagingServer]\nVersion = 5.2\n"})
+	writeFiles(t, c.Host.MsgDir(), map[string]string{"config/new.conf": "5.2"})
 	os.Remove(filepath.Join(c.Host.QueueDir(), "tcp_local/ZZ01.00"))
 	writeFiles(t, c.Host.QueueDir(), map[string]string{"tcp_local/ZZ02.00": "queued since"})
 	writeFiles(t, c.Host.StorePrimary(), map[string]string{"=user/a/00/2.msg": "delivered since"})
 
-	rec := backupRecord{Name: serverRootArchive, Archive: res.Archive, Manifest: res.Manifest}
+	rec := backupRecord{Name: serverRootArchive, Archive: res.Archive, Manifest: res.Manifest, ManifestSHA256: res.ManifestSHA256}
 	carried, err := c.restoreServerRoot(t.Context(), (&wizard.Env{}).Nop(), rec)
 	if err != nil {
 		t.Fatal(err)
@@ -136,8 +138,8 @@ func TestRestoreOfAMountedServerRootKeepsTheMail(t *testing.T) {
 	if len(carried) != 1 {
 		t.Errorf("carried %v, want the one queued file", carried)
 	}
-	if v, _ := c.installedVersion(); !strings.HasSuffix(v, "5.1") {
-		t.Errorf("VERSION %q after the restore", v)
+	if v, _ := host.SetupInfVersion(root); v != "5.1" {
+		t.Errorf("setup/install.inf records version %q after the restore", v)
 	}
 	for p, want := range map[string]string{
 		filepath.Join(c.Host.QueueDir(), "tcp_local/ZZ02.00"):    "queued since",

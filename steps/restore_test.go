@@ -27,7 +27,7 @@ func TestFailedServerRootRestorePutsQueueAndStoreBack(t *testing.T) {
 	if err := os.Truncate(res.Archive, res.ArchiveSize/2); err != nil {
 		t.Fatal(err)
 	}
-	rec := backupRecord{Name: serverRootArchive, Archive: res.Archive, Manifest: res.Manifest}
+	rec := backupRecord{Name: serverRootArchive, Archive: res.Archive, Manifest: res.Manifest, ManifestSHA256: res.ManifestSHA256}
 	_, err = c.restoreServerRoot(t.Context(), (&wizard.Env{}).Nop(), rec)
 	if err == nil {
 		t.Fatal("restore of a truncated archive succeeded")

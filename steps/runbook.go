@@ -12,7 +12,7 @@ import (
 func (c *Config) Service() service.Config {
 	a := c.Answers
 	sc := service.Config{
-		World:        c.Host,
+		Host:         c.Host,
 		Regime:       service.Regime(a.Regime),
 		StopTimeout:  a.StopTimeout,
 		StartTimeout: a.StartTimeout,
@@ -57,7 +57,7 @@ func Upgrade(c *Config) []wizard.Step {
 		n++
 	}
 	var s []wizard.Step
-	s = append(s, DiskSpace(c), DirectoryVersion(c))
+	s = append(s, DiskSpace(c), DirectoryVersion(c), ConfigDirectoryProbe(c))
 	s = append(s, pre[:n]...)
 	s = append(s, BaselineMail(c))
 	s = append(s, pre[n:]...)
@@ -66,7 +66,7 @@ func Upgrade(c *Config) []wizard.Step {
 		StoreAside(c),
 		BackupServerRoot(c),
 		VerifyBackups(c),
-		ExportLDIF(c),
+		ExportLDIF(c), ConfigExport(c),
 		DirectorySchema(c),
 		RunInstaller(c),
 		ConfigMerge(c),

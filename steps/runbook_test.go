@@ -40,6 +40,7 @@ func TestUpgradeRunsInTheAppendixOrder(t *testing.T) {
 	want := []string{
 		"preflight/disk-space",
 		"preflight/directory-version",
+		"preflight/config-directory",
 		"preflight/ha-probe",
 		"baseline/mail",
 		"stop/auto-restart",
@@ -54,6 +55,7 @@ func TestUpgradeRunsInTheAppendixOrder(t *testing.T) {
 		"backup/server-root",
 		"backup/verify",
 		"directory/export",
+		"directory/config-export",
 		"directory/schema",
 		"upgrade/run-installer",
 		"upgrade/config-diff",

@@ -18,9 +18,11 @@ import (
 	"mswizard/wizard/atomicfile"
 )
 
-// Archive names in BackupDir. One run per state directory, so fixed names make a
-// retried backup idempotent; a new archive replaces an old one only once it is
-// complete and verified (backup.Create writes NAME.partial first).
+// Archive names in BackupDir: NAME.RUN.tar.zst, RUN naming the run (the
+// journal's epoch, runTag). A run replaces only an archive of its own name — one
+// a kill left before its done record — and only once the new one is complete and
+// verified (backup.Create writes NAME.partial first); an archive of another run
+// is never overwritten nor deleted.
 const (
 	serverRootArchive = "server-root"
 	queueArchive      = "queue"
@@ -34,6 +36,7 @@ const storeAsideSuffix = ".mswizard-aside"
 // directory's backup index, which the verify gate and the report read.
 type backupRecord struct {
 	Name           string `json:"name"`
+	Run            string `json:"run,omitempty"` // the run tag the archive is named for
 	Source         string `json:"source"`
 	Archive        string `json:"archive"`
 	Manifest       string `json:"manifest"`
@@ -86,6 +89,11 @@ func (c *Config) serverRootExcludes() []string {
 func DiskSpace(c *Config) wizard.Step {
 	return withCounts(c.spaceCounts, newPreflight("preflight/disk-space", "Room for the backups, and a server root they can restore", func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
 		fs := c.restorable()
+		earlier, err := c.earlierRun(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		fs = append(fs, earlier...)
 		_, srBytes, err := backup.Estimate(ctx, c.Host.ServerRoot(), c.serverRootExcludes())
 		if err != nil {
 			return append(fs, wizard.Finding{ID: "PRE-DISK-002", Severity: wizard.Inhibitor, Message: fmt.Sprintf("cannot read the server root to size its backup: %v", err), Remediation: "check ServerRoot in the answers and run the wizard as root"}), nil
@@ -96,12 +104,33 @@ func DiskSpace(c *Config) wizard.Step {
 		if err != nil {
 			return nil, fmt.Errorf("free space on %s: %w", dir, err)
 		}
+		// A backout restores the server root by extracting its archive into a
+		// staging copy on the server root's volume and swapping it in; the
+		// store and queue are carried by rename. So the volume must hold a
+		// second server root (the upgraded one is still there), on top of the
+		// backups when they share it.
+		vol := c.backoutVolume()
+		restoreNeed := uint64(srBytes) + uint64(srBytes)/10 + 1<<20
+		volFree, err := backup.FreeBytes(vol)
+		if err != nil {
+			return nil, fmt.Errorf("free space on %s: %w", vol, err)
+		}
+		shared := sameDevice(vol, dir)
+		if shared {
+			restoreNeed += need
+		}
+		room := fmt.Sprintf("a backout stages a copy of the server root on %s: it needs about %s there%s, and %s is free", vol, human(restoreNeed), map[bool]string{true: " (with the backups, on the same volume)"}[shared], human(volFree))
+		if volFree < restoreNeed {
+			fs = append(fs, wizard.Finding{ID: FindingBackoutRoom, Severity: wizard.Inhibitor,
+				Message:     room + ": the way back would fail exactly when it is needed",
+				Remediation: fmt.Sprintf("free %s on the volume of %s before the upgrade", human(restoreNeed-volFree), vol)})
+		}
 		if free < need {
 			return append(fs, wizard.Finding{ID: "PRE-DISK-001", Severity: wizard.Inhibitor,
 				Message:     fmt.Sprintf("the backups need about %s on %s, and %s is free", human(need), dir, human(free)),
 				Remediation: fmt.Sprintf("free %s on that volume, or set BackupDir in [Wizard] to a larger one", human(need-free))}), nil
 		}
-		return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Warning, Message: fmt.Sprintf("backups need about %s; %s free on %s", human(need), human(free), dir), Remediation: "none needed"}), nil
+		return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Warning, Message: fmt.Sprintf("backups need about %s; %s free on %s; %s", human(need), human(free), dir, room), Remediation: "none needed"}), nil
 	}))
 }
 
@@ -163,22 +192,30 @@ func human(n uint64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// archiveAction archives source into BackupDir as name, verified against its
-// manifest before it gets its final name.
+// archiveAction archives source into BackupDir as NAME.RUN (archiveBase),
+// verified against its manifest before it gets its final name.
 func (c *Config) archiveAction(name, source string, exclude []string) wizard.Action {
 	dest := c.BackupDir
 	return wizard.Action{
-		Summary:    fmt.Sprintf("archive %s -> %s (tar+zstd, sha256 manifest, verified)", source, filepath.Join(dest, name+backup.ArchiveSuffix)),
+		Summary:    fmt.Sprintf("archive %s -> %s (tar+zstd, sha256 manifest, verified)", source, filepath.Join(dest, c.archiveBase(name)+backup.ArchiveSuffix)),
 		Idempotent: true,
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
-			// An archive under the final name is from a run killed before its
-			// done record, or from an epoch a backout closed: it no longer
-			// describes the source. It is kept as NAME.previous until the new
-			// one is complete, so one whole archive exists at every moment.
-			final := filepath.Join(dest, name+backup.ArchiveSuffix)
-			finalM := filepath.Join(dest, name+backup.ManifestSuffix)
-			prev := filepath.Join(dest, name+".previous"+backup.ArchiveSuffix)
-			prevM := filepath.Join(dest, name+".previous"+backup.ManifestSuffix)
+			tag := c.runTag()
+			if tag == "" {
+				return fmt.Errorf("backup %s: the journal in %s names no run", source, c.StateDir)
+			}
+			if err := c.servicesDown(ctx, "archiving "+source); err != nil {
+				return err
+			}
+			base := name + "." + tag
+			// An archive under this run's own name is from this run, killed
+			// before its done record: it no longer describes the source. It is
+			// kept as NAME.RUN.previous until the new one is complete, so one
+			// whole archive exists at every moment. No other name is touched.
+			final := filepath.Join(dest, base+backup.ArchiveSuffix)
+			finalM := filepath.Join(dest, base+backup.ManifestSuffix)
+			prev := filepath.Join(dest, base+".previous"+backup.ArchiveSuffix)
+			prevM := filepath.Join(dest, base+".previous"+backup.ManifestSuffix)
 			if _, err := os.Lstat(final); err == nil {
 				if err := os.Rename(finalM, prevM); err != nil && !errors.Is(err, os.ErrNotExist) {
 					return fmt.Errorf("backup %s: keep the previous manifest: %w", source, err)
@@ -187,13 +224,13 @@ func (c *Config) archiveAction(name, source string, exclude []string) wizard.Act
 					return fmt.Errorf("backup %s: keep the previous archive: %w", source, err)
 				}
 			}
-			res, err := backup.Create(ctx, backup.Options{Source: source, Dest: dest, Name: name, Exclude: exclude, Verify: true})
+			res, err := backup.Create(ctx, backup.Options{Source: source, Dest: dest, Name: base, Exclude: exclude, Verify: true})
 			if err != nil {
 				return fmt.Errorf("backup %s: %w", source, err)
 			}
 			_ = os.Remove(prev)
 			_ = os.Remove(prevM)
-			rec := backupRecord{Name: name, Source: source, Archive: res.Archive, Manifest: res.Manifest, ManifestSHA256: res.ManifestSHA256, Files: res.Files, Bytes: res.Bytes, ArchiveSize: res.ArchiveSize}
+			rec := backupRecord{Name: name, Run: tag, Source: source, Archive: res.Archive, Manifest: res.Manifest, ManifestSHA256: res.ManifestSHA256, Files: res.Files, Bytes: res.Bytes, ArchiveSize: res.ArchiveSize}
 			r.Files = []wizard.FileHash{{Path: res.Manifest, SHA256: res.ManifestSHA256}, {Path: res.Archive, Size: res.ArchiveSize}}
 			if err := r.SetData(rec); err != nil {
 				return err
@@ -469,6 +506,9 @@ func StoreAside(c *Config) wizard.Step {
 				Summary:    fmt.Sprintf("move %s -> %s; create an empty %s with the same owner and mode", store, aside, filepath.Base(store)),
 				Idempotent: true,
 				Do: func(ctx context.Context, r *wizard.Receipt) error {
+					if err := c.servicesDown(ctx, "moving the store aside"); err != nil {
+						return err
+					}
 					st, err := moveStoreAside(store, aside)
 					if err != nil {
 						return err
@@ -578,16 +618,24 @@ func VerifyBackups(c *Config) wizard.Step {
 					if err != nil {
 						return err
 					}
-					if _, ok := idx[serverRootArchive]; !ok {
-						return errors.New("verify: no server-root archive is recorded; backup/server-root must run first")
+					tag := c.runTag()
+					if rec, ok := idx[serverRootArchive]; !ok || (rec.Run != "" && rec.Run != tag) {
+						return errors.New("verify: no server-root archive of this run is recorded; backup/server-root must run first")
 					}
 					var names []string
-					for name := range idx {
-						names = append(names, name)
+					for name, rec := range idx {
+						if rec.Run == "" || rec.Run == tag {
+							names = append(names, name) // archives of earlier runs are theirs
+						}
 					}
 					sort.Strings(names)
 					for _, name := range names {
 						rec := idx[name]
+						// The manifest first: an archive and manifest replaced
+						// together under their names read as consistent.
+						if err := backup.CheckManifestHash(rec.Manifest, rec.ManifestSHA256); err != nil {
+							return fmt.Errorf("verify %s: %w", rec.Archive, err)
+						}
 						err := backup.Verify(ctx, rec.Archive, rec.Manifest, func(p backup.Progress) {
 							env.Progress(wizard.Progress{What: "bytes", Done: p.Bytes, Total: p.TotalBytes, DoneFiles: p.Files, TotalFiles: p.TotalFiles})
 						})

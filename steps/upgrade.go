@@ -3,6 +3,7 @@ package steps
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,22 +17,31 @@ import (
 
 	"mswizard/backup"
 	"mswizard/steps/facts"
+	"mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
 	"mswizard/wizard/atomicfile"
 )
 
-// installedVersion reads msg-INSTANCE/VERSION, the installer's version marker.
-func (c *Config) installedVersion() (string, error) {
-	b, err := os.ReadFile(c.Host.VersionFile())
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(b)), nil
+// installedVersion is the installed version as the product itself reports it:
+// `imsimta version`, cross-checked with SERVER-ROOT/setup/install.inf
+// (steps/host.ReadVersion; docs/host-facts-installer.md rows VER-1, VER-2).
+func (c *Config) installedVersion(ctx context.Context, env *wizard.Env) host.InstalledVersion {
+	return host.ReadVersion(ctx, execVersion{env}, c.Host.ServerRoot(), c.Host.Instance)
 }
 
-func (c *Config) isTarget(v string) bool {
-	return strings.HasSuffix(v, " "+c.Answers.TargetVersion) || v == c.Answers.TargetVersion
+// InstalledVersion is the version the host reports, for the faces' displays.
+func InstalledVersion(ctx context.Context, c *Config, env *wizard.Env) host.InstalledVersion {
+	return c.installedVersion(ctx, env.Nop())
+}
+
+// execVersion runs `imsimta version` through the step's command runner.
+type execVersion struct{ env *wizard.Env }
+
+func (x execVersion) IMSimtaVersion(ctx context.Context, imsimta string) (string, error) {
+	var b bytes.Buffer
+	_, err := x.env.Exec.Run(ctx, wizard.Command{Path: imsimta, Args: []string{"version"}, Timeout: time.Minute, Output: &b})
+	return b.String(), err
 }
 
 // configBackups lists msg-INSTANCE/backup.TIMESTAMP directories, oldest first.
@@ -81,12 +91,13 @@ func (c *Config) serverRootRecord() (backupRecord, error) {
 	return rec, nil
 }
 
-// installerAnswers renders the answers for the installer: the same install.inf,
-// with secrets given by reference written inline (the installer reads only its
-// own keys) and the upgrade choice set (seed 003 step 6: "[2] Upgrade").
+// installerAnswers renders the answers for a silent installer run
+// (InstallerMode = silent): the same install.inf, without the wizard's own
+// section, with secrets given by reference written inline (the installer reads
+// only its own keys). Nothing is added: a silent upgrade needs whatever keys
+// the site's installer media document, and the operator writes them.
 func installerAnswers(a *answers.Answers) []byte {
 	var b bytes.Buffer
-	sawMS := false
 	for _, s := range a.File.Sections {
 		if s.Name == answers.Wiz {
 			continue // ours, not the installer's
@@ -99,38 +110,36 @@ func installerAnswers(a *answers.Answers) []byte {
 					fmt.Fprintf(&b, "%s = %s\n", name, a.UserDirectoryAdminPwd.Reveal())
 				case "ConfigDirectoryAdminPwd":
 					fmt.Fprintf(&b, "%s = %s\n", name, a.ConfigDirectoryAdminPwd.Reveal())
+				case "ServiceAdminPwd":
+					fmt.Fprintf(&b, "%s = %s\n", name, a.ServiceAdminPwd.Reveal())
 				}
-				continue
-			}
-			if s.Name == "MessagingServer" && (kv.Key == "UpgradeChoice" || kv.Key == "InstallType") {
 				continue
 			}
 			fmt.Fprintf(&b, "%s = %s\n", kv.Key, strings.ReplaceAll(kv.Value, "\n", "\\\n"))
 		}
-		if s.Name == "MessagingServer" {
-			b.WriteString("UpgradeChoice = 2\n")
-			sawMS = true
-		}
 		b.WriteString("\n")
-	}
-	if !sawMS {
-		b.WriteString("[MessagingServer]\nUpgradeChoice = 2\n")
 	}
 	return b.Bytes()
 }
 
 // installerRun is the receipt data of upgrade/run-installer.
 type installerRun struct {
-	VersionBefore string `json:"version_before"`
-	VersionAfter  string `json:"version_after"`
-	ConfigBackup  string `json:"config_backup"` // msg-INSTANCE/backup.TIMESTAMP
-	MadeBackup    bool   `json:"made_from_archive,omitempty"`
-	Log           string `json:"log"`
+	VersionBefore string   `json:"version_before"`
+	VersionAfter  string   `json:"version_after"`
+	ConfigBackup  string   `json:"config_backup"` // msg-INSTANCE/backup.TIMESTAMP
+	MadeBackup    bool     `json:"made_from_archive,omitempty"`
+	Mode          string   `json:"mode"`                 // interactive or silent
+	Transcript    string   `json:"transcript,omitempty"` // interactive: the redacted transcript
+	Answered      []string `json:"answered,omitempty"`   // the prompt rows answered, in order
+	Log           string   `json:"log,omitempty"`        // silent: the installer's output
 }
 
-// RunInstaller is upgrade/run-installer: the new version's setup, silently with
-// the answers file (seed 003, "Messaging Server 5.2 へのアップグレード"). Secrets
-// reach it only through a 0600 copy of the answers, removed afterwards.
+// RunInstaller is upgrade/run-installer: the new version's `setup -k`, driven
+// through a pseudo-terminal and answered from the answers file as appendix C
+// documents it (seed 003, "Messaging Server 5.2 へのアップグレード" steps 4-8;
+// steps/host.InstallerPrompts is the prompt table); with InstallerMode =
+// silent, `setup -s -f` with a 0600 copy of the answers. Secrets reach the
+// installer only through its terminal (or the 0600 copy, removed afterwards).
 func RunInstaller(c *Config) wizard.Step {
 	return &installerStep{c: c}
 }
@@ -155,91 +164,306 @@ func (s *installerStep) UndoDescription() string {
 	return "restore the server root from its verified archive, carrying over queued and newly delivered mail"
 }
 
-func (s *installerStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
-	v, err := s.c.installedVersion()
-	if err != nil {
-		return false, "", fmt.Errorf("version marker: %w", err)
-	}
-	if s.c.isTarget(v) {
-		return true, "installed version is already " + v, nil
-	}
-	return false, "installed version is " + v, nil
+// unknownVersion is the operator's decision an unreadable version needs: the
+// wizard never takes an unknown version for either.
+func (s *installerStep) unknownVersion(v host.InstalledVersion) error {
+	imsimta := filepath.Join(s.c.Host.MsgDir(), "imsimta")
+	return &wizard.DecisionError{Step: s.ID(), Why: "the installed Messaging Server version cannot be told: " + v.Why,
+		Choices: []string{
+			fmt.Sprintf("run `%s version` by hand and fix what keeps it from naming the release (docs/host-facts-installer.md VER-1), then rerun", imsimta),
+			"mswizard backout                     take back everything done so far",
+		}}
 }
 
+func (s *installerStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
+	v := s.c.installedVersion(ctx, env)
+	if !v.Known() {
+		return false, "", s.unknownVersion(v)
+	}
+	if v.Is(s.c.Answers.TargetVersion) {
+		return true, "installed version is already " + v.String(), nil
+	}
+	return false, "installed version is " + v.String(), nil
+}
+
+// Findings is the installed-version preflight: the version the host reports
+// must be the answers' InstalledVersion (or the target, on a resumed run).
+func (s *installerStep) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+	a := s.c.Answers
+	v := s.c.installedVersion(ctx, env)
+	switch {
+	case !v.Known():
+		sev := wizard.Inhibitor
+		if len(s.c.installerLeftovers()) > 0 || exists(s.transcriptPath()) {
+			// An installer of this run began: upgrade/run-installer decides
+			// from the evidence when the run gets there.
+			sev = wizard.Warning
+		}
+		return []wizard.Finding{{ID: "PRE-VER-001", Severity: sev,
+			Message:     "the installed Messaging Server version cannot be told: " + v.Why,
+			Remediation: fmt.Sprintf("make `%s version` name the installed release (docs/host-facts-installer.md VER-1); the wizard never guesses a version", filepath.Join(s.c.Host.MsgDir(), "imsimta"))}}, nil
+	case v.Is(a.TargetVersion):
+		return []wizard.Finding{{ID: "PRE-VER-000", Severity: wizard.Warning,
+			Message:     fmt.Sprintf("%s already reports %s (%s): upgrade/run-installer will not run the installer", filepath.Join(s.c.Host.MsgDir(), "imsimta"), a.TargetVersion, v.IMSimta),
+			Remediation: "none needed on a resumed run; on a fresh one, check the answers' ServerRoot and Instance"}}, nil
+	case a.InstalledVersion != "" && !v.Is(a.InstalledVersion):
+		return []wizard.Finding{{ID: "PRE-VER-002", Severity: wizard.Inhibitor,
+			Message:     fmt.Sprintf("the host reports Messaging Server %s (%s), not the answers' InstalledVersion %s", v.Version, v.IMSimta, a.InstalledVersion),
+			Remediation: "set [Wizard] InstalledVersion to the installed release if this upgrade path is the one wanted (appendix C upgrades 5.x to 5.2)"}}, nil
+	}
+	return []wizard.Finding{{ID: "PRE-VER-000", Severity: wizard.Warning,
+		Message:     fmt.Sprintf("installed: %s (imsimta version); the installer brings %s", v.IMSimta, a.TargetVersion),
+		Remediation: "none needed"}}, nil
+}
+
+func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
+
 func (s *installerStep) logPath() string { return filepath.Join(s.c.StateDir, "installer.log") }
+func (s *installerStep) transcriptPath() string {
+	return filepath.Join(s.c.StateDir, "installer.transcript")
+}
+func (s *installerStep) resultPath() string {
+	return filepath.Join(s.c.StateDir, "installer.result.json")
+}
+func (s *installerStep) lockPath() string { return filepath.Join(s.c.StateDir, "installer.lock") }
+func (s *installerStep) specPath() string { return filepath.Join(s.c.StateDir, "installer.spec.json") }
+
+func (s *installerStep) silent() bool { return s.c.Answers.InstallerMode == "silent" }
+
+// prompts is the prompt table from the answers.
+func (s *installerStep) prompts() ([]host.Prompt, error) {
+	a := s.c.Answers
+	pa := host.PromptAnswers{DirectoryUpgraded: a.DirectoryUpgraded, ConfigDirectoryURL: a.ConfigDirectoryLdapURL,
+		ServiceAdminID: a.ServiceAdminID, ServiceAdminPwd: a.ServiceAdminPwd.Reveal()}
+	for _, line := range a.InstallerAnswers {
+		x, err := host.ParseExtraAnswer(line)
+		if err != nil {
+			return nil, err
+		}
+		pa.Extra = append(pa.Extra, x)
+	}
+	return host.InstallerPrompts(pa), nil
+}
 
 func (s *installerStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 	c := s.c
-	copyPath := filepath.Join(c.StateDir, "install.inf.installer")
-	cmd := wizard.Command{Path: c.Answers.Installer, Args: []string{"-s", "-f", copyPath}, Timeout: 2 * time.Hour}
+	if s.silent() {
+		copyPath := filepath.Join(c.StateDir, "install.inf.installer")
+		cmd := wizard.Command{Path: c.Answers.Installer, Args: []string{"-s", "-f", copyPath}, Timeout: 2 * time.Hour}
+		return []wizard.Action{{
+			Summary:      cmd.String() + " (InstallerMode = silent)",
+			Irreversible: "short of restoring the server-root archive",
+			Do: func(ctx context.Context, r *wizard.Receipt) error {
+				before, err := s.prepare(ctx, env, r)
+				if err != nil {
+					return err
+				}
+				// The copy holds secrets: 0600, and removed whatever happens.
+				if err := atomicfile.WriteFile(copyPath, installerAnswers(c.Answers), 0o600); err != nil {
+					return err
+				}
+				defer os.Remove(copyPath)
+				logf, err := os.OpenFile(s.logPath(), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+				if err != nil {
+					return err
+				}
+				defer logf.Close()
+				run := cmd
+				run.Output = io.MultiWriter(logf, lineWriter(func(l string) { env.Output(r.Step, l) }))
+				res, err := env.Exec.Run(ctx, run)
+				r.Command = &res
+				if err != nil {
+					return fmt.Errorf("installer: %w (full output in %s)", err, s.logPath())
+				}
+				return s.finish(ctx, env, r, installerRun{VersionBefore: before, Mode: "silent", Log: s.logPath()})
+			},
+		}}, nil
+	}
+	if _, err := s.prompts(); err != nil {
+		return nil, err
+	}
+	summary := fmt.Sprintf("%s on a pseudo-terminal, its prompts answered from the answers file (transcript %s)",
+		wizard.ShellQuote(c.Answers.Installer, "-k"), s.transcriptPath())
 	return []wizard.Action{{
-		Summary:      cmd.String(),
+		Summary:      summary,
 		Irreversible: "short of restoring the server-root archive",
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
-			before, _ := c.installedVersion()
-			// An installer that died half-way (killed with the wizard, or by
-			// itself) left its backup.TIMESTAMP and a configuration that is
-			// neither version. Run again on that, it would detect nothing and
-			// move nothing: the customizations and ports would be lost. The
-			// retry starts from the verified pre-installer archive.
-			if left := c.installerLeftovers(); len(left) > 0 && !c.isTarget(before) {
-				rec, err := c.serverRootRecord()
-				if err != nil {
-					return err
-				}
-				env.Output(r.Step, fmt.Sprintf("a previous installer run stopped half-way (%s); restoring %s from %s first", strings.Join(left, ", "), c.Host.ServerRoot(), rec.Archive))
-				if _, err := c.restoreServerRoot(ctx, env, rec); err != nil {
-					return fmt.Errorf("undo the half-done installer run: %w", err)
-				}
-				before, _ = c.installedVersion()
-			}
-			// The copy holds secrets: 0600, and removed whatever happens.
-			if err := atomicfile.WriteFile(copyPath, installerAnswers(c.Answers), 0o600); err != nil {
-				return err
-			}
-			defer os.Remove(copyPath)
-			logf, err := os.OpenFile(s.logPath(), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+			before, err := s.prepare(ctx, env, r)
 			if err != nil {
 				return err
 			}
-			defer logf.Close()
-			run := cmd
-			run.Output = io.MultiWriter(logf, lineWriter(func(l string) { env.Output(r.Step, l) }))
-			res, err := env.Exec.Run(ctx, run)
-			r.Command = &res
-			if err != nil {
-				return fmt.Errorf("installer: %w (full output in %s)", err, s.logPath())
-			}
-			after, _ := c.installedVersion()
-			if !c.isTarget(after) {
-				return fmt.Errorf("installer exited 0 but %s still says %q", c.Host.VersionFile(), after)
-			}
-			rec := installerRun{VersionBefore: before, VersionAfter: after, Log: s.logPath()}
-			if bs := c.configBackups(); len(bs) > 0 {
-				rec.ConfigBackup = bs[len(bs)-1]
-			} else {
-				// The diff needs its old side: make backup.TIMESTAMP from the
-				// verified server-root archive.
-				dir, err := c.backupFromArchive(ctx, env)
-				if err != nil {
-					return err
-				}
-				rec.ConfigBackup, rec.MadeBackup = dir, true
-			}
-			r.Note = fmt.Sprintf("%s -> %s; old configuration in %s", before, after, rec.ConfigBackup)
-			return r.SetData(rec)
+			return s.interactive(ctx, env, r, before)
 		},
 	}}, nil
 }
 
-// ResolveInDoubt decides from evidence what became of an installer run the wizard
-// was killed during; it never re-runs the installer blindly.
+// prepare makes the host ready for an installer run and returns the version
+// before it: no other installer run may be going on, and one that stopped
+// half-way is undone first.
+func (s *installerStep) prepare(ctx context.Context, env *wizard.Env, r *wizard.Receipt) (string, error) {
+	c := s.c
+	// Never two installers at once, and never one under live services
+	// (installerguard.go).
+	if err := c.BeforeInstaller(ctx); err != nil {
+		return "", err
+	}
+	if running, pid, err := host.SupervisorRunning(s.lockPath()); err != nil {
+		return "", err
+	} else if running {
+		return "", &wizard.DecisionError{Step: s.ID(), Why: fmt.Sprintf("an installer run of this state directory is still going (its supervisor, pid %d, holds %s)", pid, s.lockPath()),
+			Choices: []string{"wait for it to end (follow " + s.transcriptPath() + "), then rerun"}}
+	}
+	v := c.installedVersion(ctx, env)
+	// An installer that died half-way (killed with the wizard, stopped at a
+	// prompt, or by itself) left its backup.TIMESTAMP and a configuration
+	// that is neither version. Run again on that, it would detect nothing and
+	// move nothing: the customizations and ports would be lost. The retry
+	// starts from the verified pre-installer archive.
+	if left := c.installerLeftovers(); len(left) > 0 && !v.Is(c.Answers.TargetVersion) {
+		rec, err := c.serverRootRecord()
+		if err != nil {
+			return "", err
+		}
+		env.Output(r.Step, fmt.Sprintf("a previous installer run stopped half-way (%s); restoring %s from %s first", strings.Join(left, ", "), c.Host.ServerRoot(), rec.Archive))
+		if _, err := c.restoreServerRoot(ctx, env, rec); err != nil {
+			return "", fmt.Errorf("undo the half-done installer run: %w", err)
+		}
+		v = c.installedVersion(ctx, env)
+	}
+	if !v.Known() {
+		return "", s.unknownVersion(v)
+	}
+	return v.String(), nil
+}
+
+// interactive runs `setup -k` under the supervisor (steps/host.Supervise, run
+// as `mswizard installer-pty SPEC`): the supervisor holds the pseudo-terminal,
+// so a killed wizard never hangs the installer up (host/installer_pty.go says
+// why). The secret answers go to its stdin, never to a file.
+func (s *installerStep) interactive(ctx context.Context, env *wizard.Env, r *wizard.Receipt, before string) error {
+	c := s.c
+	prompts, err := s.prompts()
+	if err != nil {
+		return err
+	}
+	specPrompts, secrets := host.SpecPrompts(prompts)
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the wizard's own program for the installer's supervisor: %w", err)
+	}
+	nonce := fmt.Sprintf("%d-%d", os.Getpid(), env.Now().UnixNano())
+	spec := host.InstallerSpec{Nonce: nonce, Argv: []string{c.Answers.Installer, "-k"}, Dir: filepath.Dir(c.Answers.Installer),
+		Prompts: specPrompts, PromptTimeout: c.Answers.InstallerPromptTimeout,
+		Transcript: s.transcriptPath(), Result: s.resultPath(), Lock: s.lockPath()}
+	sb, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(s.resultPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := atomicfile.WriteFile(s.specPath(), append(sb, '\n'), 0o600); err != nil {
+		return err
+	}
+	stdin, err := json.Marshal(secrets)
+	if err != nil {
+		return err
+	}
+	cmd := wizard.Command{Path: self, Args: []string{"installer-pty", s.specPath()}, Stdin: stdin, Timeout: 2 * time.Hour,
+		Output: lineWriter(func(l string) { env.Output(r.Step, l) })}
+	res, runErr := env.Exec.Run(ctx, cmd)
+	r.Command = &res
+	out, err := host.ReadInstallerResult(s.resultPath())
+	if err != nil {
+		return err
+	}
+	if out == nil || out.Nonce != nonce {
+		if runErr != nil {
+			return fmt.Errorf("installer supervisor: %w (transcript %s)", runErr, s.transcriptPath())
+		}
+		return fmt.Errorf("the installer's supervisor left no result in %s (transcript %s)", s.resultPath(), s.transcriptPath())
+	}
+	if oc := out.Outcome; oc.Stopped() {
+		why := "the installer asked a question the answers do not cover; the wizard never guesses an answer. The prompt, verbatim:\n\n" + indent(oc.Prompt) + "\n"
+		if oc.Kind == host.OutcomeMissing {
+			why = fmt.Sprintf("the installer asked the documented prompt %s, and the answers file has no answer for it. The prompt, verbatim:\n\n%s\n", oc.Row, indent(oc.Prompt))
+		}
+		if oc.Kind == host.OutcomeRepeated {
+			why = fmt.Sprintf("the installer asked %s again after the wizard's answer. The prompt, verbatim:\n\n%s\n", oc.Row, indent(oc.Prompt))
+		}
+		return &wizard.DecisionError{Step: s.ID(), Why: why + "The installer was stopped there (transcript " + s.transcriptPath() + "); a rerun restores the server root first if it had begun to change it.",
+			Choices: []string{oc.Remedy, "mswizard backout                     take back everything done so far"}}
+	}
+	if out.ExitCode != 0 || runErr != nil {
+		return fmt.Errorf("installer: exit %d%s (transcript %s)", out.ExitCode, sigText(out.Signal), s.transcriptPath())
+	}
+	return s.finish(ctx, env, r, installerRun{VersionBefore: before, Mode: "interactive", Transcript: s.transcriptPath(), Answered: out.Outcome.Answered})
+}
+
+func sigText(sig string) string {
+	if sig == "" {
+		return ""
+	}
+	return ", killed by " + sig
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}
+
+// finish checks the installer's work by the host's own version report and
+// records the old configuration for the merge.
+func (s *installerStep) finish(ctx context.Context, env *wizard.Env, r *wizard.Receipt, rec installerRun) error {
+	c := s.c
+	after := c.installedVersion(ctx, env)
+	if !after.Is(c.Answers.TargetVersion) {
+		return fmt.Errorf("the installer exited 0 but the host reports version %s, not %s", after, c.Answers.TargetVersion)
+	}
+	rec.VersionAfter = after.String()
+	if bs := c.configBackups(); len(bs) > 0 {
+		rec.ConfigBackup = bs[len(bs)-1]
+	} else {
+		// The diff needs its old side: make backup.TIMESTAMP from the
+		// verified server-root archive.
+		dir, err := c.backupFromArchive(ctx, env)
+		if err != nil {
+			return err
+		}
+		rec.ConfigBackup, rec.MadeBackup = dir, true
+	}
+	r.Note = fmt.Sprintf("%s -> %s; old configuration in %s", rec.VersionBefore, rec.VersionAfter, rec.ConfigBackup)
+	return r.SetData(rec)
+}
+
+// ResolveInDoubt decides from evidence what became of an installer run the
+// wizard was killed during; it never re-runs the installer blindly. The
+// evidence: the supervisor still holding its lock (the installer still runs),
+// the supervisor's result, the version the host reports, and the
+// backup.TIMESTAMP an installer of this run left.
 func (s *installerStep) ResolveInDoubt(ctx context.Context, env *wizard.Env, action int, summary string) (wizard.Resolution, error) {
-	v, err := s.c.installedVersion()
+	if err := s.c.InstallerInDoubt(); err != nil { // installerguard.go
+		return wizard.Undecided, err
+	}
+	if running, pid, err := host.SupervisorRunning(s.lockPath()); err != nil {
+		return wizard.Undecided, err
+	} else if running {
+		return wizard.Undecided, &wizard.DecisionError{Step: s.ID(), Action: action, Summary: summary,
+			Why:     fmt.Sprintf("the installer is still running under its supervisor (pid %d holds %s)", pid, s.lockPath()),
+			Choices: []string{"wait for it to end (follow " + s.transcriptPath() + "), then rerun: the wizard decides from its result"}}
+	}
+	res, err := host.ReadInstallerResult(s.resultPath())
 	if err != nil {
 		return wizard.Undecided, err
 	}
-	if s.c.isTarget(v) {
+	v := s.c.installedVersion(ctx, env)
+	if !v.Known() {
+		return wizard.Undecided, nil
+	}
+	failed := res != nil && (res.ExitCode != 0 || res.Outcome.Stopped())
+	if v.Is(s.c.Answers.TargetVersion) {
+		if failed {
+			return wizard.Undecided, nil // new binaries, but the installer did not finish
+		}
 		return wizard.WasDone, nil
 	}
 	if len(s.c.installerLeftovers()) == 0 {
@@ -372,6 +596,9 @@ func (c *Config) carryDir() (dir string, inside bool) {
 // A server root that is a mount point is restored by swapping its contents,
 // with the mail carried inside it.
 func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec backupRecord) ([]string, error) {
+	if err := c.beforeRestore(ctx, rec); err != nil { // safety.go
+		return nil, err
+	}
 	carry, inside := c.carryDir()
 	var keep []string
 	if inside {

@@ -244,6 +244,21 @@ func pinDiff(have *Pin, want Pin, st *State) []string {
 	if have.AnswersHash != want.AnswersHash {
 		diff = append(diff, fmt.Sprintf("answers (secrets excluded): journal sha256 %s, now %s", short(have.AnswersHash), short(want.AnswersHash)))
 	}
+	if have.Runbook != want.Runbook {
+		diff = append(diff, fmt.Sprintf("runbook: journal %q, now %q", have.Runbook, want.Runbook))
+	}
+	if len(have.Paths) > 0 && len(want.Paths) > 0 {
+		keys := make([]string, 0, len(want.Paths))
+		for k := range want.Paths {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if have.Paths[k] != want.Paths[k] {
+				diff = append(diff, fmt.Sprintf("%s: journal %s, now %s", k, have.Paths[k], want.Paths[k]))
+			}
+		}
+	}
 	reached := -1
 	for i, id := range have.Steps {
 		if _, ok := st.Steps[id]; ok {
@@ -532,6 +547,14 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 	}
 	if nr := Describe(s).NoReturn; nr != "" && !rec.Confirmed {
 		if err := r.confirm(ctx, Question{ID: id, Prompt: fmt.Sprintf("%s is a point of no return: %s. Go on?", id, nr), Detail: planText(actions)}); err != nil {
+			return err
+		}
+		if err := r.append(journal.Record{Kind: journal.KindConfirmed, Step: id}); err != nil {
+			return err
+		}
+	}
+	if cf, ok := s.(Confirmer); ok && cf.Confirmation() != "" && !rec.Confirmed {
+		if err := r.confirm(ctx, Question{ID: id, Prompt: cf.Confirmation(), Detail: planText(actions)}); err != nil {
 			return err
 		}
 		if err := r.append(journal.Record{Kind: journal.KindConfirmed, Step: id}); err != nil {

@@ -88,6 +88,13 @@ type Pin struct {
 	WizardVersion string   `json:"wizard_version"`
 	Steps         []string `json:"steps"`
 	AnswersHash   string   `json:"answers_hash"`
+	// Runbook is the id of a runbook file's run ("" for the Messaging Server
+	// upgrade), so `status` and `backout` on the state directory know it.
+	Runbook string `json:"runbook,omitempty"`
+	// Paths are the absolute paths the run works on (state directory, backup
+	// directory, server root, installer), as the answers and the command line
+	// named them: a rerun that resolves them elsewhere is refused.
+	Paths map[string]string `json:"paths,omitempty"`
 }
 
 // Fold reads records into a State. Records before the last backout-done belong to

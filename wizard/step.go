@@ -85,6 +85,12 @@ type Optional interface{ Optional() bool }
 // restore: crossing one needs a confirmation and plans mark it.
 type NoReturn interface{ PointOfNoReturn() string }
 
+// Confirmer is implemented by steps that stand for an operator action the wizard
+// cannot do itself: before the step runs, the engine asks Confirmation() as a
+// question (the TUI asks it; batch needs --yes). An empty confirmation was
+// already given (in the answers) and is not asked.
+type Confirmer interface{ Confirmation() string }
+
 // Preflight is implemented by read-only checks that run before anything changes.
 // Any inhibitor among all preflights' findings stops the run there.
 type Preflight interface {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"mswizard/fixtures/host"
 	"mswizard/fixtures/layout"
 	"mswizard/fixtures/world"
+	stepshost "mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/journal"
 )
@@ -44,6 +44,11 @@ type hostOptions struct {
 	undecided bool
 	noStart   bool // the services are left stopped
 	users     int  // directory users to seed (default 20)
+	// listenAddr is the address every service binds (default 127.0.0.1; HA
+	// regimes the logical host's); noWatcher builds a 5.x host without one.
+	listenAddr string
+	noWatcher  bool
+	dir        string // where the host lives; a new temporary directory when empty
 }
 
 // upHost brings a simulated host up for one test and writes its answers: the
@@ -52,7 +57,10 @@ type hostOptions struct {
 // timeouts so a failure cannot hang for minutes.
 func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 	t.Helper()
-	dir := t.TempDir()
+	dir := o.dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if o.seed == 0 {
@@ -61,7 +69,8 @@ func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 	if o.users == 0 {
 		o.users = 20
 	}
-	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: o.seed, Scale: world.Small, Users: o.users, Regime: o.regime, NoStart: o.noStart})
+	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: o.seed, Scale: world.Small, Users: o.users, Regime: o.regime, NoStart: o.noStart,
+		ListenAddr: o.listenAddr, NoWatcher: o.noWatcher})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,20 +150,25 @@ func (h *simHost) stepStates(t *testing.T) map[string]wizard.StepState {
 	return out
 }
 
+// version is what the host's own `imsimta version` reports, as the wizard
+// reads it (steps/host.ReadVersion).
 func (h *simHost) version(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(h.w.VersionFile())
-	if err != nil {
-		t.Fatal(err)
+	v := stepshost.ReadVersion(context.Background(), stepshost.VersionRunnerFunc(func(ctx context.Context, imsimta string) (string, error) {
+		out, err := exec.CommandContext(ctx, imsimta, "version").CombinedOutput()
+		return string(out), err
+	}), h.w.ServerRoot(), h.w.Instance)
+	if !v.Known() {
+		t.Fatalf("the host's version cannot be told: %s", v.Why)
 	}
-	return strings.TrimSpace(string(b))
+	return v.IMSimta
 }
 
-// requireVersion checks the VERSION line names v as a word.
+// requireVersion checks the host reports release v.
 func (h *simHost) requireVersion(t *testing.T, v string) {
 	t.Helper()
-	if got := h.version(t); !slicesContains(strings.Fields(got), v) {
-		t.Errorf("VERSION = %q, want %s", got, v)
+	if got := h.version(t); stepshost.ParseVersion(got) != v {
+		t.Errorf("imsimta version = %q, want %s", got, v)
 	}
 }
 
@@ -171,26 +185,17 @@ func slicesContains(s []string, v string) bool {
 // configuration accepts a connection (services up).
 func (h *simHost) requirePortsAnswer(t *testing.T) {
 	t.Helper()
-	p, err := world.ReadPorts(h.w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ports := map[string]int{"imap": p.IMAP, "pop": p.POP, "http": p.HTTP, "watcher": p.Watcher, "ens": p.ENS,
-		"store": p.Store, "sched": p.Sched, "smtp": p.SMTP, "job_controller": p.JobController,
-		"admin": p.Admin, "web_admin": p.WebAdmin, "web_host": p.WebHost}
-	for name, port := range ports {
+	for name, sv := range h.endpoints(t) {
 		// A service started last may still be binding: a short grace.
 		ok := false
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
-			if err == nil {
-				c.Close()
+			if endpointAnswers(sv) {
 				ok = true
 				break
 			}
 		}
 		if !ok {
-			t.Errorf("%s port %d does not answer", name, port)
+			t.Errorf("%s on %s does not answer", name, sv.Endpoint())
 		}
 	}
 }
@@ -391,7 +396,7 @@ func (h *simHost) resolveFromEvidence(t *testing.T, out string) string {
 	}
 	step := m[1]
 	how := "--retry"
-	if step == "upgrade/run-installer" && slicesContains(strings.Fields(h.version(t)), "5.2") {
+	if step == "upgrade/run-installer" && stepshost.ParseVersion(h.version(t)) == "5.2" {
 		how = "--mark-done"
 	}
 	if o, code := run(t, h.bin, "resolve", step, how, "--answers", h.inf); code != 0 {

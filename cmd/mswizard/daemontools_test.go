@@ -5,7 +5,6 @@ import (
 	"maps"
 	"time"
 
-	"mswizard/fixtures/world"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,15 +97,9 @@ func TestDaemontoolsRegimeUpgradesAndBacksOut(t *testing.T) {
 // answering says which of the host's service ports accept a connection now.
 func answering(t *testing.T, h *simHost) map[string]bool {
 	t.Helper()
-	p, err := world.ReadPorts(h.w)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]bool{}
-	for name, port := range map[string]int{"imap": p.IMAP, "pop": p.POP, "http": p.HTTP, "watcher": p.Watcher, "ens": p.ENS,
-		"store": p.Store, "sched": p.Sched, "smtp": p.SMTP, "job_controller": p.JobController,
-		"admin": p.Admin, "web_admin": p.WebAdmin, "web_host": p.WebHost} {
-		out[name] = portAnswers(port)
+	for name, sv := range h.endpoints(t) {
+		out[name] = endpointAnswers(sv)
 	}
 	return out
 }

@@ -16,7 +16,7 @@ import (
 // the 5.1 server root, real processes behind its scripts — and runs the wizard on
 // it.
 func demoCmd() *cobra.Command {
-	var dir, regime string
+	var dir, regime, worldName string
 	var noTUI, stop bool
 	var seed int64
 	cmd := &cobra.Command{
@@ -25,6 +25,22 @@ func demoCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
+			if worldName == "qmail" {
+				if dir == "" && !stop {
+					d, err := os.MkdirTemp("", "mswizard-qmail-")
+					if err != nil {
+						return err
+					}
+					dir = d
+				}
+				if dir == "" {
+					return usagef("demo --stop needs --dir DIR")
+				}
+				dir, _ = filepath.Abs(dir)
+				return qmailDemo(ctx, dir, stop, out)
+			} else if worldName != "messaging" {
+				return usagef("--world %q: messaging or qmail", worldName)
+			}
 			if stop {
 				if dir == "" {
 					return usagef("demo --stop needs --dir DIR")
@@ -73,6 +89,7 @@ func demoCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "directory for the world (default: a new temporary directory)")
 	f.StringVar(&regime, "regime", "plain", "service regime: plain, daemontools, sc2.2, sc3, veritas")
+	f.StringVar(&worldName, "world", "messaging", "which world: messaging (the Messaging Server upgrade) or qmail (the qmail-daemontools runbook)")
 	f.BoolVar(&noTUI, "no-tui", false, "leave the world running and print where install.inf is")
 	f.BoolVar(&stop, "stop", false, "stop everything the world in --dir started")
 	f.Int64Var(&seed, "seed", 1, "world seed (same seed, same world)")

@@ -80,10 +80,7 @@ func TestBatchUpgradeOnTheSimulatedHost(t *testing.T) {
 	if !strings.Contains(out, "note: local.watcher.enable was switched off by stop/auto-restart, not by the operator") {
 		t.Errorf("the merge does not say the watcher switch was the wizard's own change:\n%s", out)
 	}
-	v, _ := os.ReadFile(h.World.VersionFile())
-	if !strings.Contains(string(v), "5.2") {
-		t.Fatalf("VERSION = %q after the upgrade", v)
-	}
+	h.requireVersion(t, "5.2")
 	local, _ := os.ReadFile(h.World.LocalConf())
 	for _, c := range h.Manifest.Customizations {
 		if c.Kind == "configutil" && c.File == "config/local.conf" && !strings.Contains(string(local), c.Key+" = "+c.Value) {
@@ -137,7 +134,7 @@ func TestBatchUpgradeOnTheSimulatedHost(t *testing.T) {
 		t.Fatalf("diff exit %d:\n%s", code, out)
 	}
 	out, code = run(t, bin, "status", "--answers", inf)
-	if code != 0 || !strings.Contains(out, "done       upgrade/run-installer") || !strings.Contains(out, "server-root.tar.zst") {
+	if code != 0 || !strings.Contains(out, "done       upgrade/run-installer") || !strings.Contains(out, backupIndex(t, h.World.StateDir())["server-root"].Archive) {
 		t.Fatalf("status exit %d:\n%s", code, out)
 	}
 }

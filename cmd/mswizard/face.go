@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/charmbracelet/huh"
@@ -65,13 +64,34 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 		Run:     runMode(mode),
 		Backout: runMode("backout"),
 	}
+	if s.rb != nil {
+		// A runbook file's run: the resume view and the plan; the Messaging
+		// Server's preflight screen and config diff do not apply.
+		if mode != "backout" {
+			o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }
+		}
+		return tui.Run(ctx, o, os.Stdin, os.Stdout)
+	}
 	o.BackupDir, o.LDIFDir = s.answers.BackupDir, filepath.Join(s.state, "ldif")
 	if mode != "backout" {
 		o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }
 		o.Preflight = detect(ctx, s)
 		o.Review = review(s, c, r)
 	}
-	return tui.Run(ctx, o, os.Stdin, os.Stdout)
+	return interrupted(ctx, tui.Run(ctx, o, os.Stdin, os.Stdout))
+}
+
+// interrupted makes a face that ended under a signal (SIGINT, SIGTERM, SIGHUP
+// cancel ctx in main) end as interrupted, exit 130 — bubbletea ends its
+// program on a cancelled context as if the operator had quit (FAULTS.md T2).
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() == nil || errors.Is(err, wizard.ErrInterrupted) {
+		return err
+	}
+	if err == nil {
+		return fmt.Errorf("%w: a signal ended the wizard; nothing was left half-done — rerun to continue", wizard.ErrInterrupted)
+	}
+	return fmt.Errorf("%w: %w", wizard.ErrInterrupted, err)
 }
 
 // runTUIWithoutAnswers starts the interactive face with no answers file: a
@@ -81,6 +101,9 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 func runTUIWithoutAnswers(ctx context.Context, c *common) error {
 	v := tui.DefaultAnswerValues()
 	path, err := tui.AskAnswers(ctx, os.Stdin, os.Stdout, &v)
+	if ctx.Err() != nil {
+		return interrupted(ctx, err)
+	}
 	if errors.Is(err, huh.ErrUserAborted) {
 		return nil // nothing was written, nothing ran
 	}
@@ -115,7 +138,7 @@ func statusLines(s *session, recs []journal.Record) []tui.StatusLine {
 }
 
 // detect reads what the preflight screen shows: the server root and instance,
-// the installed version (msg-INSTANCE/VERSION) and the target, the regime,
+// the installed version (`imsimta version`) and the target, the regime,
 // whether the user directory answers a bind, and — asked of the steps that act
 // on them — the free space where the backups go and the messages in the queue.
 // It only reads.
@@ -125,10 +148,10 @@ func detect(ctx context.Context, s *session) *tui.Preflight {
 		ServerRoot: a.ServerRoot, Instance: a.Instance, Target: a.TargetVersion, Regime: a.Regime,
 		DirectoryURL: a.UserDirectoryLdapURL, BackupDir: a.BackupDir, QueueDir: h.QueueDir(),
 	}
-	if b, err := os.ReadFile(h.VersionFile()); err == nil {
-		p.Installed = strings.TrimSpace(string(b))
+	if v := steps.InstalledVersion(ctx, s.cfg, s.env); v.Known() {
+		p.Installed = v.String()
 	} else {
-		p.Installed = a.InstalledVersion + " (per the answers; " + h.VersionFile() + " unreadable)"
+		p.Installed = a.InstalledVersion + " (per the answers; the host's own version cannot be told: " + v.Why + ")"
 	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

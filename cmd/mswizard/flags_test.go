@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,9 +44,7 @@ func TestStagedWindowsAndLeftOutSteps(t *testing.T) {
 	if code != 0 || strings.Contains(out, "undo directory/export") || !strings.Contains(out, "undo upgrade/run-installer") {
 		t.Fatalf("backout plan: exit %d\n%s", code, out)
 	}
-	if _, err := os.Stat(h.w.VersionFile()); err != nil {
-		t.Fatal(err)
-	}
+	h.requireVersion(t, "5.2")
 }
 
 // The help names every step in runbook order, from the runbook itself, so the

@@ -32,7 +32,8 @@ func newRoot() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	root.AddCommand(upgradeCmd(false), upgradeCmd(true), backoutCmd(), statusCmd(), resolveCmd(),
-		answersCmd(), backupCmd(), ldifCmd(), diffCmd(), demoCmd(), simCmd(), versionCmd())
+		answersCmd(), backupCmd(), ldifCmd(), diffCmd(), demoCmd(), simCmd(), versionCmd(),
+		runCmd(), runbookCmd(), qmailSimCmd(), installerPtyCmd())
 	return root
 }
 
@@ -47,6 +48,7 @@ func addCommon(cmd *cobra.Command, c *common, run bool) {
 		f.StringVar(&c.until, "until", "", "stop cleanly after this step (staged maintenance windows)")
 		f.StringSliceVar(&c.skip, "skip", nil, "leave out these optional steps")
 		f.StringSliceVar(&c.only, "only", nil, "run only these optional steps")
+		f.BoolVar(&c.newRun, "new-run", false, "start a new run although the host holds archives or installer backups an earlier run left (they are kept, never overwritten)")
 	}
 }
 
@@ -166,7 +168,11 @@ func printKeptSafe(s *session, w io.Writer) {
 
 func printPlan(ctx context.Context, s *session, c *common, out io.Writer) error {
 	r := &wizard.Runner{Steps: s.steps, Env: s.env, Opts: s.options(c)}
-	rep, err := r.Plan(ctx, s.records())
+	recs, err := s.records()
+	if err != nil {
+		return err
+	}
+	rep, err := r.Plan(ctx, recs)
 	if err != nil {
 		return err
 	}
@@ -237,7 +243,11 @@ func backoutCmd() *cobra.Command {
 		RunE: c.withSession(func(ctx context.Context, s *session, out io.Writer) error {
 			r := &wizard.Runner{Steps: s.steps, Env: s.env, Opts: s.options(c), Events: batchPrinter(out, c.output)}
 			if c.dryRun {
-				plan, err := r.BackoutPlan(ctx, s.records())
+				recs, err := s.records()
+				if err != nil {
+					return err
+				}
+				plan, err := r.BackoutPlan(ctx, recs)
 				if err != nil {
 					return err
 				}
@@ -328,7 +338,10 @@ type statusStep struct {
 }
 
 func printStatus(ctx context.Context, s *session, c *common, out io.Writer) error {
-	recs := s.records()
+	recs, err := s.records()
+	if err != nil {
+		return err
+	}
 	st := wizard.Fold(recs)
 	rep := StatusReport{Version: wizard.PlanVersion, StateDir: s.state}
 	if h, ok := journal.LockHolder(s.state); ok {
@@ -421,6 +434,12 @@ func resolveCmd() *cobra.Command {
 			}
 			defer j.Close()
 			r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j}
+			if retry && args[0] == "upgrade/run-installer" {
+				// Never a second installer, nor a restore under the first.
+				if err := steps.RefuseWhileInstallerRuns(s.cfg); err != nil {
+					return err
+				}
+			}
 			next := "upgrade"
 			if rec, ok := wizard.Fold(j.Records()).Steps[args[0]]; ok && rec.UndoInDoubt >= 0 {
 				next = "backout"
@@ -440,12 +459,20 @@ func resolveCmd() *cobra.Command {
 
 func answersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "answers", Short: "Work with answers files (install.inf)"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "template",
-		Short: "Print a self-documenting install.inf: every key, its meaning and default",
+	var rb string
+	tmpl := &cobra.Command{
+		Use:   "template [--runbook RUNBOOK]",
+		Short: "Print a self-documenting install.inf (or, with --runbook, a runbook's answers): every key, its meaning and default",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return answers.WriteTemplate(cmd.OutOrStdout()) },
-	})
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if rb != "" {
+				return answersTemplate(cmd.OutOrStdout(), rb)
+			}
+			return answers.WriteTemplate(cmd.OutOrStdout())
+		},
+	}
+	tmpl.Flags().StringVar(&rb, "runbook", "", "a shipped runbook id or a runbook file")
+	cmd.AddCommand(tmpl)
 	var syntaxOnly bool
 	validate := &cobra.Command{
 		Use:   "validate FILE",

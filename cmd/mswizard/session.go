@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,6 +33,10 @@ type common struct {
 	dryRun      bool
 	until       string
 	skip, only  []string
+	runbook     string // `run RUNBOOK`: a shipped runbook id or a runbook file
+	// newRun is the operator's decision to start a run although the host holds
+	// what an earlier run left (steps.FindingEarlierRun).
+	newRun bool
 }
 
 // session is one invocation's loaded answers, runbook and environment.
@@ -42,6 +47,9 @@ type session struct {
 	env     *wizard.Env
 	state   string
 	logFile *os.File
+	rb      *rbSession // a runbook file's run (runbookcmd.go); nil for the upgrade
+	// hostLock is the server root's host-wide lock, held with the journal.
+	hostLock *journal.HostLock
 }
 
 func (c *common) load(ctx context.Context, stdin io.Reader) (*session, error) {
@@ -51,6 +59,15 @@ func (c *common) load(ctx context.Context, stdin io.Reader) (*session, error) {
 	if c.output != "text" && c.output != "json" {
 		return nil, usagef("--output %q: must be text or json", c.output)
 	}
+	if c.stateDir != "" {
+		// Pinned absolute: a rerun from another directory must find the same
+		// journal (FAULTS.md C8).
+		abs, err := filepath.Abs(c.stateDir)
+		if err != nil {
+			return nil, usagef("--state-dir %s: %v", c.stateDir, err)
+		}
+		c.stateDir = abs
+	}
 	path := c.answersPath
 	if path == "" {
 		// A run in progress keeps a copy of where its answers came from.
@@ -59,6 +76,9 @@ func (c *common) load(ctx context.Context, stdin io.Reader) (*session, error) {
 			return nil, usagef("--state-dir %s holds no run (no answers.path); give --answers", c.stateDir)
 		}
 		path = string(b)
+	}
+	if ref := c.runbookRef(path); ref != "" {
+		return c.loadRunbook(ref, path)
 	}
 	a, err := answers.Load(path, answers.LoadOptions{})
 	if err != nil {
@@ -103,14 +123,15 @@ func (s *session) openLog() error {
 // changed nothing). A run refused for different inputs, or locked out, leaves the
 // pointer at the run's own answers.
 func (s *session) rememberAnswers(j *journal.Journal) {
-	if s.answers.Path == "" {
+	if s.answersFile() == "" {
 		return
 	}
 	st := wizard.Fold(j.Records())
-	if st.Pin != nil && st.Pin.AnswersHash != s.answers.Hash() && st.Changed() && !st.BackedOut {
+	if st.Pin != nil && st.Pin.AnswersHash != s.answersHash() && st.Changed() && !st.BackedOut {
 		return
 	}
-	abs, err := filepath.Abs(s.answers.Path)
+	s.rememberRunbook()
+	abs, err := filepath.Abs(s.answersFile())
 	if err != nil {
 		return
 	}
@@ -128,13 +149,28 @@ func (c *common) sessionFlag(s *session) string {
 }
 
 func (s *session) close() {
+	if s.hostLock != nil {
+		s.hostLock.Close()
+		s.hostLock = nil
+	}
 	if s.logFile != nil {
 		s.logFile.Close()
 	}
 }
 
 func (s *session) pin() wizard.Pin {
-	p := wizard.Pin{WizardVersion: version, AnswersHash: s.answers.Hash()}
+	p := wizard.Pin{WizardVersion: version, AnswersHash: s.answersHash()}
+	if s.rb != nil {
+		p.Runbook = s.rb.book.ID
+		p.Paths = map[string]string{"state directory": s.state}
+	} else {
+		p.Paths = map[string]string{
+			"state directory":  s.state,
+			"backup directory": s.cfg.BackupDir,
+			"server root":      s.cfg.Host.ServerRoot(),
+			"installer":        s.answers.Installer,
+		}
+	}
 	for _, st := range s.steps {
 		p.Steps = append(p.Steps, st.ID())
 	}
@@ -142,20 +178,60 @@ func (s *session) pin() wizard.Pin {
 }
 
 func (s *session) options(c *common) wizard.Options {
-	return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.answers.Confirm, Waivers: s.answers.Waivers, Pin: s.pin()}
-}
-
-func (s *session) openJournal() (*journal.Journal, error) {
-	return journal.Open(s.state, journal.Options{Run: fmt.Sprintf("%d-%d", time.Now().Unix(), os.Getpid())})
-}
-
-// records reads the journal without locking it, for plans and status.
-func (s *session) records() []journal.Record {
-	recs, err := journal.Read(s.state)
-	if err != nil {
-		return nil
+	if s.rb != nil {
+		return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.rb.values.Confirm, Waivers: s.rb.values.Waivers, Pin: s.pin()}
 	}
-	return recs
+	waivers := s.answers.Waivers
+	if c.newRun {
+		waivers = map[string]string{}
+		for k, v := range s.answers.Waivers {
+			waivers[k] = v
+		}
+		waivers[steps.FindingEarlierRun] = "--new-run: the operator starts a new run beside what an earlier run left"
+	}
+	return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.answers.Confirm, Waivers: waivers, Pin: s.pin()}
+}
+
+// openJournal locks the state directory's journal and then the server root's
+// host-wide lock (one run per server root, whatever its state directory), and
+// removes an installer answers copy a killed run left (it holds secrets).
+func (s *session) openJournal() (*journal.Journal, error) {
+	now := time.Now()
+	j, err := journal.Open(s.state, journal.Options{Run: fmt.Sprintf("%d-%d", now.Unix(), os.Getpid())})
+	if err != nil {
+		return nil, err
+	}
+	if s.rb != nil {
+		// A runbook file's run has no server root: the state directory's
+		// lock is its lock.
+		return j, nil
+	}
+	l, err := journal.LockServerRoot(s.cfg.Host.ServerRoot(), s.state, now)
+	if err != nil {
+		j.Close()
+		return nil, err
+	}
+	s.hostLock = l
+	if removed, err := steps.ScrubInstallerAnswers(s.cfg); err != nil {
+		s.env.Log.Error("installer answers copy", "err", err)
+	} else if removed {
+		s.env.Log.Info("removed the installer's answers copy an interrupted run left", "path", s.cfg.InstallerAnswersPath())
+	}
+	return j, nil
+}
+
+// records reads the journal without locking it, for plans and status. A state
+// directory without a journal is a run not started; a journal that cannot be
+// read or is damaged is refused, never shown as an empty one.
+func (s *session) records() ([]journal.Record, error) {
+	recs, err := journal.Read(s.state)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
 }
 
 // ldapDialer opens the user directory named in the answers, bound as

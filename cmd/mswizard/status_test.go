@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -39,7 +38,7 @@ func TestAFailedBackoutSaysWhatIsKeptSafe(t *testing.T) {
 	if out, code := run(t, bin, "upgrade", "--answers", h.inf, "--yes"); code != 0 {
 		t.Fatalf("upgrade: exit %d\n%s", code, out)
 	}
-	archive := filepath.Join(h.w.BackupDir(), "server-root.tar.zst")
+	archive := backupIndex(t, h.w.StateDir())["server-root"].Archive
 	moved := archive + ".elsewhere"
 	if err := os.Rename(archive, moved); err != nil {
 		t.Fatal(err)

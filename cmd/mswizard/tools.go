@@ -73,6 +73,9 @@ func ldifCmd() *cobra.Command {
 		Short: "Run the configured LDIF exports now (default: DATE.ug.ldif and DATE.pab.ldif)",
 		Args:  cobra.NoArgs,
 		RunE: c.withSession(func(ctx context.Context, s *session, out io.Writer) error {
+			if s.rb != nil {
+				return usagef("this command applies to the Messaging Server upgrade, not to runbook %s", s.rb.book.ID)
+			}
 			if outDir == "" {
 				outDir = filepath.Join(s.state, "ldif")
 			}

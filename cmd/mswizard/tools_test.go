@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"mswizard/fixtures/host"
 	"mswizard/fixtures/world"
+	hostmodel "mswizard/steps/host"
 )
 
 // TestOperatorBackupCommands runs `backup create`, `verify` and `restore` as an
@@ -134,6 +136,47 @@ func servicesAnswer(t *testing.T, h *host.Host) bool {
 
 func portAnswers(port int) bool {
 	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// endpoints are the listening services of the host's live configuration
+// (the wizard's host model reads it), named as the tests name them.
+func (h *simHost) endpoints(t *testing.T) map[string]hostmodel.Service {
+	t.Helper()
+	svcs, err := hostmodel.Services(h.w.Layout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]hostmodel.Service{}
+	for name, sv := range svcs {
+		if sv.Port <= 0 {
+			continue // the store and the scheduler open no port
+		}
+		switch name {
+		case "dispatcher":
+			name = "smtp"
+		case "https-admserv":
+			name = "web_admin"
+		case "https-" + h.w.Host:
+			name = "web_host"
+		}
+		out[name] = sv
+	}
+	return out
+}
+
+// endpointAnswers connects to a service where its configuration says it
+// listens (a test may connect; the wizard itself reads the socket table).
+func endpointAnswers(sv hostmodel.Service) bool {
+	addr := sv.Addr
+	if addr == "" || addr == "*" || addr == "0.0.0.0" {
+		addr = "127.0.0.1"
+	}
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(addr, strconv.Itoa(sv.Port)), time.Second)
 	if err != nil {
 		return false
 	}

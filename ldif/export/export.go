@@ -14,6 +14,17 @@
 //	lean decoder, two runs:        1.72x (1.67 s vs 2.86 s), 1.37x (1.61 s
 //	                               vs 2.21 s), RSS 13 MiB; half the entries
 //	                               1.39x and 1.59x, RSS 12-13 MiB (flat)
+//
+// Old servers: the paged-results control (RFC 2696, OID
+// 1.2.840.113556.1.4.319) is sent only when the server's root DSE lists it
+// in supportedControl (RFC 4512 §5.1), and then NOT critical, so a server
+// that cannot page it anyway answers the search in full instead of refusing
+// it. A server that does not list it gets a plain search; its size limit
+// ends that search with sizeLimitExceeded (RFC 4511 §4.5.2: "only a partial
+// set of results"), and Export reports that as a failure naming the limit
+// rather than writing a short file. Count repeats a search asking for no
+// attributes ("1.1", RFC 4511 §4.5.1.8), the independent count a caller
+// compares with the entries Export wrote.
 package export
 
 import (
@@ -107,7 +118,23 @@ type Options struct {
 	// responses itself (see ber.go); otherwise, or when that connection
 	// cannot be opened, it searches on conn with go-ldap's SearchAsync.
 	GoLDAPDecoder bool
+	// Paging says whether the RFC 2696 control is sent: PagingAuto (the
+	// default) asks the root DSE first.
+	Paging Paging
 }
+
+// Paging is Options.Paging.
+type Paging int
+
+// The paging choices.
+const (
+	PagingAuto Paging = iota // paged when the root DSE lists the control
+	PagingOn                 // always paged (the control is still not critical)
+	PagingOff                // a plain search
+)
+
+// OIDPagedResults is the RFC 2696 simple paged results control.
+const OIDPagedResults = ldap.ControlTypePaging
 
 // Result describes a completed export.
 type Result struct {
@@ -116,6 +143,7 @@ type Result struct {
 	Bytes     int64
 	SHA256    string // hex of the file's bytes
 	Referrals []string
+	Paged     bool // whether the search used the paged-results control
 }
 
 // Searcher is the part of *ldap.Conn Export uses.
@@ -178,23 +206,8 @@ func Export(ctx context.Context, conn Searcher, spec Spec, destDir string, opts 
 		Filter: spec.Filter, Time: opts.Now()}); err != nil {
 		return res, err
 	}
-	var refs []string
-	if ep := endpointOf(conn); ep != nil && !opts.GoLDAPDecoder {
-		c, fatal, err := dialRaw(ctx, ep, opts.IdleTimeout)
-		switch {
-		case err == nil:
-			ep.searches.Add(1)
-			refs, err = rawSearch(ctx, c, spec, opts, w)
-			c.close()
-		case fatal:
-			err = fmt.Errorf("page 1, after 0 entries: %w", err)
-		default: // e.g. a server that limits connections: use the caller's
-			refs, err = search(ctx, conn, spec, opts, w)
-		}
-		if err != nil {
-			return res, err
-		}
-	} else if refs, err = search(ctx, conn, spec, opts, w); err != nil {
+	refs, paged, err := run(ctx, conn, spec, opts, w)
+	if err != nil {
 		return res, err
 	}
 	if len(refs) > 0 && !opts.AllowReferrals {
@@ -222,11 +235,125 @@ func Export(ctx context.Context, conn Searcher, spec Spec, destDir string, opts 
 	if opts.Progress != nil {
 		opts.Progress(w.Entries(), w.Bytes())
 	}
-	return Result{Path: final, Entries: w.Entries(), Bytes: w.Bytes(), SHA256: hex.EncodeToString(h.Sum(nil)), Referrals: refs}, nil
+	return Result{Path: final, Entries: w.Entries(), Bytes: w.Bytes(), SHA256: hex.EncodeToString(h.Sum(nil)), Referrals: refs, Paged: paged}, nil
+}
+
+// sink receives the entries of a search: the LDIF writer, or a counter.
+type sink interface {
+	WriteEntry(e *ldif.Entry) error
+	Entries() int
+	Bytes() int64
+}
+
+// counter is the sink of Count.
+type counter struct{ n int }
+
+func (c *counter) WriteEntry(*ldif.Entry) error { c.n++; return nil }
+func (c *counter) Entries() int                 { return c.n }
+func (c *counter) Bytes() int64                 { return 0 }
+
+// run decides on paging and runs the search on the lean path when it can.
+func run(ctx context.Context, conn Searcher, spec Spec, opts Options, w sink) (refs []string, paged bool, err error) {
+	switch opts.Paging {
+	case PagingOn:
+		paged = true
+	case PagingAuto:
+		if paged, err = pagingSupported(ctx, conn, opts.IdleTimeout); err != nil {
+			return nil, false, err
+		}
+	}
+	if ep := endpointOf(conn); ep != nil && !opts.GoLDAPDecoder {
+		c, fatal, err := dialRaw(ctx, ep, opts.IdleTimeout)
+		switch {
+		case err == nil:
+			ep.searches.Add(1)
+			refs, err = rawSearch(ctx, c, spec, opts, paged, w)
+			c.close()
+			return refs, paged, err
+		case fatal:
+			return nil, paged, fmt.Errorf("page 1, after 0 entries: %w", err)
+		}
+		// e.g. a server that limits connections: use the caller's
+	}
+	refs, err = search(ctx, conn, spec, opts, paged, w)
+	return refs, paged, err
+}
+
+// Count runs spec's search again asking for no attributes (the special
+// attribute list "1.1", RFC 4511 §4.5.1.8), paged as Export would, and
+// returns how many entries the server sent: a count independent of any file
+// written. It fails as Export does on a limit, a lost connection or, unless
+// allowed, a referral.
+func Count(ctx context.Context, conn Searcher, spec Spec, opts Options) (int, error) {
+	if spec.Filter == "" {
+		spec.Filter = "(objectclass=*)"
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 1000
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 60 * time.Second
+	}
+	spec.Attributes = []string{"1.1"}
+	opts.Progress = nil
+	var c counter
+	refs, _, err := run(ctx, conn, spec, opts, &c)
+	if err != nil {
+		return 0, fmt.Errorf("count %s: %w", spec.Name, err)
+	}
+	if len(refs) > 0 && !opts.AllowReferrals {
+		return 0, fmt.Errorf("count %s: server returned %d referral(s)", spec.Name, len(refs))
+	}
+	return c.n, nil
+}
+
+// pagingSupported reads the root DSE's supportedControl (RFC 4512 §5.1.4).
+// A root DSE that cannot be read (old servers, access control) says no:
+// the plain search that follows detects a size limit anyway.
+func pagingSupported(ctx context.Context, conn Searcher, idle time.Duration) (bool, error) {
+	req := ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{"supportedControl"}, nil)
+	cctx, cancel := context.WithTimeoutCause(ctx, idle, ErrIdle)
+	defer cancel()
+	r := conn.SearchAsync(cctx, req, 4)
+	found := false
+	for r.Next() {
+		if e := r.Entry(); e != nil {
+			for _, v := range e.GetAttributeValues("supportedControl") {
+				if v == OIDPagedResults {
+					found = true
+				}
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return false, context.Cause(ctx)
+	}
+	if errors.Is(context.Cause(cctx), ErrIdle) {
+		return false, fmt.Errorf("root dse: %w (%s)", ErrIdle, idle)
+	}
+	if err := r.Err(); err != nil && !ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchObject, ldap.LDAPResultInsufficientAccessRights) {
+		return false, fmt.Errorf("root dse: %w", err)
+	}
+	return found, nil
+}
+
+// limitErr explains a search the server ended at one of its limits: the
+// entries sent before it are a partial set (RFC 4511 §4.5.2), never a backup.
+func limitErr(err error, paged bool) error {
+	if !ldap.IsErrorAnyOf(err, ldap.LDAPResultSizeLimitExceeded, ldap.LDAPResultTimeLimitExceeded, ldap.LDAPResultAdminLimitExceeded) {
+		return err
+	}
+	how := "a plain search (the server does not offer paged results)"
+	if paged {
+		how = "a paged search"
+	}
+	return fmt.Errorf("the server's limit ended %s before the last entry, so the entries received are a partial set: "+
+		"raise the size/time limit for the bind DN (nsslapd-sizelimit / olcLimits) and export again: %w", how, err)
 }
 
 // search runs the page loop and writes every entry.
-func search(ctx context.Context, conn Searcher, spec Spec, opts Options, w *ldif.Writer) ([]string, error) {
+func search(ctx context.Context, conn Searcher, spec Spec, opts Options, paged bool, w sink) ([]string, error) {
 	var refs []string
 	var cookie []byte
 	var entry ldif.Entry
@@ -234,8 +361,12 @@ func search(ctx context.Context, conn Searcher, spec Spec, opts Options, w *ldif
 		if err := ctx.Err(); err != nil {
 			return refs, err
 		}
+		var ctrls []ldap.Control
+		if paged {
+			ctrls = []ldap.Control{&pagingControl{size: uint32(opts.PageSize), cookie: cookie}}
+		}
 		req := ldap.NewSearchRequest(spec.Base, spec.Scope.ldap(), ldap.NeverDerefAliases, 0, 0, false,
-			spec.Filter, spec.Attributes, []ldap.Control{&criticalPaging{size: uint32(opts.PageSize), cookie: cookie}})
+			spec.Filter, spec.Attributes, ctrls)
 		pctx, cancel := context.WithCancelCause(ctx)
 		idle := time.AfterFunc(opts.IdleTimeout, func() { cancel(ErrIdle) })
 		r := conn.SearchAsync(pctx, req, 256)
@@ -272,7 +403,7 @@ func search(ctx context.Context, conn Searcher, spec Spec, opts Options, w *ldif
 		cause := context.Cause(pctx)
 		cancel(nil)
 		if err := r.Err(); err != nil {
-			return refs, fmt.Errorf("page %d, after %d entries: %w", page, w.Entries(), err)
+			return refs, fmt.Errorf("page %d, after %d entries: %w", page, w.Entries(), limitErr(err, paged))
 		}
 		if cause != nil {
 			if errors.Is(cause, ErrIdle) {
@@ -280,8 +411,17 @@ func search(ctx context.Context, conn Searcher, spec Spec, opts Options, w *ldif
 			}
 			return refs, fmt.Errorf("page %d, after %d entries: %w", page, w.Entries(), cause)
 		}
-		// The paging control is critical, so a successful page always ends
-		// with it (RFC 2696 §3); without it the search did not finish.
+		if !paged {
+			if c, ok := conn.(interface{ IsClosing() bool }); ok && c.IsClosing() {
+				return refs, fmt.Errorf("after %d entries: connection to the server lost before the search finished", w.Entries())
+			}
+			return refs, nil
+		}
+		// The server listed the control, so a successful page ends with it
+		// (RFC 2696 §3). go-ldap's SearchAsync can end a search cut by a
+		// lost connection without an error, so here (unlike the lean path,
+		// which sees the SearchResultDone itself) a page without it counts
+		// as unfinished.
 		pc, ok := ldap.FindControl(done, ldap.ControlTypePaging).(*ldap.ControlPaging)
 		if !ok {
 			why := "search ended without its paged result"
@@ -300,24 +440,24 @@ func search(ctx context.Context, conn Searcher, spec Spec, opts Options, w *ldif
 	}
 }
 
-// criticalPaging is the RFC 2696 control marked critical, so a server that
-// cannot page refuses the search (unavailableCriticalExtension) instead of
-// sending everything in one unpaged result.
-type criticalPaging struct {
+// pagingControl is the RFC 2696 control, not critical (RFC 4511
+// §4.1.11): a server that lists it but cannot page this search answers in
+// full rather than refusing it, and limitErr catches any limit it applies.
+type pagingControl struct {
 	size   uint32
 	cookie []byte
 }
 
-func (c *criticalPaging) GetControlType() string { return ldap.ControlTypePaging }
+func (c *pagingControl) GetControlType() string { return ldap.ControlTypePaging }
 
-func (c *criticalPaging) String() string {
-	return fmt.Sprintf("Control Type: Paging (%q)  Criticality: true  PagingSize: %d", ldap.ControlTypePaging, c.size)
+func (c *pagingControl) String() string {
+	return fmt.Sprintf("Control Type: Paging (%q)  Criticality: false  PagingSize: %d", ldap.ControlTypePaging, c.size)
 }
 
-func (c *criticalPaging) Encode() *ber.Packet {
+func (c *pagingControl) Encode() *ber.Packet {
 	p := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Control")
 	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, ldap.ControlTypePaging, "Control Type"))
-	p.AppendChild(ber.NewBoolean(ber.ClassUniversal, ber.TypePrimitive, ber.TagBoolean, true, "Criticality"))
+	// criticality FALSE is the DEFAULT and is left out (X.690 §11.5, DER).
 	v := ber.Encode(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, nil, "Control Value (Paging)")
 	seq := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Search Control Value")
 	seq.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(c.size), "Paging Size"))

@@ -113,7 +113,7 @@ func sampleMessages() [][]byte {
 	d.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, 0, ""))
 	d.AppendChild(octets(""))
 	d.AppendChild(octets(""))
-	pc := (&criticalPaging{size: 10, cookie: []byte("cookie\x00")}).Encode()
+	pc := (&pagingControl{size: 10, cookie: []byte("cookie\x00")}).Encode()
 	r := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationSearchResultReference, nil, "")
 	r.AppendChild(octets("ldap://a/"))
 	r.AppendChild(octets("ldap://b/"))
@@ -141,7 +141,7 @@ func TestDecodeMessage(t *testing.T) {
 	if body, err = r.next(); err != nil || decodeMessage(body, &m) != nil {
 		t.Fatal(err)
 	}
-	if m.op != appSearchDone || m.result.code != 0 || len(m.controls) != 1 || !m.controls[0].critical ||
+	if m.op != appSearchDone || m.result.code != 0 || len(m.controls) != 1 || m.controls[0].critical ||
 		string(m.controls[0].oid) != ldap.ControlTypePaging {
 		t.Fatalf("done: %+v", m)
 	}

@@ -255,7 +255,7 @@ func (c *rawConn) close() {
 
 // searchRequest encodes one page's SearchRequest (RFC 4511 §4.5.1) as
 // go-ldap would.
-func searchRequest(id int64, spec Spec, ctrl *criticalPaging) ([]byte, error) {
+func searchRequest(id int64, spec Spec, ctrl *pagingControl) ([]byte, error) {
 	filter, err := ldap.CompileFilter(spec.Filter)
 	if err != nil {
 		return nil, err
@@ -275,9 +275,11 @@ func searchRequest(id int64, spec Spec, ctrl *criticalPaging) ([]byte, error) {
 	}
 	req.AppendChild(attrs)
 	p.AppendChild(req)
-	ctl := ber.Encode(ber.ClassContext, ber.TypeConstructed, 0, nil, "Controls")
-	ctl.AppendChild(ctrl.Encode())
-	p.AppendChild(ctl)
+	if ctrl != nil {
+		ctl := ber.Encode(ber.ClassContext, ber.TypeConstructed, 0, nil, "Controls")
+		ctl.AppendChild(ctrl.Encode())
+		p.AppendChild(ctl)
+	}
 	return p.Bytes(), nil
 }
 
@@ -287,7 +289,7 @@ func searchRequest(id int64, spec Spec, ctrl *criticalPaging) ([]byte, error) {
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // rawSearch is search's page loop over a rawConn.
-func rawSearch(ctx context.Context, c *rawConn, spec Spec, opts Options, w *ldif.Writer) ([]string, error) {
+func rawSearch(ctx context.Context, c *rawConn, spec Spec, opts Options, paged bool, w sink) ([]string, error) {
 	var refs []string
 	var cookie []byte
 	var entry ldif.Entry
@@ -300,7 +302,11 @@ func rawSearch(ctx context.Context, c *rawConn, spec Spec, opts Options, w *ldif
 			return fail(err)
 		}
 		id := c.id()
-		req, err := searchRequest(id, spec, &criticalPaging{size: uint32(opts.PageSize), cookie: cookie})
+		var ctrl *pagingControl
+		if paged {
+			ctrl = &pagingControl{size: uint32(opts.PageSize), cookie: cookie}
+		}
+		req, err := searchRequest(id, spec, ctrl)
 		if err != nil {
 			return fail(err)
 		}
@@ -346,7 +352,7 @@ func rawSearch(ctx context.Context, c *rawConn, spec Spec, opts Options, w *ldif
 			}
 		}
 		if c.m.result.code != 0 {
-			return fail(resultErr(&c.m.result))
+			return fail(limitErr(resultErr(&c.m.result), paged))
 		}
 		var pc *rawControl
 		for i := range c.m.controls {
@@ -355,7 +361,10 @@ func rawSearch(ctx context.Context, c *rawConn, spec Spec, opts Options, w *ldif
 			}
 		}
 		if pc == nil {
-			return fail(errors.New("search ended without its paged result"))
+			// A plain search, or a server that ignored the non-critical
+			// control (RFC 4511 §4.1.11) and sent every entry: the
+			// SearchResultDone with success just read ends the search.
+			return refs, nil
 		}
 		ck, err := pagedCookie(pc.value)
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 )
 
 // The line diff is written here rather than taken from a library: the ones
-// measured for /work/shared/BENCHMARKS.md are either slow at 200k lines
+// we measured are either slow at 200k lines
 // (sergi/go-diff 0.26 s, go-difflib 0.83 s, 2.7x-8x `diff -u`) or degrade /
 // blow up (go-udiff, gotextdiff). GNU diff is fast because it interns lines,
 // trims the common prefix and suffix, and discards lines that occur in only

@@ -1,6 +1,6 @@
 // Package mailcheck proves that mail still flows after an upgrade step: it
 // reads the MTA transaction log (mail.log_current and its rotations, see
-// shared/realdata/FORMATS.md §3) and daemontools multilog directories
+// docs/FORMATS.md §3) and daemontools multilog directories
 // (FORMATS.md §4), scans the MTA queue tree (FORMATS.md §2.8), records a
 // read-only baseline before the upgrade and compares the state after the
 // restart against it.

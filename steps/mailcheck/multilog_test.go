@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// realdata is the shared folder of real samples (FORMATS.md §4).
-const realdata = "../../../shared/realdata/logs/multilog"
+// realdata holds the output of the real daemontools multilog
+// (testdata/multilog/SOURCES.md).
+const realdata = "testdata/multilog"
 
 func ns(y int, mo time.Month, d, h, mi, s, n int) time.Time {
 	return time.Date(y, mo, d, h, mi, s, n, time.UTC)

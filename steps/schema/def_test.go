@@ -85,14 +85,14 @@ func TestParseRejects(t *testing.T) {
 // TestParseRealSchemaFiles parses every definition of the public schema
 // files the needed set was taken from.
 func TestParseRealSchemaFiles(t *testing.T) {
-	root := filepath.Join("..", "..", "..", "shared", "realdata", "schema", "389ds")
+	root := filepath.Join("testdata", "389ds")
 	files := []string{"50ns-mail.ldif", "50ns-msg.ldif", "20subscriber.ldif", "60inetmail.ldif", "30ns-common.ldif",
 		"50ns-delegated-admin.ldif", "51ns-calendar.ldif", "50ns-calendar.ldif", "50ns-directory.ldif"}
 	for _, f := range files {
 		t.Run(f, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join(root, f))
 			if err != nil {
-				t.Fatalf("real schema data missing (../shared/realdata): %v", err)
+				t.Fatalf("real schema data missing (testdata/389ds, see its SOURCES.md): %v", err)
 			}
 			// LDIF: continuation lines start with one space, which is removed.
 			var lines []string

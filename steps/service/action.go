@@ -27,6 +27,8 @@ type opData struct {
 	// or the units a start brought up.
 	Units  []string `json:"units,omitempty"`
 	Before []status `json:"before,omitempty"`
+	// After is the proof a stop left: each unit's evidence once it was down.
+	After []status `json:"after,omitempty"`
 	// Existed says whether the down file was there before this run created it.
 	Existed *bool `json:"existed,omitempty"`
 	// Prev is a parameter's value before the change; nil means it was not set.

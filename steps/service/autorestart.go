@@ -31,7 +31,7 @@ func AutoRestartOff(c Config) wizard.Step {
 }
 
 func (s *autoRestartOff) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
-	conf, err := ReadConfig(s.c.World)
+	conf, err := ReadConfig(s.c.Host)
 	if err != nil {
 		return false, "", err
 	}
@@ -41,7 +41,14 @@ func (s *autoRestartOff) Check(ctx context.Context, env *wizard.Env) (bool, stri
 	}
 	var why []string
 	done := true
-	for _, p := range autoRestartParams {
+	params := autoRestartParams
+	if !s.c.hasWatcher(ctx) {
+		// host-facts: F-SVC-004: a 5.x host has no watcher and no
+		// local.autorestart; nothing to turn off, nothing invented.
+		params = nil
+		why = append(why, "no watcher on this host (no local.watcher.*, local.autorestart, nor watcher process)")
+	}
+	for _, p := range params {
 		on := conf.Bool(p.name, p.def)
 		v, _ := conf.Value(p.name)
 		why = append(why, fmt.Sprintf("%s=%q", p.name, v))
@@ -66,7 +73,7 @@ func (s *autoRestartOff) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Ac
 	if cmd, ok := c.monitorOff(); ok {
 		acts = append(acts, cmdAction(env, cmd, opData{Op: "monitor"}))
 	}
-	conf, err := ReadConfig(c.World)
+	conf, err := ReadConfig(c.Host)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +81,11 @@ func (s *autoRestartOff) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Ac
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range autoRestartParams {
+	params := autoRestartParams
+	if !c.hasWatcher(ctx) {
+		params = nil // host-facts: F-SVC-004
+	}
+	for _, p := range params {
 		if conf.Bool(p.name, p.def) {
 			acts = append(acts, c.switchOffAction(env, p.name))
 		} else if _, ok := st.Config[p.name]; !ok && env.StateDir != "" {
@@ -133,7 +144,7 @@ func recordAction(env *wizard.Env, c Config, name string) wizard.Action {
 }
 
 func recordPrev(env *wizard.Env, c Config, name string) error {
-	conf, err := ReadConfig(c.World)
+	conf, err := ReadConfig(c.Host)
 	if err != nil {
 		return err
 	}
@@ -198,7 +209,7 @@ func AutoRestartOn(c Config) wizard.Step {
 }
 
 // targets are the values to restore; a nil value means delete the parameter.
-func (s *autoRestartOn) targets(env *wizard.Env) (map[string]*string, error) {
+func (s *autoRestartOn) targets(ctx context.Context, env *wizard.Env) (map[string]*string, error) {
 	st, err := loadState(env)
 	if err != nil {
 		return nil, err
@@ -209,6 +220,9 @@ func (s *autoRestartOn) targets(env *wizard.Env) (map[string]*string, error) {
 	if env.Projected(facts.AutoRestartOff) {
 		// A whole-run plan: stop/auto-restart will record the values now.
 		return s.c.switchesNow()
+	}
+	if !s.c.hasWatcher(ctx) {
+		return nil, nil // host-facts: F-SVC-004
 	}
 	return map[string]*string{"local.watcher.enable": ptr("yes")}, nil
 }
@@ -223,11 +237,12 @@ func sameValue(conf LocalConf, name string, want *string) bool {
 
 func (s *autoRestartOn) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
 	c := s.c
-	targets, err := s.targets(env)
+	targets, err := s.targets(ctx, env)
 	if err != nil {
 		return false, "", err
 	}
-	conf, err := ReadConfig(c.World)
+	watcher := c.hasWatcher(ctx)
+	conf, err := ReadConfig(c.Host)
 	if err != nil {
 		return false, "", err
 	}
@@ -244,7 +259,7 @@ func (s *autoRestartOn) Check(ctx context.Context, env *wizard.Env) (bool, strin
 			done = false
 		}
 	}
-	if conf.Enabled("watcher") {
+	if watcher && conf.Enabled("watcher") {
 		us, err := c.units("watcher")
 		if err != nil {
 			return false, "", err
@@ -269,11 +284,12 @@ func (s *autoRestartOn) Check(ctx context.Context, env *wizard.Env) (bool, strin
 
 func (s *autoRestartOn) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 	c := s.c
-	targets, err := s.targets(env)
+	targets, err := s.targets(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	conf, err := ReadConfig(c.World)
+	watcher := c.hasWatcher(ctx)
+	conf, err := ReadConfig(c.Host)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +310,7 @@ func (s *autoRestartOn) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 			acts = append(acts, c.restoreConfigAction(env, name, want))
 		}
 	}
-	if after.Enabled("watcher") {
+	if watcher && after.Enabled("watcher") {
 		us, err := c.units("watcher")
 		if err != nil {
 			return nil, err

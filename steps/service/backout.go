@@ -1,6 +1,7 @@
 package service
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -49,14 +50,14 @@ func BackoutOrder(in Installed) (stop, start []Component) {
 // from the answers (Config.DelegatedAdmin).
 func DetectInstalled(c Config) Installed {
 	in := Installed{DelegatedAdmin: c.DelegatedAdmin}
-	for _, inst := range webInstances(c.World) {
+	for _, inst := range webUnits(c.Host) {
 		if inst != "https-admserv" {
 			in.Web = true
 		}
 	}
-	matches, _ := filepath.Glob(filepath.Join(c.World.ServerRoot(), "slapd-*"))
+	matches, _ := filepath.Glob(filepath.Join(c.Host.ServerRoot(), "slapd-*"))
 	for _, m := range matches {
-		if isDir(m) && !strings.HasSuffix(m, ".bak") {
+		if fi, err := os.Stat(m); err == nil && fi.IsDir() && !strings.HasSuffix(m, ".bak") {
 			in.Directory = true
 		}
 	}

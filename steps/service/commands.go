@@ -4,14 +4,14 @@ import (
 	"path/filepath"
 	"time"
 
-	"mswizard/fixtures/layout"
+	"mswizard/steps/host"
 	"mswizard/wizard"
 )
 
 // Plain builds the Messaging Server's own control commands (seed 003 "メッセージ
 // プロセスの停止", seed 000 §4.4.2). Its methods are pure.
 type Plain struct {
-	W            layout.World
+	W            host.Layout
 	StopTimeout  time.Duration // the Command's own bound; 0 means wizard.DefaultTimeout
 	StartTimeout time.Duration
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"mswizard/fixtures/layout"
+	"mswizard/steps/host"
 )
 
 // Regime names what controls the Messaging Server processes of a host.
@@ -41,7 +41,7 @@ type Cluster struct {
 
 // Config says how to control one host.
 type Config struct {
-	World   layout.World
+	Host    host.Layout
 	Regime  Regime
 	Cluster Cluster
 	// StopTimeout bounds a stop command and then the wait for its processes to be
@@ -50,17 +50,14 @@ type Config struct {
 	// Poll is the interval between process and port checks (default 100 ms).
 	Poll time.Duration
 	// SvcDir names the daemontools service directory of a unit ("dispatcher",
-	// "imap", "admin", "https-HOST"); an empty name or a directory without a run
-	// file means the unit is not supervised and its scripts control it. Default:
-	// World.ServiceDir.
+	// "imap", "admin", "https-HOST"); nil, an empty name or a directory without
+	// a run file means the unit is not supervised and its scripts control it.
 	SvcDir func(unit string) string
 	// SvcBin is the directory of svc and svstat; empty means $PATH.
 	SvcBin string
-	// Addr is the host the ports are probed on (default 127.0.0.1).
-	Addr string
-	// Match decides whether a live process is the given unit; nil means the
-	// default rule (see [DefaultMatch]).
-	Match func(unit string, p Proc) bool
+	// Evidence reads the process table and the listening sockets; the zero
+	// value means the system's own (host.SystemEvidence).
+	Evidence host.Evidence
 	// DelegatedAdmin says iPlanet Delegated Administrator is installed (seed 003
 	// backout order).
 	DelegatedAdmin bool
@@ -87,25 +84,18 @@ func (c Config) withDefaults() Config {
 	if c.Poll <= 0 {
 		c.Poll = DefaultPoll
 	}
-	if c.Addr == "" {
-		c.Addr = "127.0.0.1"
-	}
-	if c.SvcDir == nil {
-		w := c.World
-		c.SvcDir = w.ServiceDir
-	}
-	if c.Match == nil {
-		c.Match = DefaultMatch
+	if c.Evidence.Procs == nil || c.Evidence.Listeners == nil {
+		c.Evidence = host.SystemEvidence()
 	}
 	if c.Cluster.HaregService == "" {
 		c.Cluster.HaregService = "iMS50"
 	}
 	if c.Cluster.LogicalHost == "" {
-		c.Cluster.LogicalHost = c.World.Host
+		c.Cluster.LogicalHost = c.Host.Host
 	}
 	if c.Cluster.System == "" {
 		// VCS names a system by its node name, the host's first label.
-		c.Cluster.System, _, _ = strings.Cut(c.World.Host, ".")
+		c.Cluster.System, _, _ = strings.Cut(c.Host.Host, ".")
 	}
 	if c.Cluster.Bin == "" {
 		switch c.Regime {
@@ -123,8 +113,8 @@ func (c Config) withDefaults() Config {
 // Validate reports a configuration the regime cannot work with.
 func (c Config) Validate() error {
 	c = c.withDefaults()
-	if c.World.Dir == "" && c.World.SR == "" {
-		return fmt.Errorf("service: config: no world or server root")
+	if c.Host.Root == "" {
+		return fmt.Errorf("service: config: no server root")
 	}
 	need := func(what, v string) error {
 		if v == "" {

@@ -11,7 +11,7 @@
 //   - readers of the host's own files: ports and enable switches from
 //     local.conf, dispatcher.cnf, job_controller.cnf, adm.conf and the web
 //     servers' magnus.conf ([ReadPorts], [ReadLocalConf]), lenient as
-//     shared/realdata/FORMATS.md §2.1, §2.6 and §2.7 ask;
+//     docs/FORMATS.md §2.1, §2.6 and §2.7 ask;
 //   - journaled wizard steps ([Steps]) whose Check reads pid files,
 //     /proc/PID/cmdline and /proc/PID/exe and probes ports, so a stop is done
 //     when the process is gone and its port refuses connections, and a start

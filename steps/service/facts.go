@@ -123,7 +123,7 @@ func projectedConf(env *wizard.Env, conf LocalConf) LocalConf {
 // switchesNow are the auto-restart switches' values now, as stop/auto-restart
 // records them (nil: unset).
 func (c Config) switchesNow() (map[string]*string, error) {
-	conf, err := ReadConfig(c.World)
+	conf, err := ReadConfig(c.Host)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -78,15 +77,11 @@ func (c Config) evidence(root string) []haEvidence {
 	} {
 		add(under(root, e.p), e.r)
 	}
-	w := c.World
-	if w.Dir != "" {
+	w := c.Host
+	// A cluster command directory the answers name (ClusterBin) is evidence too.
+	if bin := c.Cluster.Bin; bin != "" {
 		for tool, r := range map[string]Regime{"hareg": RegimeSC22, "scswitch": RegimeSC3, "scrgadm": RegimeSC3, "hares": RegimeVeritas, "hagrp": RegimeVeritas} {
-			add(filepath.Join(w.BinDir(), tool), r)
-		}
-		if b, err := os.ReadFile(filepath.Join(w.ClusterDir(), "regime")); err == nil {
-			if r := Regime(strings.TrimSpace(string(b))); r.HA() {
-				out = append(out, haEvidence{filepath.Join(w.ClusterDir(), "regime") + " names " + string(r), r})
-			}
+			add(filepath.Join(bin, tool), r)
 		}
 	}
 	add(filepath.Join(w.MsgDir(), "ha"), "")

@@ -22,7 +22,7 @@ func (s *step) ID() string    { return s.id }
 func (s *step) Title() string { return s.title }
 
 func (c Config) plain() Plain {
-	return Plain{W: c.World, StopTimeout: c.StopTimeout, StartTimeout: c.StartTimeout}
+	return Plain{W: c.Host, StopTimeout: c.StopTimeout, StartTimeout: c.StartTimeout}
 }
 func (c Config) daemontools() Daemontools { return Daemontools{Bin: c.SvcBin, Timeout: c.StopTimeout} }
 func (c Config) sc22() SunCluster22 {
@@ -183,24 +183,41 @@ func (c Config) stopAction(env *wizard.Env, op, arg string, cmd wizard.Command, 
 			if err := run(ctx, env, r, cmd); err != nil {
 				return fmt.Errorf("stop: %w", err)
 			}
+			// The proof: the same evidence, read again until every unit is
+			// down, kept in the receipt (host-facts: F-PROC-001, F-PROC-002).
 			deadline := time.Now().Add(c.StopTimeout)
-			var errs, notes []string
-			for i, u := range units {
-				st, err := c.waitDown(ctx, u, deadline, c.StopTimeout, d.Before[i].Running)
+			var errs []string
+			for _, u := range units {
+				st, err := c.waitDown(ctx, u, deadline, c.StopTimeout)
 				if err != nil {
 					errs = append(errs, err.Error())
 				}
-				if st.Reused != nil || st.StalePid > 0 {
-					notes = append(notes, st.describe())
-				}
+				d.After = append(d.After, st)
 			}
-			r.Note = strings.Join(notes, "; ")
+			if err := r.SetData(d); err != nil {
+				return err
+			}
 			if len(errs) > 0 {
-				return fmt.Errorf("%s exited 0 but the stop did not happen: %s", cmd, strings.Join(errs, "; "))
+				return fmt.Errorf("%s did not stop everything: %s", cmd, strings.Join(errs, "; "))
 			}
+			r.Note = "proved stopped: " + proof(d.After)
 			return nil
 		},
 	}
+}
+
+// proof summarises the evidence that units are down, for the receipt.
+func proof(sts []status) string {
+	var out []string
+	src := ""
+	for _, st := range sts {
+		out = append(out, st.describe())
+		src = st.Source
+	}
+	if src != "" {
+		return strings.Join(out, "; ") + " (read from " + src + ")"
+	}
+	return strings.Join(out, "; ")
 }
 
 // startAction runs cmd and then waits, within StartTimeout, until every unit
@@ -226,13 +243,13 @@ func (c Config) startAction(env *wizard.Env, op, arg string, cmd wizard.Command,
 				return fmt.Errorf("start: %w", err)
 			}
 			deadline := time.Now().Add(c.StartTimeout)
-			conf, err := ReadConfig(c.World)
+			conf, err := ReadConfig(c.Host)
 			if err != nil {
 				return err
 			}
 			var errs, skipped []string
 			for _, u := range units {
-				if slices.Contains(MessagingServices(), u.Name) && !conf.Enabled(u.Name) {
+				if isMessaging(u.Name) && !conf.Enabled(u.Name) {
 					// start-msg skips a disabled service (seed 000 §4.4.2.1); a
 					// later step or undo that enables it starts it.
 					skipped = append(skipped, u.Name)
@@ -266,8 +283,8 @@ func (c Config) crashCheck(ctx context.Context, units []unit, before []status) e
 		}
 		if !st.up() {
 			was := ""
-			if i < len(before) && before[i].Running != nil {
-				was = " (was " + before[i].Running.String() + ")"
+			if i < len(before) && len(before[i].Running) > 0 {
+				was = " (was " + before[i].Running[0].String() + ")"
 			}
 			crashed = append(crashed, u.Name+was)
 		}
@@ -475,12 +492,12 @@ func (c Config) ensureDown(env *wizard.Env, op, arg string, cmd wizard.Command, 
 }
 
 func (c Config) allUp(ctx context.Context, us []unit) bool {
-	conf, err := ReadConfig(c.World)
+	conf, err := ReadConfig(c.Host)
 	if err != nil {
 		return false
 	}
 	for _, u := range us {
-		if slices.Contains(MessagingServices(), u.Name) && !conf.Enabled(u.Name) {
+		if isMessaging(u.Name) && !conf.Enabled(u.Name) {
 			continue
 		}
 		if st, err := c.observe(ctx, u); err != nil || !st.up() {
@@ -537,7 +554,7 @@ func (c Config) configAction(env *wizard.Env, name string, cmd wizard.Command) w
 		Summary:    cmd.String(),
 		Idempotent: true,
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
-			conf, err := ReadConfig(c.World)
+			conf, err := ReadConfig(c.Host)
 			if err != nil {
 				return err
 			}

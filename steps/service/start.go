@@ -11,13 +11,13 @@ import (
 // start is post/start.
 type start struct{ step }
 
-// Start is post/start: the services up again after the upgrade, in the
-// documented order — watcher, ens, store (its port answering is the manual's
-// "checking store server status ... ready"), imap, pop, http, sched, dispatcher,
-// job_controller (seed 000 §4.4.2.1) — skipping each whose *.enable switch is off
-// in the host's configuration; then the Administration Server and the web
-// server instances. A plain host starts the services one by one with
-// `start-msg SERVICE`, waiting for each port before the next; daemontools removes
+// Start is post/start: the services up again after the upgrade. start-msg
+// starts them in the documented order — watcher (6.x only), ens, store, imap,
+// pop, http, sched, dispatcher, job_controller (seed 000 §4.4.2.1) — skipping
+// each whose *.enable switch is off; then the Administration Server and the web
+// server instances. A plain host runs the appendix's one `start-msg` and then
+// proves each enabled service up (its process in the process table, its socket
+// listening on the configured address); daemontools removes
 // the down file this run created and runs `svc -u`; Sun Cluster 2.2 runs
 // `start-msg ha` (seed 003 post-upgrade step 6); Sun Cluster 3 and Veritas bring
 // the resource online. A service that answered and then stopped answering
@@ -28,15 +28,15 @@ func Start(c Config) wizard.Step {
 
 // expected lists the units that must answer after the start, in start order:
 // the enabled messaging services, the Administration Server, the web instances.
-func (s *start) expected(env *wizard.Env) (msg, rest []unit, err error) {
+func (s *start) expected(ctx context.Context, env *wizard.Env) (msg, rest []unit, err error) {
 	c := s.c
-	conf, err := ReadConfig(c.World)
+	conf, err := ReadConfig(c.Host)
 	if err != nil {
 		return nil, nil, err
 	}
 	conf = projectedConf(env, conf)
 	var names []string
-	for _, n := range MessagingServices() {
+	for _, n := range c.MessagingServices(ctx) {
 		if conf.Enabled(n) {
 			names = append(names, n)
 		}
@@ -46,16 +46,16 @@ func (s *start) expected(env *wizard.Env) (msg, rest []unit, err error) {
 		return nil, nil, err
 	}
 	var others []string
-	if exists(c.World.StartAdmin()) {
+	if exists(c.Host.StartAdmin()) {
 		others = append(others, AdminUnit)
 	}
-	others = append(others, webUnits(c.World)...)
+	others = append(others, webUnits(c.Host)...)
 	rest, err = c.units(others...)
 	return msg, rest, err
 }
 
 func (s *start) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
-	msg, rest, err := s.expected(env)
+	msg, rest, err := s.expected(ctx, env)
 	if err != nil {
 		return false, "", err
 	}
@@ -79,7 +79,7 @@ func (s *start) Check(ctx context.Context, env *wizard.Env) (bool, string, error
 
 func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 	c := s.c
-	msg, rest, err := s.expected(env)
+	msg, rest, err := s.expected(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,11 @@ func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, err
 	var acts []wizard.Action
 	var earlier []unit
 	switch {
-	case c.Regime.HA():
+	case c.Regime != RegimeDaemontools:
+		// The appendix's restart is one start-msg (`start-msg ha` on Sun
+		// Cluster 2.2, the resource online on Sun Cluster 3 and Veritas),
+		// then proof that each enabled service came up (host-facts:
+		// F-CMD-001, F-SVC-001).
 		var down bool
 		for _, u := range msg {
 			down = down || !up[u.Name]

@@ -65,7 +65,7 @@ func StopDispatcher(c Config) wizard.Step {
 func StopAdmin(c Config) wizard.Step {
 	return &unitsStep{step{IDStopAdmin, "Stop the Administration Server", c.withDefaults()},
 		"admin", func(c Config) []string {
-			if !exists(c.World.StopAdmin()) && !exists(c.World.AdminPidFile()) {
+			if !exists(c.Host.StopAdmin()) && !exists(c.Host.AdmConf()) {
 				return nil
 			}
 			return []string{AdminUnit}
@@ -76,7 +76,7 @@ func StopAdmin(c Config) wizard.Step {
 // https-admserv and https-HOST).
 func StopWeb(c Config) wizard.Step {
 	return &unitsStep{step{IDStopWeb, "Stop the web server instances", c.withDefaults()},
-		"web", func(c Config) []string { return webUnits(c.World) }}
+		"web", func(c Config) []string { return webUnits(c.Host) }}
 }
 
 func (s *unitsStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
@@ -174,7 +174,7 @@ func StopMessaging(c Config) wizard.Step {
 }
 
 func (s *stopMessaging) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
-	us, err := s.c.units(MessagingServices()...)
+	us, err := s.c.units(s.c.MessagingServices(ctx)...)
 	if err != nil {
 		return false, "", err
 	}
@@ -183,7 +183,7 @@ func (s *stopMessaging) Check(ctx context.Context, env *wizard.Env) (bool, strin
 
 func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 	c := s.c
-	us, err := c.units(stopOrder(MessagingServices())...)
+	us, err := c.units(stopOrder(c.MessagingServices(ctx))...)
 	if err != nil {
 		return nil, err
 	}

@@ -2,55 +2,62 @@ package service
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
-	"mswizard/fixtures/layout"
+	"mswizard/steps/host"
 )
 
-// MessagingServices are the services start-msg starts, in the documented order
-// (seed 000 §4.4.2.1): the store must report ready before imap.
-func MessagingServices() []string {
-	return []string{"watcher", "ens", "store", "imap", "pop", "http", "sched", "dispatcher", "job_controller"}
+// AdminUnit is the unit name of the Administration Server.
+const AdminUnit = host.Admin
+
+// MessagingServices are the services start-msg starts on this host, in the
+// documented order (host-facts: F-SVC-001); the watcher only where the host
+// has one (host-facts: F-SVC-004).
+func (c Config) MessagingServices(ctx context.Context) []string {
+	return host.Messaging(c.hasWatcher(ctx))
 }
 
-// AdminUnit is the unit name of the Administration Server.
-const AdminUnit = "admin"
+// hasWatcher: the configuration names a watcher, or a watcher process of the
+// instance lives. A process table that cannot be read leaves only the
+// configuration to judge by.
+func (c Config) hasWatcher(ctx context.Context) bool {
+	conf, err := ReadConfig(c.Host)
+	if err != nil {
+		return true // unreadable: assume the 6.x service exists, so its stop is not skipped
+	}
+	procs, _ := c.Evidence.Procs(ctx)
+	return host.HasWatcher(conf, c.Host, procs)
+}
 
 // unit is one daemon this package stops and starts.
 type unit struct {
-	Name    string // "imap", "admin", "https-HOST"
-	PidFile string
-	Port    int    // 0: no port to probe
-	SvcDir  string // daemontools service directory; "" when not supervised
+	Name   string       // "imap", "admin", "https-HOST"
+	Svc    host.Service // its port and listen address
+	SvcDir string       // daemontools service directory; "" when not supervised
 }
 
 // supervised reports whether a daemontools supervise runs the unit.
 func (u unit) supervised() bool { return u.SvcDir != "" }
 
-// units resolves the units of a host now: ports from its files, pid files from
-// the layout, and under daemontools the service directories that hold a run file.
+// units resolves the units of a host now: ports and addresses from its files,
+// and under daemontools the service directories that hold a run file.
 func (c Config) units(names ...string) ([]unit, error) {
-	ports, err := ReadPorts(c.World)
+	svcs, err := host.Services(c.Host)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]unit, 0, len(names))
 	for _, n := range names {
-		u := unit{Name: n, Port: ports[n]}
-		switch {
-		case n == AdminUnit:
-			u.PidFile = c.World.AdminPidFile()
-		case strings.HasPrefix(n, "https-"):
-			u.PidFile = c.World.WebPidFile(n)
-		default:
-			u.PidFile = c.World.PidFile(n)
+		sv, ok := svcs[n]
+		if !ok {
+			sv = host.Service{Name: n}
 		}
-		if c.Regime == RegimeDaemontools {
+		u := unit{Name: n, Svc: sv}
+		if c.Regime == RegimeDaemontools && c.SvcDir != nil {
 			if d := c.SvcDir(n); d != "" && exists(filepath.Join(d, "run")) {
 				u.SvcDir = d
 			}
@@ -60,113 +67,118 @@ func (c Config) units(names ...string) ([]unit, error) {
 	return out, nil
 }
 
-// status is what a unit looks like now.
+// status is what a unit looks like now, and the evidence for it: the
+// processes of the unit in the process table, the sockets listening on its
+// configured address and port, and what could not be read (host-facts:
+// F-PROC-001, F-PROC-002).
 type status struct {
-	Unit     string `json:"unit"`
-	Running  *Proc  `json:"running,omitempty"`   // the unit's own live process
-	Reused   *Proc  `json:"reused,omitempty"`    // the pid file names an unrelated live process
-	StalePid int    `json:"stale_pid,omitempty"` // the pid file names a dead process
-	Port     int    `json:"port,omitempty"`
-	PortOpen bool   `json:"port_open,omitempty"`
+	Unit      string          `json:"unit"`
+	Running   []host.Proc     `json:"running,omitempty"`   // the unit's own processes (or possibly its: see Maybe)
+	Maybe     bool            `json:"maybe,omitempty"`     // a process the table cannot place for certain
+	Endpoint  string          `json:"endpoint,omitempty"`  // ADDR:PORT the configuration names
+	Listening []host.Listener `json:"listening,omitempty"` // sockets listening there
+	Unknown   string          `json:"unknown,omitempty"`   // evidence that could not be read
+	Source    string          `json:"source,omitempty"`    // where the evidence came from
 }
 
-// down: no process of the unit lives and its port refuses connections.
-func (s status) down() bool { return s.Running == nil && !s.PortOpen }
+// down: proved stopped — both the process table and the sockets were read,
+// no process of the unit lives and nothing listens where it would. Unknown is
+// never down.
+func (s status) down() bool { return s.Unknown == "" && len(s.Running) == 0 && len(s.Listening) == 0 }
 
-// up: the port answers; a unit without a port is up when its process lives.
+// up: its socket listens; a unit without a port is up when its process lives.
 func (s status) up() bool {
-	if s.Port > 0 {
-		return s.PortOpen
+	if s.Endpoint != "" {
+		return len(s.Listening) > 0
 	}
-	return s.Running != nil
+	return len(s.Running) > 0 && !s.Maybe
 }
 
-// describe says why the unit is (not) running, naming any stale or reused pid.
+// describe says what the evidence shows.
 func (s status) describe() string {
 	var parts []string
 	switch {
-	case s.Running != nil:
-		parts = append(parts, fmt.Sprintf("%s runs as %s", s.Unit, s.Running))
-	default:
-		parts = append(parts, s.Unit+" has no live process")
+	case len(s.Running) > 0:
+		ps := make([]string, len(s.Running))
+		for i, p := range s.Running {
+			ps[i] = p.String()
+		}
+		maybe := ""
+		if s.Maybe {
+			maybe = " (cannot tell for certain, so taken as running)"
+		}
+		parts = append(parts, fmt.Sprintf("%s runs as %s%s", s.Unit, strings.Join(ps, ", "), maybe))
+	case s.Unknown == "":
+		parts = append(parts, s.Unit+": no process in the process table")
 	}
-	if s.Port > 0 {
-		if s.PortOpen {
-			parts = append(parts, fmt.Sprintf("port %d answers", s.Port))
-		} else {
-			parts = append(parts, fmt.Sprintf("port %d closed", s.Port))
+	if s.Endpoint != "" {
+		if len(s.Listening) > 0 {
+			parts = append(parts, "listening on "+s.Endpoint)
+		} else if s.Unknown == "" {
+			parts = append(parts, "nothing listens on "+s.Endpoint)
 		}
 	}
-	if s.Reused != nil {
-		parts = append(parts, fmt.Sprintf("its pid file names %s, another program (a reused pid), left alone", s.Reused))
-	}
-	if s.StalePid > 0 {
-		parts = append(parts, fmt.Sprintf("stale pid file (pid %d is gone)", s.StalePid))
+	if s.Unknown != "" {
+		parts = append(parts, s.Unit+": state unknown ("+s.Unknown+")")
 	}
 	return strings.Join(parts, ", ")
 }
 
-// observe reads a unit's pid file (and under daemontools supervise/status),
-// identifies each pid through /proc/PID/cmdline and exe, and probes its port.
-// extra are pids known from before (a process whose pid file a stop script
-// removed while it lives on is still found).
-func (c Config) observe(ctx context.Context, u unit, extra ...int) (status, error) {
-	st := status{Unit: u.Name, Port: u.Port}
-	pid, err := readPidFile(u.PidFile)
-	if err != nil {
-		return st, err
-	}
-	pids := []int{pid}
-	if u.supervised() {
-		if sp, _, ok := superviseStatus(u.SvcDir); ok {
-			pids = append(pids, sp)
-		}
-	}
-	pids = append(pids, extra...)
-	seen := map[int]bool{}
-	for i, p := range pids {
-		if p <= 0 || seen[p] {
-			continue
-		}
-		seen[p] = true
-		proc, alive := readProc(p)
-		switch {
-		case alive && c.Match(u.Name, proc):
-			if st.Running == nil {
-				pp := proc
-				st.Running = &pp
-			}
-		case alive && i == 0:
-			pp := proc
-			st.Reused = &pp
-		case !alive && i == 0:
-			st.StalePid = p
-		}
-	}
-	st.PortOpen = portOpen(ctx, c.Addr, u.Port)
-	return st, nil
+// snapshot is one reading of the host's evidence, shared by the units observed
+// together.
+type snapshot struct {
+	procs     []host.Proc
+	listeners []host.Listener
+	procErr   error
+	sockErr   error
 }
 
-// superviseStatus reads daemontools' supervise/status: 12 bytes TAI64N, the
-// pid little-endian in bytes 12..15 (0 when down), paused flag, want byte. ok is
-// false when there is no status file.
-func superviseStatus(dir string) (pid int, want byte, ok bool) {
-	b, err := os.ReadFile(filepath.Join(dir, "supervise", "status"))
-	if err != nil || len(b) < 18 {
-		return 0, 0, false
-	}
-	return int(binary.LittleEndian.Uint32(b[12:16])), b[17], true
+func (c Config) snap(ctx context.Context) snapshot {
+	var s snapshot
+	s.procs, s.procErr = c.Evidence.Procs(ctx)
+	s.listeners, s.sockErr = c.Evidence.Listeners(ctx)
+	return s
 }
 
-// waitDown polls until the unit is down or the deadline passes. It fails naming
-// the process (pid, cmdline) that lives on, or the port that still answers.
-func (c Config) waitDown(ctx context.Context, u unit, deadline time.Time, timeout time.Duration, before *Proc) (status, error) {
-	var extra []int
-	if before != nil {
-		extra = append(extra, before.Pid)
+// observe reads the process table and the listening sockets and judges one unit.
+func (c Config) observe(ctx context.Context, u unit) (status, error) {
+	return c.judge(u, c.snap(ctx)), nil
+}
+
+func (c Config) judge(u unit, s snapshot) status {
+	st := status{Unit: u.Name, Source: c.Evidence.Source}
+	if u.Svc.Port > 0 {
+		st.Endpoint = u.Svc.Endpoint()
 	}
+	var unknown []string
+	if s.procErr != nil {
+		unknown = append(unknown, "process table: "+s.procErr.Error())
+	}
+	for _, p := range s.procs {
+		switch host.Owns(c.Host, u.Name, p) {
+		case host.Yes:
+			st.Running = append(st.Running, p)
+		case host.Maybe:
+			st.Running = append(st.Running, p)
+			st.Maybe = true
+		}
+	}
+	if u.Svc.Port > 0 {
+		if s.sockErr != nil {
+			unknown = append(unknown, "sockets: "+s.sockErr.Error())
+		}
+		st.Listening = host.Listening(u.Svc, s.listeners)
+	}
+	st.Unknown = strings.Join(unknown, "; ")
+	return st
+}
+
+// waitDown polls until the unit is proved down or the deadline passes. It
+// fails naming the processes (pid, program) that live on, or the socket that
+// still listens.
+func (c Config) waitDown(ctx context.Context, u unit, deadline time.Time, timeout time.Duration) (status, error) {
 	for {
-		st, err := c.observe(ctx, u, extra...)
+		st, err := c.observe(ctx, u)
 		if err != nil {
 			return st, err
 		}
@@ -174,10 +186,7 @@ func (c Config) waitDown(ctx context.Context, u unit, deadline time.Time, timeou
 			return st, nil
 		}
 		if !time.Now().Before(deadline) {
-			if st.Running != nil {
-				return st, fmt.Errorf("%s still running %s after its stop: %s", u.Name, timeout, st.Running)
-			}
-			return st, fmt.Errorf("%s: port %d still accepts connections %s after the stop, and no process of %s is known", u.Name, u.Port, timeout, u.Name)
+			return st, fmt.Errorf("%s not proved stopped %s after its stop command: %s", u.Name, timeout, st.describe())
 		}
 		if err := sleep(ctx, c.Poll); err != nil {
 			return st, fmt.Errorf("%s: waiting for the stop: %w", u.Name, err)
@@ -185,7 +194,7 @@ func (c Config) waitDown(ctx context.Context, u unit, deadline time.Time, timeou
 	}
 }
 
-// waitUp polls until the unit is up (its port answers) or the deadline passes.
+// waitUp polls until the unit is up (its socket listens) or the deadline passes.
 func (c Config) waitUp(ctx context.Context, u unit, deadline time.Time, timeout time.Duration) (status, error) {
 	for {
 		st, err := c.observe(ctx, u)
@@ -196,14 +205,23 @@ func (c Config) waitUp(ctx context.Context, u unit, deadline time.Time, timeout 
 			return st, nil
 		}
 		if !time.Now().Before(deadline) {
-			if u.Port > 0 {
-				return st, fmt.Errorf("%s: port %d not answering %s after the start (%s)", u.Name, u.Port, timeout, st.describe())
-			}
-			return st, fmt.Errorf("%s: no live process %s after the start (%s)", u.Name, timeout, st.describe())
+			return st, fmt.Errorf("%s not up %s after the start (%s)", u.Name, timeout, st.describe())
 		}
 		if err := sleep(ctx, c.Poll); err != nil {
 			return st, fmt.Errorf("%s: waiting for the start: %w", u.Name, err)
 		}
+	}
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -213,4 +231,6 @@ const CrashAdvice = "a crashed server process can leave the others hung on the l
 	"stop every messaging process (stop-msg, or the cluster's stop under HA) and start them all again"
 
 // webUnits lists the web server instances present on the host.
-func webUnits(w layout.World) []string { return webInstances(w) }
+func webUnits(l host.Layout) []string { return host.WebInstances(l) }
+
+func isMessaging(name string) bool { return slices.Contains(host.Messaging(true), name) }

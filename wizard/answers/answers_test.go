@@ -223,10 +223,10 @@ func TestTemplateValidates(t *testing.T) {
 }
 
 func TestRealLegacySetupFilesParse(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "realdata", "inf", "legacy-setup-ds")
+	dir := filepath.Join("testdata", "legacy-setup-ds")
 	files, _ := filepath.Glob(filepath.Join(dir, "*.inf"))
 	if len(files) != 2 {
-		t.Fatalf("want the 2 legacy samples in %s (the shared folder must sit beside the repo), found %d", dir, len(files))
+		t.Fatalf("want the 2 legacy samples in %s found %d", dir, len(files))
 	}
 	for _, p := range files {
 		b, _ := os.ReadFile(p)

@@ -2,6 +2,7 @@ package answers
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,8 +29,9 @@ type Key struct {
 
 // Sections of the answers file.
 const (
-	General = "General"
-	Wiz     = "Wizard"
+	General         = "General"
+	Wiz             = "Wizard"
+	MessagingServer = "MessagingServer"
 )
 
 // Keys lists every key the wizard reads. [General] is the product installer's own
@@ -52,7 +54,11 @@ var Keys = []Key{
 	{Section: Wiz, Name: "StateDir", Meaning: "where the journal, logs, reports and LDIF exports of this run live (one run per state directory)", Required: true, Example: "/var/opt/mswizard/state"},
 	{Section: Wiz, Name: "BackupDir", Meaning: "where the server-root, queue and store archives go; must not be inside the server root", Required: true, Example: "/backup/mswizard"},
 	{Section: Wiz, Name: "Instance", Meaning: "messaging instance name: the server root holds msg-INSTANCE", Required: true, Example: "budgie"},
-	{Section: Wiz, Name: "Installer", Meaning: "the new version's setup program, run as `setup -s -f FILE`", Required: true, Example: "/cdrom/ims52/setup"},
+	{Section: Wiz, Name: "Installer", Meaning: "the new version's setup program, run as `setup -k` on a pseudo-terminal, its prompts answered from this file (appendix C); `setup -s -f FILE` with InstallerMode = silent", Required: true, Example: "/cdrom/ims52/setup"},
+	{Section: Wiz, Name: "InstallerMode", Meaning: "interactive: `setup -k` answered through a pseudo-terminal, as appendix C documents; silent: `setup -s -f FILE`, only for media whose installer supports a silent upgrade (this file then carries the installer's own silent keys)", Default: "interactive", Choices: []string{"interactive", "silent"}},
+	{Section: Wiz, Name: "DirectoryUpgraded", Meaning: "the Directory Server in this server root was already upgraded: the installer's components are then 1, 3, 4, else its default 1, 2, 3, 4 (appendix C step 5)", Default: "no", Choices: []string{"yes", "no"}},
+	{Section: Wiz, Name: "InstallerAnswer", Meaning: "an answer to an installer prompt the documentation does not list: TEXT | ANSWER (TEXT from the prompt's last line, as the stopped run showed it; an empty ANSWER is Enter)", Multi: true, Example: "Do you agree to the license terms? | yes"},
+	{Section: Wiz, Name: "InstallerPromptTimeout", Meaning: "how long the installer may wait at a prompt no answer covers before the run stops and shows it", Default: "30s"},
 	{Section: Wiz, Name: "InstalledVersion", Meaning: "the version installed now", Default: "5.1"},
 	{Section: Wiz, Name: "TargetVersion", Meaning: "the version the installer brings", Default: "5.2"},
 	{Section: Wiz, Name: "PristineDefaults", Meaning: "directory of the installed version's vendor default config (config/, imta/config/, html/) for the three-way merge; empty for a two-way diff", Example: "/cdrom/ims52/payload/defaults-5.1"},
@@ -67,6 +73,7 @@ var Keys = []Key{
 	{Section: Wiz, Name: "IPResource", Meaning: "Veritas: the logical IP resource", Example: "ims-ip"},
 	{Section: Wiz, Name: "MountResource", Meaning: "Veritas: the shared mount resource", Example: "ims-mount"},
 	{Section: Wiz, Name: "Export", Meaning: "an LDIF export: NAME | BASE | SCOPE(base|one|sub) | FILTER | ATTRS(comma list or *) | FILE (DATE is replaced by YYYYMMDD); default: the appendix's ug and pab exports", Multi: true, Example: "ug | o=siroe.com | sub | (objectclass=inetlocalmailrecipient) | * | DATE.ug.ldif"},
+	{Section: Wiz, Name: "ConfigExport", Meaning: "the configuration directory's export, in the Export format; default: the whole suffix of ConfigDirectoryLdapURL, (objectclass=*), to DATE.config.ldif", Example: "config | o=NetscapeRoot | sub | (objectclass=*) | * | DATE.config.ldif"},
 	{Section: Wiz, Name: "PABSuffix", Meaning: "personal address book suffix exported to DATE.pab.ldif", Default: "o=pab"},
 	{Section: Wiz, Name: "LDAPCAFile", Meaning: "CA certificate file for ldaps:// and StartTLS", Example: "/etc/ssl/certs/ca.pem"},
 	{Section: Wiz, Name: "LDAPStartTLS", Meaning: "upgrade ldap:// connections with StartTLS", Default: "no", Choices: []string{"yes", "no"}},
@@ -85,6 +92,11 @@ var Keys = []Key{
 	{Section: Wiz, Name: "MaxQueueAttempts", Meaning: "delivery attempts over which a message counts as stuck", Default: "10"},
 	{Section: Wiz, Name: "MaxQueueAge", Meaning: "age over which a queued message counts as stuck", Default: "24h"},
 	{Section: Wiz, Name: "MaxLogErrors", Meaning: "error records (R K J X Y) allowed in mail.log_current after the restart", Default: "0"},
+
+	// The installer's own section: the service administrator the upgrade asks
+	// for again when it is not the default (appendix C step 8).
+	{Section: MessagingServer, Name: "ServiceAdminID", Meaning: "the service administrator chosen at the first installation; the installer asks for it again on upgrade when it is not ServiceAdmin (appendix C step 8)", Default: "ServiceAdmin"},
+	{Section: MessagingServer, Name: "ServiceAdminPwd", Meaning: "its password, typed into the installer's terminal only", Secret: true},
 }
 
 // multiInProduct lists keys documented as repeatable in the product sections
@@ -108,13 +120,19 @@ type Answers struct {
 	FullMachineName, SuiteSpotUserID, SuiteSpotGroup, ServerRoot, AdminDomain string
 	ConfigDirectoryLdapURL, UserDirectoryLdapURL, UserDirectoryAdminID        string
 	UserDirectoryAdminPwd, ConfigDirectoryAdminPwd, SchemaAdminPwd            Secret
-	SchemaAdminID                                                             string
+	SchemaAdminID, ConfigDirectoryAdminID                                     string
 
 	StateDir, BackupDir, Instance, Installer, InstalledVersion, TargetVersion string
+	InstallerMode, ServiceAdminID                                             string
+	ServiceAdminPwd                                                           Secret
+	DirectoryUpgraded                                                         bool
+	InstallerAnswers                                                          []string
+	InstallerPromptTimeout                                                    time.Duration
 	PristineDefaults, StoreAction, Regime, ServiceDir                         string
 	ClusterBin, ClusterResource, ClusterGroup, ClusterSystem, HaregService    string
 	IPResource, MountResource                                                 string
 	Exports                                                                   []Export
+	ConfigExport                                                              *Export // nil: the default
 	PABSuffix, LDAPCAFile                                                     string
 	LDAPStartTLS, LDAPInsecureSkipVerify, Confirm                             bool
 	LDAPTimeout, StopTimeout, StartTimeout                                    time.Duration
@@ -170,9 +188,16 @@ type LoadOptions struct {
 
 // Load reads, parses and validates an answers file, reporting every problem at once.
 func Load(path string, o LoadOptions) (*Answers, error) {
-	data, err := os.ReadFile(path)
+	// The file's own path is pinned absolute: relative paths inside it resolve
+	// against its directory, wherever the wizard is run from.
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	data, err := readAnswers(path)
 	if err != nil {
-		return nil, fmt.Errorf("answers: %w", err)
+		// An answers file that cannot be read is an answers-file error (exit 2),
+		// like one that cannot be parsed.
+		return nil, Problems{{File: path, Msg: err.Error()}}
 	}
 	f, perr := Parse(filepath.Base(path), data)
 	probs := Problems{}
@@ -198,6 +223,35 @@ func Load(path string, o LoadOptions) (*Answers, error) {
 	}
 	a.Path = path
 	return a, nil
+}
+
+// readAnswers reads the file, refusing what is not a regular file with a
+// message that says what it is.
+func readAnswers(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the answers file: %w", unwrapPath(err))
+	}
+	if fi.IsDir() {
+		return nil, errors.New("is a directory, not an answers file; give the install.inf inside it")
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("is not a regular file (%s)", fi.Mode().Type())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the answers file: %w", unwrapPath(err))
+	}
+	return b, nil
+}
+
+// unwrapPath drops the path a *PathError repeats: the problem names the file.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func inlineSecrets(f *File) []string {
@@ -349,6 +403,7 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 	a.ConfigDirectoryLdapURL = str(General, "ConfigDirectoryLdapURL")
 	a.UserDirectoryLdapURL = str(General, "UserDirectoryLdapURL")
 	a.UserDirectoryAdminID = str(General, "UserDirectoryAdminID")
+	a.ConfigDirectoryAdminID = str(General, "ConfigDirectoryAdminID")
 	for _, k := range Keys {
 		if k.Secret && k.Name == "UserDirectoryAdminPwd" {
 			a.UserDirectoryAdminPwd = secret(k)
@@ -359,18 +414,47 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 		if k.Secret && k.Name == "SchemaAdminPwd" {
 			a.SchemaAdminPwd = secret(k)
 		}
+		if k.Secret && k.Name == "ServiceAdminPwd" {
+			a.ServiceAdminPwd = secret(k)
+		}
 	}
-	a.StateDir = str(Wiz, "StateDir")
-	a.BackupDir = str(Wiz, "BackupDir")
+	// Paths the wizard reads from [Wizard] are made absolute against the
+	// answers file's directory and cleaned, so a rerun from another directory
+	// finds the same journal and the same backups (FAULTS.md C8).
+	path := func(name string) string {
+		v := str(Wiz, name)
+		if v == "" {
+			return ""
+		}
+		if !filepath.IsAbs(v) {
+			v = filepath.Join(base, v)
+		}
+		return filepath.Clean(v)
+	}
+	if a.ServerRoot != "" && !filepath.IsAbs(a.ServerRoot) {
+		// The installer reads ServerRoot from its own copy and would resolve a
+		// relative one against its own working directory: refused, not guessed.
+		_, line := get(Key{Section: General, Name: "ServerRoot"})
+		bad(line, "ServerRoot = %q: must be an absolute path (the installer reads it too)", a.ServerRoot)
+	}
+	if a.ServerRoot != "" {
+		a.ServerRoot = filepath.Clean(a.ServerRoot)
+	}
+	a.StateDir = path("StateDir")
+	a.BackupDir = path("BackupDir")
 	a.Instance = str(Wiz, "Instance")
-	a.Installer = str(Wiz, "Installer")
+	a.Installer = path("Installer")
 	a.InstalledVersion = str(Wiz, "InstalledVersion")
 	a.TargetVersion = str(Wiz, "TargetVersion")
-	a.PristineDefaults = str(Wiz, "PristineDefaults")
+	a.InstallerMode = str(Wiz, "InstallerMode")
+	a.DirectoryUpgraded = yes("DirectoryUpgraded")
+	a.InstallerPromptTimeout = dur("InstallerPromptTimeout")
+	a.ServiceAdminID = str(MessagingServer, "ServiceAdminID")
+	a.PristineDefaults = path("PristineDefaults")
 	a.StoreAction = str(Wiz, "StoreAction")
 	a.Regime = str(Wiz, "Regime")
-	a.ServiceDir = str(Wiz, "ServiceDir")
-	a.ClusterBin = str(Wiz, "ClusterBin")
+	a.ServiceDir = path("ServiceDir")
+	a.ClusterBin = path("ClusterBin")
 	a.ClusterResource = str(Wiz, "ClusterResource")
 	a.ClusterGroup = str(Wiz, "ClusterGroup")
 	a.ClusterSystem = str(Wiz, "ClusterSystem")
@@ -378,7 +462,7 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 	a.IPResource = str(Wiz, "IPResource")
 	a.MountResource = str(Wiz, "MountResource")
 	a.PABSuffix = str(Wiz, "PABSuffix")
-	a.LDAPCAFile = str(Wiz, "LDAPCAFile")
+	a.LDAPCAFile = path("LDAPCAFile")
 	a.SchemaAdminID = str(Wiz, "SchemaAdminID")
 	a.LDAPStartTLS = yes("LDAPStartTLS")
 	a.LDAPInsecureSkipVerify = yes("LDAPInsecureSkipVerify")
@@ -399,6 +483,13 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 		}
 		a.ConfigDecisions = append(a.ConfigDecisions, kv.Value)
 	}
+	for _, kv := range w.All("InstallerAnswer") {
+		if !strings.Contains(kv.Value, "|") || strings.TrimSpace(kv.Value[:strings.LastIndex(kv.Value, "|")]) == "" {
+			bad(kv.Line, "InstallerAnswer = %q: write the prompt's text, \"|\" and the answer, e.g. Do you agree to the license terms? | yes", kv.Value)
+			continue
+		}
+		a.InstallerAnswers = append(a.InstallerAnswers, kv.Value)
+	}
 	for _, kv := range w.All("Waive") {
 		id, reason, _ := strings.Cut(kv.Value, " ")
 		if id == "" || strings.TrimSpace(reason) == "" {
@@ -414,6 +505,15 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 			continue
 		}
 		a.Exports = append(a.Exports, e)
+	}
+	if k, _ := keyFor(Wiz, "ConfigExport"); k.Name != "" {
+		if v, line := get(k); v != "" {
+			if e, err := parseExport(v); err != nil {
+				bad(line, "ConfigExport: %v", err)
+			} else {
+				a.ConfigExport = &e
+			}
+		}
 	}
 	if len(a.Exports) == 0 && a.UserDirectoryLdapURL != "" {
 		a.Exports = DefaultExports(a.UserSuffix(), a.PABSuffix)
@@ -544,9 +644,10 @@ func distance(a, b string) int {
 }
 
 // decisionKeys are the [Wizard] keys that record the operator's decisions about
-// a run in progress (a merge conflict, a waived inhibitor, a confirmation), which
+// a run in progress (a merge conflict, a waived inhibitor, a confirmation, an
+// answer to an installer prompt the documentation does not list), which
 // the wizard itself asks them to add; they are not inputs the journal is pinned to.
-var decisionKeys = map[string]bool{"ConfigDecision": true, "Waive": true, "Confirm": true}
+var decisionKeys = map[string]bool{"ConfigDecision": true, "Waive": true, "Confirm": true, "InstallerAnswer": true}
 
 // Hash is the sha256 of the answers with every secret value left out, so a
 // journal can pin its inputs without holding a credential. The decision keys are

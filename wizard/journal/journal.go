@@ -92,15 +92,23 @@ type Holder struct {
 	User  string    `json:"user"`
 	Host  string    `json:"host"`
 	Since time.Time `json:"since"`
+	// StateDir is the holder's state directory, in the host-wide lock.
+	StateDir string `json:"state_dir,omitempty"`
 }
 
-// LockedError reports that another process holds the journal.
+// LockedError reports that another process holds the journal, or (ServerRoot
+// set) the host-wide lock of the server root a run works on.
 type LockedError struct {
-	Dir    string
-	Holder Holder
+	Dir        string
+	ServerRoot string
+	Holder     Holder
 }
 
 func (e *LockedError) Error() string {
+	if e.ServerRoot != "" {
+		return fmt.Sprintf("server root %s is in use by the run of state directory %s: pid %d (user %s on %s, since %s); one run at a time works on a server root — wait for it to finish, or go on with that run (--state-dir %s)",
+			e.ServerRoot, e.Holder.StateDir, e.Holder.PID, e.Holder.User, e.Holder.Host, e.Holder.Since.Format(time.RFC3339), e.Holder.StateDir)
+	}
 	return fmt.Sprintf("state directory %s is in use by pid %d (user %s on %s, since %s); wait for it to finish or stop it first",
 		e.Dir, e.Holder.PID, e.Holder.User, e.Holder.Host, e.Holder.Since.Format(time.RFC3339))
 }
@@ -131,8 +139,12 @@ func Open(dir string, o Options) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("journal: create state directory: %w", err)
 	}
-	lock, err := acquire(dir, o.Now())
+	lock, err := acquire(filepath.Join(dir, lockName), Holder{Since: o.Now()})
 	if err != nil {
+		var le *LockedError
+		if errors.As(err, &le) {
+			le.Dir = dir
+		}
 		return nil, err
 	}
 	j := &Journal{path: filepath.Join(dir, FileName), lock: lock, run: o.Run, now: o.Now}
@@ -169,8 +181,10 @@ func Read(dir string) ([]Record, error) {
 	return recs, err
 }
 
-func acquire(dir string, now time.Time) (*os.File, error) {
-	path := filepath.Join(dir, lockName)
+// acquire takes the flock on path and writes h, completed with this process's
+// identity, into it. The content is only a message for the refused: the kernel's
+// lock is the truth, so a holder killed with -9 leaves nothing to clean up.
+func acquire(path string, h Holder) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("journal: lock: %w", err)
@@ -181,11 +195,11 @@ func acquire(dir string, now time.Time) (*os.File, error) {
 			var h Holder
 			b, _ := io.ReadAll(f)
 			_ = json.Unmarshal(b, &h)
-			return nil, &LockedError{Dir: dir, Holder: h}
+			return nil, &LockedError{Holder: h}
 		}
 		return nil, fmt.Errorf("journal: lock %s: %w", path, err)
 	}
-	h := Holder{PID: os.Getpid(), Since: now.UTC()}
+	h.PID, h.Since = os.Getpid(), h.Since.UTC()
 	if u, err := user.Current(); err == nil {
 		h.User = u.Username
 	}
@@ -196,6 +210,43 @@ func acquire(dir string, now time.Time) (*os.File, error) {
 		_ = f.Sync()
 	}
 	return f, nil
+}
+
+// HostLock is the host-wide lock of one server root: two runs with different
+// state directories must never stop, archive or install on the same server root
+// at once. It lives beside the server root, not inside it, so a restore that
+// swaps the server root (or its contents) never swaps the lock away.
+type HostLock struct{ f *os.File }
+
+// HostLockPath is the host-wide lock file of serverRoot.
+func HostLockPath(serverRoot string) string {
+	root := filepath.Clean(serverRoot)
+	return filepath.Join(filepath.Dir(root), "."+filepath.Base(root)+".mswizard.lock")
+}
+
+// LockServerRoot takes the host-wide lock of serverRoot for the run whose state
+// directory is stateDir; held by another run, it returns *LockedError naming the
+// holder (pid, user, host, since, its state directory).
+func LockServerRoot(serverRoot, stateDir string, now time.Time) (*HostLock, error) {
+	path := HostLockPath(serverRoot)
+	f, err := acquire(path, Holder{Since: now, StateDir: stateDir})
+	if err != nil {
+		var le *LockedError
+		if errors.As(err, &le) {
+			le.ServerRoot = serverRoot
+		}
+		return nil, err
+	}
+	return &HostLock{f: f}, nil
+}
+
+// Close releases the host-wide lock.
+func (l *HostLock) Close() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	_ = l.f.Truncate(0)
+	return l.f.Close()
 }
 
 // Holder reads who holds the lock of the journal in dir, if anyone does.
@@ -261,6 +312,13 @@ func parse(path string, data []byte) ([]Record, int64, string, error) {
 			raw = data[:i]
 		}
 		rec, err := decode(raw)
+		var ve *versionError
+		if errors.As(err, &ve) {
+			// A sealed record of another format version is not a torn write:
+			// cutting it would destroy what a newer wizard wrote. Refused
+			// wherever it stands.
+			return nil, 0, "", &CorruptError{Path: path, Line: line, Why: err.Error() + "; run the wizard version that wrote it"}
+		}
 		if err != nil || last {
 			rest := data
 			if !last {
@@ -304,6 +362,14 @@ func encode(r Record) ([]byte, error) {
 	return out, nil
 }
 
+// versionError is a record whose CRC holds but whose format version this
+// wizard does not read.
+type versionError struct{ have int }
+
+func (e *versionError) Error() string {
+	return fmt.Sprintf("record version %d, this wizard reads %d", e.have, Version)
+}
+
 func decode(line []byte) (Record, error) {
 	var r Record
 	i := bytes.LastIndex(line, []byte(crcField))
@@ -322,7 +388,7 @@ func decode(line []byte) (Record, error) {
 		return r, fmt.Errorf("record is not JSON: %w", err)
 	}
 	if r.V != Version {
-		return r, fmt.Errorf("record version %d, this wizard reads %d", r.V, Version)
+		return r, &versionError{have: r.V}
 	}
 	return r, nil
 }

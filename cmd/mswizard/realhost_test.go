@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mswizard/fixtures/sim"
+	hostmodel "mswizard/steps/host"
+	"mswizard/wizard/journal"
+)
+
+// The world variants of issue 13: what the wizard knows of a host comes from
+// the product's documentation (docs/host-facts.md), and the simulator follows
+// it — services bound to the configured address, no pid files, a 5.x host
+// without a watcher, an HA host bound to its logical host's address.
+func TestUpgradeAndBackoutOnDocumentedHosts(t *testing.T) {
+	requireTools(t)
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		name  string
+		o     hostOptions
+		addr  string   // where the services must listen
+		stops []string // documented stops the plan must list
+		not   []string // what the plan must not hold
+	}{
+		{
+			name: "services bound to 127.0.0.7 with no pid files anywhere",
+			o:    hostOptions{listenAddr: "127.0.0.7"}, addr: "127.0.0.7",
+			stops: []string{"imsimta stop dispatcher", "stop-msg", "stop-admin", "https-admserv/stop", "https-budgie.siroe.com/stop"},
+		},
+		{
+			name: "a 5.1 host without a watcher gets no watcher actions and one start-msg",
+			o:    hostOptions{noWatcher: true}, addr: "127.0.0.1",
+			stops: []string{"imsimta stop dispatcher", "stop-msg", "stop-admin"},
+			not:   []string{"watcher", "autorestart"},
+		},
+		{
+			name: "a Sun Cluster 3 host bound to its logical host's address",
+			o:    hostOptions{regime: "sc3"}, addr: "127.0.0.9",
+			stops: []string{"imsimta stop dispatcher", "scswitch -n -j", "stop-admin"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := upHost(t, bin, tc.o)
+			requireBoundTo(t, h, tc.addr)
+			out, code := run(t, bin, "plan", "--answers", h.inf)
+			if code != 0 {
+				t.Fatalf("plan exit %d:\n%s", code, out)
+			}
+			for _, s := range tc.stops {
+				if !strings.Contains(out, s) {
+					t.Errorf("the plan lacks the documented stop %q:\n%s", s, out)
+				}
+			}
+			for _, s := range tc.not {
+				if strings.Contains(out, s) {
+					t.Errorf("the plan holds %q on a host that has none:\n%s", s, out)
+				}
+			}
+			out, code = run(t, bin, "upgrade", "--answers", h.inf, "--yes")
+			if code != 0 {
+				t.Fatalf("upgrade exit %d:\n%s", code, out)
+			}
+			if tc.o.noWatcher && strings.Count(out, "start-msg") != 1 {
+				t.Errorf("the restart is not the appendix's one start-msg:\n%s", out)
+			}
+			// The stops were proved by the process table and the sockets, and
+			// the proof is in the journal.
+			j, err := os.ReadFile(filepath.Join(h.World.StateDir(), journal.FileName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"proved stopped", "nothing listens on " + tc.addr + ":", "/proc/net/tcp"} {
+				if !strings.Contains(string(j), want) {
+					t.Errorf("the journal lacks the stop's proof %q", want)
+				}
+			}
+			requireNoPidFiles(t, h)
+			requireBoundTo(t, h, tc.addr)
+			h.requirePortsAnswer(t)
+			out, code = run(t, bin, "backout", "--answers", h.inf, "--yes")
+			if code != 0 {
+				t.Fatalf("backout exit %d:\n%s", code, out)
+			}
+			if v, _ := os.ReadFile(h.World.VersionFile()); !strings.Contains(string(v), "5.1") {
+				t.Errorf("VERSION = %q after the backout", v)
+			}
+			h.requirePortsAnswer(t)
+			requireBoundTo(t, h, tc.addr)
+			requireNoPidFiles(t, h)
+		})
+	}
+}
+
+// A service that survives its stop command fails the step, naming the process.
+func TestAServiceSurvivingItsStopFailsNamingTheProcess(t *testing.T) {
+	requireTools(t)
+	bin := buildBinary(t)
+	h := upHost(t, bin, hostOptions{listenAddr: "127.0.0.7"})
+	if err := sim.SetFault(h.w, sim.FaultStopLeavesAlive, "imap"); err != nil {
+		t.Fatal(err)
+	}
+	out, code := run(t, bin, "upgrade", "--answers", h.inf, "--yes")
+	if code != 1 {
+		t.Fatalf("upgrade exit %d, want 1:\n%s", code, out)
+	}
+	for _, want := range []string{"stop/messaging", "imap not proved stopped", "pid ", h.w.ProgramPath("imapd"), "listening on 127.0.0.7:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the failure does not name %q:\n%s", want, out)
+		}
+	}
+}
+
+// requireBoundTo checks, from the socket table, that every listening service
+// of the host listens on addr and nowhere else.
+func requireBoundTo(t *testing.T, h *simHost, addr string) {
+	t.Helper()
+	ls, err := hostmodel.SystemEvidence().Listeners(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, sv := range h.endpoints(t) {
+		if sv.Addr != addr {
+			t.Errorf("%s is configured on %q, want %s", name, sv.Addr, addr)
+		}
+		for _, l := range ls {
+			if l.Port == sv.Port && l.Addr.String() != addr {
+				t.Errorf("%s listens on %s, want only %s", name, l, addr)
+			}
+		}
+	}
+}
+
+// requireNoPidFiles: nothing in the world is a pid file (no *.pid, no logs/pid).
+func requireNoPidFiles(t *testing.T, h *simHost) {
+	t.Helper()
+	filepath.Walk(h.w.Dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() && (strings.HasSuffix(p, ".pid") || filepath.Base(p) == "pid") {
+			t.Errorf("pid file %s", p)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,121 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"mswizard/ldif/export"
+	"mswizard/wizard"
+	"mswizard/wizard/answers"
+)
+
+// EmptyExportID is the finding ID an export of no entries fails with; a
+// `Waive = ID reason` line in [Wizard] accepts the empty export (a host with
+// no personal address books, say).
+func EmptyExportID(name string) string { return "LDIF-EMPTY-" + strings.ToUpper(name) }
+
+// ExportLDIF is directory/export: the appendix's ldapsearch backups of users and
+// groups (DATE.ug.ldif) and personal address books (DATE.pab.ldif), done as a
+// search streamed to LDIF (paged when the server offers it), verified by
+// re-reading, and counted again by the server (seed 003, backup step 4).
+func ExportLDIF(c *Config) wizard.Step {
+	dir := filepath.Join(c.StateDir, "ldif")
+	return &unit{id: "directory/export", title: "Export users, groups and address books to LDIF", optional: true,
+		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+			var as []wizard.Action
+			for _, e := range c.Answers.Exports {
+				spec := exportSpec(e, env)
+				as = append(as, wizard.Action{
+					Summary:    exportSummary(c.Answers.LDAPAddress(), spec, dir),
+					Idempotent: true,
+					Do: func(ctx context.Context, r *wizard.Receipt) error {
+						conn, err := env.LDAP.DialLDAP(ctx)
+						if err != nil {
+							return fmt.Errorf("directory: %w", err)
+						}
+						defer conn.Close()
+						_, err = c.exportOne(ctx, env, conn, c.Answers.LDAPAddress(), spec, dir, r)
+						return err
+					},
+				})
+			}
+			return as, nil
+		},
+		undoText: "nothing: the LDIF files stay in the state directory",
+	}
+}
+
+// exportSpec turns an [Wizard] Export line into a search, DATE replaced by
+// the run's date.
+func exportSpec(e answers.Export, env *wizard.Env) export.Spec {
+	date := env.Now().Format("20060102")
+	spec := export.Spec{Name: e.Name, Base: e.Base, Filter: e.Filter, Attributes: e.Attributes, File: strings.ReplaceAll(e.File, "DATE", date)}
+	switch e.Scope {
+	case "base":
+		spec.Scope = export.ScopeBase
+	case "one":
+		spec.Scope = export.ScopeOne
+	}
+	return spec
+}
+
+func exportSummary(server string, spec export.Spec, dir string) string {
+	return fmt.Sprintf("ldap search %s -b %q %q (paged if the root DSE offers it) -> %s, then re-read, and counted again by the server (attributes 1.1); 0 entries fail unless waived (%s)",
+		server, spec.Base, spec.Filter, filepath.Join(dir, spec.File), EmptyExportID(spec.Name))
+}
+
+// exportOne runs one export on conn and checks it three ways before the
+// receipt names the file: the file re-read holds the entries written; the
+// server, asked again for the same search returning no attributes, counts
+// as many (a count independent of the writer); and the count is not zero
+// unless the operator waived EmptyExportID. A file that fails a check is
+// removed: it must not look like a backup.
+func (c *Config) exportOne(ctx context.Context, env *wizard.Env, conn any, server string, spec export.Spec, dir string, r *wizard.Receipt) (export.Result, error) {
+	s, ok := conn.(export.Searcher)
+	if !ok {
+		return export.Result{}, errors.New("directory: the connection cannot search")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return export.Result{}, err
+	}
+	opts := export.Options{Server: server, Now: env.Now,
+		Progress: func(n int, b int64) { env.Progress(wizard.Progress{What: "entries", Done: int64(n)}) }}
+	res, err := export.Export(ctx, s, spec, dir, opts)
+	if err != nil {
+		return res, err
+	}
+	fail := func(err error) (export.Result, error) {
+		return export.Result{}, errors.Join(err, os.Remove(res.Path))
+	}
+	if n, err := export.Verify(res.Path, res.Entries); err != nil {
+		return fail(fmt.Errorf("verify %s: %d entries read back: %w", res.Path, n, err))
+	}
+	n, err := export.Count(ctx, s, spec, opts)
+	if err != nil {
+		return fail(fmt.Errorf("export %s: the independent count failed: %w", spec.Name, err))
+	}
+	if n != res.Entries {
+		return fail(fmt.Errorf("export %s: %d entries written but the server counts %d for the same search: the file is not trusted; run again", spec.Name, res.Entries, n))
+	}
+	how := "plain search: the server does not offer paged results"
+	if res.Paged {
+		how = "paged"
+	}
+	r.Note = fmt.Sprintf("%d entries (the server's own count agrees; %s)", res.Entries, how)
+	if res.Entries == 0 {
+		id := EmptyExportID(spec.Name)
+		reason, waived := c.Answers.Waivers[id]
+		if !waived {
+			return fail(fmt.Errorf("export %s: %s under %q holds 0 entries: an empty file is no backup [%s]; check the base and filter ([Wizard] Export), or if the directory really holds none add `Waive = %s REASON` to [Wizard]",
+				spec.Name, spec.Filter, spec.Base, id, id))
+		}
+		r.Note += fmt.Sprintf("; empty export waived (%s: %s)", id, reason)
+		env.Output(r.Step, fmt.Sprintf("%s waived: %s", id, reason))
+	}
+	r.Files = []wizard.FileHash{{Path: res.Path, Size: res.Bytes, SHA256: res.SHA256}}
+	return res, r.SetData(res)
+}

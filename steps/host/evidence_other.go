@@ -1,0 +1,43 @@
+//go:build !linux
+
+package host
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+)
+
+// SystemEvidence runs `ps -e -o pid,args` and `netstat -an` (Solaris,
+// illumos and the other Unix systems the product ran on; host-facts:
+// F-PROC-001, F-PROC-002).
+func SystemEvidence() Evidence {
+	return Evidence{Procs: psTable, Listeners: netstat, Source: "ps -e -o pid,args, netstat -an"}
+}
+
+func psTable(ctx context.Context) ([]Proc, error) {
+	out, err := runTool(ctx, "ps", "-e", "-o", "pid,args")
+	if err != nil {
+		return nil, err
+	}
+	return ParsePS(out)
+}
+
+func netstat(ctx context.Context) ([]Listener, error) {
+	out, err := runTool(ctx, "netstat", "-an")
+	if err != nil {
+		return nil, err
+	}
+	return ParseNetstat(out), nil
+}
+
+func runTool(ctx context.Context, name string, args ...string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s: %w: %s", name, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return stdout.String(), nil
+}

@@ -1,0 +1,160 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// installerAnswersName is the 0600 copy of the answers the installer reads
+// (`setup -s -f STATEDIR/install.inf.installer`): it holds the secrets written
+// inline, so it lives only while an installer runs.
+const installerAnswersName = "install.inf.installer"
+
+// InstallerAnswersPath is where the installer's copy of the answers is written.
+func (c *Config) InstallerAnswersPath() string {
+	return filepath.Join(c.StateDir, installerAnswersName)
+}
+
+// installerProc is a live process of an installer run.
+type installerProc struct {
+	Pid, Pgid int
+	Cmdline   string
+}
+
+// installerProcs finds the installer processes of this server root that live
+// now, wherever they were started from: a process whose arguments name the
+// installer's answers copy (`setup -s -f COPY`, whatever program the setup
+// wrapper execs), and every process of its process group. The wizard starts
+// the installer in its own process group, so a wizard killed with -9 leaves it
+// running: this is how a later run finds it (/proc, proc(5)).
+func (c *Config) installerProcs() []installerProc {
+	copyPath := c.InstallerAnswersPath()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	type info struct {
+		pgid int
+		argv []string
+	}
+	all := map[int]info{}
+	groups := map[int]bool{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		pgid, zombie, ok := procStat(pid)
+		if !ok || zombie {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		argv := strings.Split(string(bytes.TrimRight(b, "\x00")), "\x00")
+		all[pid] = info{pgid, argv}
+		for _, a := range argv {
+			if a == copyPath {
+				groups[pgid] = true
+			}
+		}
+	}
+	var out []installerProc
+	for pid, in := range all {
+		if groups[in.pgid] && in.pgid != os.Getpid() {
+			out = append(out, installerProc{Pid: pid, Pgid: in.pgid, Cmdline: strings.Join(in.argv, " ")})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Pid < out[j].Pid })
+	return out
+}
+
+// procStat reads a process's group and whether it is a zombie from
+// /proc/PID/stat; the fields after the parenthesised name are space-separated:
+// state, ppid, pgrp (proc(5)).
+func procStat(pid int) (pgid int, zombie, ok bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, false, false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 3 {
+		return 0, false, false
+	}
+	pgid, err = strconv.Atoi(f[2])
+	return pgid, f[0] == "Z", err == nil
+}
+
+// InstallerRunningError says an installer of this server root is still at work,
+// most likely outliving a wizard that was killed while it ran.
+type InstallerRunningError struct {
+	Procs []string
+}
+
+func (e *InstallerRunningError) Error() string {
+	return "an installer is still running on this server root (" + strings.Join(e.Procs, "; ") +
+		"): it outlived the wizard that started it; it is never run twice nor restored under — wait for it to exit (or stop its process group), then rerun: the wizard decides from its result"
+}
+
+// installerAlive refuses while an installer of this server root lives.
+func (c *Config) installerAlive() error {
+	ps := c.installerProcs()
+	if len(ps) == 0 {
+		return nil
+	}
+	var d []string
+	for _, p := range ps {
+		d = append(d, fmt.Sprintf("pid %d, process group %d: %s", p.Pid, p.Pgid, p.Cmdline))
+	}
+	return &InstallerRunningError{Procs: d}
+}
+
+// RefuseWhileInstallerRuns is for commands that would act on an installer
+// action (`resolve upgrade/run-installer --retry`): an error while one lives.
+func RefuseWhileInstallerRuns(c *Config) error { return c.installerAlive() }
+
+// ScrubInstallerAnswers removes the installer's copy of the answers (it holds
+// the secrets) when no installer is using it: a wizard killed with -9 while the
+// installer ran never reached its own removal, so every later run — an upgrade,
+// a backout, a resolve — removes it first. It reports whether it removed one.
+func ScrubInstallerAnswers(c *Config) (bool, error) {
+	p := c.InstallerAnswersPath()
+	if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if c.installerAlive() != nil {
+		return false, nil // in use; the run refuses to go on until it exits
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("remove the installer's answers copy (it holds secrets): %w", err)
+	}
+	return true, nil
+}
+
+// BeforeInstaller is what upgrade/run-installer passes before it starts an
+// installer: none is still running from a killed wizard (never two at once),
+// the services the run stopped are still down, and no stale answers copy lies
+// around.
+func (c *Config) BeforeInstaller(ctx context.Context) error {
+	if err := c.installerAlive(); err != nil {
+		return err
+	}
+	if _, err := ScrubInstallerAnswers(c); err != nil {
+		return err
+	}
+	return c.servicesDown(ctx, "running the installer")
+}
+
+// InstallerInDoubt is the evidence upgrade/run-installer's in-doubt resolution
+// needs first: while an installer still runs nothing can be decided, and it
+// must never be started a second time.
+func (c *Config) InstallerInDoubt() error { return c.installerAlive() }

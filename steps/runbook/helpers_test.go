@@ -1,0 +1,143 @@
+package runbook
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mswizard/steps/node"
+	"mswizard/wizard"
+	"mswizard/wizard/answers"
+)
+
+func localNodes() map[string]node.Node { return map[string]node.Node{"local": node.Local{}} }
+
+// world is one test's runbook, answers and state directory.
+type world struct {
+	t     *testing.T
+	dir   string
+	state string
+	steps map[string]wizard.Step
+	env   *wizard.Env
+	vals  *Values
+}
+
+// newWorld builds the steps of a runbook whose steps are stepsYAML, with the
+// answers root (= a temp dir) and name plus extra answers.
+func newWorld(t *testing.T, answersYAML, stepsYAML, ini string) *world {
+	t.Helper()
+	dir := t.TempDir()
+	src := "id: t\ntitle: test\nanswers:\n  root: {type: path, help: r}\n" + answersYAML + "steps:\n" + stepsYAML
+	rb, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("parse: %v\n%s", err, src)
+	}
+	f, err := answers.Parse("t.inf", []byte("[t]\nroot = "+dir+"\n"+ini))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := valuesFrom(rb, f, dir, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, dir: dir, state: filepath.Join(dir, "state"), steps: map[string]wizard.Step{}, vals: v}
+	steps, err := Build(rb, v, Options{StateDir: w.state, Nodes: localNodes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range steps {
+		w.steps[s.ID()] = s
+	}
+	var out []string
+	w.env = (&wizard.Env{Root: "/", StateDir: w.state, Output: func(_, l string) { out = append(out, l) }}).Nop()
+	return w
+}
+
+func (w *world) step(id string) wizard.Step {
+	s, ok := w.steps[id]
+	if !ok {
+		w.t.Fatalf("no step %s", id)
+	}
+	return s
+}
+
+func (w *world) check(id string) (bool, string) {
+	w.t.Helper()
+	done, why, err := w.step(id).Check(context.Background(), w.env)
+	if err != nil {
+		w.t.Fatalf("%s check: %v", id, err)
+	}
+	return done, why
+}
+
+func (w *world) plan(id string) []wizard.Action {
+	w.t.Helper()
+	as, err := w.step(id).Plan(context.Background(), w.env)
+	if err != nil {
+		w.t.Fatalf("%s plan: %v", id, err)
+	}
+	return as
+}
+
+// apply runs the step's plan and returns the receipts.
+func (w *world) apply(id string) []wizard.Receipt {
+	w.t.Helper()
+	var rcs []wizard.Receipt
+	for i, a := range w.plan(id) {
+		rc := wizard.Receipt{Step: id, Action: i, Summary: a.Summary}
+		if err := a.Do(context.Background(), &rc); err != nil {
+			w.t.Fatalf("%s action %d (%s): %v", id, i, a.Summary, err)
+		}
+		rcs = append(rcs, rc)
+	}
+	return rcs
+}
+
+func (w *world) undo(id string, rcs []wizard.Receipt) []wizard.Action {
+	w.t.Helper()
+	as, err := w.step(id).Undo(context.Background(), w.env, rcs)
+	if err != nil {
+		w.t.Fatalf("%s undo plan: %v", id, err)
+	}
+	for i, a := range as {
+		rc := wizard.Receipt{Step: id, Action: i, Summary: a.Summary}
+		if err := a.Do(context.Background(), &rc); err != nil {
+			w.t.Fatalf("%s undo %d (%s): %v", id, i, a.Summary, err)
+		}
+	}
+	return as
+}
+
+func (w *world) path(rel string) string { return filepath.Join(w.dir, rel) }
+
+func (w *world) write(rel, content string, mode os.FileMode) {
+	w.t.Helper()
+	if err := os.MkdirAll(filepath.Dir(w.path(rel)), 0o755); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(w.path(rel), []byte(content), mode); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.Chmod(w.path(rel), mode); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) read(rel string) string {
+	w.t.Helper()
+	b, err := os.ReadFile(w.path(rel))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return string(b)
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ") + "\n"
+}
+
+func nodeCommand(argv []string) node.Command { return node.Command{Argv: argv} }
+
+func secretOf(s string) answers.Secret { return answers.NewSecret(s) }
