@@ -368,16 +368,8 @@ func moveStoreAside(store, aside string) (storeState, error) {
 	return st, makeEmptyPartition(store, st)
 }
 
-// isMount reports whether p is a mount point: on another device than its
-// parent, or listed in /proc/self/mountinfo (a bind mount of the same device).
+// isMount reports whether p is a mount point (wizard/mounts).
 func isMount(p string) bool {
-	if real, err := filepath.EvalSymlinks(p); err == nil {
-		p = real
-	}
-	var a, b syscall.Stat_t
-	if syscall.Stat(p, &a) == nil && syscall.Stat(filepath.Dir(p), &b) == nil && a.Dev != b.Dev {
-		return true
-	}
 	m, _ := isMountPoint(p)
 	return m
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,6 +20,7 @@ import (
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
 	"mswizard/wizard/atomicfile"
+	"mswizard/wizard/lines"
 )
 
 // installedVersion is the installed version as the product itself reports it:
@@ -269,7 +269,7 @@ func (s *installerStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 				}
 				defer logf.Close()
 				run := cmd
-				run.Output = io.MultiWriter(logf, lineWriter(func(l string) { env.Output(r.Step, l) }))
+				run.Output = lines.Tee(logf, func(l string) { env.Output(r.Step, l) })
 				res, err := env.Exec.Run(ctx, run)
 				r.Command = &res
 				if err != nil {
