@@ -16,6 +16,7 @@ func (c *Config) Service() service.Config {
 		Regime:       service.Regime(a.Regime),
 		StopTimeout:  a.StopTimeout,
 		StartTimeout: a.StartTimeout,
+		Directory:    c.Directory,
 		Cluster: service.Cluster{
 			Resource: a.ClusterResource, Group: a.ClusterGroup, System: a.ClusterSystem,
 			HaregService: a.HaregService, IPResource: a.IPResource, MountResource: a.MountResource,

@@ -41,10 +41,10 @@ func PostSchema(c *Config) wizard.Step {
 // dialSchema opens the user directory and, when the answers name a schema
 // administrator, binds as it: OpenLDAP writes schema only as cn=config.
 func (c *Config) dialSchema(ctx context.Context, env *wizard.Env, forWrite bool) (schemaConn, func(), error) {
-	if env.LDAP == nil {
+	if c.Directory == nil {
 		return nil, nil, errors.New("directory: no connection configured")
 	}
-	conn, err := env.LDAP.DialLDAP(ctx)
+	conn, err := c.Directory.DialLDAP(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: %w", err)
 	}

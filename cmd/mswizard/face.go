@@ -155,7 +155,7 @@ func detect(ctx context.Context, s *session) *tui.Preflight {
 	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if conn, err := s.env.LDAP.DialLDAP(dctx); err != nil {
+	if conn, err := s.cfg.Directory.DialLDAP(dctx); err != nil {
 		p.DirectoryErr = err.Error()
 	} else {
 		conn.Close()

@@ -1,9 +1,12 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/go-ldap/ldap/v3"
 
 	"mswizard/steps/host"
 )
@@ -61,6 +64,11 @@ type Config struct {
 	// DelegatedAdmin says iPlanet Delegated Administrator is installed (seed 003
 	// backout order).
 	DelegatedAdmin bool
+	// Directory opens the user directory (check/directory-up); nil: none is
+	// configured.
+	Directory interface {
+		DialLDAP(ctx context.Context) (ldap.Client, error)
+	}
 }
 
 // Defaults of Config.
