@@ -70,7 +70,7 @@ func Upgrade(c *Config) []wizard.Step {
 		ExportLDIF(c), ConfigExport(c),
 		DirectorySchema(c),
 		RunInstaller(c),
-		ConfigMerge(c),
+		ConfigDiff(c),
 		SaveConfig(c),
 		ReturnStore(c),
 		PostSchema(c),
