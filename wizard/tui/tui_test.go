@@ -416,11 +416,17 @@ func TestBackoutPlan(t *testing.T) {
 	m := newModel(ctx, cancel, Options{Mode: "backout"}, asciiRenderer())
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	m.Update(planMsg{backout: []wizard.BackoutStep{
-		{ID: "install", Title: "Run the 5.2 installer", Actions: []wizard.PlannedAction{{Summary: "restore server-root.tar"}}},
-		{ID: "stop", Title: "Stop the services", Actions: []wizard.PlannedAction{{Summary: "start-msg"}}},
+		{ID: "install", Title: "Run the 5.2 installer", Stage: "restore", Actions: []wizard.PlannedAction{{Summary: "restore server-root.tar"}}},
+		{ID: "stop", Title: "Stop the services", Stage: "start 3", Actions: []wizard.PlannedAction{{Summary: "start-msg"}}},
 	}})
 	v := m.View()
 	checkSize(t, v, 80, 24)
+	// The screen follows the backout procedure's order and names each stage.
+	for _, want := range []string{"procedure's order", "undo install — Run the 5.2 installer [restore]", "undo stop — Stop the services [start 3]"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("backout screen lacks %q", want)
+		}
+	}
 	golden(t, "backout-plan", v)
 	if len(m.rows) != 2 || m.rows[0].id != "install" {
 		t.Fatalf("rows %+v", m.rows)
