@@ -67,11 +67,11 @@ const (
 	FindingConfigDirUnreachable = "PRE-CFGDIR-002"
 )
 
-// ConfigDirectoryDialer is an Env.LDAP that can also open the configuration
+// ConfigDirectoryDialer is a Directory that can also open the configuration
 // directory (tests inject one); otherwise the wizard dials
 // ConfigDirectoryLdapURL itself with the answers' TLS settings.
 type ConfigDirectoryDialer interface {
-	DialConfigDirectory(ctx context.Context) (wizard.LDAPConn, error)
+	DialConfigDirectory(ctx context.Context) (ldap.Client, error)
 }
 
 // configDir is where the configuration directory is and how to bind.
@@ -126,8 +126,8 @@ func (c *Config) dialConfigDir(ctx context.Context, env *wizard.Env) (configConn
 	if err != nil {
 		return nil, cd, err
 	}
-	var conn wizard.LDAPConn
-	if d, ok := env.LDAP.(ConfigDirectoryDialer); ok {
+	var conn ldap.Client
+	if d, ok := c.Directory.(ConfigDirectoryDialer); ok {
 		conn, err = d.DialConfigDirectory(ctx)
 	} else {
 		a := c.Answers

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,12 +13,13 @@ import (
 	"time"
 
 	"mswizard/backup"
-	"mswizard/steps/configdiff"
 	"mswizard/internal/atomicfile"
+	"mswizard/steps/configdiff"
 	"mswizard/steps/facts"
 	"mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
+	"mswizard/wizard/lines"
 )
 
 // installedVersion is the installed version as the product itself reports it:
@@ -267,7 +267,7 @@ func (s *installerStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 				}
 				defer logf.Close()
 				run := cmd
-				run.Output = io.MultiWriter(logf, lineWriter(func(l string) { env.Output(r.Step, l) }))
+				run.Output = lines.Tee(logf, func(l string) { env.Output(r.Step, l) })
 				res, err := env.Exec.Run(ctx, run)
 				r.Command = &res
 				if err != nil {
