@@ -4,10 +4,10 @@
 GO        ?= go
 BIN       := bin/mswizard
 BUILD     := build
-PKGS      := slapd ldap-utils 389-ds-base daemontools ucspi-tcp procps zstd tmux e2fsprogs mount chromium man-db ansible-core
+PKGS      := slapd ldap-utils 389-ds-base daemontools ucspi-tcp procps zstd tmux e2fsprogs mount openssh-server util-linux chromium man-db ansible-core
 TESTFLAGS ?= -timeout 15m
 
-.PHONY: all build test demo bench lint deps clean man deb deb-test
+.PHONY: cross all build test demo bench lint deps clean man deb deb-test
 
 all: build
 
@@ -35,10 +35,16 @@ deps:
 RACE_PKGS := ./backup/... ./internal/... ./ldif/... ./steps/configdiff/... ./steps/mailcheck/... ./steps/schema/... ./wizard/...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-test: deps lint
+test: deps lint cross
 	$(GO) test -race $(TESTFLAGS) $(RACE_PKGS)
 	$(GO) test $(TESTFLAGS) $$($(GO) list ./... | grep -vxF "$$($(GO) list $(RACE_PKGS))")
 	$(MAKE) deb-test
+
+# cross builds the wizard for the platforms the product ran on that Go
+# reaches (Linux-only calls sit behind build tags with portable fallbacks).
+cross:
+	GOOS=solaris GOARCH=amd64 $(GO) build -o /dev/null ./cmd/mswizard
+	GOOS=illumos GOARCH=amd64 $(GO) build -o /dev/null ./cmd/mswizard
 
 demo: deps build
 	./$(BIN) demo

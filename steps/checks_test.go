@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"mswizard/wizard"
 )
 
@@ -48,14 +50,15 @@ func TestDirectoryVersionRules(t *testing.T) {
 
 type failingDialer struct{}
 
-func (failingDialer) DialLDAP(context.Context) (wizard.LDAPConn, error) {
+func (failingDialer) DialLDAP(context.Context) (ldap.Client, error) {
 	return nil, errors.New("dial tcp 127.0.0.1:3890: connection refused")
 }
 
 func TestUnreachableDirectoryIsAnInhibitor(t *testing.T) {
 	c := testConfig(t)
+	c.Directory = failingDialer{}
 	p := DirectoryVersion(c).(wizard.Preflight)
-	fs, err := p.Findings(t.Context(), (&wizard.Env{LDAP: failingDialer{}}).Nop())
+	fs, err := p.Findings(t.Context(), (&wizard.Env{}).Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -164,10 +164,10 @@ func DirectoryVersion(c *Config) wizard.Step {
 				Message:     fmt.Sprintf("cannot read the user directory at %s: %v", c.Answers.LDAPAddress(), err),
 				Remediation: "start the Directory Server (it must stay up during the upgrade) and check UserDirectoryLdapURL, UserDirectoryAdminID and its password"}}
 		}
-		if env.LDAP == nil {
+		if c.Directory == nil {
 			return unreachable(errors.New("no directory connection configured")), nil
 		}
-		conn, err := env.LDAP.DialLDAP(ctx)
+		conn, err := c.Directory.DialLDAP(ctx)
 		if err != nil {
 			return unreachable(err), nil
 		}

@@ -39,6 +39,7 @@ type Report struct {
 type reportStep struct {
 	ID       string           `json:"id"`
 	State    wizard.StepState `json:"state"`
+	Node     string           `json:"node,omitempty"`
 	Why      string           `json:"why,omitempty"`
 	Error    string           `json:"error,omitempty"`
 	Receipts []wizard.Receipt `json:"receipts,omitempty"`
@@ -91,7 +92,7 @@ func writeReport(ctx context.Context, s *session, j *journal.Journal) {
 		in.ConfigDecisions = s.answers.ConfigDecisions
 	}
 	for _, step := range s.steps {
-		in.Steps = append(in.Steps, stepInfo{ID: step.ID(), Title: step.Title()})
+		in.Steps = append(in.Steps, stepInfo{ID: step.ID(), Title: step.Title(), Node: stepNode(step)})
 	}
 	if b, err := os.ReadFile(filepath.Join(s.state, findingsFile)); err == nil {
 		_ = json.Unmarshal(b, &in.Findings)
@@ -121,7 +122,7 @@ func writeReport(ctx context.Context, s *session, j *journal.Journal) {
 }
 
 // stepInfo is what the report needs of a runbook step.
-type stepInfo struct{ ID, Title string }
+type stepInfo struct{ ID, Title, Node string }
 
 // reportInput is everything a report is made of, so tests build one from a
 // journal written by hand.
@@ -155,6 +156,7 @@ type runReport struct {
 
 type stepView struct {
 	ID, Title  string
+	Node       string // the node it ran on, for a run across nodes ("" otherwise)
 	State      wizard.StepState
 	Start, End time.Time
 	Active     time.Duration
@@ -253,7 +255,7 @@ func buildReport(in reportInput) *runReport {
 	byID := map[string]*stepView{}
 	for _, si := range in.Steps {
 		sr := st.Step(si.ID)
-		v := &stepView{ID: si.ID, Title: si.Title, State: sr.State, receipts: sr.Receipts, why: sr.Why, err: sr.LastError}
+		v := &stepView{ID: si.ID, Title: si.Title, Node: si.Node, State: sr.State, receipts: sr.Receipts, why: sr.Why, err: sr.LastError}
 		if in.Estimate != nil {
 			v.Estimated = in.Estimate.Steps[si.ID]
 		}
@@ -569,7 +571,7 @@ func (h *hashCache) save() {
 func (rep *runReport) JSON() Report {
 	out := Report{Version: wizard.PlanVersion, Generated: rep.Generated, StateDir: rep.StateDir, Journal: rep.Journal, Backout: rep.Backout, MailRefused: rep.Window, MailRefusedEstimate: rep.Estimated, Findings: rep.Findings}
 	for _, v := range rep.Steps {
-		out.Steps = append(out.Steps, reportStep{ID: v.ID, State: v.State, Why: v.why, Error: v.err, Receipts: v.receipts, Start: v.Start, End: v.End, Active: v.Active, Estimated: v.Estimated, Decisions: v.Decisions})
+		out.Steps = append(out.Steps, reportStep{ID: v.ID, Node: v.Node, State: v.State, Why: v.why, Error: v.err, Receipts: v.receipts, Start: v.Start, End: v.End, Active: v.Active, Estimated: v.Estimated, Decisions: v.Decisions})
 	}
 	return out
 }

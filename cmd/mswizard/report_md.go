@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,7 @@ func renderMarkdown(w io.Writer, rep *runReport) {
 	if len(rep.Findings) > 0 {
 		p("\n")
 	}
+	writeNodesMD(w, rep)
 	p("## Steps\n\n| step | state | started | took | estimated | note |\n|---|---|---|---|---|---|\n")
 	for _, v := range rep.Steps {
 		note := v.Note
@@ -187,4 +189,25 @@ func mdLine(s string) string {
 		return "`" + strings.ReplaceAll(s, "`", "'") + "`"
 	}
 	return s
+}
+
+// writeNodesMD gives a run across nodes each node's part of it (issue 17: the
+// report shows the run per node); a one-host run has no such table.
+func writeNodesMD(w io.Writer, rep *runReport) {
+	var nodes []string
+	var ss []statusStep
+	for _, v := range rep.Steps {
+		if v.Node != "" && !slices.Contains(nodes, v.Node) {
+			nodes = append(nodes, v.Node)
+		}
+		ss = append(ss, statusStep{ID: v.ID, Node: v.Node, State: v.State})
+	}
+	if len(nodes) < 2 {
+		return
+	}
+	fmt.Fprintf(w, "## Nodes\n\n| node | steps |\n|---|---|\n")
+	for _, n := range nodes {
+		fmt.Fprintf(w, "| %s | %s |\n", n, perNode(ss, n))
+	}
+	fmt.Fprintf(w, "\n")
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mswizard/steps"
+	"mswizard/steps/runbook"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
 	"mswizard/wizard/journal"
@@ -329,10 +332,14 @@ type StatusReport struct {
 	Backout  []wizard.BackoutStep `json:"backout"`
 	Backups  json.RawMessage      `json:"backups,omitempty"`
 	Report   string               `json:"report,omitempty"`
+	// Host is what the steps read on the host now (the queue backup/queue
+	// would save, the free space preflight/disk-space weighs), by their rules.
+	Host map[string]wizard.Count `json:"host,omitempty"`
 }
 
 type statusStep struct {
 	ID    string           `json:"id"`
+	Node  string           `json:"node,omitempty"`
 	State wizard.StepState `json:"state"`
 	Note  string           `json:"note,omitempty"`
 }
@@ -347,24 +354,8 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 	if h, ok := journal.LockHolder(s.state); ok {
 		rep.Holder = &h
 	}
-	for _, step := range s.steps {
-		r := st.Step(step.ID())
-		note := r.Why
-		if r.State == wizard.StateInDoubt {
-			note = fmt.Sprintf("action %d began and has no outcome: %s", r.InDoubt+1, r.InDoubtSummary)
-		}
-		if r.State == wizard.StateFailed {
-			note = r.LastError
-		}
-		state := r.State
-		if state != wizard.StateUndone && (len(r.UndoDone) > 0 || r.UndoInDoubt >= 0) {
-			// A backout stopped inside this step: say so, it is neither done
-			// nor undone, and `mswizard backout` finishes it.
-			state = "undoing"
-			note = fmt.Sprintf("a backout stopped inside this step (%d undo action(s) done); run `mswizard backout` to finish it", len(r.UndoDone))
-		}
-		rep.Steps = append(rep.Steps, statusStep{ID: step.ID(), State: state, Note: note})
-	}
+	rep.Steps = statusSteps(s.steps, st)
+	rep.Host = wizard.CountsOf(ctx, s.env, s.steps)
 	r := &wizard.Runner{Steps: s.steps, Env: s.env}
 	rep.Backout, _ = r.BackoutPlan(ctx, recs)
 	if _, err := os.Stat(reportPath(s)); err == nil {
@@ -389,12 +380,28 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 	if st.BackedOut {
 		fmt.Fprintln(out, "the last run was backed out")
 	}
+	nodes := nodeOrder(s.steps)
 	for _, x := range rep.Steps {
 		line := fmt.Sprintf("  %-10s %s", x.State, x.ID)
+		if len(nodes) > 1 {
+			line = fmt.Sprintf("  %-10s %-6s %s", x.State, x.Node, x.ID)
+		}
 		if x.Note != "" {
 			line += "  — " + x.Note
 		}
 		fmt.Fprintln(out, line)
+	}
+	if len(nodes) > 1 {
+		fmt.Fprintln(out, "per node:")
+		for _, n := range nodes {
+			fmt.Fprintf(out, "  %-6s %s\n", n, perNode(rep.Steps, n))
+		}
+	}
+	if len(rep.Host) > 0 {
+		fmt.Fprintln(out, "host now, as the steps read it:")
+		for _, n := range slices.Sorted(maps.Keys(rep.Host)) {
+			fmt.Fprintf(out, "  %-20s %s\n", n, countLine(rep.Host[n]))
+		}
 	}
 	if len(rep.Backout) == 0 {
 		fmt.Fprintln(out, "backout now: nothing to undo")
@@ -451,6 +458,9 @@ func resolveCmd() *cobra.Command {
 				}
 			}
 			next := "upgrade"
+			if s.rb != nil {
+				next = "run " + s.rb.ref
+			}
 			if rec, ok := wizard.Fold(j.Records()).Steps[args[0]]; ok && rec.UndoInDoubt >= 0 {
 				next = "backout"
 			}
@@ -489,6 +499,9 @@ func answersCmd() *cobra.Command {
 		Short: "Check an answers file and list every problem with its line and fix",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if ref, err := runbook.ReadRunbookName(args[0]); err == nil && ref != "" {
+				return validateRunbookAnswers(cmd.OutOrStdout(), ref, args[0])
+			}
 			a, err := answers.Load(args[0], answers.LoadOptions{SkipFiles: syntaxOnly})
 			if err != nil {
 				return err
@@ -509,4 +522,38 @@ func versionCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintf(cmd.OutOrStdout(), "mswizard %s\n", version) },
 	}
+}
+
+// statusSteps is the journal folded per step of the runbook, as status, the
+// TUI's resume view and the report show it: the in-doubt note names the
+// action that began and has no outcome.
+func statusSteps(steps []wizard.Step, st *wizard.State) []statusStep {
+	var out []statusStep
+	for _, step := range steps {
+		r := st.Step(step.ID())
+		note := r.Why
+		if r.State == wizard.StateInDoubt {
+			note = fmt.Sprintf("action %d began and has no outcome: %s", r.InDoubt+1, r.InDoubtSummary)
+		}
+		if r.State == wizard.StateFailed {
+			note = r.LastError
+		}
+		state := r.State
+		if state != wizard.StateUndone && (len(r.UndoDone) > 0 || r.UndoInDoubt >= 0) {
+			// A backout stopped inside this step: say so, it is neither done
+			// nor undone, and `mswizard backout` finishes it.
+			state = "undoing"
+			note = fmt.Sprintf("a backout stopped inside this step (%d undo action(s) done); run `mswizard backout` to finish it", len(r.UndoDone))
+		}
+		out = append(out, statusStep{ID: step.ID(), Node: stepNode(step), State: state, Note: note})
+	}
+	return out
+}
+
+// countLine is a count as the step said it.
+func countLine(c wizard.Count) string {
+	if c.Value < 0 {
+		return "unknown: " + c.Text
+	}
+	return c.Text
 }
