@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"mswizard/backup"
 	"mswizard/steps/configdiff"
 	"mswizard/steps/facts"
@@ -759,7 +757,7 @@ func syncFS(dir string) error {
 		return err
 	}
 	defer f.Close()
-	if err := unix.Syncfs(int(f.Fd())); err != nil {
+	if err := syncfsFD(int(f.Fd())); err != nil {
 		return fmt.Errorf("syncfs %s: %w", dir, err)
 	}
 	return nil
