@@ -67,11 +67,11 @@ const (
 	FindingConfigDirUnreachable = "PRE-CFGDIR-002"
 )
 
-// ConfigDirectoryDialer is an Env.LDAP that can also open the configuration
+// ConfigDirectoryDialer is a Directory that can also open the configuration
 // directory (tests inject one); otherwise the wizard dials
 // ConfigDirectoryLdapURL itself with the answers' TLS settings.
 type ConfigDirectoryDialer interface {
-	DialConfigDirectory(ctx context.Context) (wizard.LDAPConn, error)
+	DialConfigDirectory(ctx context.Context) (ldap.Client, error)
 }
 
 // configDir is where the configuration directory is and how to bind.
@@ -126,8 +126,8 @@ func (c *Config) dialConfigDir(ctx context.Context, env *wizard.Env) (configConn
 	if err != nil {
 		return nil, cd, err
 	}
-	var conn wizard.LDAPConn
-	if d, ok := env.LDAP.(ConfigDirectoryDialer); ok {
+	var conn ldap.Client
+	if d, ok := c.Directory.(ConfigDirectoryDialer); ok {
 		conn, err = d.DialConfigDirectory(ctx)
 	} else {
 		a := c.Answers
@@ -173,9 +173,8 @@ func ConfigDirectoryProbe(c *Config) wizard.Step {
 		if err != nil {
 			return down(fmt.Errorf("%s: %w", cd.Base, err)), nil
 		}
-		return []wizard.Finding{{ID: FindingConfigDirOK, Severity: wizard.Warning,
-			Message:     fmt.Sprintf("the configuration directory %s/%s answers as %q", cd.Addr, cd.Base, cd.Bind.DN),
-			Remediation: "none needed"}}, nil
+		return []wizard.Finding{{ID: FindingConfigDirOK, Severity: wizard.Info,
+			Message: fmt.Sprintf("the configuration directory %s/%s answers as %q", cd.Addr, cd.Base, cd.Bind.DN)}}, nil
 	})
 }
 

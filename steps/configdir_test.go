@@ -44,8 +44,11 @@ func dirConfig(t *testing.T, s *ldapd.Server, general []string, wiz ...string) *
 
 var budgie = ldapd.NetscapeRoot{Domain: "siroe.com", Host: "budgie.siroe.com", ServerRoot: "/usr/iplanet/server5", Instance: "budgie"}
 
-func testEnv(s *ldapd.Server, stateDir string) *wizard.Env {
-	return (&wizard.Env{StateDir: stateDir, LDAP: urlDialer{s.URL, s.RootDN, s.RootPW},
+// testEnv points c at the test directory (steps get it from their config) and
+// returns an Env for its state directory.
+func testEnv(c *Config, s *ldapd.Server) *wizard.Env {
+	c.Directory = urlDialer{s.URL, s.RootDN, s.RootPW}
+	return (&wizard.Env{StateDir: c.StateDir,
 		Now: func() time.Time { return time.Date(2002, 3, 4, 5, 6, 7, 0, time.UTC) }}).Nop()
 }
 
@@ -112,7 +115,7 @@ func TestConfigDirectoryRoundTrip(t *testing.T) {
 	s := ldapd.RequireOpenLDAP(t, ldapd.Options{Dir: t.TempDir(), ConfigDirectory: &budgie})
 	c := dirConfig(t, s, []string{"ConfigDirectoryLdapURL = " + s.URL + "/o=NetscapeRoot", "ConfigDirectoryAdminID = admin",
 		"ConfigDirectoryAdminPwd = " + s.RootPW})
-	env := testEnv(s, c.StateDir)
+	env := testEnv(c, s)
 
 	if ids := probeFindings(t, ConfigDirectoryProbe(c), env); len(ids) != 1 || !strings.HasPrefix(ids[0], FindingConfigDirOK) ||
 		!strings.Contains(ids[0], ldapd.NetscapeRootAdminDN("admin")) {
@@ -244,7 +247,7 @@ func TestConfigDirectoryProbeFindings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := dirConfig(t, s, tc.general)
-			ids := probeFindings(t, ConfigDirectoryProbe(c), testEnv(s, c.StateDir))
+			ids := probeFindings(t, ConfigDirectoryProbe(c), testEnv(c, s))
 			if len(ids) != 1 || !strings.HasPrefix(ids[0], tc.want) {
 				t.Errorf("findings %v, want %s", ids, tc.want)
 			}
@@ -252,14 +255,14 @@ func TestConfigDirectoryProbeFindings(t *testing.T) {
 			// that nothing was exported and its undo has nothing to do.
 			id := strings.Fields(tc.want)[0]
 			st := ConfigExport(c)
-			if as, err := st.Plan(context.Background(), testEnv(s, c.StateDir)); err == nil {
+			if as, err := st.Plan(context.Background(), testEnv(c, s)); err == nil {
 				r := wizard.Receipt{}
 				if err := as[0].Do(context.Background(), &r); err == nil {
 					t.Errorf("config export ran against an unusable configuration directory: %q", r.Note)
 				}
 			}
 			c = dirConfig(t, s, tc.general, "Waive = "+id+" no configuration directory on this test host")
-			env := testEnv(s, c.StateDir)
+			env := testEnv(c, s)
 			as, err := ConfigExport(c).Plan(context.Background(), env)
 			if err != nil {
 				t.Fatal(err)
@@ -282,7 +285,7 @@ func TestEmptyExportFailsWithItsFindingID(t *testing.T) {
 	s := ldapd.RequireOpenLDAP(t, ldapd.Options{Dir: t.TempDir()})
 	line := "Export = ug | o=siroe.com | sub | (objectclass=inetlocalmailrecipient) | * | DATE.ug.ldif"
 	c := dirConfig(t, s, nil, line)
-	env := testEnv(s, c.StateDir)
+	env := testEnv(c, s)
 	as, err := ExportLDIF(c).Plan(context.Background(), env)
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +300,7 @@ func TestEmptyExportFailsWithItsFindingID(t *testing.T) {
 	}
 
 	c = dirConfig(t, s, nil, line, "Waive = LDIF-EMPTY-UG no mail users on this test host")
-	env = testEnv(s, c.StateDir)
+	env = testEnv(c, s)
 	if as, err = ExportLDIF(c).Plan(context.Background(), env); err != nil {
 		t.Fatal(err)
 	}

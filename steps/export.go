@@ -33,7 +33,7 @@ func ExportLDIF(c *Config) wizard.Step {
 					Summary:    exportSummary(c.Answers.LDAPAddress(), spec, dir),
 					Idempotent: true,
 					Do: func(ctx context.Context, r *wizard.Receipt) error {
-						conn, err := env.LDAP.DialLDAP(ctx)
+						conn, err := c.Directory.DialLDAP(ctx)
 						if err != nil {
 							return fmt.Errorf("directory: %w", err)
 						}

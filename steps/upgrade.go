@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,12 +13,13 @@ import (
 	"time"
 
 	"mswizard/backup"
+	"mswizard/internal/atomicfile"
 	"mswizard/steps/configdiff"
 	"mswizard/steps/facts"
 	"mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
-	"mswizard/wizard/atomicfile"
+	"mswizard/wizard/lines"
 )
 
 // installedVersion is the installed version as the product itself reports it:
@@ -210,9 +210,8 @@ func (s *installerStep) Findings(ctx context.Context, env *wizard.Env) ([]wizard
 			Message:     fmt.Sprintf("the host reports Messaging Server %s (%s), not the answers' InstalledVersion %s", v.Version, v.IMSimta, a.InstalledVersion),
 			Remediation: "set [Wizard] InstalledVersion to the installed release if this upgrade path is the one wanted (appendix C upgrades 5.x to 5.2)"}}, nil
 	}
-	return []wizard.Finding{{ID: "PRE-VER-000", Severity: wizard.Warning,
-		Message:     fmt.Sprintf("installed: %s (imsimta version); the installer brings %s", v.IMSimta, a.TargetVersion),
-		Remediation: "none needed"}}, nil
+	return []wizard.Finding{{ID: "PRE-VER-000", Severity: wizard.Info,
+		Message: fmt.Sprintf("installed: %s (imsimta version); the installer brings %s", v.IMSimta, a.TargetVersion)}}, nil
 }
 
 func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
@@ -268,7 +267,7 @@ func (s *installerStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 				}
 				defer logf.Close()
 				run := cmd
-				run.Output = io.MultiWriter(logf, lineWriter(func(l string) { env.Output(r.Step, l) }))
+				run.Output = lines.Tee(logf, func(l string) { env.Output(r.Step, l) })
 				res, err := env.Exec.Run(ctx, run)
 				r.Command = &res
 				if err != nil {

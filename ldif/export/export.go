@@ -44,8 +44,8 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"golang.org/x/sys/unix"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/ldif"
-	"mswizard/wizard/atomicfile"
 )
 
 // Scope is an RFC 4511 search scope; the zero value is the whole subtree,

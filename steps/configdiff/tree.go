@@ -16,7 +16,7 @@ import (
 	"sort"
 	"strings"
 
-	"mswizard/wizard/atomicfile"
+	"mswizard/internal/atomicfile"
 )
 
 // Tree names the three directories a merge reads. Each holds the same

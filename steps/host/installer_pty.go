@@ -38,7 +38,7 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
-	"mswizard/wizard/atomicfile"
+	"mswizard/internal/atomicfile"
 )
 
 // InstallerSpec is what the supervisor is told, as a 0600 JSON file in the
