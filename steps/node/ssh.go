@@ -3,8 +3,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -566,13 +564,13 @@ func (s *SSH) ReadFile(ctx context.Context, p string) ([]byte, error) {
 // posix-rename@openssh.com (an atomic rename(2)); a server without that
 // extension gets plain SSH_FXP_RENAME, which refuses an existing target, so
 // the target is removed first and the window is reported in the error if the
-// rename then fails.
+// rename then fails. The temporary file's name is fixed per target
+// (.NAME.mswizard-tmp), so one left by a control host killed mid-write is
+// overwritten by the rerun's write, not left behind.
 func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, perm fs.FileMode) error {
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	tmp := path.Join(path.Dir(p), ".mswizard-"+hex.EncodeToString(rnd[:])+"-"+path.Base(p))
+	tmp := path.Join(path.Dir(p), "."+path.Base(p)+".mswizard-tmp")
 	return s.files(ctx, "write", p, func(c *sftp.Client) error {
-		f, err := c.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+		f, err := c.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 		if err != nil {
 			return err
 		}

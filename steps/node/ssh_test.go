@@ -199,6 +199,11 @@ func TestSSHFiles(t *testing.T) {
 	if _, err := s.Lstat(ctx, f); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("lstat of a missing file: %v, want fs.ErrNotExist", err)
 	}
+	// A temporary file left by a control host killed mid-write is replaced by
+	// the next write, not left beside the target.
+	if err := os.WriteFile(filepath.Join(host, ".services.mswizard-tmp"), []byte("stale, half written"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for i, content := range []string{"first\n", "second, longer than the first\n", ""} {
 		if err := s.WriteFile(ctx, f, []byte(content), 0o640); err != nil {
 			t.Fatal(err)
