@@ -371,6 +371,24 @@ func (e *LostError) Unwrap() error { return ErrConnectionLost }
 // OutcomeUnknown marks the action in doubt (wizard.OutcomeUnknown).
 func (e *LostError) OutcomeUnknown() bool { return true }
 
+// StoppedError is an operation its timeout or ctx ended while it ran on the
+// node (a command is sent SIGKILL, RFC 4254 §6.9): what it had done by then is
+// unknown, so it is in doubt too. It wraps the context's error.
+type StoppedError struct {
+	Node, Op string
+	Cause    error
+}
+
+func (e *StoppedError) Error() string {
+	return fmt.Sprintf("node %s: %s: %v (stopped while it ran; its effect on the node is unknown)", e.Node, e.Op, e.Cause)
+}
+
+// Unwrap gives context.DeadlineExceeded or context.Canceled.
+func (e *StoppedError) Unwrap() error { return e.Cause }
+
+// OutcomeUnknown marks the action in doubt (wizard.OutcomeUnknown).
+func (e *StoppedError) OutcomeUnknown() bool { return true }
+
 // isTransportError says whether err comes from the connection rather than
 // from the node's answer. (Not net.Error: a syscall.Errno satisfies it.)
 func isTransportError(err error) bool {
@@ -474,7 +492,7 @@ func (s *SSH) Run(ctx context.Context, c Command) (Result, error) {
 		sess.Close()
 		res.Duration = time.Since(start)
 		res.Output = out.buf.Bytes()
-		return res, fmt.Errorf("node %s: run %s: %w (the command was stopped; its effect is unknown)", s.cfg.Name, c.Argv[0], ctx.Err())
+		return res, &StoppedError{Node: s.cfg.Name, Op: "run " + c.Argv[0], Cause: ctx.Err()}
 	}
 	res.Duration = time.Since(start)
 	out.mu.Lock()
@@ -533,7 +551,7 @@ func (s *SSH) files(ctx context.Context, op, p string, fn func(*sftp.Client) err
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		return fmt.Errorf("node %s: %s %s: %w (its effect on the node is unknown)", s.cfg.Name, op, p, ctx.Err())
+		return &StoppedError{Node: s.cfg.Name, Op: op + " " + p, Cause: ctx.Err()}
 	}
 	if err == nil {
 		return nil

@@ -166,6 +166,10 @@ func TestSSHRunExitCodesOutputAndArguments(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 10*time.Second {
 			t.Fatalf("err %v after %v", err, time.Since(start))
 		}
+		var se *node.StoppedError
+		if !errors.As(err, &se) || !se.OutcomeUnknown() {
+			t.Errorf("a command stopped by its timeout is not in doubt: %v", err)
+		}
 		if r, err := s.Run(ctx, node.Command{Argv: []string{"true"}}); err != nil || r.ExitCode != 0 {
 			t.Fatalf("the next command: %v %v", r, err)
 		}
