@@ -330,7 +330,7 @@ func TestSeed002NewSetupAcrossTwoNodes(t *testing.T) {
 		}
 	}
 	rep, _ := os.ReadFile(filepath.Join(h.state, "report.md"))
-	if !strings.Contains(string(rep), "| node | steps |") || !strings.Contains(string(rep), "### new/node2/gm-setup (on node2)") {
+	if !strings.Contains(string(rep), "| node | steps |") || !strings.Contains(string(rep), "| node2 | ") {
 		t.Errorf("the report does not show the run per node:\n%.2000s", rep)
 	}
 
