@@ -166,6 +166,10 @@ func TestSSHRunExitCodesOutputAndArguments(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 10*time.Second {
 			t.Fatalf("err %v after %v", err, time.Since(start))
 		}
+		var se *node.StoppedError
+		if !errors.As(err, &se) || !se.OutcomeUnknown() {
+			t.Errorf("a command stopped by its timeout is not in doubt: %v", err)
+		}
 		if r, err := s.Run(ctx, node.Command{Argv: []string{"true"}}); err != nil || r.ExitCode != 0 {
 			t.Fatalf("the next command: %v %v", r, err)
 		}
@@ -198,6 +202,11 @@ func TestSSHFiles(t *testing.T) {
 	}
 	if _, err := s.Lstat(ctx, f); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("lstat of a missing file: %v, want fs.ErrNotExist", err)
+	}
+	// A temporary file left by a control host killed mid-write is replaced by
+	// the next write, not left beside the target.
+	if err := os.WriteFile(filepath.Join(host, ".services.mswizard-tmp"), []byte("stale, half written"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	for i, content := range []string{"first\n", "second, longer than the first\n", ""} {
 		if err := s.WriteFile(ctx, f, []byte(content), 0o640); err != nil {
