@@ -321,12 +321,12 @@ func tuiResumeAndBackout(t *testing.T, base, bin string) {
 	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", name).Run() })
 	p.waitFor(time.Minute, "a run is in progress", "18 done", "✓ done      rc/stop", "b back out")
 	p.send("b")
-	s := p.waitFor(time.Minute, "Backout plan, newest first", "undo rc/stop")
+	s := p.waitFor(time.Minute, "Backout plan", "undo rc/stop")
 	if !strings.Contains(s, h.RCScript()+" start") {
 		t.Errorf("the backout plan does not start qmail the old way first:\n%s", s)
 	}
 	p.send("Enter")
-	p.waitFor(time.Minute, "Back out 17 step(s), newest first?")
+	p.waitFor(time.Minute, "Back out 17 step(s)")
 	p.send("y")
 	p.waitFor(2*time.Minute, "backout complete")
 	if err := h.backedOut("after-tui-backout"); err != nil {
