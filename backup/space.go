@@ -3,8 +3,6 @@ package backup
 import (
 	"context"
 	"fmt"
-
-	"golang.org/x/sys/unix"
 )
 
 // Estimate walks source as Create would (same excludes) and returns the
@@ -18,7 +16,8 @@ func Estimate(ctx context.Context, source string, excludes []string) (files, byt
 	}
 	seen := map[fileID]bool{}
 	match := func(rel string) bool { return wizardName(rel) || skip.match(rel) }
-	err = walkTree(ctx, source, match, func(n node) error {
+	// Lenient: the preflight sizes a live server root, whose queue delivers.
+	err = walkTreeLenient(ctx, source, match, func(n node) error {
 		files++
 		if n.fi.Mode().IsRegular() {
 			if n.st.Nlink > 1 {
@@ -31,19 +30,9 @@ func Estimate(ctx context.Context, source string, excludes []string) (files, byt
 			bytes += n.st.Size
 		}
 		return nil
-	})
+	}, true)
 	if err != nil {
 		return 0, 0, fmt.Errorf("estimate: %w", err)
 	}
 	return files, bytes, nil
-}
-
-// FreeBytes returns the bytes available to an unprivileged user on the
-// filesystem holding dir (statfs f_bavail).
-func FreeBytes(dir string) (uint64, error) {
-	var s unix.Statfs_t
-	if err := unix.Statfs(dir, &s); err != nil {
-		return 0, fmt.Errorf("free space of %s: %w", dir, err)
-	}
-	return s.Bavail * uint64(s.Bsize), nil
 }

@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"path/filepath"
 	"strings"
 
 	"mswizard/steps/service"
@@ -16,16 +15,14 @@ func (c *Config) Service() service.Config {
 		Regime:       service.Regime(a.Regime),
 		StopTimeout:  a.StopTimeout,
 		StartTimeout: a.StartTimeout,
+		Directory:    c.Directory,
 		Cluster: service.Cluster{
 			Resource: a.ClusterResource, Group: a.ClusterGroup, System: a.ClusterSystem,
 			HaregService: a.HaregService, IPResource: a.IPResource, MountResource: a.MountResource,
 			Bin: a.ClusterBin, LogicalHost: a.FullMachineName,
 		},
 	}
-	if a.ServiceDir != "" {
-		dir := a.ServiceDir
-		sc.SvcDir = func(unit string) string { return filepath.Join(dir, unit) }
-	}
+	sc.ServiceDir = a.ServiceDir
 	return sc
 }
 
@@ -69,12 +66,12 @@ func Upgrade(c *Config) []wizard.Step {
 		ExportLDIF(c), ConfigExport(c),
 		DirectorySchema(c),
 		RunInstaller(c),
-		ConfigMerge(c),
+		ConfigDiff(c),
 		SaveConfig(c),
 		ReturnStore(c),
 		PostSchema(c),
 	)
 	s = append(s, post...)
-	s = append(s, LogCheck(c), QueueCheck(c))
+	s = append(s, MailProbe(c), LogCheck(c), QueueCheck(c))
 	return s
 }

@@ -14,10 +14,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"mswizard/fixtures/qmail"
+	"mswizard/internal/atomicfile"
 	"mswizard/steps/node"
 	"mswizard/steps/runbook"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/journal"
 )
 
@@ -77,7 +77,14 @@ func (c *common) loadRunbook(ref, answersPath string) (*session, error) {
 	if state == "" {
 		return nil, usagef("%s: [%s] has no StateDir, and no --state-dir was given", answersPath, runbook.Section)
 	}
-	steps, err := runbook.Build(rb, v, runbook.Options{StateDir: state, Nodes: map[string]node.Node{"local": node.Local{}}})
+	// The answers' [Nodes] are reached over SSH; each connects on first use,
+	// so a plan or a status does not need them up.
+	nodes, order := map[string]node.Node{"local": node.Local{}}, []string(nil)
+	for _, c := range v.Nodes {
+		nodes[c.Name] = node.NewSSH(c)
+		order = append(order, c.Name)
+	}
+	steps, err := runbook.Build(rb, v, runbook.Options{StateDir: state, Nodes: nodes, Order: order})
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +226,9 @@ func runbookCmd() *cobra.Command {
 					return err
 				}
 			}
-			steps, err := runbook.Build(rb, v, runbook.Options{StateDir: "/nonexistent", Nodes: map[string]node.Node{"local": node.Local{}}})
+			o := runbook.PlanNodes(rb) // nothing runs: the nodes are not reached
+			o.StateDir = "/nonexistent"
+			steps, err := runbook.Build(rb, v, o)
 			if err != nil {
 				return err
 			}

@@ -51,8 +51,8 @@ var Keys = []Key{
 	{Section: General, Name: "UserDirectoryAdminPwd", Meaning: "its password", Secret: true, Required: true},
 	{Section: General, Name: "Components", Meaning: "installer components (passed through)"},
 
-	{Section: Wiz, Name: "StateDir", Meaning: "where the journal, logs, reports and LDIF exports of this run live (one run per state directory)", Required: true, Example: "/var/opt/mswizard/state"},
-	{Section: Wiz, Name: "BackupDir", Meaning: "where the server-root, queue and store archives go; must not be inside the server root", Required: true, Example: "/backup/mswizard"},
+	{Section: Wiz, Name: "StateDir", Meaning: "where the journal, logs, reports and LDIF exports of this run live (one run per state directory; a relative path is taken from this file's directory)", Required: true, Example: "/var/opt/mswizard/state"},
+	{Section: Wiz, Name: "BackupDir", Meaning: "where the server-root, queue and store archives go, named for their run; must not be inside the server root (a relative path is taken from this file's directory)", Required: true, Example: "/backup/mswizard"},
 	{Section: Wiz, Name: "Instance", Meaning: "messaging instance name: the server root holds msg-INSTANCE", Required: true, Example: "budgie"},
 	{Section: Wiz, Name: "Installer", Meaning: "the new version's setup program, run as `setup -k` on a pseudo-terminal, its prompts answered from this file (appendix C); `setup -s -f FILE` with InstallerMode = silent", Required: true, Example: "/cdrom/ims52/setup"},
 	{Section: Wiz, Name: "InstallerMode", Meaning: "interactive: `setup -k` answered through a pseudo-terminal, as appendix C documents; silent: `setup -s -f FILE`, only for media whose installer supports a silent upgrade (this file then carries the installer's own silent keys)", Default: "interactive", Choices: []string{"interactive", "silent"}},
@@ -63,7 +63,7 @@ var Keys = []Key{
 	{Section: Wiz, Name: "TargetVersion", Meaning: "the version the installer brings", Default: "5.2"},
 	{Section: Wiz, Name: "PristineDefaults", Meaning: "directory of the installed version's vendor default config (config/, imta/config/, html/) for the three-way merge; empty for a two-way diff", Example: "/cdrom/ims52/payload/defaults-5.1"},
 	{Section: Wiz, Name: "StoreAction", Meaning: "how the message store is kept out of the upgrade: move it aside, or umount it (appendix C, backup step 5)", Default: "move", Choices: []string{"move", "umount"}},
-	{Section: Wiz, Name: "Regime", Meaning: "how services are controlled", Default: "plain", Choices: []string{"plain", "daemontools", "sc2.2", "sc3", "veritas"}},
+	{Section: Wiz, Name: "Regime", Meaning: "how services are controlled", Default: "plain", Choices: RegimeNames()},
 	{Section: Wiz, Name: "ServiceDir", Meaning: "daemontools: directory holding one service directory per messaging service", Example: "/service"},
 	{Section: Wiz, Name: "ClusterBin", Meaning: "directory of the cluster commands (hareg, scswitch, hares, hagrp)", Example: "/opt/SUNWcluster/bin"},
 	{Section: Wiz, Name: "ClusterResource", Meaning: "Sun Cluster 3 / Veritas: the messaging resource", Example: "ims-rs"},
@@ -92,6 +92,8 @@ var Keys = []Key{
 	{Section: Wiz, Name: "MaxQueueAttempts", Meaning: "delivery attempts over which a message counts as stuck", Default: "10"},
 	{Section: Wiz, Name: "MaxQueueAge", Meaning: "age over which a queued message counts as stuck", Default: "24h"},
 	{Section: Wiz, Name: "MaxLogErrors", Meaning: "error records (R K J X Y) allowed in mail.log_current after the restart", Default: "0"},
+	{Section: Wiz, Name: "ProbeRecipient", Meaning: "who the mail-flow probe (baseline/mail, post/mail-probe) is sent to by SMTP", Default: "postmaster"},
+	{Section: Wiz, Name: "ProbeTimeout", Meaning: "how long the probe waits for its enqueue and delivery records in mail.log_current", Default: "60s"},
 
 	// The installer's own section: the service administrator the upgrade asks
 	// for again when it is not the default (appendix C step 8).
@@ -138,6 +140,8 @@ type Answers struct {
 	LDAPTimeout, StopTimeout, StartTimeout                                    time.Duration
 	QueueCheckWindow, QueueCheckInterval, MaxQueueAge                         time.Duration
 	MaxQueueAttempts, MaxLogErrors                                            int
+	ProbeRecipient                                                            string
+	ProbeTimeout                                                              time.Duration
 	ConfigMerge                                                               string
 	ConfigDecisions                                                           []string
 	Waivers                                                                   map[string]string
@@ -476,6 +480,8 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 	a.MaxQueueAge = dur("MaxQueueAge")
 	a.MaxQueueAttempts = num("MaxQueueAttempts")
 	a.MaxLogErrors = num("MaxLogErrors")
+	a.ProbeRecipient = str(Wiz, "ProbeRecipient")
+	a.ProbeTimeout = dur("ProbeTimeout")
 	w := f.Section(Wiz)
 	for _, kv := range w.All("ConfigDecision") {
 		if len(strings.Fields(kv.Value)) != 3 {
@@ -526,18 +532,8 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 		_, line := get(Key{Section: Wiz, Name: "BackupDir"})
 		bad(line, "BackupDir %s is inside ServerRoot %s: the server-root backup would contain itself; choose another volume", a.BackupDir, a.ServerRoot)
 	}
-	switch a.Regime {
-	case "sc3", "veritas":
-		if a.ClusterResource == "" || a.ClusterGroup == "" {
-			bad(w.Line, "Regime = %s needs ClusterResource and ClusterGroup", a.Regime)
-		}
-		if a.Regime == "veritas" && a.ClusterSystem == "" {
-			bad(w.Line, "Regime = veritas needs ClusterSystem (the -sys of hares/hagrp)")
-		}
-	case "daemontools":
-		if a.ServiceDir == "" {
-			bad(w.Line, "Regime = daemontools needs ServiceDir")
-		}
+	if msg := MissingForRegime(a.Regime, a.RegimeValue); msg != "" {
+		bad(w.Line, "%s", msg)
 	}
 	if len(probs) > 0 {
 		return a, probs
