@@ -153,6 +153,10 @@ func (m measure) estimateStep(p wizard.PlannedStep) time.Duration {
 // estimatePlan fills in the plan's estimates: each pending step's, and how
 // long mail will be refused.
 func estimatePlan(ctx context.Context, s *session, rep *wizard.PlanReport) error {
+	if s.rb != nil {
+		// A runbook file's run has no server root, queue or store to measure.
+		return nil
+	}
 	m, err := measureHost(ctx, s)
 	if err != nil {
 		return err
