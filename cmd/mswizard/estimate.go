@@ -153,8 +153,8 @@ func (m measure) estimateStep(p wizard.PlannedStep) time.Duration {
 // estimatePlan fills in the plan's estimates: each pending step's, and how
 // long mail will be refused.
 func estimatePlan(ctx context.Context, s *session, rep *wizard.PlanReport) error {
-	if s.cfg == nil {
-		// A runbook file's run: no Messaging Server host to measure.
+	if s.rb != nil || s.cfg == nil {
+		// A runbook file's run has no server root, queue or store to measure.
 		return nil
 	}
 	m, err := measureHost(ctx, s)

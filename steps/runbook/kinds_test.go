@@ -492,7 +492,12 @@ func TestBackupStep(t *testing.T) {
 	if done, why := w.check("b"); !done || !strings.Contains(why, "archived and verified") {
 		t.Fatal(why)
 	}
-	if as, _ := w.step("b").Undo(context.Background(), w.env, rcs); len(as) != 0 {
-		t.Fatal("a backup has nothing to undo")
+	archive := rcs[0].Files[0].Path
+	w.undo("b", rcs)
+	if _, err := os.Stat(archive); err != nil {
+		t.Fatalf("the undo removed the archive: %v", err)
+	}
+	if done, _ := w.check("b"); done {
+		t.Fatal("after the undo, a new run must archive again")
 	}
 }

@@ -341,7 +341,12 @@ func (s *backupStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action
 		}}}, nil
 }
 
+// Undo keeps the archive and forgets it as this run's: a run after the
+// backout archives the host as it is then, rather than trusting the old one.
 func (s *backupStep) Undo(context.Context, *wizard.Env, []wizard.Receipt) ([]wizard.Action, error) {
-	return nil, nil
+	return []wizard.Action{{Summary: fmt.Sprintf("keep the archive of %s in %s; a later run makes a new one", s.b.Path, s.b.Dest), Idempotent: true,
+		Do: func(context.Context, *wizard.Receipt) error { return s.clearSaved() }}}, nil
 }
-func (s *backupStep) UndoDescription() string { return "nothing: the archive is kept" }
+func (s *backupStep) UndoDescription() string {
+	return "keeps the archive (a later run makes a new one)"
+}
