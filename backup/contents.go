@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"mswizard/wizard/atomicfile"
+	"mswizard/internal/atomicfile"
 )
 
 // WizardPrefix starts the top-level names of a tree that belong to the wizard,

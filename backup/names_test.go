@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 )
@@ -69,4 +70,29 @@ func TestNamesOfAnyEncodingAndSparseFilesRoundTrip(t *testing.T) {
 	if string(b[:4]) != "head" || string(b[size/2:size/2+6]) != "middle" {
 		t.Error("store.db content differs")
 	}
+}
+
+// A preflight sizes a live server root: a queue file delivered (removed)
+// while the walk runs is passed over, not an error that stops the run.
+func TestEstimatePassesOverNamesThatVanishDuringTheWalk(t *testing.T) {
+	src := t.TempDir()
+	q := filepath.Join(src, "queue")
+	os.MkdirAll(q, 0o755)
+	for i := range 2000 {
+		os.WriteFile(filepath.Join(q, "ZZ"+string(rune('a'+i%26))+strconv.Itoa(i)), []byte("m"), 0o600)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ents, _ := os.ReadDir(q)
+		for _, e := range ents {
+			os.Remove(filepath.Join(q, e.Name()))
+		}
+	}()
+	for range 20 {
+		if _, _, err := Estimate(context.Background(), src, nil); err != nil {
+			t.Fatalf("Estimate while the queue drains: %v", err)
+		}
+	}
+	<-done
 }

@@ -16,7 +16,8 @@ func Estimate(ctx context.Context, source string, excludes []string) (files, byt
 	}
 	seen := map[fileID]bool{}
 	match := func(rel string) bool { return wizardName(rel) || skip.match(rel) }
-	err = walkTree(ctx, source, match, func(n node) error {
+	// Lenient: the preflight sizes a live server root, whose queue delivers.
+	err = walkTreeLenient(ctx, source, match, func(n node) error {
 		files++
 		if n.fi.Mode().IsRegular() {
 			if n.st.Nlink > 1 {
@@ -29,7 +30,7 @@ func Estimate(ctx context.Context, source string, excludes []string) (files, byt
 			bytes += n.st.Size
 		}
 		return nil
-	})
+	}, true)
 	if err != nil {
 		return 0, 0, fmt.Errorf("estimate: %w", err)
 	}

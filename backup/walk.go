@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -28,6 +29,13 @@ type node struct {
 // A root that is a symlink is followed (a queue or partition on its own
 // volume): the tree archived is the directory it points to.
 func walkTree(ctx context.Context, root string, skip func(rel string) bool, fn func(n node) error) error {
+	return walkTreeLenient(ctx, root, skip, fn, false)
+}
+
+// walkTreeLenient is walkTree; with lenient, a name that vanishes between the
+// directory read and its lstat (a live queue delivering while a preflight sizes
+// it) is passed over instead of failing the walk.
+func walkTreeLenient(ctx context.Context, root string, skip func(rel string) bool, fn func(n node) error, lenient bool) error {
 	fi, err := os.Stat(root)
 	if err != nil {
 		return fmt.Errorf("walk: %w", err)
@@ -35,10 +43,10 @@ func walkTree(ctx context.Context, root string, skip func(rel string) bool, fn f
 	if !fi.IsDir() {
 		return fmt.Errorf("walk %s: not a directory", root)
 	}
-	return walkNode(ctx, node{rel: ".", abs: root, fi: fi, st: fi.Sys().(*syscall.Stat_t)}, skip, fn)
+	return walkNode(ctx, node{rel: ".", abs: root, fi: fi, st: fi.Sys().(*syscall.Stat_t)}, skip, fn, lenient)
 }
 
-func walkNode(ctx context.Context, n node, skip func(string) bool, fn func(node) error) error {
+func walkNode(ctx context.Context, n node, skip func(string) bool, fn func(node) error, lenient bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -49,6 +57,9 @@ func walkNode(ctx context.Context, n node, skip func(string) bool, fn func(node)
 		return nil
 	}
 	names, err := readNames(n.abs)
+	if lenient && errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("walk %s: %w", n.rel, err)
 	}
@@ -62,10 +73,13 @@ func walkNode(ctx context.Context, n node, skip func(string) bool, fn func(node)
 		}
 		abs := filepath.Join(n.abs, name)
 		fi, err := os.Lstat(abs)
+		if lenient && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("walk %s: %w", rel, err)
 		}
-		if err := walkNode(ctx, node{rel: rel, abs: abs, fi: fi, st: fi.Sys().(*syscall.Stat_t)}, skip, fn); err != nil {
+		if err := walkNode(ctx, node{rel: rel, abs: abs, fi: fi, st: fi.Sys().(*syscall.Stat_t)}, skip, fn, lenient); err != nil {
 			return err
 		}
 	}

@@ -31,7 +31,7 @@ func ConfigMerge(c *Config) wizard.Step {
 			}
 			tree := configdiff.Tree{Base: c.Answers.PristineDefaults, New: c.Host.MsgDir()}
 			return []wizard.Action{{
-				Summary:    fmt.Sprintf("merge the newest %s into %s (policy %s; pre-merge files kept as FILE.pre-merge)", filepath.Join(tree.New, "backup.TIMESTAMP"), tree.New, c.Answers.ConfigMerge),
+				Summary:    fmt.Sprintf("merge the newest %s into %s (policy %s; pre-merge files kept as FILE.pre-merge; local.conf/msg.conf values set with configutil, MTA configuration compiled with imsimta cnbuild)", filepath.Join(tree.New, "backup.TIMESTAMP"), tree.New, c.Answers.ConfigMerge),
 				Idempotent: true,
 				Do: func(ctx context.Context, r *wizard.Receipt) error {
 					bs := c.configBackups()
@@ -51,8 +51,12 @@ func ConfigMerge(c *Config) wizard.Step {
 						}
 						ds = append(ds, d)
 					}
+					tree.Configutil = c.configutil(env)
 					res, err := configdiff.Merge(ctx, tree, pol, ds)
 					if err != nil {
+						return err
+					}
+					if err := c.compileMTA(ctx, env, r, res.Changed); err != nil {
 						return err
 					}
 					var text strings.Builder

@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/steps/facts"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/lines"
 	"mswizard/wizard/mounts"
 )

@@ -71,6 +71,6 @@ func Upgrade(c *Config) []wizard.Step {
 		PostSchema(c),
 	)
 	s = append(s, post...)
-	s = append(s, LogCheck(c), QueueCheck(c))
+	s = append(s, MailProbe(c), LogCheck(c), QueueCheck(c))
 	return s
 }

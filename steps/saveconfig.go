@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 )
 
 // savedConfigDir and its manifest in the state directory.

@@ -13,9 +13,9 @@ import (
 	"syscall"
 
 	"mswizard/backup"
+	"mswizard/internal/atomicfile"
 	"mswizard/steps/facts"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 )
 
 // Archive names in BackupDir: NAME.RUN.tar.zst, RUN naming the run (the
@@ -116,21 +116,32 @@ func DiskSpace(c *Config) wizard.Step {
 			return nil, fmt.Errorf("free space on %s: %w", vol, err)
 		}
 		shared := sameDevice(vol, dir)
+		total := restoreNeed
 		if shared {
-			restoreNeed += need
+			total += need
 		}
-		room := fmt.Sprintf("a backout stages a copy of the server root on %s: it needs about %s there%s, and %s is free", vol, human(restoreNeed), map[bool]string{true: " (with the backups, on the same volume)"}[shared], human(volFree))
-		if volFree < restoreNeed {
+		if volFree < total {
+			with := ""
+			if shared {
+				with = fmt.Sprintf(" (%s with the backups, on the same volume)", human(total))
+			}
 			fs = append(fs, wizard.Finding{ID: FindingBackoutRoom, Severity: wizard.Inhibitor,
-				Message:     room + ": the way back would fail exactly when it is needed",
-				Remediation: fmt.Sprintf("free %s on the volume of %s before the upgrade", human(restoreNeed-volFree), vol)})
+				Message: fmt.Sprintf("a backout stages a copy of the server root on %s: it needs about %s there%s, and %s is free: the way back would fail exactly when it is needed",
+					vol, human(restoreNeed), with, human(volFree)),
+				Remediation: fmt.Sprintf("free %s on the volume of %s before the upgrade", human(total-volFree), vol)})
+		}
+		// Said in as few words as the preflight screen allows: the plan and the
+		// preflight show the room a backout needs (issue 15 case 7).
+		room := fmt.Sprintf("backups need about %s, a backout about %s more; %s free on %s", human(need), human(restoreNeed), human(free), dir)
+		if !shared {
+			room = fmt.Sprintf("backups need about %s; %s free on %s; a backout needs about %s on %s, %s free", human(need), human(free), dir, human(restoreNeed), vol, human(volFree))
 		}
 		if free < need {
 			return append(fs, wizard.Finding{ID: "PRE-DISK-001", Severity: wizard.Inhibitor,
 				Message:     fmt.Sprintf("the backups need about %s on %s, and %s is free", human(need), dir, human(free)),
 				Remediation: fmt.Sprintf("free %s on that volume, or set BackupDir in [Wizard] to a larger one", human(need-free))}), nil
 		}
-		return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Warning, Message: fmt.Sprintf("backups need about %s; %s free on %s; %s", human(need), human(free), dir, room), Remediation: "none needed"}), nil
+		return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Info, Message: room}), nil
 	})
 }
 

@@ -118,7 +118,8 @@ type Severity string
 
 const (
 	Inhibitor Severity = "inhibitor" // the run cannot go on
-	Warning   Severity = "warning"
+	Warning   Severity = "warning"   // the run goes on; the operator should look
+	Info      Severity = "info"      // a fact the operator may want; nothing to fix
 )
 
 // Finding is one result of a preflight check, with a stable ID operators can waive

@@ -12,10 +12,10 @@ import (
 	"github.com/charmbracelet/huh"
 
 	"mswizard/backup"
+	"mswizard/internal/atomicfile"
 	"mswizard/steps"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
-	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/journal"
 	"mswizard/wizard/tui"
 )
@@ -43,11 +43,12 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c)}
 	runMode := func(mode string) func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
 		return func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
-			r.Events, r.Ask = events, ask
+			r.Events, r.Ask = recordFindings(s, events), ask
 			var err error
 			if mode == "backout" {
 				err = r.Backout(ctx)
 			} else {
+				estimateBeforeRun(ctx, s, r)
 				err = r.Apply(ctx)
 			}
 			// The report is written even after an abort, so it must not see the cancel.
@@ -59,7 +60,7 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 		Mode:       mode,
 		StateDir:   s.state,
 		ReportPath: reportPath(s),
-		Plan:       func(ctx context.Context) (*wizard.PlanReport, error) { return r.Plan(ctx, j.Records()) },
+		Plan:       func(ctx context.Context) (*wizard.PlanReport, error) { return planWithEstimate(ctx, s, r, j.Records()) },
 		BackoutPlan: func(ctx context.Context) ([]wizard.BackoutStep, error) {
 			return r.BackoutPlan(ctx, j.Records())
 		},

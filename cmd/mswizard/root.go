@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mswizard/steps"
+	"mswizard/steps/runbook"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
 	"mswizard/wizard/journal"
@@ -31,7 +32,7 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	root.AddCommand(upgradeCmd(false), upgradeCmd(true), backoutCmd(), statusCmd(), resolveCmd(),
 		answersCmd(), backupCmd(), ldifCmd(), diffCmd(), demoCmd(), simCmd(), versionCmd(),
-		runCmd(), runbookCmd(), qmailSimCmd(), installerPtyCmd())
+		runCmd(), runbookCmd(), qmailSimCmd(), installerPtyCmd(), genManCmd())
 	return root
 }
 
@@ -116,7 +117,8 @@ func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
 	}
 	defer j.Close()
 	s.rememberAnswers(j)
-	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c), Events: batchPrinter(out, c.output)}
+	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c), Events: recordFindings(s, batchPrinter(out, c.output))}
+	estimateBeforeRun(ctx, s, r)
 	err = r.Apply(ctx)
 	writeReport(ctx, s, j)
 	if c.output == "text" {
@@ -170,7 +172,7 @@ func printPlan(ctx context.Context, s *session, c *common, out io.Writer) error 
 	if err != nil {
 		return err
 	}
-	rep, err := r.Plan(ctx, recs)
+	rep, err := planWithEstimate(ctx, s, r, recs)
 	if err != nil {
 		return err
 	}
@@ -208,7 +210,11 @@ func batchPrinter(out io.Writer, format string) func(wizard.Event) {
 		switch e.Kind {
 		case wizard.EvPreflight:
 			for _, f := range e.Findings {
-				fmt.Fprintf(out, "preflight [%s] %s: %s (fix: %s)\n", f.Severity, f.ID, f.Message, f.Remediation)
+				if f.Remediation == "" {
+					fmt.Fprintf(out, "preflight [%s] %s: %s\n", f.Severity, f.ID, f.Message)
+				} else {
+					fmt.Fprintf(out, "preflight [%s] %s: %s (fix: %s)\n", f.Severity, f.ID, f.Message, f.Remediation)
+				}
 			}
 		case wizard.EvStepStart:
 			fmt.Fprintf(out, "==> %s: %s\n", e.Step, e.Title)
@@ -328,6 +334,7 @@ type StatusReport struct {
 
 type statusStep struct {
 	ID    string           `json:"id"`
+	Node  string           `json:"node,omitempty"`
 	State wizard.StepState `json:"state"`
 	Note  string           `json:"note,omitempty"`
 }
@@ -358,7 +365,7 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 			state = "undoing"
 			note = fmt.Sprintf("a backout stopped inside this step (%d undo action(s) done); run `mswizard backout` to finish it", len(r.UndoDone))
 		}
-		rep.Steps = append(rep.Steps, statusStep{ID: step.ID(), State: state, Note: note})
+		rep.Steps = append(rep.Steps, statusStep{ID: step.ID(), Node: stepNode(step), State: state, Note: note})
 	}
 	r := &wizard.Runner{Steps: s.steps, Env: s.env}
 	rep.Backout, _ = r.BackoutPlan(ctx, recs)
@@ -384,12 +391,22 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 	if st.BackedOut {
 		fmt.Fprintln(out, "the last run was backed out")
 	}
+	nodes := nodeOrder(s.steps)
 	for _, x := range rep.Steps {
 		line := fmt.Sprintf("  %-10s %s", x.State, x.ID)
+		if len(nodes) > 1 {
+			line = fmt.Sprintf("  %-10s %-6s %s", x.State, x.Node, x.ID)
+		}
 		if x.Note != "" {
 			line += "  — " + x.Note
 		}
 		fmt.Fprintln(out, line)
+	}
+	if len(nodes) > 1 {
+		fmt.Fprintln(out, "per node:")
+		for _, n := range nodes {
+			fmt.Fprintf(out, "  %-6s %s\n", n, perNode(rep.Steps, n))
+		}
 	}
 	if len(rep.Backout) == 0 {
 		fmt.Fprintln(out, "backout now: nothing to undo")
@@ -446,6 +463,9 @@ func resolveCmd() *cobra.Command {
 				}
 			}
 			next := "upgrade"
+			if s.rb != nil {
+				next = "run " + s.rb.ref
+			}
 			if rec, ok := wizard.Fold(j.Records()).Steps[args[0]]; ok && rec.UndoInDoubt >= 0 {
 				next = "backout"
 			}
@@ -484,6 +504,9 @@ func answersCmd() *cobra.Command {
 		Short: "Check an answers file and list every problem with its line and fix",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if ref, err := runbook.ReadRunbookName(args[0]); err == nil && ref != "" {
+				return validateRunbookAnswers(cmd.OutOrStdout(), ref, args[0])
+			}
 			a, err := answers.Load(args[0], answers.LoadOptions{SkipFiles: syntaxOnly})
 			if err != nil {
 				return err

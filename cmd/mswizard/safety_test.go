@@ -434,6 +434,9 @@ func TestASecondRunOnTheSameServerRootIsLockedOut(t *testing.T) {
 	starts := h.slowInstaller(t, 3*time.Second)
 	first := startChild(t, bin, "upgrade", "--answers", h.inf, "--yes")
 	waitFile(t, starts, 2*time.Minute)
+	// FAULTS.md S2: while the installer runs, the secret is in no process's
+	// arguments nor environment (it reaches the installer in a 0600 file).
+	requireNoSecretInProcs(t, h.secret(t))
 	other := filepath.Join(t.TempDir(), "other-state")
 	out, code := run(t, bin, "upgrade", "--answers", h.inf, "--state-dir", other, "--yes")
 	if code != 4 {
@@ -634,7 +637,7 @@ func TestAServerRootVolumeTooFullForABackoutStopsTheRun(t *testing.T) {
 	h := upHost(t, bin, hostOptions{seed: 70, dir: vol, wizard: []string{"BackupDir = " + backups}})
 
 	out, code := run(t, bin, "plan", "--answers", h.inf)
-	if code != 0 || !strings.Contains(out, "a backout stages a copy of the server root on "+vol) {
+	if code != 0 || !strings.Contains(out, "a backout needs about ") || !strings.Contains(out, " on "+vol+", ") {
 		t.Fatalf("plan does not state the room a backout needs: exit %d\n%s", code, out)
 	}
 	// Fill the volume until less than the server root's size is free.
@@ -758,6 +761,66 @@ func TestSIGTERMOnTheTUIPlanScreenExits130(t *testing.T) {
 	for _, r := range recs {
 		if r.Kind == journal.KindBegin {
 			t.Fatalf("an action began: %s", journal.Describe(r))
+		}
+	}
+}
+
+// requireNoSecretInProcs scans /proc/*/cmdline and /proc/*/environ of every
+// live process for secret.
+func requireNoSecretInProcs(t *testing.T, secret string) {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanned := 0
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		for _, f := range []string{"cmdline", "environ"} {
+			b, err := os.ReadFile(filepath.Join("/proc", e.Name(), f))
+			if err != nil {
+				continue
+			}
+			scanned++
+			if strings.Contains(string(b), secret) {
+				t.Errorf("pid %s: the secret is in its %s", e.Name(), f)
+			}
+		}
+	}
+	if scanned == 0 {
+		t.Fatal("no process could be read")
+	}
+}
+
+// FAULTS.md T6: --help, --version and `completion bash` work for an
+// unprivileged user, without a configuration, a terminal or an environment.
+func TestHelpVersionAndCompletionNeedNothing(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("the test drops to the nobody user and needs root for that")
+	}
+	bin := buildBinary(t)
+	dir, err := os.MkdirTemp("", "mswizard-t6-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	pub := filepath.Join(dir, "mswizard")
+	b, _ := os.ReadFile(bin)
+	if err := os.WriteFile(pub, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	for _, args := range [][]string{{"--help"}, {"--version"}, {"version"}, {"completion", "bash"}, {"upgrade", "--help"}} {
+		cmd := exec.Command(pub, args...)
+		cmd.Dir = "/"
+		cmd.Env = []string{}
+		cmd.Stdin = nil
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}, Setsid: true}
+		out, err := cmd.CombinedOutput()
+		if err != nil || len(out) == 0 {
+			t.Errorf("%v as nobody: %v\n%s", args, err, out)
 		}
 	}
 }

@@ -13,11 +13,11 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/ldif/export"
 	"mswizard/steps"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
-	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/journal"
 )
 

@@ -12,8 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 )
 
 // opData is what an action leaves in its receipt for Undo and for the operator.

@@ -18,8 +18,8 @@ import (
 	"mswizard/fixtures/ldapd"
 	"mswizard/fixtures/sim"
 	hostmodel "mswizard/steps/host"
+	"mswizard/internal/atomicfile"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 )
 
 const helperEnv = "SERVICE_TEST_HELPER"
