@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"mswizard/backup"
-	"mswizard/steps/configdiff"
 	"mswizard/internal/atomicfile"
+	"mswizard/steps/configdiff"
 	"mswizard/steps/facts"
 	"mswizard/steps/host"
 	"mswizard/wizard"

@@ -17,8 +17,8 @@ import (
 	"mswizard/fixtures/layout"
 	"mswizard/fixtures/ldapd"
 	"mswizard/fixtures/sim"
-	hostmodel "mswizard/steps/host"
 	"mswizard/internal/atomicfile"
+	hostmodel "mswizard/steps/host"
 	"mswizard/wizard"
 )
 
