@@ -42,7 +42,6 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
-	"golang.org/x/sys/unix"
 
 	"mswizard/internal/atomicfile"
 	"mswizard/ldif"
@@ -258,7 +257,7 @@ func (w *writeback) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.off += int64(n)
 	if w.off-w.beg >= writebackChunk {
-		_ = unix.SyncFileRange(int(w.f.Fd()), w.beg, w.off-w.beg, unix.SYNC_FILE_RANGE_WRITE)
+		startWriteback(w.f, w.beg, w.off-w.beg)
 		w.beg = w.off
 	}
 	return n, err

@@ -15,6 +15,9 @@ type Proc struct {
 	Pid  int      `json:"pid"`
 	Args []string `json:"args"`          // argv as the table shows it (/proc/PID/cmdline, `ps -o args`)
 	Exe  string   `json:"exe,omitempty"` // the executable's path where the system tells it (/proc/PID/exe)
+	// Truncated: ps cut the arguments (Solaris /usr/bin/ps shows at most 80
+	// characters of args), so the program's name may be cut too.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // String names the process as ps would, and its executable where the system
@@ -48,6 +51,9 @@ type Evidence struct {
 	Source    string // e.g. "/proc, /proc/net/tcp{,6}" or "ps -e -o pid,args, netstat -an"
 }
 
+// psArgsWidth is how much of the arguments Solaris ps shows (PRARGSZ, 80).
+const psArgsWidth = 80
+
 // ParsePS reads the output of `ps -e -o pid,args` (a header line, then one
 // process a line: the pid, blanks, the arguments). argv is split at blanks, as
 // ps shows it.
@@ -70,7 +76,8 @@ func ParsePS(text string) ([]Proc, error) {
 			return nil, fmt.Errorf("ps: not a pid: %q", sc.Text())
 		}
 		first = false
-		out = append(out, Proc{Pid: pid, Args: f[1:]})
+		args := strings.TrimSpace(strings.TrimSpace(sc.Text())[len(f[0]):])
+		out = append(out, Proc{Pid: pid, Args: f[1:], Truncated: len(args) >= psArgsWidth})
 	}
 	return out, sc.Err()
 }

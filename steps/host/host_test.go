@@ -29,6 +29,7 @@ func TestProcessOwnershipFollowsTheServerRootAndTheDocumentedNames(t *testing.T)
 		{"the web instance's own ns-httpd", "https-budgie.siroe.com", Proc{Args: []string{l.Root + "/bin/https/bin/ns-httpd", "-d", l.Root + "/https-budgie.siroe.com/config"}}, Yes},
 		{"an ns-httpd naming no instance: maybe", "https-budgie.siroe.com", Proc{Args: []string{l.Root + "/bin/https/bin/ns-httpd"}}, Maybe},
 		{"a shell is nothing", "imap", Proc{Args: []string{"/bin/sh", "-c", "imapd"}}, No},
+		{"a program name ps cut short is maybe the service", "job_controller", Proc{Args: []string{l.Root + "/bin/msg/imta/bin/job_contr"}, Truncated: true}, Maybe},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := Owns(l, c.unit, c.p); got != c.want {

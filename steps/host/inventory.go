@@ -223,7 +223,19 @@ func Owns(l Layout, unit string, p Proc) Owner {
 		return No
 	}
 	prog, placed := program(l, p)
-	if prog == "" || !slices.Contains(names, filepath.Base(prog)) {
+	if prog == "" {
+		return No
+	}
+	if !slices.Contains(names, filepath.Base(prog)) {
+		// A name ps cut short that a documented name begins with may be the
+		// service: unknown, never "not running".
+		if p.Truncated && len(p.Args) == 1 && placed != elsewhere {
+			for _, n := range names {
+				if strings.HasPrefix(n, filepath.Base(prog)) {
+					return Maybe
+				}
+			}
+		}
 		return No
 	}
 	if placed == elsewhere {
