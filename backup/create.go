@@ -361,7 +361,7 @@ func (c *creator) addFile(n node, hdr *tar.Header) (string, int64, error) {
 // openNoAtime opens a file for reading without following a final symlink and,
 // where permitted, without updating its atime.
 func openNoAtime(name string) (*os.File, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NOATIME, 0)
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|oNoAtime, 0)
 	if errors.Is(err, syscall.EPERM) {
 		f, err = os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	}

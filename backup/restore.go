@@ -20,7 +20,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -507,17 +506,6 @@ func (x *extractor) atMeta(dirfd int, base string, hdr *tar.Header, link bool) e
 	return nil
 }
 
-// futimens sets atime and mtime of an open file (utimensat with a NULL path).
-func futimens(fd int, t time.Time) error {
-	ts := unix.NsecToTimespec(t.UnixNano())
-	times := [2]unix.Timespec{ts, ts}
-	_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&times[0])), 0, 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
-}
-
 // finishDirs applies directory owners, modes and mtimes after every entry is
 // in place (creating children changes a directory's mtime, and a read-only
 // mode would have blocked them), then checks what landed.
@@ -783,17 +771,6 @@ func resumeSwap(st swapState, sp string) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	return atomicfile.SyncDir(parent)
-}
-
-// syncFilesystem writes out the filesystem holding dir (syncfs(2)): one call
-// for a whole extracted tree instead of an fsync per file.
-var syncFilesystem = func(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return unix.Syncfs(int(f.Fd()))
 }
 
 func sameDevice(a, b string) error {

@@ -3,8 +3,6 @@ package backup
 import (
 	"context"
 	"fmt"
-
-	"golang.org/x/sys/unix"
 )
 
 // Estimate walks source as Create would (same excludes) and returns the
@@ -37,14 +35,4 @@ func Estimate(ctx context.Context, source string, excludes []string) (files, byt
 		return 0, 0, fmt.Errorf("estimate: %w", err)
 	}
 	return files, bytes, nil
-}
-
-// FreeBytes returns the bytes available to an unprivileged user on the
-// filesystem holding dir (statfs f_bavail).
-func FreeBytes(dir string) (uint64, error) {
-	var s unix.Statfs_t
-	if err := unix.Statfs(dir, &s); err != nil {
-		return 0, fmt.Errorf("free space of %s: %w", dir, err)
-	}
-	return s.Bavail * uint64(s.Bsize), nil
 }

@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"path/filepath"
 	"strings"
 
 	"mswizard/steps/service"
@@ -22,10 +21,7 @@ func (c *Config) Service() service.Config {
 			Bin: a.ClusterBin, LogicalHost: a.FullMachineName,
 		},
 	}
-	if a.ServiceDir != "" {
-		dir := a.ServiceDir
-		sc.SvcDir = func(unit string) string { return filepath.Join(dir, unit) }
-	}
+	sc.ServiceDir = a.ServiceDir
 	return sc
 }
 

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"mswizard/backup"
 	"mswizard/steps/facts"
 	"mswizard/steps/host"
@@ -696,7 +694,7 @@ func syncFS(dir string) error {
 		return err
 	}
 	defer f.Close()
-	if err := unix.Syncfs(int(f.Fd())); err != nil {
+	if err := syncfsFD(int(f.Fd())); err != nil {
 		return fmt.Errorf("syncfs %s: %w", dir, err)
 	}
 	return nil

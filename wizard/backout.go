@@ -154,6 +154,11 @@ func (r *Runner) Backout(ctx context.Context) (err error) {
 			start := r.Env.Now()
 			aerr := a.Do(context.WithoutCancel(ctx), &rc)
 			rc.Duration = r.Env.Now().Sub(start)
+			if IsOutcomeUnknown(aerr) {
+				// Left in doubt (no outcome record), as in a run.
+				r.emit(Event{Kind: EvActionFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error(), Undo: true})
+				return &StepError{Step: id, Action: i, Summary: a.Summary, Err: aerr, Completed: completed, Next: "the undo action is in doubt: rerun `mswizard backout` when the node is reachable, or `mswizard resolve` after looking"}
+			}
 			if aerr != nil {
 				_ = r.append(journal.Record{Kind: journal.KindUndoFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error()})
 				r.emit(Event{Kind: EvActionFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error(), Undo: true})

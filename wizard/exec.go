@@ -41,6 +41,7 @@ func (c Command) String() string { return ShellQuote(c.Argv()...) }
 
 // Result is the evidence a finished command leaves behind.
 type Result struct {
+	Node     string        `json:"node,omitempty"` // the node it ran on, when not the control host's own Execer
 	Argv     []string      `json:"argv"`
 	ExitCode int           `json:"exit_code"`
 	Tail     string        `json:"output_tail,omitempty"` // the last OutputTailBytes of combined output

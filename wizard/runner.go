@@ -176,8 +176,38 @@ func (r *Runner) emit(e Event) {
 }
 
 func (r *Runner) append(rec journal.Record) error {
+	if rec.Node == "" && rec.Step != "" {
+		rec.Node = r.nodeOf(rec.Step)
+	}
 	_, err := r.Journal.Append(rec)
 	return err
+}
+
+// OutcomeUnknown is an action error whose effect is unknown: a connection to
+// the node lost mid-command. The action is left in doubt, never recorded as
+// failed (a failed action is retried on the rerun).
+type OutcomeUnknown interface{ OutcomeUnknown() bool }
+
+// IsOutcomeUnknown says whether err leaves its action in doubt.
+func IsOutcomeUnknown(err error) bool {
+	var ou OutcomeUnknown
+	return err != nil && errors.As(err, &ou) && ou.OutcomeUnknown()
+}
+
+// NodeNamer is a step that acts on a named node (a runbook step across
+// nodes): the journal records the node with each of its records.
+type NodeNamer interface{ NodeName() string }
+
+func (r *Runner) nodeOf(id string) string {
+	for _, s := range r.Steps {
+		if s.ID() == id {
+			if nn, ok := s.(NodeNamer); ok {
+				return nn.NodeName()
+			}
+			return ""
+		}
+	}
+	return ""
 }
 
 func (r *Runner) wireEnv(step string) {
@@ -583,6 +613,12 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 		// cancelled by the operator's interrupt, only by their own timeouts.
 		aerr := a.Do(context.WithoutCancel(ctx), &rc)
 		rc.Duration = r.Env.Now().Sub(start)
+		if IsOutcomeUnknown(aerr) {
+			// No outcome record: the journal keeps the action in doubt, for
+			// its check or the operator to settle on the rerun.
+			r.emit(Event{Kind: EvActionFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error()})
+			return fail(i, a.Summary, aerr, "the action is in doubt: rerun when the node is reachable; its check settles it, or `mswizard resolve "+id+" --retry|--mark-done` after looking")
+		}
 		if aerr != nil {
 			if err := r.append(journal.Record{Kind: journal.KindFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error()}); err != nil {
 				return errors.Join(aerr, err)

@@ -38,8 +38,10 @@ func demoCmd() *cobra.Command {
 				}
 				dir, _ = filepath.Abs(dir)
 				return qmailDemo(ctx, dir, stop, out)
+			} else if worldName == "serviceguard" || worldName == "serviceguard-existing" {
+				return serviceguardDemo(ctx, dir, worldName == "serviceguard-existing", stop, out)
 			} else if worldName != "messaging" {
-				return usagef("--world %q: messaging or qmail", worldName)
+				return usagef("--world %q: messaging, qmail, serviceguard or serviceguard-existing", worldName)
 			}
 			if stop {
 				if dir == "" {
@@ -89,7 +91,7 @@ func demoCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "directory for the world (default: a new temporary directory)")
 	f.StringVar(&regime, "regime", "plain", "service regime: plain, daemontools, sc2.2, sc3, veritas")
-	f.StringVar(&worldName, "world", "messaging", "which world: messaging (the Messaging Server upgrade) or qmail (the qmail-daemontools runbook)")
+	f.StringVar(&worldName, "world", "messaging", "which world: messaging (the Messaging Server upgrade), qmail (the qmail-daemontools runbook), serviceguard or serviceguard-existing (seed 002's two-node cluster, new or existing environment)")
 	f.BoolVar(&noTUI, "no-tui", false, "leave the world running and print where install.inf is")
 	f.BoolVar(&stop, "stop", false, "stop everything the world in --dir started")
 	f.Int64Var(&seed, "seed", 1, "world seed (same seed, same world)")

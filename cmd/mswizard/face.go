@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/huh"
-	"golang.org/x/sys/unix"
 
+	"mswizard/backup"
 	"mswizard/steps"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
@@ -170,9 +170,8 @@ func detect(ctx context.Context, s *session) *tui.Preflight {
 		conn.Close()
 	}
 	for dir := a.BackupDir; dir != ""; dir = filepath.Dir(dir) {
-		var st unix.Statfs_t
-		if unix.Statfs(dir, &st) == nil {
-			p.BackupFree = int64(st.Bavail) * int64(st.Bsize)
+		if free, err := backup.FreeBytes(dir); err == nil {
+			p.BackupFree = int64(free)
 			break
 		}
 		if dir == filepath.Dir(dir) {

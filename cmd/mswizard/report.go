@@ -28,6 +28,7 @@ type Report struct {
 
 type reportStep struct {
 	ID       string           `json:"id"`
+	Node     string           `json:"node,omitempty"`
 	State    wizard.StepState `json:"state"`
 	Why      string           `json:"why,omitempty"`
 	Error    string           `json:"error,omitempty"`
@@ -43,7 +44,7 @@ func writeReport(ctx context.Context, s *session, j *journal.Journal) {
 	rep := Report{Version: wizard.PlanVersion, Generated: time.Now().UTC(), StateDir: s.state, Journal: j.Path()}
 	for _, step := range s.steps {
 		r := st.Step(step.ID())
-		rep.Steps = append(rep.Steps, reportStep{ID: step.ID(), State: r.State, Why: r.Why, Error: r.LastError, Receipts: r.Receipts})
+		rep.Steps = append(rep.Steps, reportStep{ID: step.ID(), Node: stepNode(step), State: r.State, Why: r.Why, Error: r.LastError, Receipts: r.Receipts})
 	}
 	r := &wizard.Runner{Steps: s.steps, Env: s.env}
 	rep.Backout, _ = r.BackoutPlan(ctx, recs)
@@ -53,11 +54,29 @@ func writeReport(ctx context.Context, s *session, j *journal.Journal) {
 	if st.BackedOut {
 		b.WriteString("**The run was backed out.** The journal's earlier records show what was undone.\n\n")
 	}
-	b.WriteString("| step | state | note |\n|---|---|---|\n")
+	nodes := nodeOrder(s.steps)
+	if len(nodes) > 1 {
+		// A run across nodes: each node's part of it, then every step with its node.
+		b.WriteString("| node | steps |\n|---|---|\n")
+		var ss []statusStep
+		for _, x := range rep.Steps {
+			ss = append(ss, statusStep{ID: x.ID, Node: x.Node, State: x.State})
+		}
+		for _, n := range nodes {
+			fmt.Fprintf(&b, "| %s | %s |\n", n, perNode(ss, n))
+		}
+		b.WriteString("\n| step | node | state | note |\n|---|---|---|---|\n")
+	} else {
+		b.WriteString("| step | state | note |\n|---|---|---|\n")
+	}
 	for _, x := range rep.Steps {
 		note := x.Why
 		if x.Error != "" {
 			note = "error: " + x.Error
+		}
+		if len(nodes) > 1 {
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", x.ID, x.Node, x.State, mdEscape(note))
+			continue
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", x.ID, x.State, mdEscape(note))
 	}
@@ -66,7 +85,11 @@ func writeReport(ctx context.Context, s *session, j *journal.Journal) {
 		if len(x.Receipts) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "\n### %s\n\n", x.ID)
+		if len(nodes) > 1 {
+			fmt.Fprintf(&b, "\n### %s (on %s)\n\n", x.ID, x.Node)
+		} else {
+			fmt.Fprintf(&b, "\n### %s\n\n", x.ID)
+		}
 		for _, rc := range x.Receipts {
 			fmt.Fprintf(&b, "- `%s`", rc.Summary)
 			if rc.Command != nil {

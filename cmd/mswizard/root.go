@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mswizard/steps"
+	"mswizard/steps/runbook"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
 	"mswizard/wizard/journal"
@@ -328,6 +329,7 @@ type StatusReport struct {
 
 type statusStep struct {
 	ID    string           `json:"id"`
+	Node  string           `json:"node,omitempty"`
 	State wizard.StepState `json:"state"`
 	Note  string           `json:"note,omitempty"`
 }
@@ -358,7 +360,7 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 			state = "undoing"
 			note = fmt.Sprintf("a backout stopped inside this step (%d undo action(s) done); run `mswizard backout` to finish it", len(r.UndoDone))
 		}
-		rep.Steps = append(rep.Steps, statusStep{ID: step.ID(), State: state, Note: note})
+		rep.Steps = append(rep.Steps, statusStep{ID: step.ID(), Node: stepNode(step), State: state, Note: note})
 	}
 	r := &wizard.Runner{Steps: s.steps, Env: s.env}
 	rep.Backout, _ = r.BackoutPlan(ctx, recs)
@@ -384,12 +386,22 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 	if st.BackedOut {
 		fmt.Fprintln(out, "the last run was backed out")
 	}
+	nodes := nodeOrder(s.steps)
 	for _, x := range rep.Steps {
 		line := fmt.Sprintf("  %-10s %s", x.State, x.ID)
+		if len(nodes) > 1 {
+			line = fmt.Sprintf("  %-10s %-6s %s", x.State, x.Node, x.ID)
+		}
 		if x.Note != "" {
 			line += "  — " + x.Note
 		}
 		fmt.Fprintln(out, line)
+	}
+	if len(nodes) > 1 {
+		fmt.Fprintln(out, "per node:")
+		for _, n := range nodes {
+			fmt.Fprintf(out, "  %-6s %s\n", n, perNode(rep.Steps, n))
+		}
 	}
 	if len(rep.Backout) == 0 {
 		fmt.Fprintln(out, "backout now: nothing to undo")
@@ -446,6 +458,9 @@ func resolveCmd() *cobra.Command {
 				}
 			}
 			next := "upgrade"
+			if s.rb != nil {
+				next = "run " + s.rb.ref
+			}
 			if rec, ok := wizard.Fold(j.Records()).Steps[args[0]]; ok && rec.UndoInDoubt >= 0 {
 				next = "backout"
 			}
@@ -484,6 +499,9 @@ func answersCmd() *cobra.Command {
 		Short: "Check an answers file and list every problem with its line and fix",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if ref, err := runbook.ReadRunbookName(args[0]); err == nil && ref != "" {
+				return validateRunbookAnswers(cmd.OutOrStdout(), ref, args[0])
+			}
 			a, err := answers.Load(args[0], answers.LoadOptions{SkipFiles: syntaxOnly})
 			if err != nil {
 				return err

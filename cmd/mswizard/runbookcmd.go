@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,7 +77,14 @@ func (c *common) loadRunbook(ref, answersPath string) (*session, error) {
 	if state == "" {
 		return nil, usagef("%s: [%s] has no StateDir, and no --state-dir was given", answersPath, runbook.Section)
 	}
-	steps, err := runbook.Build(rb, v, runbook.Options{StateDir: state, Nodes: map[string]node.Node{"local": node.Local{}}})
+	// The answers' [Nodes] are reached over SSH; each connects on first use,
+	// so a plan or a status does not need them up.
+	nodes, order := map[string]node.Node{"local": node.Local{}}, []string(nil)
+	for _, c := range v.Nodes {
+		nodes[c.Name] = node.NewSSH(c)
+		order = append(order, c.Name)
+	}
+	steps, err := runbook.Build(rb, v, runbook.Options{StateDir: state, Nodes: nodes, Order: order})
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +226,9 @@ func runbookCmd() *cobra.Command {
 					return err
 				}
 			}
-			steps, err := runbook.Build(rb, v, runbook.Options{StateDir: "/nonexistent", Nodes: map[string]node.Node{"local": node.Local{}}})
+			o := runbook.PlanNodes(rb) // nothing runs: the nodes are not reached
+			o.StateDir = "/nonexistent"
+			steps, err := runbook.Build(rb, v, o)
 			if err != nil {
 				return err
 			}
@@ -232,6 +242,21 @@ func runbookCmd() *cobra.Command {
 	validate.Flags().StringVar(&answersPath, "answers", "", "also check this answers file against the runbook")
 	cmd.AddCommand(validate)
 	return cmd
+}
+
+// validateRunbookAnswers is `answers validate FILE` for a runbook's answers
+// (a file with [Runbook] Runbook = RUNBOOK).
+func validateRunbookAnswers(w io.Writer, ref, path string) error {
+	rb, err := runbook.Load(ref)
+	if err != nil {
+		return err
+	}
+	v, err := runbook.LoadValues(rb, path)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s: valid answers for runbook %s (state directory %s)\n", path, rb.ID, v.StateDir)
+	return err
 }
 
 // answersTemplate prints the answers template of a runbook.
@@ -290,7 +315,7 @@ func qmailDemo(ctx context.Context, dir string, stop bool, out io.Writer) error 
 	if err := os.WriteFile(bin, data, 0o755); err != nil {
 		return err
 	}
-	smtpPort, pop3Port := 17600+os.Getpid()%1000, 18600+os.Getpid()%1000
+	smtpPort, pop3Port := freeLowPort(17600), freeLowPort(18600)
 	w, err := qmail.Build(filepath.Join(dir, "root"), qmail.Options{Exe: bin, SMTPPort: smtpPort, POP3Port: pop3Port})
 	if err != nil {
 		return err
@@ -310,4 +335,17 @@ func qmailDemo(ctx context.Context, dir string, stop bool, out io.Writer) error 
 		dir, w.Root, w.RCScript(), w.ServiceDir(), smtpPort, pop3Port, inf)
 	fmt.Fprintf(out, "next:\n  mswizard run qmail-daemontools --answers %s --dry-run\n  mswizard run qmail-daemontools --answers %s\n  mswizard backout --answers %s --yes\n  mswizard demo --world qmail --stop --dir %s\n", inf, inf, inf, dir)
 	return nil
+}
+
+// freeLowPort returns the first port from p on that nothing listens on; the
+// world's servers stay below the ephemeral range (README, "What the code
+// taught us").
+func freeLowPort(p int) int {
+	for ; p < 32000; p++ {
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			l.Close()
+			return p
+		}
+	}
+	return p
 }

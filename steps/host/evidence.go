@@ -17,19 +17,17 @@ type Proc struct {
 	Exe  string   `json:"exe,omitempty"` // the executable's path where the system tells it (/proc/PID/exe)
 }
 
+// String names the process as ps would, and its executable where the system
+// tells it and it differs: "pid 123 (/srv/bin/msg/imap/bin/imapd -d 5; exe /opt/x)".
 func (p Proc) String() string {
-	exe := p.Exe
-	if exe == "" && len(p.Args) > 0 {
-		exe = p.Args[0]
+	s := strings.Join(p.Args, " ")
+	if p.Exe != "" && (len(p.Args) == 0 || p.Exe != p.Args[0]) {
+		if s != "" {
+			s += "; "
+		}
+		s += "exe " + p.Exe
 	}
-	return fmt.Sprintf("pid %d (%s)", p.Pid, strings.Join(append([]string{exe}, argsTail(p.Args)...), " "))
-}
-
-func argsTail(a []string) []string {
-	if len(a) <= 1 {
-		return nil
-	}
-	return a[1:]
+	return fmt.Sprintf("pid %d (%s)", p.Pid, s)
 }
 
 // Listener is a listening TCP socket.

@@ -52,10 +52,6 @@ func (l Layout) StorePrimary() string {
 }
 func (l Layout) MailLog() string { return filepath.Join(l.MsgDir(), "log", "imta", "mail.log_current") }
 
-// VersionFile is a marker the simulator invented; issue 13 part 4 replaces it
-// with what the product itself records. Kept until that lands.
-func (l Layout) VersionFile() string { return filepath.Join(l.MsgDir(), "VERSION") }
-
 // StartMsg, StopMsg, IMSimta and Configutil are the instance's control
 // utilities (host-facts: F-CMD-001, F-CMD-002, F-CMD-003).
 func (l Layout) StartMsg() string   { return filepath.Join(l.MsgDir(), "start-msg") }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -24,9 +25,33 @@ import (
 // nodes they act on.
 type Options struct {
 	StateDir string
-	// Nodes by name; "local" is the control host. Steps name "local" until
-	// SSH nodes land.
+	// Nodes by name; "local" is the control host.
 	Nodes map[string]node.Node
+	// Order is the order of the answers' [Nodes]: the order "each" walks.
+	Order []string
+}
+
+// NodeNames lists the nodes a runbook's steps name (not local, not each),
+// sorted.
+func NodeNames(rb *Runbook) []string {
+	var out []string
+	for _, s := range rb.Steps {
+		if s.Node != "local" && s.Node != "each" && !contains(out, s.Node) {
+			out = append(out, s.Node)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// PlanNodes stands the control host in for every node a runbook names, for
+// building its steps without reaching them (validate, help): nothing runs.
+func PlanNodes(rb *Runbook) Options {
+	o := Options{Nodes: map[string]node.Node{"local": node.Local{}}}
+	for _, n := range NodeNames(rb) {
+		o.Nodes[n], o.Order = node.Local{}, append(o.Order, n)
+	}
+	return o
 }
 
 // PreflightID is the step that runs the runbook's preflight checks.
@@ -44,10 +69,41 @@ func Build(rb *Runbook, v *Values, o Options) ([]wizard.Step, error) {
 		}
 		out = append(out, p)
 	}
-	for _, s := range rb.Steps {
+	for _, s0 := range rb.Steps {
+		if !v.Holds(s0.When) {
+			continue
+		}
+		targets := []string{s0.Node}
+		if s0.Node == "each" {
+			targets = o.Order
+			if len(targets) == 0 {
+				return nil, fmt.Errorf("step %s acts on each node, but the answers name no [Nodes]", s0.ID)
+			}
+		}
+		for _, name := range targets {
+			s := s0
+			if s0.Node == "each" {
+				c := *s0
+				c.ID, c.Node = s0.ID+"/"+name, name
+				s = &c
+			}
+			st, err := buildOne(s, v, o)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// buildOne turns one step, on one node, into the engine's step.
+func buildOne(s *StepSpec, v *Values, o Options) (wizard.Step, error) {
+	var out []wizard.Step
+	{
 		n, ok := o.Nodes[s.Node]
 		if !ok {
-			return nil, fmt.Errorf("step %s: node %q is not available", s.ID, s.Node)
+			return nil, fmt.Errorf("step %s: node %q is not available: name it in the answers' [Nodes] (%s = address=HOST:PORT user=root key=FILE known_hosts=FILE)", s.ID, s.Node, s.Node)
 		}
 		b := base{id: s.ID, title: v.renderPublic(s.Title), optional: s.Optional, n: n,
 			saveDir: filepath.Join(o.StateDir, "saved", strings.ReplaceAll(s.ID, "/", "%"))}
@@ -103,7 +159,7 @@ func Build(rb *Runbook, v *Values, o Options) ([]wizard.Step, error) {
 			return nil, fmt.Errorf("step %s: unknown kind %q", s.ID, s.Kind)
 		}
 	}
-	return out, nil
+	return out[0], nil
 }
 
 // base is what every runbook step has.
@@ -119,6 +175,10 @@ type base struct {
 func (b *base) ID() string     { return b.id }
 func (b *base) Title() string  { return b.title }
 func (b *base) Optional() bool { return b.optional }
+
+// NodeName is the node the step acts on: the runner journals it with every
+// action (wizard.NodeNamer).
+func (b *base) NodeName() string { return b.n.Name() }
 
 // output feeds a command's output to the faces line by line.
 func output(env *wizard.Env, step string, out []byte) {
@@ -143,7 +203,7 @@ func runCmd(ctx context.Context, env *wizard.Env, step string, n node.Node, c no
 	}
 	res, err := n.Run(ctx, c)
 	if rc != nil {
-		rc.Command = &wizard.Result{Argv: res.Argv, ExitCode: res.ExitCode, Tail: tail(res.Output), Duration: res.Duration}
+		rc.Command = &wizard.Result{Node: res.Node, Argv: res.Argv, ExitCode: res.ExitCode, Tail: tail(res.Output), Duration: res.Duration}
 	}
 	output(env, step, res.Output)
 	if err != nil {

@@ -102,9 +102,18 @@ var stepKinds = []string{KindRun, KindEdit, KindFile, KindService, KindWait, Kin
 
 // StepSpec is one step as written. Exactly one kind's block is set.
 type StepSpec struct {
-	ID       string
-	Title    string
-	Node     string // "local" until SSH nodes land (seed 002 names nodes or "each")
+	ID    string
+	Title string
+	// Node is where the step acts: "local" (the control host), a node the
+	// answers' [Nodes] section names, or "each": every node there, in order
+	// (the step is then one step per node, its id suffixed /NODE).
+	Node string
+	// When, if set, is a condition on the answers; the step is left out of
+	// the run when it is false (seed 002's (M) steps). Clauses joined by
+	// " and ": NAME (a bool true, or a non-empty value), "not NAME",
+	// "NAME == VALUE", "NAME != VALUE".
+	When     string
+	WhenLine int
 	Optional bool
 	Kind     string
 	Line     int

@@ -23,6 +23,7 @@ type Problems = answers.Problems
 var refRE = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
 
 var (
+	nodeRE    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,62}$`)
 	idRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$`)
 	nameRE    = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	findingRE = regexp.MustCompile(`^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$`)
@@ -483,7 +484,7 @@ func (d *decoder) steps(n *yaml.Node) []*StepSpec {
 		d.errf(n, "steps is empty")
 	}
 	for _, it := range items {
-		known := append([]string{"id", "title", "node", "optional"}, stepKinds...)
+		known := append([]string{"id", "title", "node", "optional", "when"}, stepKinds...)
 		f := d.mapping(it, "a step", known, []string{"id", "title"})
 		s := &StepSpec{Line: it.Line, Node: "local"}
 		if x := f["id"]; x != nil {
@@ -506,10 +507,16 @@ func (d *decoder) steps(n *yaml.Node) []*StepSpec {
 			s.Optional = d.boolean(x)
 		}
 		if x := f["node"]; x != nil {
-			// Reserved for seed 002: a node named in the answers, or "each".
+			// "local", a node named in the answers' [Nodes], or "each".
 			s.Node = d.str(x, noRefs)
-			if s.Node != "local" {
-				d.errf(x, "node %q: only \"local\" is available until SSH nodes land (a node name or \"each\" is reserved for them)", s.Node)
+			if s.Node != "" && !nodeRE.MatchString(s.Node) {
+				d.errf(x, "node %q: write local, each, or a node name from the answers' [Nodes] (a letter, then letters, digits, '-', '_')", s.Node)
+			}
+		}
+		if x := f["when"]; x != nil {
+			s.When, s.WhenLine = d.str(x, noRefs), x.Line
+			for _, msg := range d.whenProblems(s.When) {
+				d.errf(x, "when %q: %s", s.When, msg)
 			}
 		}
 		var kinds []string

@@ -46,7 +46,7 @@ steps:
     edit: {path: /x, line: y, state: presnt}
   - id: eight
     title: a node not yet available
-    node: db1
+    node: "db 1"
     confirm: {text: go}
   - id: nine
     title: a bad duration
@@ -80,7 +80,7 @@ func TestValidateReportsEveryErrorAtOnceWithFileAndLine(t *testing.T) {
 		{27, "step five has 2 kinds (run, wait)"},
 		{33, `mode 755: quote an octal mode ("0755")`},
 		{36, `state "presnt": must be one of present, absent, commented, uncommented; did you mean "present"?`},
-		{39, `node "db1": only "local" is available`},
+		{39, `node "db 1": write local, each, or a node name`},
 		{43, `"soon" is not a positive duration`},
 		{44, `step id "preflight" is reserved`},
 		{46, "an rc service needs script"},
@@ -153,7 +153,9 @@ func TestShippedRunbooksAreValid(t *testing.T) {
 		if got := v.Get("qmail_dir"); id == "qmail-daemontools" && got != "/var/qmail" {
 			t.Errorf("qmail_dir default = %q, want /var/qmail (a path default from {{root}} is cleaned)", got)
 		}
-		if _, err := Build(rb, v, Options{StateDir: t.TempDir(), Nodes: localNodes()}); err != nil {
+		o := PlanNodes(rb) // the nodes a runbook names, stood in for by the control host
+		o.StateDir = t.TempDir()
+		if _, err := Build(rb, v, o); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -23,7 +23,7 @@ import (
 // service directory into the scan directory, where svscan starts supervise on
 // it within five seconds; its undo is the safe removal of seed 001: svc -d the
 // service and its log, move the link to a dot-name (svscan ignores those),
-// svc -x both so supervise exits, and remove the dot link once it has. up and
+// svc -dx both so supervise exits, and remove the dot link once it has. up and
 // down are svc -u / svc -d, each the other's undo.
 type serviceStep struct {
 	base
@@ -227,8 +227,11 @@ func (s *serviceStep) Undo(ctx context.Context, env *wizard.Env, _ []wizard.Rece
 		}
 		return s.n.Rename(ctx, s.s.Dir, dot)
 	}})
+	// The exit is sent as -dx (svc(8): down, then exit): a supervise svscan
+	// started between the svok check and the move still takes its service
+	// down before it exits.
 	for _, d := range s.dirs(dot) {
-		out = append(out, s.svc(env, "-x", d, true))
+		out = append(out, s.svc(env, "-dx", d, true))
 	}
 	out = append(out, wizard.Action{Summary: fmt.Sprintf("wait up to %s until supervise has exited on %s (svok fails)", s.s.Timeout, wizard.ShellQuote(s.dirs(dot)...)), Idempotent: true,
 		Do: func(ctx context.Context, rc *wizard.Receipt) error {

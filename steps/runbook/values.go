@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"mswizard/steps/node"
 	"mswizard/wizard/answers"
 )
 
@@ -43,6 +44,7 @@ type Values struct {
 	Confirm   bool
 	Confirmed []string
 	Waivers   map[string]string
+	Nodes     []node.Config // the answers' [Nodes], in order
 	vals      map[string]string
 	secrets   map[string]answers.Secret
 	public    []string // names of non-secret answers, in declaration order
@@ -158,7 +160,7 @@ func valuesFrom(rb *Runbook, f *answers.File, base string, perm os.FileMode) (*V
 			}
 		}
 	}
-	if v.Runbook != "" && rb.ID != "" && v.Runbook != rb.ID && !strings.ContainsRune(v.Runbook, '/') {
+	if v.Runbook != "" && rb.ID != "" && v.Runbook != rb.ID && !IsFile(v.Runbook) {
 		bad(f.Section(Section).Line, "[%s] Runbook = %s, but this runbook is %s", Section, v.Runbook, rb.ID)
 	}
 	sec := f.Section(rb.ID)
@@ -195,8 +197,26 @@ func valuesFrom(rb *Runbook, f *answers.File, base string, perm os.FileMode) (*V
 		}
 	}
 	for _, s := range f.Sections {
-		if s.Name != Section && s.Name != rb.ID {
-			bad(s.Line, "section [%s]: an answers file for runbook %s has [%s] and [%s] only", s.Name, rb.ID, Section, rb.ID)
+		if s.Name != Section && s.Name != rb.ID && s.Name != node.SectionNodes {
+			bad(s.Line, "section [%s]: an answers file for runbook %s has [%s], [%s] and [%s] only", s.Name, rb.ID, Section, rb.ID, node.SectionNodes)
+		}
+	}
+	// [Nodes]: the hosts the runbook's steps name, reached over SSH.
+	nodes, nprobs := node.ParseNodes(f)
+	probs = append(probs, nprobs...)
+	v.Nodes = nodes
+	named := map[string]bool{"local": true, "each": true}
+	for _, c := range nodes {
+		named[c.Name] = true
+	}
+	for _, s := range rb.Steps {
+		if !named[s.Node] {
+			line := 0
+			if sec := f.Section(node.SectionNodes); sec != nil {
+				line = sec.Line
+			}
+			bad(line, "runbook %s acts on node %s (step %s): name it in [%s] (%s = address=HOST:PORT user=root key=FILE known_hosts=FILE)", rb.ID, s.Node, s.ID, node.SectionNodes, s.Node)
+			named[s.Node] = true
 		}
 	}
 	// Resolve in dependency order: a default may name other answers.
@@ -443,6 +463,13 @@ func WriteTemplate(w io.Writer, rb *Runbook, arg string) error {
 			fmt.Fprintf(&b, "%s = %s\n", a.Name, a.Default)
 		default:
 			fmt.Fprintf(&b, "%s =\n", a.Name)
+		}
+	}
+	// The nodes the steps name, reached over SSH (README: runbooks across nodes).
+	if names := NodeNames(rb); len(names) > 0 {
+		fmt.Fprintf(&b, "\n[%s]\n# NAME = address=HOST[:PORT] user=USER key=FILE|agent=yes known_hosts=FILE  (\"each\" walks them in this order)\n", node.SectionNodes)
+		for _, n := range names {
+			fmt.Fprintf(&b, "%s = address=%s.example:22 user=root agent=yes known_hosts=/etc/mswizard/known_hosts\n", n, n)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -7,7 +7,7 @@ import (
 
 // configutilScript is a configutil that edits local.conf: -o NAME -v VALUE sets,
 // -o NAME -d deletes.
-func (h *host) configutilScript() {
+func (h *fakeHost) configutilScript() {
 	f := h.w.LocalConf()
 	h.script(h.w.Configutil(), `f='`+f+`'
 grep -v "^$2 *=" "$f" > "$f.tmp"
@@ -58,7 +58,7 @@ func TestAutoRestartOffThenUndoRestoresTheValuesExactly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			conf, _ := ReadConfig(h.w)
+			conf, _ := ReadConfig(h.w.Layout())
 			if conf.Bool("local.watcher.enable", true) || conf.Bool("local.autorestart", false) {
 				t.Fatalf("auto-restart still on: %v", conf)
 			}
@@ -72,7 +72,7 @@ func TestAutoRestartOffThenUndoRestoresTheValuesExactly(t *testing.T) {
 			if _, err := runActions(ctx, s.ID(), undo); err != nil {
 				t.Fatal(err)
 			}
-			conf, _ = ReadConfig(h.w)
+			conf, _ = ReadConfig(h.w.Layout())
 			for name, want := range tc.wantAfter {
 				if !sameValue(conf, name, want) {
 					v, ok := conf.Value(name)
@@ -88,7 +88,7 @@ func TestPostAutoRestartRestoresWhatTheStopRecorded(t *testing.T) {
 		"local.ens.enable = no", "service.pop.enable = no", "service.http.enable = no",
 		"local.sched.enable = no", "local.imta.enable = no")
 	h.configutilScript()
-	h.startMsgScript(nil)
+	h.startMsgScript(nil, nil)
 	ctx, env := t.Context(), h.env()
 	if _, err := runPlan(t, ctx, env, AutoRestartOff(h.config())); err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func TestPostAutoRestartRestoresWhatTheStopRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, _ := ReadConfig(h.w)
+	conf, _ := ReadConfig(h.w.Layout())
 	if v, _ := conf.Value("local.watcher.enable"); v != "no" {
 		t.Errorf("local.watcher.enable = %q, want the operator's no", v)
 	}

@@ -11,7 +11,7 @@ import (
 func TestBuildersPinExactArgv(t *testing.T) {
 	w := layout.World{SR: "/usr/iplanet/server5", Instance: "budgie", Host: "budgie.siroe.com"}
 	msg := "/usr/iplanet/server5/msg-budgie"
-	p := Plain{W: w}
+	p := Plain{W: w.Layout()}
 	dt := Daemontools{}
 	dtBin := Daemontools{Bin: "/command"}
 	sc22 := SunCluster22{Bin: "/opt/SUNWcluster/bin", Service: "iMS50"}
@@ -76,7 +76,7 @@ func TestBuildersPinExactArgv(t *testing.T) {
 }
 
 func TestPlainCommandsCarryTheConfiguredTimeouts(t *testing.T) {
-	p := Plain{W: layout.Default("/w"), StopTimeout: 7, StartTimeout: 9}
+	p := Plain{W: layout.Default("/w").Layout(), StopTimeout: 7, StartTimeout: 9}
 	if p.StopMsg("").Timeout != 7 || p.StopAdmin().Timeout != 7 || p.StopWeb("https-x").Timeout != 7 {
 		t.Errorf("stop commands do not carry StopTimeout")
 	}

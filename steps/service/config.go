@@ -2,6 +2,7 @@ package service
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -21,8 +22,11 @@ const (
 )
 
 // HA reports whether the regime is a cluster, under which the product refuses a
-// whole-server stop-msg (seed 000 §4.4.1).
-func (r Regime) HA() bool { return r == RegimeSC22 || r == RegimeSC3 || r == RegimeVeritas }
+// whole-server stop-msg (host-facts: F-CMD-007).
+func (r Regime) HA() bool {
+	d, ok := lookupRegime(r)
+	return ok && d.HA()
+}
 
 // Cluster names the cluster objects that control the Messaging Server.
 type Cluster struct {
@@ -53,6 +57,9 @@ type Config struct {
 	// "imap", "admin", "https-HOST"); nil, an empty name or a directory without
 	// a run file means the unit is not supervised and its scripts control it.
 	SvcDir func(unit string) string
+	// ServiceDir is the daemontools directory of service directories the
+	// answers name (ServiceDir); SvcDir defaults to ServiceDir/UNIT.
+	ServiceDir string
 	// SvcBin is the directory of svc and svstat; empty means $PATH.
 	SvcBin string
 	// Evidence reads the process table and the listening sockets; the zero
@@ -61,6 +68,8 @@ type Config struct {
 	// DelegatedAdmin says iPlanet Delegated Administrator is installed (seed 003
 	// backout order).
 	DelegatedAdmin bool
+
+	systemDefaulted bool // Cluster.System came from the host name, not the answers
 }
 
 // Defaults of Config.
@@ -96,49 +105,24 @@ func (c Config) withDefaults() Config {
 	if c.Cluster.System == "" {
 		// VCS names a system by its node name, the host's first label.
 		c.Cluster.System, _, _ = strings.Cut(c.Host.Host, ".")
+		c.systemDefaulted = true
 	}
 	if c.Cluster.Bin == "" {
-		switch c.Regime {
-		case RegimeSC22:
-			c.Cluster.Bin = "/opt/SUNWcluster/bin"
-		case RegimeSC3:
-			c.Cluster.Bin = "/usr/cluster/bin"
-		case RegimeVeritas:
-			c.Cluster.Bin = "/opt/VRTSvcs/bin"
-		}
+		c.Cluster.Bin = c.driver().DefaultBin()
+	}
+	if c.SvcDir == nil && c.ServiceDir != "" {
+		dir := c.ServiceDir
+		c.SvcDir = func(unit string) string { return filepath.Join(dir, unit) }
 	}
 	return c
 }
 
-// Validate reports a configuration the regime cannot work with.
+// Validate reports a configuration the regime cannot work with: what the
+// regime needs comes from answers.Regimes, as `answers validate` checks it.
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	if c.Host.Root == "" {
 		return fmt.Errorf("service: config: no server root")
 	}
-	need := func(what, v string) error {
-		if v == "" {
-			return fmt.Errorf("service: config: regime %s needs the cluster %s", c.Regime, what)
-		}
-		return nil
-	}
-	switch c.Regime {
-	case RegimePlain, RegimeDaemontools, RegimeSC22:
-	case RegimeSC3:
-		if err := need("resource", c.Cluster.Resource); err != nil {
-			return err
-		}
-	case RegimeVeritas:
-		for _, kv := range [][2]string{
-			{"resource", c.Cluster.Resource}, {"group", c.Cluster.Group}, {"system", c.Cluster.System},
-			{"IP resource", c.Cluster.IPResource}, {"mount resource", c.Cluster.MountResource},
-		} {
-			if err := need(kv[0], kv[1]); err != nil {
-				return err
-			}
-		}
-	default:
-		return fmt.Errorf("service: config: unknown regime %q (want plain, daemontools, sc2.2, sc3 or veritas)", c.Regime)
-	}
-	return nil
+	return c.needs()
 }

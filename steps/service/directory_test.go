@@ -13,7 +13,7 @@ import (
 func TestDirectoryCheckBindsAndSearchesAndFailsWhenTheServerIsGone(t *testing.T) {
 	dir := ldapd.RequireOpenLDAP(t, ldapd.Options{})
 	env := (&wizard.Env{Now: time.Now, LDAP: dialer{dir.URL, dir.RootDN, dir.RootPW}}).Nop()
-	s := DirectoryUp(Config{World: layout.Default(t.TempDir())})
+	s := DirectoryUp(Config{Host: layout.Default(t.TempDir()).Layout()})
 	done, why, err := s.Check(t.Context(), env)
 	if err != nil || !done || !strings.Contains(why, "o=siroe.com") {
 		t.Fatalf("check = %v, %q, %v; want done naming the naming contexts", done, why, err)
@@ -32,7 +32,7 @@ func TestDirectoryCheckBindsAndSearchesAndFailsWhenTheServerIsGone(t *testing.T)
 }
 
 func TestDirectoryCheckWithoutAConnectionIsNotDone(t *testing.T) {
-	s := DirectoryUp(Config{World: layout.Default(t.TempDir())})
+	s := DirectoryUp(Config{Host: layout.Default(t.TempDir()).Layout()})
 	done, why, err := s.Check(t.Context(), (&wizard.Env{}).Nop())
 	if err != nil || done || !strings.Contains(why, "no directory connection") {
 		t.Errorf("check = %v, %q, %v", done, why, err)

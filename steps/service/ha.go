@@ -113,13 +113,13 @@ func (s *haProbe) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Findi
 				"and the upgrade follows the appendix's HA section; waive this finding only if the cluster no longer controls this server",
 		})
 	}
+	// What the regime needs is what `answers validate` checks (answers.Regimes).
+	if err := c.Validate(); err != nil {
+		fs = append(fs, wizard.Finding{ID: FindHAConfig, Severity: wizard.Inhibitor, Message: err.Error(),
+			Remediation: "name what the regime needs in the answers (mswizard answers validate lists it)"})
+	}
 	if c.Regime.HA() {
-		if err := c.Validate(); err != nil {
-			fs = append(fs, wizard.Finding{ID: FindHAConfig, Severity: wizard.Inhibitor, Message: err.Error(),
-				Remediation: "name the cluster resource, group, system and dependent resources in the answers"})
-		}
-		tools := map[Regime][]string{RegimeSC22: {"hareg"}, RegimeSC3: {"scswitch"}, RegimeVeritas: {"hares", "hagrp"}}[c.Regime]
-		for _, t := range tools {
+		for _, t := range c.driver().Tools() {
 			p := filepath.Join(c.Cluster.Bin, t)
 			if !exists(p) {
 				fs = append(fs, wizard.Finding{ID: FindHAToolMissing, Severity: wizard.Inhibitor,
@@ -179,20 +179,7 @@ func (s *haPrepare) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Fin
 }
 
 func (s *haPrepare) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
-	c := s.c
-	switch c.Regime {
-	case RegimeSC22:
-		state, err := c.haregState(ctx, env)
-		if err != nil {
-			return false, "", err
-		}
-		return state == "unregistered", fmt.Sprintf("data service %s is %s", c.Cluster.HaregService, state), nil
-	case RegimeVeritas:
-		return false, "the Veritas dependency tree cannot be read here; its commands are idempotent", nil
-	case RegimeSC3:
-		return true, "Sun Cluster 3: nothing before the upgrade; SUNWscims follows it on each node", nil
-	}
-	return true, "no cluster: nothing to prepare", nil
+	return s.c.driver().PrepareCheck(ctx, s.c, env)
 }
 
 // vcsConf reports whether haconf is installed, to open and save the VCS
@@ -200,33 +187,7 @@ func (s *haPrepare) Check(ctx context.Context, env *wizard.Env) (bool, string, e
 func (c Config) vcsConf() bool { return exists(c.vcs().ConfWritable().Path) }
 
 func (s *haPrepare) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-	c := s.c
-	switch c.Regime {
-	case RegimeSC22:
-		sc := c.sc22()
-		return []wizard.Action{
-			cmdAction(env, sc.Off(), opData{Op: "monitor-prep"}),
-			cmdAction(env, sc.Unregister(), opData{Op: "unregister"}),
-		}, nil
-	case RegimeVeritas:
-		v := c.vcs()
-		res := c.Cluster.Resource
-		var acts []wizard.Action
-		if c.vcsConf() {
-			acts = append(acts, cmdAction(env, v.ConfWritable(), opData{Op: "vcs-conf"}))
-		}
-		acts = append(acts,
-			cmdAction(env, v.GroupOffline(), opData{Op: "vcs-group"}),
-			cmdAction(env, v.SetEnabled(res, false), opData{Op: "vcs-disable", Arg: res}),
-			cmdAction(env, v.Unlink(res, c.Cluster.IPResource), opData{Op: "vcs-unlink", Arg: c.Cluster.IPResource}),
-			cmdAction(env, v.Unlink(res, c.Cluster.MountResource), opData{Op: "vcs-unlink", Arg: c.Cluster.MountResource}),
-		)
-		if c.vcsConf() {
-			acts = append(acts, cmdAction(env, v.ConfSave(), opData{Op: "vcs-conf"}))
-		}
-		return append(acts, cmdAction(env, v.GroupOnline(), opData{Op: "vcs-group"})), nil
-	}
-	return nil, nil
+	return s.c.driver().PreparePlan(s.c, env), nil
 }
 
 // Undo reverses the preparation from its receipts.
@@ -283,58 +244,11 @@ func HARestore(c Config) wizard.Step {
 }
 
 func (s *haRestore) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
-	c := s.c
-	switch c.Regime {
-	case RegimeSC22:
-		state, err := c.haregState(ctx, env)
-		if err != nil {
-			return false, "", err
-		}
-		return state != "unregistered", fmt.Sprintf("data service %s is %s", c.Cluster.HaregService, state), nil
-	case RegimeVeritas:
-		return false, "the Veritas dependency tree cannot be read here; its commands are idempotent", nil
-	case RegimeSC3:
-		return false, "a manual step: the SUNWscims package on each node", nil
-	}
-	return true, "no cluster: nothing to restore", nil
+	return s.c.driver().RestoreCheck(ctx, s.c, env)
 }
 
 func (s *haRestore) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-	c := s.c
-	switch c.Regime {
-	case RegimeSC22:
-		return []wizard.Action{cmdAction(env, c.sc22().Register(), opData{Op: "register"})}, nil
-	case RegimeVeritas:
-		v := c.vcs()
-		res := c.Cluster.Resource
-		var acts []wizard.Action
-		if c.vcsConf() {
-			acts = append(acts, cmdAction(env, v.ConfWritable(), opData{Op: "vcs-conf"}))
-		}
-		acts = append(acts,
-			cmdAction(env, v.Link(res, c.Cluster.IPResource), opData{Op: "vcs-link", Arg: c.Cluster.IPResource}),
-			cmdAction(env, v.Link(res, c.Cluster.MountResource), opData{Op: "vcs-link", Arg: c.Cluster.MountResource}),
-			cmdAction(env, v.SetEnabled(res, true), opData{Op: "vcs-enable", Arg: res}),
-		)
-		if c.vcsConf() {
-			acts = append(acts, cmdAction(env, v.ConfSave(), opData{Op: "vcs-conf"}))
-		}
-		return acts, nil
-	case RegimeSC3:
-		nodes := c.Cluster.Nodes
-		if len(nodes) == 0 {
-			nodes = []string{"each cluster node"}
-		}
-		var acts []wizard.Action
-		for _, n := range nodes {
-			acts = append(acts, noteAction(env, s.id, "manual: on "+n+": pkgadd -d <Messaging Server 5.2 CD-ROM> SUNWscims", []string{
-				"On " + n + ": install the SUNWscims package from the Messaging Server 5.2 CD-ROM (pkgadd -d CDROM_DIR SUNWscims).",
-				"This upgrades the Messaging Server HA agent (appendix C, Sun Cluster 3.x; \"Sun Cluster 3.0 U1 and U2 agent installation\").",
-			}))
-		}
-		return acts, nil
-	}
-	return nil, nil
+	return s.c.driver().RestorePlan(s.c, env, s.id), nil
 }
 
 func (s *haRestore) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {

@@ -21,7 +21,7 @@ func TestHAProbeFindsClusterTheAnswersDoNotMention(t *testing.T) {
 	}{
 		{"a plain host without cluster signs passes", RegimePlain, nil, "", nil},
 		{"a cluster command in the world's bin inhibits a plain run", RegimePlain, []string{"bin/hareg"}, "", []string{FindHAUnmentioned}},
-		{"the cluster's recorded regime inhibits a daemontools run", RegimeDaemontools, []string{"cluster/regime=sc3"}, "", []string{FindHAUnmentioned}},
+		{"a Sun Cluster 3 command in the named command directory inhibits a daemontools run", RegimeDaemontools, []string{"bin/scswitch"}, "", []string{FindHAUnmentioned}},
 		{"an ha marker next to the instance inhibits", RegimePlain, []string{"server-root/msg-budgie/ha"}, "", []string{FindHAUnmentioned}},
 		{"local.ha parameters inhibit", RegimePlain, nil, "local.ha.enable = yes\n", []string{FindHAUnmentioned}},
 		{"an HA regime whose command is missing inhibits", RegimeSC3, nil, "", []string{FindHAToolMissing}},
@@ -36,8 +36,8 @@ func TestHAProbeFindsClusterTheAnswersDoNotMention(t *testing.T) {
 				files[filepath.Join(w.Dir, name)] = content
 			}
 			writeFiles(t, files)
-			c := Config{World: w, Regime: tc.regime, Cluster: Cluster{Bin: w.BinDir(), Resource: "mail", Group: "iMS5",
-				System: "budgie", IPResource: "logical_IP", MountResource: "mountshared"}}
+			c := Config{Host: w.Layout(), Regime: tc.regime, Cluster: Cluster{Bin: w.BinDir(), Resource: "mail", Group: "iMS5",
+				System: "budgie", IPResource: "logical_IP", MountResource: "mountshared"}, ServiceDir: "/service"}
 			s := HAProbe(c)
 			p, ok := s.(wizard.Preflight)
 			if !ok {
@@ -73,9 +73,9 @@ func TestSunCluster22PreflightRequiresTheMasteringHost(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := layout.Default(t.TempDir())
-			h := &host{t: t, w: w}
+			h := &fakeHost{t: t, w: w}
 			h.script(filepath.Join(w.BinDir(), "haget"), `[ "$1 $2" = "-f mastered" ] && echo "`+tc.mastered+`"`)
-			s := HAPrepare(Config{World: w, Regime: RegimeSC22, Cluster: Cluster{Bin: w.BinDir()}})
+			s := HAPrepare(Config{Host: w.Layout(), Regime: RegimeSC22, Cluster: Cluster{Bin: w.BinDir()}})
 			fs, err := s.(wizard.Preflight).Findings(t.Context(), (&wizard.Env{}).Nop())
 			if err != nil {
 				t.Fatal(err)
@@ -94,7 +94,7 @@ func TestSunCluster22PreflightRequiresTheMasteringHost(t *testing.T) {
 func TestMessagingStopIsNeverAWholeServerStopMsgUnderHA(t *testing.T) {
 	w := layout.Default("/w")
 	for _, r := range []Regime{RegimeSC22, RegimeSC3, RegimeVeritas} {
-		c := Config{World: w, Regime: r, Cluster: Cluster{Resource: "mail", Group: "g", System: "s"}}.withDefaults()
+		c := Config{Host: w.Layout(), Regime: r, Cluster: Cluster{Resource: "mail", Group: "g", System: "s"}}.withDefaults()
 		cmd, ok := c.messagingStop()
 		if ok && slices.Equal(cmd.Argv(), []string{w.StopMsg()}) {
 			t.Errorf("%s: the messaging stop is a plain stop-msg", r)
@@ -136,14 +136,14 @@ func TestDetectInstalledReadsTheServerRoot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := DetectInstalled(Config{World: w, DelegatedAdmin: true})
+	got := DetectInstalled(Config{Host: w.Layout(), DelegatedAdmin: true})
 	if want := (Installed{DelegatedAdmin: true, Directory: true}); got != want {
 		t.Errorf("DetectInstalled = %+v, want %+v (https-admserv is the admin server's, not a web server)", got, want)
 	}
 }
 
 func TestStepIDsAndOrderArePinned(t *testing.T) {
-	c := Config{World: layout.Default("/w")}
+	c := Config{Host: layout.Default("/w").Layout()}
 	var got []string
 	for _, s := range append(PreUpgrade(c), PostUpgrade(c)...) {
 		got = append(got, s.ID())

@@ -18,6 +18,7 @@ import (
 	"mswizard/fixtures/ldapd"
 	"mswizard/fixtures/sim"
 	"mswizard/fixtures/world"
+	hostmodel "mswizard/steps/host"
 	"mswizard/wizard"
 )
 
@@ -80,11 +81,13 @@ func simWorld(t *testing.T, regime Regime) (layout.World, Config) {
 	if err := sim.StartAll(t.Context(), w, string(regime)); err != nil {
 		t.Fatal(err)
 	}
-	c := Config{World: w, Regime: regime, StopTimeout: 20 * time.Second, StartTimeout: 20 * time.Second,
+	c := Config{Host: w.Layout(), Regime: regime, StopTimeout: 20 * time.Second, StartTimeout: 20 * time.Second,
 		Cluster: Cluster{Bin: w.BinDir()}}
 	switch regime {
 	case RegimeSC3:
 		c.Cluster.Resource, c.Cluster.Group, c.Cluster.Nodes = sim.SC3Resource, sim.SC3Group, []string{"budgie", "kestrel"}
+	case RegimeDaemontools:
+		c.ServiceDir = filepath.Dir(w.ServiceDir("x"))
 	case RegimeVeritas:
 		c.Cluster.Resource, c.Cluster.Group, c.Cluster.System = sim.VCSResource, sim.VCSGroup, sim.Node(w)
 		c.Cluster.IPResource, c.Cluster.MountResource = "logical_IP", "mountshared"
@@ -94,13 +97,15 @@ func simWorld(t *testing.T, regime Regime) (layout.World, Config) {
 
 // allPorts are the messaging, admin and web ports of a world with their owners.
 func allPorts(t *testing.T, w layout.World) map[string]int {
-	p, err := ReadPorts(w)
+	p, err := hostmodel.Services(w.Layout())
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]int{}
 	for _, n := range append(append(MessagingServices(), AdminUnit), w.WebInstances()...) {
-		out[n] = p[n]
+		if p[n].Port > 0 { // the store and the scheduler open no port
+			out[n] = p[n].Port
+		}
 	}
 	return out
 }
@@ -227,7 +232,7 @@ func TestSimPlainStopsEverythingButTheDirectoryThenStartsInOrder(t *testing.T) {
 	if err := sim.SetFault(w, "none", ""); err != nil { // the faults dir exists, no knob armed
 		t.Fatal(err)
 	}
-	conf, _ := ReadConfig(w)
+	conf, _ := ReadConfig(w.Layout())
 	watcherBefore, _ := conf.Value("local.watcher.enable")
 
 	pre := apply(t, env, PreUpgrade(c)...)
@@ -235,7 +240,7 @@ func TestSimPlainStopsEverythingButTheDirectoryThenStartsInOrder(t *testing.T) {
 	if !portOpen(t.Context(), dir.Host, dir.Port) {
 		t.Error("the Directory Server was stopped")
 	}
-	conf, _ = ReadConfig(w)
+	conf, _ = ReadConfig(w.Layout())
 	if conf.Bool("local.watcher.enable", true) || conf.Bool("local.autorestart", false) {
 		t.Errorf("auto-restart not off during the upgrade: watcher %q autorestart %q", conf["local.watcher.enable"], conf["local.autorestart"])
 	}
@@ -255,7 +260,7 @@ func TestSimPlainStopsEverythingButTheDirectoryThenStartsInOrder(t *testing.T) {
 	// Backout: the journal read backwards restores the running server.
 	backout(t, env, pre)
 	requirePorts(t, w, true)
-	conf, _ = ReadConfig(w)
+	conf, _ = ReadConfig(w.Layout())
 	if v, _ := conf.Value("local.watcher.enable"); v != watcherBefore {
 		t.Errorf("after backout local.watcher.enable = %q, want %q", v, watcherBefore)
 	}
@@ -365,7 +370,6 @@ func TestSimDaemontoolsKeepsServicesDownThroughSupervise(t *testing.T) {
 func TestSimVeritasBackoutRestoresTheDependencyTree(t *testing.T) {
 	t.Parallel()
 	w, c := simWorld(t, RegimeVeritas)
-	c.Cluster.System = "" // defaults to the host's first label
 	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
 	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...)
 	mail := func() (requires []string, enabled bool) {

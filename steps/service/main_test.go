@@ -17,6 +17,7 @@ import (
 	"mswizard/fixtures/layout"
 	"mswizard/fixtures/ldapd"
 	"mswizard/fixtures/sim"
+	hostmodel "mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/atomicfile"
 )
@@ -68,7 +69,7 @@ func helperMain(name, port, pidFile, pidsDir string) int {
 }
 
 // host is a fake Messaging Server host whose scripts start real helper daemons.
-type host struct {
+type fakeHost struct {
 	t       *testing.T
 	w       layout.World
 	ports   map[string]int
@@ -86,21 +87,35 @@ func freePort(t *testing.T) int {
 
 // newHost writes a host with a port for every messaging service and extra
 // local.conf lines, and kills every helper it started at cleanup.
-func newHost(t *testing.T, local ...string) *host {
+func newHost(t *testing.T, local ...string) *fakeHost {
 	t.Helper()
-	h := &host{t: t, w: layout.Default(t.TempDir()), ports: map[string]int{}, pidsDir: t.TempDir()}
+	h := &fakeHost{t: t, w: layout.Default(t.TempDir()), ports: map[string]int{}, pidsDir: t.TempDir()}
 	for _, s := range MessagingServices() {
-		h.ports[s] = freePort(t)
+		if s != "store" && s != "sched" { // they open no port (host-facts: F-PORT-002)
+			h.ports[s] = freePort(t)
+		}
 	}
-	conf := fmt.Sprintf("service.imap.port = %d\nservice.pop.port = %d\nservice.http.port = %d\nlocal.watcher.port = %d\nlocal.ens.port = %d\nlocal.store.port = %d\nlocal.sched.port = %d\n",
-		h.ports["imap"], h.ports["pop"], h.ports["http"], h.ports["watcher"], h.ports["ens"], h.ports["store"], h.ports["sched"])
+	conf := fmt.Sprintf("service.imap.port = %d\nservice.pop.port = %d\nservice.http.port = %d\nlocal.watcher.port = %d\nlocal.ens.port = %d\n",
+		h.ports["imap"], h.ports["pop"], h.ports["http"], h.ports["watcher"], h.ports["ens"])
 	writeFiles(t, map[string]string{
 		h.w.LocalConf(): conf + strings.Join(local, "\n") + "\n",
 		filepath.Join(h.w.IMTAConfig(), "dispatcher.cnf"):     fmt.Sprintf("[SERVICE=SMTP]\nPORT=%d\n", h.ports["dispatcher"]),
 		filepath.Join(h.w.IMTAConfig(), "job_controller.cnf"): fmt.Sprintf("TCP_PORT=%d\n", h.ports["job_controller"]),
 	})
-	if err := os.MkdirAll(h.w.RunDir(), 0o755); err != nil {
+	// Each helper runs as its service's program under the server root, as
+	// the process table shows a real daemon.
+	exe, err := os.Executable()
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, s := range MessagingServices() {
+		p := h.w.ProgramPath(hostmodel.Programs(s)[0])
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(exe, p); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(h.killAll)
 	return h
@@ -108,7 +123,7 @@ func newHost(t *testing.T, local ...string) *host {
 
 // killAll ends every helper this host started, by pid, only if /proc still shows
 // it as our helper.
-func (h *host) killAll() {
+func (h *fakeHost) killAll() {
 	ents, _ := os.ReadDir(h.pidsDir)
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
@@ -121,22 +136,23 @@ func (h *host) killAll() {
 	}
 }
 
-func (h *host) config() Config {
-	return Config{World: h.w, Regime: RegimePlain, StopTimeout: 2 * time.Second, StartTimeout: 10 * time.Second}
+func (h *fakeHost) config() Config {
+	return Config{Host: h.w.Layout(), Regime: RegimePlain, StopTimeout: 2 * time.Second, StartTimeout: 10 * time.Second}
 }
 
-func (h *host) env() *wizard.Env {
+func (h *fakeHost) env() *wizard.Env {
 	return (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: h.t.TempDir()}).Nop()
 }
 
+// pidFile is the test's own record of a helper's pid (outside the server
+// root: the package under test never reads it).
+func (h *fakeHost) pidFile(service string) string { return filepath.Join(h.pidsDir, service+".pid") }
+
 // spawnLine is the shell line that starts the helper for service in the
-// background and waits for its pid file.
-func (h *host) spawnLine(service string) string {
-	exe, err := os.Executable()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	pf := h.w.PidFile(service)
+// background, as its program under the server root, and waits for its record.
+func (h *fakeHost) spawnLine(service string) string {
+	exe := h.w.ProgramPath(hostmodel.Programs(service)[0])
+	pf := h.pidFile(service)
 	return fmt.Sprintf(`rm -f %[4]s; %[1]s=1 %[2]s svc-helper %[3]s %[5]d %[4]s %[6]s >/dev/null 2>&1 </dev/null &
 i=0; while [ ! -s %[4]s ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done`,
 		helperEnv, wizard.ShellQuote(exe), service, wizard.ShellQuote(pf), h.ports[service], wizard.ShellQuote(h.pidsDir))
@@ -145,12 +161,12 @@ i=0; while [ ! -s %[4]s ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done`,
 // killLine is the shell line of a working stop: TERM the pid in the pid file
 // and wait until it is gone (a zombie counts as gone: who reaps an orphan is not
 // ours to decide).
-func (h *host) killLine(service string) string {
-	pf := wizard.ShellQuote(h.w.PidFile(service))
+func (h *fakeHost) killLine(service string) string {
+	pf := wizard.ShellQuote(h.pidFile(service))
 	return fmt.Sprintf(`if [ -s %[1]s ]; then p=$(cat %[1]s); kill $p; while [ -e /proc/$p ] && ! grep -q ') Z' /proc/$p/stat 2>/dev/null; do sleep 0.05; done; fi`, pf)
 }
 
-func (h *host) script(path, body string) {
+func (h *fakeHost) script(path, body string) {
 	h.t.Helper()
 	writeFiles(h.t, map[string]string{path: "#!/bin/sh\n" + body + "\n"})
 	if err := os.Chmod(path, 0o755); err != nil {
@@ -159,17 +175,17 @@ func (h *host) script(path, body string) {
 }
 
 // start runs the helper for service directly and waits until it answers.
-func (h *host) start(service string) int {
+func (h *fakeHost) start(service string) int {
 	h.t.Helper()
 	cmd := exec.Command("/bin/sh", "-c", h.spawnLine(service))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		h.t.Fatalf("start %s: %v: %s", service, err, out)
 	}
-	pid, err := readPidFile(h.w.PidFile(service))
+	pid, err := readPidFile(h.pidFile(service))
 	if err != nil || pid == 0 {
 		h.t.Fatalf("start %s: no pid file (%v)", service, err)
 	}
-	if !portOpen(context.Background(), "127.0.0.1", h.ports[service]) {
+	if h.ports[service] > 0 && !portOpen(context.Background(), "127.0.0.1", h.ports[service]) {
 		h.t.Fatalf("start %s: port %d does not answer", service, h.ports[service])
 	}
 	return pid

@@ -35,42 +35,19 @@ func (c Config) vcs() Veritas {
 	return Veritas{Bin: c.Cluster.Bin, Group: c.Cluster.Group, System: c.Cluster.System}
 }
 
-// messagingStop is the regime's stop of the whole messaging server. Under HA the
-// product refuses a whole-server stop-msg (seed 000 §4.4.1), so that form is only
-// built for plain and daemontools hosts; Sun Cluster 2.2 has no resource command
-// that stops the daemons (hareg -n only turns the data service and its monitor
-// off), so ok is false there and the caller stops each service with
-// `stop-msg SERVICE`, which the product still allows under HA.
+// messagingStop is the regime's stop of the whole messaging server (see
+// regime.StopMessaging): never a whole-server stop-msg under HA (host-facts:
+// F-CMD-007); ok is false where the regime has none (Sun Cluster 2.2) and the
+// caller stops each service with `stop-msg SERVICE`.
 func (c Config) messagingStop() (cmd wizard.Command, ok bool) {
-	switch c.Regime {
-	case RegimeSC3:
-		cmd = c.sc3().Disable()
-	case RegimeVeritas:
-		cmd = c.vcs().ResOffline(c.Cluster.Resource)
-	case RegimeSC22:
-		return wizard.Command{}, false
-	default:
-		cmd = c.plain().StopMsg("")
-	}
+	cmd, ok = c.driver().StopMessaging(c)
 	cmd.Timeout = c.StopTimeout
-	return cmd, true
+	return cmd, ok
 }
 
-// messagingStart is the regime's start of the whole messaging server: start-msg,
-// `start-msg ha` on Sun Cluster 2.2 (seed 003 post-upgrade step 6), the resource
-// brought online on Sun Cluster 3 and Veritas (seed 000 tables 4-2, 4-3).
+// messagingStart is the regime's start of the whole messaging server.
 func (c Config) messagingStart() wizard.Command {
-	var cmd wizard.Command
-	switch c.Regime {
-	case RegimeSC22:
-		cmd = c.plain().StartMsg("ha")
-	case RegimeSC3:
-		cmd = c.sc3().Enable()
-	case RegimeVeritas:
-		cmd = c.vcs().ResOnline(c.Cluster.Resource)
-	default:
-		cmd = c.plain().StartMsg("")
-	}
+	cmd := c.driver().StartMessaging(c)
 	cmd.Timeout = c.StartTimeout
 	return cmd
 }
@@ -263,7 +240,13 @@ func (c Config) startAction(env *wizard.Env, op, arg string, cmd wizard.Command,
 				r.Note = "disabled now, not started: " + strings.Join(skipped, ", ")
 			}
 			if len(errs) > 0 {
-				return fmt.Errorf("%s did not bring everything up: %s", cmd, strings.Join(errs, "; "))
+				advice := ""
+				if len(units) > 1 {
+					// One start-msg started them all: a service it started
+					// that is not up may have crashed (host-facts: F-SVC-003).
+					advice = "; " + CrashAdvice
+				}
+				return fmt.Errorf("%s did not bring everything up: %s%s", cmd, strings.Join(errs, "; "), advice)
 			}
 			return c.crashCheck(ctx, earlier, d.Before)
 		},
@@ -518,25 +501,9 @@ func (c Config) allDown(ctx context.Context, us []unit) bool {
 
 // monitorOff and monitorOn are the cluster fault monitor switches: hareg -n/-y
 // on Sun Cluster 2.2 (seed 004), scswitch -n -M/-e -M on Sun Cluster 3.
-func (c Config) monitorOff() (wizard.Command, bool) {
-	switch c.Regime {
-	case RegimeSC22:
-		return c.sc22().Off(), true
-	case RegimeSC3:
-		return c.sc3().MonitorOff(), true
-	}
-	return wizard.Command{}, false
-}
+func (c Config) monitorOff() (wizard.Command, bool) { return c.driver().MonitorOff(c) }
 
-func (c Config) monitorOn() (wizard.Command, bool) {
-	switch c.Regime {
-	case RegimeSC22:
-		return c.sc22().On(), true
-	case RegimeSC3:
-		return c.sc3().MonitorOn(), true
-	}
-	return wizard.Command{}, false
-}
+func (c Config) monitorOn() (wizard.Command, bool) { return c.driver().MonitorOn(c) }
 
 // restoreConfigAction sets a parameter back to prev, or deletes it when it was
 // not set, recording the value it replaces.
@@ -568,4 +535,10 @@ func (c Config) configAction(env *wizard.Env, name string, cmd wizard.Command) w
 			return run(ctx, env, r, cmd)
 		},
 	}
+}
+
+// hasWholeStop says whether the regime stops the whole server with one command.
+func (c Config) hasWholeStop() bool {
+	_, ok := c.driver().StopMessaging(c)
+	return ok
 }

@@ -8,8 +8,8 @@ import (
 
 // ProveDown proves that every service the pre-upgrade stops stop — the
 // messaging services, the web server instances and the Administration Server
-// — is down now: no live process of its own (pid file, /proc identity) and its
-// port closed. Steps that archive, move the store, run the installer or restore
+// — is down now: proved by the process table and the listening sockets on the
+// configured addresses (host-facts: F-PROC-001, F-PROC-002); unknown is not down. Steps that archive, move the store, run the installer or restore
 // call it right before they act, because a resumed run skips the stops its
 // journal says are done while boot scripts (or an operator) may have started
 // the mail server again meanwhile. An error names what runs.

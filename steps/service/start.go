@@ -99,7 +99,7 @@ func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, err
 	var acts []wizard.Action
 	var earlier []unit
 	switch {
-	case c.Regime != RegimeDaemontools:
+	case !c.driver().PerUnit():
 		// The appendix's restart is one start-msg (`start-msg ha` on Sun
 		// Cluster 2.2, the resource online on Sun Cluster 3 and Veritas),
 		// then proof that each enabled service came up (host-facts:

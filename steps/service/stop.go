@@ -109,7 +109,8 @@ func (c Config) stoppedCheck(ctx context.Context, us []unit) (bool, string, erro
 		}
 		why = append(why, d)
 	}
-	return done, strings.Join(why, "; "), nil
+	// The proof of a skipped stop is this sentence, journaled with the skip.
+	return done, strings.Join(why, "; ") + " (read from " + c.Evidence.Source + ")", nil
 }
 
 func (s *unitsStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
@@ -197,8 +198,8 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 			running = append(running, u)
 		}
 	}
-	switch c.Regime {
-	case RegimeDaemontools:
+	switch {
+	case c.driver().PerUnit():
 		var acts []wizard.Action
 		for _, u := range us {
 			op := "msg-svc"
@@ -209,7 +210,7 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 			acts = append(acts, a...)
 		}
 		return acts, nil
-	case RegimeSC22:
+	case !c.hasWholeStop():
 		var acts []wizard.Action
 		for _, u := range running {
 			acts = append(acts, c.stopAction(env, "msg-svc", u.Name, c.plain().StopMsg(u.Name), []unit{u}))

@@ -57,7 +57,7 @@ func (c Config) units(names ...string) ([]unit, error) {
 			sv = host.Service{Name: n}
 		}
 		u := unit{Name: n, Svc: sv}
-		if c.Regime == RegimeDaemontools && c.SvcDir != nil {
+		if c.driver().PerUnit() && c.SvcDir != nil {
 			if d := c.SvcDir(n); d != "" && exists(filepath.Join(d, "run")) {
 				u.SvcDir = d
 			}

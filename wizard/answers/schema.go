@@ -63,7 +63,7 @@ var Keys = []Key{
 	{Section: Wiz, Name: "TargetVersion", Meaning: "the version the installer brings", Default: "5.2"},
 	{Section: Wiz, Name: "PristineDefaults", Meaning: "directory of the installed version's vendor default config (config/, imta/config/, html/) for the three-way merge; empty for a two-way diff", Example: "/cdrom/ims52/payload/defaults-5.1"},
 	{Section: Wiz, Name: "StoreAction", Meaning: "how the message store is kept out of the upgrade: move it aside, or umount it (appendix C, backup step 5)", Default: "move", Choices: []string{"move", "umount"}},
-	{Section: Wiz, Name: "Regime", Meaning: "how services are controlled", Default: "plain", Choices: []string{"plain", "daemontools", "sc2.2", "sc3", "veritas"}},
+	{Section: Wiz, Name: "Regime", Meaning: "how services are controlled", Default: "plain", Choices: RegimeNames()},
 	{Section: Wiz, Name: "ServiceDir", Meaning: "daemontools: directory holding one service directory per messaging service", Example: "/service"},
 	{Section: Wiz, Name: "ClusterBin", Meaning: "directory of the cluster commands (hareg, scswitch, hares, hagrp)", Example: "/opt/SUNWcluster/bin"},
 	{Section: Wiz, Name: "ClusterResource", Meaning: "Sun Cluster 3 / Veritas: the messaging resource", Example: "ims-rs"},
@@ -526,18 +526,8 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 		_, line := get(Key{Section: Wiz, Name: "BackupDir"})
 		bad(line, "BackupDir %s is inside ServerRoot %s: the server-root backup would contain itself; choose another volume", a.BackupDir, a.ServerRoot)
 	}
-	switch a.Regime {
-	case "sc3", "veritas":
-		if a.ClusterResource == "" || a.ClusterGroup == "" {
-			bad(w.Line, "Regime = %s needs ClusterResource and ClusterGroup", a.Regime)
-		}
-		if a.Regime == "veritas" && a.ClusterSystem == "" {
-			bad(w.Line, "Regime = veritas needs ClusterSystem (the -sys of hares/hagrp)")
-		}
-	case "daemontools":
-		if a.ServiceDir == "" {
-			bad(w.Line, "Regime = daemontools needs ServiceDir")
-		}
+	if msg := MissingForRegime(a.Regime, a.RegimeValue); msg != "" {
+		bad(w.Line, "%s", msg)
 	}
 	if len(probs) > 0 {
 		return a, probs

@@ -62,6 +62,7 @@ type Record struct {
 	Time    time.Time       `json:"time"`
 	Kind    Kind            `json:"kind"`
 	Step    string          `json:"step,omitempty"`
+	Node    string          `json:"node,omitempty"` // the node the step acts on (runbooks across nodes)
 	Action  int             `json:"action"`
 	Summary string          `json:"summary,omitempty"`
 	Receipt json.RawMessage `json:"receipt,omitempty"`

@@ -1,0 +1,110 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mswizard/steps/host"
+	"mswizard/wizard"
+)
+
+// fakeEvidence is a host whose dispatcher runs until its stop command leaves
+// a mark (the stop script touches DIR/stopped); procErr makes the process
+// table unreadable.
+func fakeEvidence(l host.Layout, mark string, procErr error, survives bool) host.Evidence {
+	stopped := func() bool { _, err := os.Stat(mark); return err == nil && !survives }
+	return host.Evidence{
+		Source: "fake table",
+		Procs: func(context.Context) ([]host.Proc, error) {
+			if procErr != nil {
+				return nil, procErr
+			}
+			ps := []host.Proc{{Pid: 1, Args: []string{"/sbin/init"}}, {Pid: 77, Args: []string{"/other-root/bin/msg/imta/bin/dispatcher"}}}
+			if !stopped() {
+				ps = append(ps, host.Proc{Pid: 4242, Args: []string{l.Root + "/bin/msg/imta/bin/dispatcher"}})
+			}
+			return ps, nil
+		},
+		Listeners: func(context.Context) ([]host.Listener, error) {
+			// Another program on the SMTP port of another address is not the dispatcher.
+			ls := []host.Listener{{Addr: netip.MustParseAddr("127.0.0.1"), Port: 2525}}
+			if !stopped() {
+				ls = append(ls, host.Listener{Addr: netip.MustParseAddr("127.0.0.7"), Port: 2525})
+			}
+			return ls, nil
+		},
+	}
+}
+
+func evidenceHost(t *testing.T) (host.Layout, string) {
+	t.Helper()
+	dir := t.TempDir()
+	l := host.Layout{Root: filepath.Join(dir, "server-root"), Instance: "budgie", Host: "budgie.siroe.com"}
+	mark := filepath.Join(dir, "stopped")
+	writeFiles(t, map[string]string{
+		l.DispatcherCnf(): "[SERVICE=SMTP]\nPORT=2525\nINTERFACE_ADDRESS=127.0.0.7\n",
+		l.IMSimta():       "#!/bin/sh\ntouch " + mark + "\n",
+	})
+	if err := os.Chmod(l.IMSimta(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return l, mark
+}
+
+func TestAStopIsSkippedOnlyWithProof(t *testing.T) {
+	ctx := context.Background()
+	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
+
+	t.Run("proved down: skipped, the proof says what was read", func(t *testing.T) {
+		l, mark := evidenceHost(t)
+		os.WriteFile(mark, nil, 0o644)
+		s := StopDispatcher(Config{Host: l, Evidence: fakeEvidence(l, mark, nil, false)})
+		done, why, err := s.Check(ctx, env)
+		if err != nil || !done || !strings.Contains(why, "nothing listens on 127.0.0.7:2525") || !strings.Contains(why, "no process") || !strings.Contains(why, "fake table") {
+			t.Errorf("Check = %v %q %v", done, why, err)
+		}
+	})
+	t.Run("running: the documented stop runs and its proof is in the receipt", func(t *testing.T) {
+		l, mark := evidenceHost(t)
+		s := StopDispatcher(Config{Host: l, Evidence: fakeEvidence(l, mark, nil, false), StopTimeout: 5 * time.Second})
+		if done, _, _ := s.Check(ctx, env); done {
+			t.Fatal("a running dispatcher is taken for stopped")
+		}
+		rs, err := runPlan(t, ctx, env, s)
+		if err != nil || len(rs) != 1 || !strings.HasSuffix(rs[0].Summary, "imsimta stop dispatcher") {
+			t.Fatalf("run: %v %v", rs, err)
+		}
+		if !strings.Contains(rs[0].Note, "proved stopped") || !strings.Contains(rs[0].Note, "fake table") {
+			t.Errorf("receipt note %q", rs[0].Note)
+		}
+	})
+	t.Run("unknown is never down: the stop runs, and without proof the step fails", func(t *testing.T) {
+		l, mark := evidenceHost(t)
+		s := StopDispatcher(Config{Host: l, Evidence: fakeEvidence(l, mark, errors.New("no /proc"), false), StopTimeout: 2 * time.Second})
+		if done, why, _ := s.Check(ctx, env); done {
+			t.Fatalf("an unreadable process table proved the dispatcher down: %s", why)
+		}
+		_, err := runPlan(t, ctx, env, s)
+		if _, serr := os.Stat(mark); serr != nil {
+			t.Error("the documented stop did not run")
+		}
+		if err == nil || !strings.Contains(err.Error(), "state unknown") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("a survivor fails the step naming its pid and program", func(t *testing.T) {
+		l, mark := evidenceHost(t)
+		s := StopDispatcher(Config{Host: l, Evidence: fakeEvidence(l, mark, nil, true), StopTimeout: 2 * time.Second})
+		_, err := runPlan(t, ctx, env, s)
+		if err == nil || !strings.Contains(err.Error(), "pid 4242 ("+l.Root+"/bin/msg/imta/bin/dispatcher)") ||
+			strings.Contains(err.Error(), "pid 77") {
+			t.Errorf("err = %v", err)
+		}
+	})
+}

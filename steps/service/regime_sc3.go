@@ -1,0 +1,53 @@
+package service
+
+import (
+	"context"
+
+	"mswizard/wizard"
+)
+
+// regimeSC3: a Sun Cluster 3.x resource (seed 000 table 4-2): `scswitch -n -j
+// RESOURCE` stops it, `-e -j` starts it, `-n -M -j` / `-e -M -j` switch its
+// fault monitor.
+type regimeSC3 struct{}
+
+func (regimeSC3) Name() Regime       { return RegimeSC3 }
+func (regimeSC3) HA() bool           { return true }
+func (regimeSC3) DefaultBin() string { return "/usr/cluster/bin" }
+func (regimeSC3) Tools() []string    { return []string{"scswitch"} }
+func (regimeSC3) PerUnit() bool      { return false }
+
+func (regimeSC3) StopMessaging(c Config) (wizard.Command, bool) { return c.sc3().Disable(), true }
+
+func (regimeSC3) StartMessaging(c Config) wizard.Command { return c.sc3().Enable() }
+
+func (regimeSC3) MonitorOff(c Config) (wizard.Command, bool) { return c.sc3().MonitorOff(), true }
+func (regimeSC3) MonitorOn(c Config) (wizard.Command, bool)  { return c.sc3().MonitorOn(), true }
+
+// PrepareCheck: nothing before the upgrade; SUNWscims follows it.
+func (regimeSC3) PrepareCheck(context.Context, Config, *wizard.Env) (bool, string, error) {
+	return true, "Sun Cluster 3: nothing before the upgrade; SUNWscims follows it on each node", nil
+}
+func (regimeSC3) PreparePlan(Config, *wizard.Env) []wizard.Action { return nil }
+
+// RestoreCheck: a manual step the wizard cannot observe.
+func (regimeSC3) RestoreCheck(context.Context, Config, *wizard.Env) (bool, string, error) {
+	return false, "a manual step: the SUNWscims package on each node", nil
+}
+
+// RestorePlan prints, for each node, the SUNWscims installation that upgrades
+// the HA agent (seed 003, Sun Cluster 3.x).
+func (regimeSC3) RestorePlan(c Config, env *wizard.Env, step string) []wizard.Action {
+	nodes := c.Cluster.Nodes
+	if len(nodes) == 0 {
+		nodes = []string{"each cluster node"}
+	}
+	var acts []wizard.Action
+	for _, n := range nodes {
+		acts = append(acts, noteAction(env, step, "manual: on "+n+": pkgadd -d <Messaging Server 5.2 CD-ROM> SUNWscims", []string{
+			"On " + n + ": install the SUNWscims package from the Messaging Server 5.2 CD-ROM (pkgadd -d CDROM_DIR SUNWscims).",
+			"This upgrades the Messaging Server HA agent (appendix C, Sun Cluster 3.x; \"Sun Cluster 3.0 U1 and U2 agent installation\").",
+		}))
+	}
+	return acts
+}
