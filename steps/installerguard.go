@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"mswizard/steps/host"
 )
 
 // installerAnswersName is the 0600 copy of the answers the installer reads
@@ -105,13 +107,20 @@ func (e *InstallerRunningError) Error() string {
 		"): it outlived the wizard that started it; it is never run twice nor restored under — wait for it to exit (or stop its process group), then rerun: the wizard decides from its result"
 }
 
-// installerAlive refuses while an installer of this server root lives.
+// installerAlive refuses while an installer of this server root lives: a silent
+// one found by its answers-copy argument, or an interactive one whose
+// supervisor (`mswizard installer-pty`) still holds its lock.
 func (c *Config) installerAlive() error {
 	ps := c.installerProcs()
-	if len(ps) == 0 {
+	var d []string
+	if running, pid, err := host.SupervisorRunning(filepath.Join(c.StateDir, "installer.lock")); err != nil {
+		return err
+	} else if running {
+		d = append(d, fmt.Sprintf("pid %d, the supervisor of the interactive installer (transcript %s)", pid, filepath.Join(c.StateDir, "installer.transcript")))
+	}
+	if len(ps) == 0 && len(d) == 0 {
 		return nil
 	}
-	var d []string
 	for _, p := range ps {
 		d = append(d, fmt.Sprintf("pid %d, process group %d: %s", p.Pid, p.Pgid, p.Cmdline))
 	}

@@ -471,8 +471,11 @@ func TestASecondRunOnTheSameServerRootIsLockedOut(t *testing.T) {
 func TestAnInstallerThatOutlivedItsWizardIsNeverRunTwice(t *testing.T) {
 	requireTools(t)
 	bin := buildBinary(t)
+	// The silent installer (`setup -s -f COPY`) is the one that reads a copy
+	// of the answers with the secrets in it; the interactive one gets them on
+	// its supervisor's stdin.
 	killMidInstaller := func(t *testing.T, seed int64) (*simHost, string, int) {
-		h := upHost(t, bin, hostOptions{seed: seed})
+		h := upHost(t, bin, hostOptions{seed: seed, wizard: []string{"InstallerMode = silent"}})
 		starts := h.slowInstaller(t, 6*time.Second)
 		c := startChild(t, bin, "upgrade", "--answers", h.inf, "--yes")
 		waitFile(t, starts, 2*time.Minute)
