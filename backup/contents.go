@@ -1,7 +1,6 @@
 package backup
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"mswizard/wizard/atomicfile"
+	"mswizard/internal/atomicfile"
+	"mswizard/wizard/mounts"
 )
 
 // WizardPrefix starts the top-level names of a tree that belong to the wizard,
@@ -40,42 +40,10 @@ func wizardName(rel string) bool {
 	return !strings.Contains(rel, "/") && strings.HasPrefix(rel, WizardPrefix)
 }
 
-// IsMountPoint reports whether dir is a mount point: on another device than
-// its parent, or listed as a mount point in /proc/self/mountinfo (a bind
-// mount of the same filesystem).
-func IsMountPoint(dir string) (bool, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return false, err
-	}
-	var sd, sp syscall.Stat_t
-	if err := syscall.Lstat(dir, &sd); err != nil {
-		return false, err
-	}
-	if sd.Mode&syscall.S_IFMT != syscall.S_IFDIR {
-		return false, nil
-	}
-	if err := syscall.Stat(filepath.Dir(dir), &sp); err != nil {
-		return false, err
-	}
-	if sd.Dev != sp.Dev || dir == "/" {
-		return true, nil
-	}
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return false, nil // the device check is all there is
-	}
-	defer f.Close()
-	esc := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if fl := strings.Fields(sc.Text()); len(fl) > 4 && esc.Replace(fl[4]) == dir {
-			return true, nil
-		}
-	}
-	return false, nil
-}
+// IsMountPoint reports whether dir is a mount point, by the wizard's one
+// mount-point test (wizard/mounts), so a restore and the steps cannot
+// disagree about the same server root.
+func IsMountPoint(dir string) (bool, error) { return mounts.IsMountPoint(dir) }
 
 // contentsState is the state file of a content swap, kept inside the target
 // (TARGET/.mswizard-restore-state.json) so it travels with a shared disk.

@@ -17,7 +17,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"mswizard/wizard/atomicfile"
+	"mswizard/internal/atomicfile"
 )
 
 // ErrChanged reports a file whose size, mtime, ctime or identity changed

@@ -23,7 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"mswizard/wizard/atomicfile"
+	"mswizard/internal/atomicfile"
 )
 
 // ErrUnsafeEntry marks an archive entry refused by the confined extractor: an

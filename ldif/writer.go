@@ -52,9 +52,13 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // NewWriter returns a Writer that buffers its output to w.
-func NewWriter(w io.Writer) *Writer {
+func NewWriter(w io.Writer) *Writer { return NewWriterSize(w, 64<<10) }
+
+// NewWriterSize returns a Writer with a buffer of size bytes (at least
+// 8 KiB): a large export writes fewer, larger chunks.
+func NewWriterSize(w io.Writer, size int) *Writer {
 	lw := &Writer{cw: countWriter{w: w}}
-	lw.bw = bufio.NewWriterSize(&lw.cw, 64<<10)
+	lw.bw = bufio.NewWriterSize(&lw.cw, max(size, 8<<10))
 	return lw
 }
 
@@ -185,22 +189,41 @@ func (w *Writer) foldASCII(name, sep string, v []byte) {
 // (bytes), never splitting a UTF-8 sequence: a continuation line starts with
 // one space (RFC 2849 "SEP SPACE").
 func (w *Writer) fold(prefix, s string) {
-	line := prefix + s
-	col := 0
-	for i := 0; i < len(line); {
+	col := w.foldPart(prefix, 0)
+	w.foldPart(s, col)
+	w.bw.WriteByte('\n')
+}
+
+// foldPart writes s starting at column col, folding at LineWidth, and
+// returns the column it ends at. Runs of ASCII between folds are written at
+// once.
+func (w *Writer) foldPart(s string, col int) int {
+	for i := 0; i < len(s); {
 		n := 1
-		if line[i] >= 0x80 {
-			_, n = utf8.DecodeRuneInString(line[i:])
+		if s[i] >= 0x80 {
+			_, n = utf8.DecodeRuneInString(s[i:])
+		} else if room := LineWidth - col; room > 1 {
+			// The ASCII run that fits on this line.
+			j := i
+			for j < len(s) && j-i < room && s[j] < 0x80 {
+				j++
+			}
+			if j > i+1 {
+				w.bw.WriteString(s[i:j])
+				col += j - i
+				i = j
+				continue
+			}
 		}
 		if col+n > LineWidth && col > 1 {
 			w.bw.WriteString("\n ")
 			col = 1
 		}
-		w.bw.WriteString(line[i : i+n])
+		w.bw.WriteString(s[i : i+n])
 		col += n
 		i += n
 	}
-	w.bw.WriteByte('\n')
+	return col
 }
 
 func (w *Writer) flushErr() error {

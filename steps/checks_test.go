@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"mswizard/wizard"
 )
 
@@ -23,11 +25,11 @@ func TestDirectoryVersionRules(t *testing.T) {
 		{"netscape older than 4.16 is upgraded first by the appendix's procedure",
 			directoryServer{VendorName: "Netscape Communications Corp.", VendorVersion: "Netscape-Directory/4.13 B00.193.0237"},
 			"PRE-DS-001", wizard.Inhibitor, []string{"4.13", "4.16", "setup -k", "1 (Netscape Server Products Core Components)", "2 (Netscape Directory Suite)", "3 (Administration Services)", "not 4", "install.inf", "ims_dssetup", "rerun"}},
-		{"netscape 4.16 passes", directoryServer{VendorVersion: "Netscape-Directory/4.16 B01.123"}, "PRE-DS-000", wizard.Warning, []string{"4.16"}},
+		{"netscape 4.16 passes", directoryServer{VendorVersion: "Netscape-Directory/4.16 B01.123"}, "PRE-DS-000", wizard.Info, []string{"4.16"}},
 		{"a later dotted part compares as a number", directoryServer{VendorVersion: "Netscape-Directory/4.2"}, "PRE-DS-001", wizard.Inhibitor, []string{"4.2"}},
-		{"iplanet 5 is a successor and passes", directoryServer{VendorName: "Sun Microsystems, Inc.", VendorVersion: "iPlanet-Directory/5.1"}, "PRE-DS-000", wizard.Warning, []string{"iPlanet-Directory/5.1"}},
-		{"389 passes with a warning naming it", directoryServer{VendorName: "389 Project", VendorVersion: "389-Directory/2.3.1 B2023"}, "PRE-DS-000", wizard.Warning, []string{"389-Directory/2.3.1", "389 Project"}},
-		{"openldap passes with a warning naming it", directoryServer{OpenLDAP: true}, "PRE-DS-000", wizard.Warning, []string{"OpenLDAP"}},
+		{"iplanet 5 is a successor and passes", directoryServer{VendorName: "Sun Microsystems, Inc.", VendorVersion: "iPlanet-Directory/5.1"}, "PRE-DS-000", wizard.Info, []string{"iPlanet-Directory/5.1"}},
+		{"389 passes with a fact naming it", directoryServer{VendorName: "389 Project", VendorVersion: "389-Directory/2.3.1 B2023"}, "PRE-DS-000", wizard.Info, []string{"389-Directory/2.3.1", "389 Project"}},
+		{"openldap passes with a fact naming it", directoryServer{OpenLDAP: true}, "PRE-DS-000", wizard.Info, []string{"OpenLDAP"}},
 		{"a server that says nothing is a warning to check by hand", directoryServer{}, "PRE-DS-003", wizard.Warning, []string{"by hand"}},
 	}
 	for _, c := range cases {
@@ -48,14 +50,15 @@ func TestDirectoryVersionRules(t *testing.T) {
 
 type failingDialer struct{}
 
-func (failingDialer) DialLDAP(context.Context) (wizard.LDAPConn, error) {
+func (failingDialer) DialLDAP(context.Context) (ldap.Client, error) {
 	return nil, errors.New("dial tcp 127.0.0.1:3890: connection refused")
 }
 
 func TestUnreachableDirectoryIsAnInhibitor(t *testing.T) {
 	c := testConfig(t)
+	c.Directory = failingDialer{}
 	p := DirectoryVersion(c).(wizard.Preflight)
-	fs, err := p.Findings(t.Context(), (&wizard.Env{LDAP: failingDialer{}}).Nop())
+	fs, err := p.Findings(t.Context(), (&wizard.Env{}).Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +160,12 @@ func TestLogCheckBlamesOnlyRecordsSinceTheBaselineAndReruns(t *testing.T) {
 	}
 
 	clock = now.Add(time.Minute)
+	if _, err := runStep(t, LogCheck(c), env); err == nil || !strings.Contains(err.Error(), "no mail was enqueued or delivered") {
+		t.Fatalf("a window without any record: %v, want a failure that says so, not a pass", err)
+	}
+	f, _ := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(mailLine(now.Add(10*time.Second), "ims-ms", "D", ""))
+	f.Close()
 	if _, err := runStep(t, LogCheck(c), env); err != nil {
 		t.Fatalf("a log with no errors since the baseline fails: %v", err)
 	}
@@ -164,14 +173,14 @@ func TestLogCheckBlamesOnlyRecordsSinceTheBaselineAndReruns(t *testing.T) {
 		t.Error("post/log-check claims done: it must run again on every rerun")
 	}
 
-	f, _ := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	f, _ = os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(mailLine(now.Add(30*time.Second), "tcp_local", "R", "smtp;550 5.1.1 unknown user"))
 	f.Close()
 	clock = now.Add(2 * time.Minute)
 	out = nil
 	_, err := runStep(t, LogCheck(c), env)
-	if err == nil || !strings.Contains(err.Error(), "mail.log_current:3:") || !strings.Contains(err.Error(), "unknown user") {
-		t.Fatalf("an R record after the restart: %v, want a failure naming mail.log_current:3", err)
+	if err == nil || !strings.Contains(err.Error(), "mail.log_current:4:") || !strings.Contains(err.Error(), "unknown user") {
+		t.Fatalf("an R record after the restart: %v, want a failure naming mail.log_current:4", err)
 	}
 	if !strings.Contains(strings.Join(out, "\n"), "unknown user") {
 		t.Errorf("the evidence was not streamed to the output:\n%s", strings.Join(out, "\n"))

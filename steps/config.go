@@ -4,6 +4,10 @@
 package steps
 
 import (
+	"context"
+
+	"github.com/go-ldap/ldap/v3"
+
 	"mswizard/steps/host"
 	"mswizard/wizard/answers"
 )
@@ -14,6 +18,16 @@ type Config struct {
 	Host      host.Layout // the host's paths (server root, msg-INSTANCE, ...)
 	StateDir  string
 	BackupDir string
+	// Directory opens the user directory the answers name; nil when none is
+	// configured. The engine's Env carries no directory: the steps that need
+	// one get it here.
+	Directory Directory
+}
+
+// Directory opens an authenticated connection to the user directory, typed as
+// go-ldap's ldap.Client; steps assert no more of it than that.
+type Directory interface {
+	DialLDAP(ctx context.Context) (ldap.Client, error)
 }
 
 // NewConfig derives the runbook's configuration from validated answers; stateDir

@@ -67,11 +67,11 @@ const (
 	FindingConfigDirUnreachable = "PRE-CFGDIR-002"
 )
 
-// ConfigDirectoryDialer is an Env.LDAP that can also open the configuration
+// ConfigDirectoryDialer is a Directory that can also open the configuration
 // directory (tests inject one); otherwise the wizard dials
 // ConfigDirectoryLdapURL itself with the answers' TLS settings.
 type ConfigDirectoryDialer interface {
-	DialConfigDirectory(ctx context.Context) (wizard.LDAPConn, error)
+	DialConfigDirectory(ctx context.Context) (ldap.Client, error)
 }
 
 // configDir is where the configuration directory is and how to bind.
@@ -126,8 +126,8 @@ func (c *Config) dialConfigDir(ctx context.Context, env *wizard.Env) (configConn
 	if err != nil {
 		return nil, cd, err
 	}
-	var conn wizard.LDAPConn
-	if d, ok := env.LDAP.(ConfigDirectoryDialer); ok {
+	var conn ldap.Client
+	if d, ok := c.Directory.(ConfigDirectoryDialer); ok {
 		conn, err = d.DialConfigDirectory(ctx)
 	} else {
 		a := c.Answers
@@ -173,15 +173,14 @@ func ConfigDirectoryProbe(c *Config) wizard.Step {
 		if err != nil {
 			return down(fmt.Errorf("%s: %w", cd.Base, err)), nil
 		}
-		return []wizard.Finding{{ID: FindingConfigDirOK, Severity: wizard.Warning,
-			Message:     fmt.Sprintf("the configuration directory %s/%s answers as %q", cd.Addr, cd.Base, cd.Bind.DN),
-			Remediation: "none needed"}}, nil
+		return []wizard.Finding{{ID: FindingConfigDirOK, Severity: wizard.Info,
+			Message: fmt.Sprintf("the configuration directory %s/%s answers as %q", cd.Addr, cd.Base, cd.Bind.DN)}}, nil
 	})
 }
 
 // configExportData is what directory/config-export records for its undo.
 type configExportData struct {
-	export.Result
+	exportData
 	Base       string   `json:"base"`
 	ServerRoot string   `json:"server_root"`
 	Host       string   `json:"host"`
@@ -216,6 +215,9 @@ func ConfigExport(c *Config) wizard.Step {
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			cd, err := configDirectory(c.Answers)
 			if err != nil {
+				if reason, ok := c.Answers.Waivers[FindingConfigDirURL]; ok {
+					return []wizard.Action{waivedConfigExport(FindingConfigDirURL, reason, err)}, nil
+				}
 				return nil, err
 			}
 			spec := c.configExportSpec(env, cd.Base)
@@ -226,18 +228,24 @@ func ConfigExport(c *Config) wizard.Step {
 				Do: func(ctx context.Context, r *wizard.Receipt) error {
 					conn, cd, err := c.dialConfigDir(ctx, env)
 					if err != nil {
+						if reason, ok := c.Answers.Waivers[FindingConfigDirUnreachable]; ok {
+							return waivedConfigExport(FindingConfigDirUnreachable, reason, err).Do(ctx, r)
+						}
 						return err
 					}
 					defer conn.Close()
 					res, err := c.exportOne(ctx, env, conn, cd.Addr, spec, dir, r)
 					if err != nil {
+						if reason, ok := c.Answers.Waivers[FindingConfigDirUnreachable]; ok && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+							return waivedConfigExport(FindingConfigDirUnreachable, reason, err).Do(ctx, r)
+						}
 						return err
 					}
 					es, err := readLDIF(res.Path)
 					if err != nil {
 						return err
 					}
-					d := configExportData{Result: res, Base: cd.Base, ServerRoot: c.Answers.ServerRoot, Host: c.Answers.FullMachineName, Domain: c.adminDomain()}
+					d := configExportData{exportData: exportData{Result: res, ServerCount: res.Entries}, Base: cd.Base, ServerRoot: c.Answers.ServerRoot, Host: c.Answers.FullMachineName, Domain: c.adminDomain()}
 					d.Roots = serverPart(es, d.Base, d.Domain, d.Host, d.ServerRoot)
 					r.Note += fmt.Sprintf("; this server's part: %s", strings.Join(d.Roots, "; "))
 					if len(d.Roots) == 0 {
@@ -247,8 +255,27 @@ func ConfigExport(c *Config) wizard.Step {
 				},
 			}}, nil
 		},
-		undo:     c.configUndo,
+		undo: c.configUndo,
+		// In the backout procedure, after every service has started again
+		// (the appendix's start ranks run 1-5): a Directory Server the
+		// backout stops and starts, co-located in the server root, may be
+		// the one holding the configuration directory.
+		backout:  wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: 6},
 		undoText: "return this server's part of the configuration directory to the exported state (entries the installer added removed, changed ones put back, deleted ones added again); other servers' entries are never touched",
+	}
+}
+
+// waivedConfigExport is the export an operator waived by the probe's
+// finding: nothing is exported, so the backout has nothing to put back, and
+// the receipt says why.
+func waivedConfigExport(id, reason string, why error) wizard.Action {
+	return wizard.Action{
+		Summary:    fmt.Sprintf("no configuration directory export: %s waived (%s): %v", id, reason, why),
+		Idempotent: true,
+		Do: func(ctx context.Context, r *wizard.Receipt) error {
+			r.Note = fmt.Sprintf("not exported: %s waived (%s); the backout will not put the configuration directory back", id, reason)
+			return nil
+		},
 	}
 }
 
@@ -274,7 +301,7 @@ func normDN(dn string) string {
 	for _, r := range p.RDNs {
 		var avas []string
 		for _, a := range r.Attributes {
-			avas = append(avas, strings.ToLower(a.Type)+"="+strings.ToLower(a.Value))
+			avas = append(avas, strings.ToLower(a.Type)+"="+ldap.EscapeDN(strings.ToLower(a.Value)))
 		}
 		rdns = append(rdns, strings.Join(avas, "+"))
 	}

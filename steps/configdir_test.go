@@ -44,8 +44,11 @@ func dirConfig(t *testing.T, s *ldapd.Server, general []string, wiz ...string) *
 
 var budgie = ldapd.NetscapeRoot{Domain: "siroe.com", Host: "budgie.siroe.com", ServerRoot: "/usr/iplanet/server5", Instance: "budgie"}
 
-func testEnv(s *ldapd.Server, stateDir string) *wizard.Env {
-	return (&wizard.Env{StateDir: stateDir, LDAP: urlDialer{s.URL, s.RootDN, s.RootPW},
+// testEnv points c at the test directory (steps get it from their config) and
+// returns an Env for its state directory.
+func testEnv(c *Config, s *ldapd.Server) *wizard.Env {
+	c.Directory = urlDialer{s.URL, s.RootDN, s.RootPW}
+	return (&wizard.Env{StateDir: c.StateDir,
 		Now: func() time.Time { return time.Date(2002, 3, 4, 5, 6, 7, 0, time.UTC) }}).Nop()
 }
 
@@ -112,7 +115,7 @@ func TestConfigDirectoryRoundTrip(t *testing.T) {
 	s := ldapd.RequireOpenLDAP(t, ldapd.Options{Dir: t.TempDir(), ConfigDirectory: &budgie})
 	c := dirConfig(t, s, []string{"ConfigDirectoryLdapURL = " + s.URL + "/o=NetscapeRoot", "ConfigDirectoryAdminID = admin",
 		"ConfigDirectoryAdminPwd = " + s.RootPW})
-	env := testEnv(s, c.StateDir)
+	env := testEnv(c, s)
 
 	if ids := probeFindings(t, ConfigDirectoryProbe(c), env); len(ids) != 1 || !strings.HasPrefix(ids[0], FindingConfigDirOK) ||
 		!strings.Contains(ids[0], ldapd.NetscapeRootAdminDN("admin")) {
@@ -244,9 +247,32 @@ func TestConfigDirectoryProbeFindings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := dirConfig(t, s, tc.general)
-			ids := probeFindings(t, ConfigDirectoryProbe(c), testEnv(s, c.StateDir))
+			ids := probeFindings(t, ConfigDirectoryProbe(c), testEnv(c, s))
 			if len(ids) != 1 || !strings.HasPrefix(ids[0], tc.want) {
 				t.Errorf("findings %v, want %s", ids, tc.want)
+			}
+			// Without a waiver the export cannot run; waived, it records
+			// that nothing was exported and its undo has nothing to do.
+			id := strings.Fields(tc.want)[0]
+			st := ConfigExport(c)
+			if as, err := st.Plan(context.Background(), testEnv(c, s)); err == nil {
+				r := wizard.Receipt{}
+				if err := as[0].Do(context.Background(), &r); err == nil {
+					t.Errorf("config export ran against an unusable configuration directory: %q", r.Note)
+				}
+			}
+			c = dirConfig(t, s, tc.general, "Waive = "+id+" no configuration directory on this test host")
+			env := testEnv(c, s)
+			as, err := ConfigExport(c).Plan(context.Background(), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs := runActions(t, "directory/config-export", as)
+			if !strings.Contains(rs[0].Note, "not exported: "+id+" waived") {
+				t.Errorf("waived export note %q", rs[0].Note)
+			}
+			if undo, err := ConfigExport(c).Undo(context.Background(), env, rs); err != nil || len(undo) != 0 {
+				t.Errorf("undo of a waived export: %d actions, %v", len(undo), err)
 			}
 		})
 	}
@@ -259,7 +285,7 @@ func TestEmptyExportFailsWithItsFindingID(t *testing.T) {
 	s := ldapd.RequireOpenLDAP(t, ldapd.Options{Dir: t.TempDir()})
 	line := "Export = ug | o=siroe.com | sub | (objectclass=inetlocalmailrecipient) | * | DATE.ug.ldif"
 	c := dirConfig(t, s, nil, line)
-	env := testEnv(s, c.StateDir)
+	env := testEnv(c, s)
 	as, err := ExportLDIF(c).Plan(context.Background(), env)
 	if err != nil {
 		t.Fatal(err)
@@ -274,7 +300,7 @@ func TestEmptyExportFailsWithItsFindingID(t *testing.T) {
 	}
 
 	c = dirConfig(t, s, nil, line, "Waive = LDIF-EMPTY-UG no mail users on this test host")
-	env = testEnv(s, c.StateDir)
+	env = testEnv(c, s)
 	if as, err = ExportLDIF(c).Plan(context.Background(), env); err != nil {
 		t.Fatal(err)
 	}
@@ -289,5 +315,34 @@ func TestEmptyExportFailsWithItsFindingID(t *testing.T) {
 	defer f.Close()
 	if es, err := ldif.ReadEntries(f, r.Files[0].Path, ldif.ReaderOptions{}); err != nil || len(es) != 0 {
 		t.Errorf("waived export holds %d entries (%v)", len(es), err)
+	}
+}
+
+// TestServerPartRule pins the rule of configdir.go: this server root's admin
+// group on this host, and an SIE of this server root outside any such group;
+// never another host, another server root, or an escaped comma's look-alike.
+func TestServerPartRule(t *testing.T) {
+	e := func(dn string, kv ...string) ldif.Entry {
+		en := ldif.Entry{DN: dn}
+		for i := 0; i+1 < len(kv); i += 2 {
+			en.Attributes = append(en.Attributes, ldif.Attribute{Name: kv[i], Values: []string{kv[i+1]}})
+		}
+		return en
+	}
+	host := "cn=budgie.siroe.com, ou=siroe.com, o=NetscapeRoot"
+	entries := []ldif.Entry{
+		e("cn=Server Group, "+host, "nsConfigRoot", "/usr/iplanet/server5/"),
+		e("cn=Server Group (1), "+host, "nsConfigRoot", "/usr/iplanet/other"),
+		e("cn=msg-budgie, cn=iPlanet Messaging Suite, cn=Server Group (1), "+host, "serverRoot", "/usr/iplanet/other"),
+		e("cn=slapd-budgie, cn=Loose, "+host, "serverRoot", "/usr/iplanet/server5"),
+		e("cn=Server Group, cn=other.siroe.com, ou=siroe.com, o=NetscapeRoot", "nsConfigRoot", "/usr/iplanet/server5"),
+		e(`cn=Server Group\, budgie.siroe.com, ou=siroe.com, o=NetscapeRoot`, "nsConfigRoot", "/usr/iplanet/server5"),
+		e("cn=Deep, cn=Server Group, "+host, "nsConfigRoot", "/usr/iplanet/server5"),
+	}
+	got := serverPart(entries, "o=NetscapeRoot", "siroe.com", "budgie.siroe.com", "/usr/iplanet/server5")
+	want := []string{normDN("cn=Server Group, " + host), normDN("cn=slapd-budgie, cn=Loose, " + host)}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("this server's part:\n got  %q\n want %q", got, want)
 	}
 }

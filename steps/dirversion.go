@@ -116,7 +116,7 @@ const dsUpgradeProcedure = "upgrade the Directory Server first, as root, by the 
 // a Messaging Server target version.
 func judgeDirectory(d directoryServer, target string) wizard.Finding {
 	ok := func(msg string) wizard.Finding {
-		return wizard.Finding{ID: "PRE-DS-000", Severity: wizard.Warning, Message: msg, Remediation: "none needed"}
+		return wizard.Finding{ID: "PRE-DS-000", Severity: wizard.Info, Message: msg}
 	}
 	if d.OpenLDAP {
 		return ok(fmt.Sprintf("the user directory is %s, not a Netscape/iPlanet Directory Server: no Directory Server upgrade applies; directory/schema adds what %s needs", d, target))
@@ -164,10 +164,10 @@ func DirectoryVersion(c *Config) wizard.Step {
 				Message:     fmt.Sprintf("cannot read the user directory at %s: %v", c.Answers.LDAPAddress(), err),
 				Remediation: "start the Directory Server (it must stay up during the upgrade) and check UserDirectoryLdapURL, UserDirectoryAdminID and its password"}}
 		}
-		if env.LDAP == nil {
+		if c.Directory == nil {
 			return unreachable(errors.New("no directory connection configured")), nil
 		}
-		conn, err := env.LDAP.DialLDAP(ctx)
+		conn, err := c.Directory.DialLDAP(ctx)
 		if err != nil {
 			return unreachable(err), nil
 		}

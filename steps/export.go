@@ -33,7 +33,7 @@ func ExportLDIF(c *Config) wizard.Step {
 					Summary:    exportSummary(c.Answers.LDAPAddress(), spec, dir),
 					Idempotent: true,
 					Do: func(ctx context.Context, r *wizard.Receipt) error {
-						conn, err := env.LDAP.DialLDAP(ctx)
+						conn, err := c.Directory.DialLDAP(ctx)
 						if err != nil {
 							return fmt.Errorf("directory: %w", err)
 						}
@@ -117,5 +117,12 @@ func (c *Config) exportOne(ctx context.Context, env *wizard.Env, conn any, serve
 		env.Output(r.Step, fmt.Sprintf("%s waived: %s", id, reason))
 	}
 	r.Files = []wizard.FileHash{{Path: res.Path, Size: res.Bytes, SHA256: res.SHA256}}
-	return res, r.SetData(res)
+	return res, r.SetData(exportData{Result: res, ServerCount: n})
+}
+
+// exportData is a directory/export receipt's data: the export and the
+// server's own count of the same search.
+type exportData struct {
+	export.Result
+	ServerCount int `json:"server_count"`
 }

@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/steps/facts"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/lines"
 	"mswizard/wizard/mounts"
 )
@@ -100,8 +100,8 @@ func (c *Config) umountFindings(store string) []wizard.Finding {
 // storeUmount is store/aside for StoreAction = umount (seed 003, backup step 5:
 // "umount msgserver-root/msg-instance/store/partition/primary").
 func storeUmount(c *Config, store string) wizard.Step {
-	return &unit{id: "store/aside", title: "Unmount the message store", establishes: []wizard.Fact{facts.StoreAside}, backout: wizard.BackoutKey{Stage: wizard.BackoutReturn},
-		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
+	return wizard.Phase{ID: "store/aside", Title: "Unmount the message store", Establishes: []wizard.Fact{facts.StoreAside}, Backout: wizard.BackoutKey{Stage: wizard.BackoutReturn},
+		Check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			m, err := isMountPoint(store)
 			if err != nil {
 				return false, "", err
@@ -114,7 +114,7 @@ func storeUmount(c *Config, store string) wizard.Step {
 			}
 			return false, store + " is mounted", nil
 		},
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			a := commandAction(env, wizard.Command{Path: "umount", Args: []string{store}})
 			do := a.Do
 			a.Do = func(ctx context.Context, r *wizard.Receipt) error {
@@ -139,15 +139,15 @@ func storeUmount(c *Config, store string) wizard.Step {
 			a.Idempotent = true
 			return []wizard.Action{a}, nil
 		},
-		undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
+		Undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
 			a, err := c.mountAction(env, store)
 			if err != nil {
 				return nil, err
 			}
 			return []wizard.Action{a}, nil
 		},
-		undoText: "mount the store again (by /etc/fstab, or as it was mounted)",
-	}
+		UndoText: "mount the store again (by /etc/fstab, or as it was mounted)",
+	}.Step()
 }
 
 func (c *Config) mountAction(env *wizard.Env, store string) (wizard.Action, error) {
@@ -169,8 +169,8 @@ func (c *Config) mountAction(env *wizard.Env, store string) (wizard.Action, erro
 }
 
 func storeRemount(c *Config, store string) wizard.Step {
-	return &unit{id: "post/store-return", title: "Mount the message store again", establishes: []wizard.Fact{wizard.Not(facts.StoreAside)}, backout: wizard.BackoutKey{Stage: wizard.BackoutSetAside},
-		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
+	return wizard.Phase{ID: "post/store-return", Title: "Mount the message store again", Establishes: []wizard.Fact{wizard.Not(facts.StoreAside)}, Backout: wizard.BackoutKey{Stage: wizard.BackoutSetAside},
+		Check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			m, err := isMountPoint(store)
 			if err != nil {
 				return false, "", err
@@ -180,14 +180,14 @@ func storeRemount(c *Config, store string) wizard.Step {
 			}
 			return false, store + " is not mounted", nil
 		},
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			a, err := c.mountAction(env, store)
 			if err != nil {
 				return nil, err
 			}
 			return []wizard.Action{a}, nil
 		},
-		undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
+		Undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
 			a := commandAction(env, wizard.Command{Path: "umount", Args: []string{store}})
 			do := a.Do
 			a.Idempotent = true
@@ -200,8 +200,8 @@ func storeRemount(c *Config, store string) wizard.Step {
 			}
 			return []wizard.Action{a}, nil
 		},
-		undoText: "unmount the store again",
-	}
+		UndoText: "unmount the store again",
+	}.Step()
 }
 
 // commandAction runs one external command and keeps its evidence in the receipt;

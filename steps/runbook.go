@@ -15,6 +15,7 @@ func (c *Config) Service() service.Config {
 		Regime:       service.Regime(a.Regime),
 		StopTimeout:  a.StopTimeout,
 		StartTimeout: a.StartTimeout,
+		Directory:    c.Directory,
 		Cluster: service.Cluster{
 			Resource: a.ClusterResource, Group: a.ClusterGroup, System: a.ClusterSystem,
 			HaregService: a.HaregService, IPResource: a.IPResource, MountResource: a.MountResource,
@@ -65,12 +66,12 @@ func Upgrade(c *Config) []wizard.Step {
 		ExportLDIF(c), ConfigExport(c),
 		DirectorySchema(c),
 		RunInstaller(c),
-		ConfigMerge(c),
+		ConfigDiff(c),
 		SaveConfig(c),
 		ReturnStore(c),
 		PostSchema(c),
 	)
 	s = append(s, post...)
-	s = append(s, LogCheck(c), QueueCheck(c))
+	s = append(s, MailProbe(c), LogCheck(c), QueueCheck(c))
 	return s
 }

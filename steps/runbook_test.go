@@ -65,6 +65,7 @@ func TestUpgradeRunsInTheAppendixOrder(t *testing.T) {
 		"post/ha-restore",
 		"post/start",
 		"post/auto-restart",
+		"post/mail-probe",
 		"post/log-check",
 		"post/queue-check",
 	}
@@ -89,7 +90,7 @@ func TestOnlyStepsDoneAnotherWayAreOptional(t *testing.T) {
 			optional = append(optional, s.ID())
 		}
 	}
-	want := []string{"directory/export", "post/schema", "post/log-check", "post/queue-check"}
+	want := []string{"directory/export", "post/schema", "post/mail-probe", "post/log-check", "post/queue-check"}
 	if !slices.Equal(optional, want) {
 		t.Fatalf("optional steps = %v, want %v", optional, want)
 	}

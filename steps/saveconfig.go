@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 )
 
 // savedConfigDir and its manifest in the state directory.
@@ -89,8 +89,8 @@ func (c *Config) verifySavedConfig() (savedConfig, error) {
 // copy is written atomically and the manifest, written last, gives its sha256.
 func SaveConfig(c *Config) wizard.Step {
 	dir := filepath.Join(c.StateDir, savedConfigDir)
-	return &unit{id: "post/save-config", title: "Save the upgraded configuration",
-		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
+	return wizard.Phase{ID: "post/save-config", Title: "Save the upgraded configuration",
+		Check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			m, err := c.verifySavedConfig()
 			if err != nil {
 				return false, "not saved yet", nil
@@ -102,7 +102,7 @@ func SaveConfig(c *Config) wizard.Step {
 			}
 			return true, fmt.Sprintf("%d file(s) saved in %s at %s, each matching its manifest sha256", len(m.Files), dir, m.Saved.Format("2006-01-02 15:04:05")), nil
 		},
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			// The summary names the logs by pattern: the installer writes its
 			// own (setup/msg/upgrade.TIMESTAMP.log), so a whole-run plan made
 			// before it runs says the same; the receipt lists each file.
@@ -160,6 +160,6 @@ func SaveConfig(c *Config) wizard.Step {
 				},
 			}}, nil
 		},
-		undoText: "nothing: the copies stay in the state directory",
-	}
+		UndoText: "nothing: the copies stay in the state directory",
+	}.Step()
 }

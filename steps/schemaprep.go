@@ -25,7 +25,7 @@ const schemaReceiptNote = "cannot remove schema on OpenLDAP (additive, harmless)
 // DirectorySchema is directory/schema: ims_dssetup.pl's schema preparation
 // before the installer runs (seed 003, "Directory Server のアップグレード" step 4).
 func DirectorySchema(c *Config) wizard.Step {
-	return c.schemaStep("directory/schema", "Prepare the directory schema for the new version")
+	return c.schemaStep("directory/schema", "Prepare the directory schema for the new version").Step()
 }
 
 // PostSchema is post/schema: ims_dssetup.pl again after the upgrade, for the
@@ -33,18 +33,18 @@ func DirectorySchema(c *Config) wizard.Step {
 // already added everything, its check finds nothing to add, as the appendix says
 // ("skip this step if you already ran ims_dssetup.pl").
 func PostSchema(c *Config) wizard.Step {
-	s := c.schemaStep("post/schema", "Prepare the directory schema again for MTA direct LDAP lookups")
-	s.(*unit).optional = true
-	return s
+	p := c.schemaStep("post/schema", "Prepare the directory schema again for MTA direct LDAP lookups")
+	p.Optional = true
+	return p.Step()
 }
 
 // dialSchema opens the user directory and, when the answers name a schema
 // administrator, binds as it: OpenLDAP writes schema only as cn=config.
 func (c *Config) dialSchema(ctx context.Context, env *wizard.Env, forWrite bool) (schemaConn, func(), error) {
-	if env.LDAP == nil {
+	if c.Directory == nil {
 		return nil, nil, errors.New("directory: no connection configured")
 	}
-	conn, err := env.LDAP.DialLDAP(ctx)
+	conn, err := c.Directory.DialLDAP(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: %w", err)
 	}
@@ -101,9 +101,9 @@ func defList(defs []schema.Def) string {
 	return strings.Join(parts, "; ")
 }
 
-func (c *Config) schemaStep(id, title string) wizard.Step {
-	return &unit{id: id, title: title, establishes: []wizard.Fact{facts.SchemaPresent},
-		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
+func (c *Config) schemaStep(id, title string) wizard.Phase {
+	return wizard.Phase{ID: id, Title: title, Establishes: []wizard.Fact{facts.SchemaPresent},
+		Check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			if env.Projected(facts.SchemaPresent) {
 				return true, "an earlier step will have added every definition by then; nothing to add", nil
 			}
@@ -119,7 +119,7 @@ func (c *Config) schemaStep(id, title string) wizard.Step {
 			}
 			return true, fmt.Sprintf("the schema already has everything; nothing to add (%d definitions present on %s)", len(p.Present), p.Server), nil
 		},
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			p, err := c.inspectSchema(ctx, env)
 			if err != nil {
 				return nil, err
@@ -168,7 +168,7 @@ func (c *Config) schemaStep(id, title string) wizard.Step {
 			}
 			return []wizard.Action{a}, nil
 		},
-		undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
+		Undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
 			var as []wizard.Action
 			for i := len(rs) - 1; i >= 0; i-- {
 				if len(rs[i].Data) == 0 {
@@ -214,6 +214,6 @@ func (c *Config) schemaStep(id, title string) wizard.Step {
 			}
 			return as, nil
 		},
-		undoText: "delete the schema values it added (389/iPlanet); on OpenLDAP the added schema stays (additive, harmless)",
+		UndoText: "delete the schema values it added (389/iPlanet); on OpenLDAP the added schema stays (additive, harmless)",
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"mswizard/fixtures/ldapd"
 	"mswizard/ldif/export"
 	"mswizard/wizard"
@@ -15,7 +17,7 @@ import (
 // urlDialer dials a test directory bound as dn, as the binary's dialer does.
 type urlDialer struct{ url, dn, pw string }
 
-func (d urlDialer) DialLDAP(ctx context.Context) (wizard.LDAPConn, error) {
+func (d urlDialer) DialLDAP(ctx context.Context) (ldap.Client, error) {
 	return export.Dial(ctx, d.url, export.Bind{DN: d.dn, Password: export.Secret(d.pw)}, export.TLS{}, export.DialOptions{})
 }
 
@@ -30,7 +32,8 @@ func TestSchemaStepAddsOnceOnOpenLDAPAndSaysUndoIsImpossible(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := testConfig(t, "SchemaAdminID = "+s.ConfigDN, "SchemaAdminPwdFile = "+pwFile)
-	env := (&wizard.Env{LDAP: urlDialer{s.URL, s.RootDN, s.RootPW}}).Nop()
+	c.Directory = urlDialer{s.URL, s.RootDN, s.RootPW}
+	env := (&wizard.Env{}).Nop()
 	step := DirectorySchema(c)
 
 	if done, why, err := step.Check(t.Context(), env); err != nil || done {
@@ -72,7 +75,8 @@ func TestSchemaStepOnOpenLDAPNeedsTheSchemaAdmin(t *testing.T) {
 	t.Parallel()
 	s := ldapd.RequireOpenLDAP(t, ldapd.Options{Dir: t.TempDir()})
 	c := testConfig(t)
-	env := (&wizard.Env{LDAP: urlDialer{s.URL, s.RootDN, s.RootPW}}).Nop()
+	c.Directory = urlDialer{s.URL, s.RootDN, s.RootPW}
+	env := (&wizard.Env{}).Nop()
 	_, err := DirectorySchema(c).Plan(t.Context(), env)
 	if err == nil || !strings.Contains(err.Error(), "SchemaAdminID") {
 		t.Errorf("plan without SchemaAdminID: %v", err)

@@ -67,6 +67,12 @@ func newPreflight(id, title string, f func(ctx context.Context, env *wizard.Env)
 	return p
 }
 
+// withCounts gives a preflight a read-only query for the faces.
+func withCounts(f func(ctx context.Context, env *wizard.Env) ([]wizard.Count, error), p *preflight) *preflight {
+	p.counts = f
+	return p
+}
+
 // Phase is the preflight as the engine reads it.
 func (p *preflight) Phase() wizard.Phase {
 	ph := p.unit.Phase()

@@ -13,9 +13,9 @@ import (
 	"syscall"
 
 	"mswizard/backup"
+	"mswizard/internal/atomicfile"
 	"mswizard/steps/facts"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 )
 
 // Archive names in BackupDir: NAME.RUN.tar.zst, RUN naming the run (the
@@ -87,7 +87,7 @@ func (c *Config) serverRootExcludes() []string {
 // DiskSpace is preflight/disk-space: the backups must fit before anything is
 // stopped. The estimate is the uncompressed size, a safe upper bound.
 func DiskSpace(c *Config) wizard.Step {
-	return newPreflight("preflight/disk-space", "Room for the backups, and a server root they can restore", func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+	return withCounts(c.spaceCounts, newPreflight("preflight/disk-space", "Room for the backups, and a server root they can restore", func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
 		fs := c.restorable()
 		earlier, err := c.earlierRun(ctx, env)
 		if err != nil {
@@ -141,8 +141,8 @@ func DiskSpace(c *Config) wizard.Step {
 				Message:     fmt.Sprintf("the backups need about %s on %s, and %s is free", human(need), dir, human(free)),
 				Remediation: fmt.Sprintf("free %s on that volume, or set BackupDir in [Wizard] to a larger one", human(need-free))}), nil
 		}
-		return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Warning, Message: room, Remediation: "none needed"}), nil
-	})
+		return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Info, Message: room}), nil
+	}))
 }
 
 // restorable finds what would keep a backout from restoring the server root:
@@ -290,16 +290,10 @@ func queueFiles(dir string) (int, error) {
 // BackupQueue is backup/queue: only when the queue holds messages (seed 003,
 // backup step 2); an empty queue is recorded as such.
 func BackupQueue(c *Config) wizard.Step {
-	return &unit{id: "backup/queue", title: "Back up the MTA queue if it holds messages",
+	return &unit{id: "backup/queue", title: "Back up the MTA queue if it holds messages", counts: c.queueCounts,
 		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
-			n, err := queueFiles(c.Host.QueueDir())
-			if err != nil {
-				return false, "", err
-			}
-			if n == 0 {
-				return true, "the queue is empty: nothing to save", nil
-			}
-			return false, fmt.Sprintf("%d message file(s) in the queue", n), nil
+			q, err := c.queueCount()
+			return q.Value == 0, q.Text, err
 		},
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			return []wizard.Action{c.archiveAction(queueArchive, c.Host.QueueDir(), nil)}, nil
@@ -385,16 +379,8 @@ func moveStoreAside(store, aside string) (storeState, error) {
 	return st, makeEmptyPartition(store, st)
 }
 
-// isMount reports whether p is a mount point: on another device than its
-// parent, or listed in /proc/self/mountinfo (a bind mount of the same device).
+// isMount reports whether p is a mount point (wizard/mounts).
 func isMount(p string) bool {
-	if real, err := filepath.EvalSymlinks(p); err == nil {
-		p = real
-	}
-	var a, b syscall.Stat_t
-	if syscall.Stat(p, &a) == nil && syscall.Stat(filepath.Dir(p), &b) == nil && a.Dev != b.Dev {
-		return true
-	}
 	m, _ := isMountPoint(p)
 	return m
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,16 +13,18 @@ import (
 	"time"
 
 	"mswizard/backup"
+	"mswizard/internal/atomicfile"
+	"mswizard/steps/configdiff"
 	"mswizard/steps/facts"
 	"mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
-	"mswizard/wizard/atomicfile"
+	"mswizard/wizard/lines"
 )
 
 // installedVersion is the installed version as the product itself reports it:
 // `imsimta version`, cross-checked with SERVER-ROOT/setup/install.inf
-// (steps/host.ReadVersion; docs/host-facts-installer.md rows VER-1, VER-2).
+// (steps/host.ReadVersion; docs/host-facts-installer.md rows F-VER-001, F-VER-002).
 func (c *Config) installedVersion(ctx context.Context, env *wizard.Env) host.InstalledVersion {
 	return host.ReadVersion(ctx, execVersion{env}, c.Host.ServerRoot(), c.Host.Instance)
 }
@@ -168,7 +169,7 @@ func (s *installerStep) unknownVersion(v host.InstalledVersion) error {
 	imsimta := filepath.Join(s.c.Host.MsgDir(), "imsimta")
 	return &wizard.DecisionError{Step: s.ID(), Why: "the installed Messaging Server version cannot be told: " + v.Why,
 		Choices: []string{
-			fmt.Sprintf("run `%s version` by hand and fix what keeps it from naming the release (docs/host-facts-installer.md VER-1), then rerun", imsimta),
+			fmt.Sprintf("run `%s version` by hand and fix what keeps it from naming the release (docs/host-facts-installer.md F-VER-001), then rerun", imsimta),
 			"mswizard backout                     take back everything done so far",
 		}}
 }
@@ -199,7 +200,7 @@ func (s *installerStep) Findings(ctx context.Context, env *wizard.Env) ([]wizard
 		}
 		return []wizard.Finding{{ID: "PRE-VER-001", Severity: sev,
 			Message:     "the installed Messaging Server version cannot be told: " + v.Why,
-			Remediation: fmt.Sprintf("make `%s version` name the installed release (docs/host-facts-installer.md VER-1); the wizard never guesses a version", filepath.Join(s.c.Host.MsgDir(), "imsimta"))}}, nil
+			Remediation: fmt.Sprintf("make `%s version` name the installed release (docs/host-facts-installer.md F-VER-001); the wizard never guesses a version", filepath.Join(s.c.Host.MsgDir(), "imsimta"))}}, nil
 	case v.Is(a.TargetVersion):
 		return []wizard.Finding{{ID: "PRE-VER-000", Severity: wizard.Warning,
 			Message:     fmt.Sprintf("%s already reports %s (%s): upgrade/run-installer will not run the installer", filepath.Join(s.c.Host.MsgDir(), "imsimta"), a.TargetVersion, v.IMSimta),
@@ -209,9 +210,8 @@ func (s *installerStep) Findings(ctx context.Context, env *wizard.Env) ([]wizard
 			Message:     fmt.Sprintf("the host reports Messaging Server %s (%s), not the answers' InstalledVersion %s", v.Version, v.IMSimta, a.InstalledVersion),
 			Remediation: "set [Wizard] InstalledVersion to the installed release if this upgrade path is the one wanted (appendix C upgrades 5.x to 5.2)"}}, nil
 	}
-	return []wizard.Finding{{ID: "PRE-VER-000", Severity: wizard.Warning,
-		Message:     fmt.Sprintf("installed: %s (imsimta version); the installer brings %s", v.IMSimta, a.TargetVersion),
-		Remediation: "none needed"}}, nil
+	return []wizard.Finding{{ID: "PRE-VER-000", Severity: wizard.Info,
+		Message: fmt.Sprintf("installed: %s (imsimta version); the installer brings %s", v.IMSimta, a.TargetVersion)}}, nil
 }
 
 func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
@@ -267,7 +267,7 @@ func (s *installerStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 				}
 				defer logf.Close()
 				run := cmd
-				run.Output = io.MultiWriter(logf, lineWriter(func(l string) { env.Output(r.Step, l) }))
+				run.Output = lines.Tee(logf, func(l string) { env.Output(r.Step, l) })
 				res, err := env.Exec.Run(ctx, run)
 				r.Command = &res
 				if err != nil {
@@ -351,6 +351,9 @@ func (s *installerStep) interactive(ctx context.Context, env *wizard.Env, r *wiz
 	}
 	nonce := fmt.Sprintf("%d-%d", os.Getpid(), env.Now().UnixNano())
 	spec := host.InstallerSpec{Nonce: nonce, Argv: []string{c.Answers.Installer, "-k"}, Dir: filepath.Dir(c.Answers.Installer),
+		// A line-by-line dialogue, read by a program: no terminal queries or
+		// colour (docs/host-facts-installer.md F-INS-010).
+		Env:     []string{"TERM=dumb"},
 		Prompts: specPrompts, PromptTimeout: c.Answers.InstallerPromptTimeout,
 		Transcript: s.transcriptPath(), Result: s.resultPath(), Lock: s.lockPath()}
 	sb, err := json.MarshalIndent(spec, "", "  ")
@@ -684,6 +687,65 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 		return carried, err
 	}
 	return carried, os.Chtimes(c.Host.ServerRoot(), fi.ModTime(), fi.ModTime())
+}
+
+// configutil is the product's configutil of the instance, through which the
+// merge sets local.conf and msg.conf values (docs/host-facts-installer.md
+// F-MRG-002): `configutil -o NAME -v VALUE` to set, `configutil -o NAME` to read
+// back.
+func (c *Config) configutil(env *wizard.Env) configdiff.Configutil {
+	return execConfigutil{env: env, path: filepath.Join(c.Host.MsgDir(), "configutil")}
+}
+
+type execConfigutil struct {
+	env  *wizard.Env
+	path string
+}
+
+func (x execConfigutil) Set(ctx context.Context, name, value string) error {
+	_, err := x.env.Exec.Run(ctx, wizard.Command{Path: x.path, Args: []string{"-o", name, "-v", value}, Timeout: time.Minute})
+	if err != nil && secretName(name) {
+		// The command line holds the credential: say only that it failed.
+		return fmt.Errorf("%s -o %s -v REDACTED failed", x.path, name)
+	}
+	return err
+}
+
+func (x execConfigutil) Get(ctx context.Context, name string) (string, error) {
+	var b bytes.Buffer
+	if _, err := x.env.Exec.Run(ctx, wizard.Command{Path: x.path, Args: []string{"-o", name}, Timeout: time.Minute, Output: &b}); err != nil {
+		return "", err
+	}
+	return strings.TrimRight(b.String(), "\r\n"), nil
+}
+
+func secretName(name string) bool {
+	n := strings.ToLower(name)
+	return strings.Contains(n, "cred") || strings.Contains(n, "passw") || strings.Contains(n, "pwd") || strings.Contains(n, "secret")
+}
+
+// compileMTA runs `imsimta cnbuild` when the merge changed the MTA's
+// configuration (imta/config/*): until it is compiled, the MTA runs with the
+// old compiled image (docs/host-facts-installer.md F-MRG-001). It is repeatable,
+// so a resumed merge compiles again.
+func (c *Config) compileMTA(ctx context.Context, env *wizard.Env, r *wizard.Receipt, changed []string) error {
+	var mta []string
+	for _, rel := range changed {
+		if strings.HasPrefix(rel, "imta/config/") {
+			mta = append(mta, rel)
+		}
+	}
+	if len(mta) == 0 {
+		return nil
+	}
+	env.Output(r.Step, fmt.Sprintf("the merge changed the MTA configuration (%s): compiling it with imsimta cnbuild", strings.Join(mta, ", ")))
+	res, err := env.Exec.Run(ctx, wizard.Command{Path: filepath.Join(c.Host.MsgDir(), "imsimta"), Args: []string{"cnbuild"}, Timeout: 10 * time.Minute,
+		Output: lineWriter(func(l string) { env.Output(r.Step, l) })})
+	r.Command = &res
+	if err != nil {
+		return fmt.Errorf("compile the merged MTA configuration: %w", err)
+	}
+	return nil
 }
 
 // syncFS flushes the filesystem holding dir (syncfs(2)): every file just

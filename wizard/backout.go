@@ -61,7 +61,7 @@ func (r *Runner) BackoutPlan(ctx context.Context, recs []journal.Record) ([]Back
 	// The same refusal as Backout: a plan made with other answers would show
 	// undo actions aimed at another host.
 	if st.Pin != nil && r.Opts.Pin.AnswersHash != "" && !st.BackedOut && st.Changed() {
-		if diff := pinDiff(st.Pin, r.wantPin(), st); len(diff) > 0 {
+		if diff := backoutPinDiff(st.Pin, r.wantPin(), st); len(diff) > 0 {
 			return nil, &PinError{Diff: diff, Version: st.Pin.WizardVersion, Backout: true}
 		}
 	}
@@ -95,17 +95,17 @@ func (r *Runner) BackoutPlan(ctx context.Context, recs []journal.Record) ([]Back
 func (r *Runner) Backout(ctx context.Context) (err error) {
 	r.Env.Nop()
 	st := Fold(r.Journal.Records())
+	if st.Pin != nil {
+		if diff := backoutPinDiff(st.Pin, r.wantPin(), st); len(diff) > 0 {
+			return &PinError{Diff: diff, Backout: true, Version: st.Pin.WizardVersion}
+		}
+	}
 	ran, byID, err := r.ranSteps(st)
 	if err != nil {
 		return err
 	}
 	if len(ran) == 0 {
 		return ErrNothingToUndo
-	}
-	if st.Pin != nil {
-		if diff := pinDiff(st.Pin, r.wantPin(), st); len(diff) > 0 {
-			return &PinError{Diff: diff, Backout: true, Version: st.Pin.WizardVersion}
-		}
 	}
 	if err := r.confirm(ctx, Question{ID: "backout", Prompt: fmt.Sprintf("Back out %d step(s) in the backout procedure's order?", len(ran))}); err != nil {
 		return err

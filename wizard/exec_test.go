@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mswizard/wizard/lines"
 )
 
 // A child's output must not hang on a pipe to the wizard: were the wizard
@@ -91,5 +93,22 @@ func TestShellQuote(t *testing.T) {
 				t.Fatalf("ShellQuote(%q) = %s, want %s", c.argv, got, c.want)
 			}
 		})
+	}
+}
+
+// A command's output reaches a face as whole lines, even when the child
+// writes a line in pieces, and its last line without a newline is handed over
+// when the output ends (wizard/lines, flushed by the runner).
+func TestOSExecerHandsWholeLinesAndTheLastPartialOne(t *testing.T) {
+	var got []string
+	w := lines.New(func(l string) { got = append(got, l) })
+	_, err := OSExecer{}.Run(context.Background(), Command{Path: "/bin/sh", Args: []string{"-c",
+		`printf 'Stopping wat'; sleep 0.2; printf 'cher ... stopped\nlast line, no newline'`}, Output: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Stopping watcher ... stopped", "last line, no newline"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("lines %q, want %q", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -247,5 +248,17 @@ func TestDescribeReadsPhasesAndInterfaceStepsAlike(t *testing.T) {
 	var ie *InhibitorError
 	if !errors.As(err, &ie) || ie.Findings[0].ID != "PRE-Y-001" {
 		t.Fatalf("a Phase's preflight must run as a preflight: %v", err)
+	}
+}
+
+// The engine's Env carries no product type: a directory connection comes from
+// the configuration of the steps that need one.
+func TestEnvHoldsNoLDAPType(t *testing.T) {
+	ty := reflect.TypeOf(Env{})
+	for i := 0; i < ty.NumField(); i++ {
+		f := ty.Field(i)
+		if strings.Contains(strings.ToLower(f.Name), "ldap") || strings.Contains(f.Type.String(), "ldap") {
+			t.Errorf("Env.%s (%s) is an LDAP type", f.Name, f.Type)
+		}
 	}
 }

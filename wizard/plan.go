@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"mswizard/wizard/journal"
 )
@@ -35,6 +36,9 @@ type PlannedStep struct {
 	// BackoutAfter is what a backout would do if the run stopped after this step,
 	// newest first.
 	BackoutAfter []string `json:"backout_after,omitempty"`
+	// Estimate is how long its actions should take, when the runbook could
+	// say (from measured sizes and rates); zero when unknown.
+	Estimate time.Duration `json:"estimate_ns,omitempty"`
 }
 
 // PlanReport is the versioned result of a dry run.
@@ -42,6 +46,19 @@ type PlanReport struct {
 	Version  int           `json:"version"`
 	Steps    []PlannedStep `json:"steps"`
 	Findings []Finding     `json:"findings"`
+	// Downtime is the runbook's estimate of how long the service is down,
+	// when it can make one.
+	Downtime *Downtime `json:"downtime,omitempty"`
+}
+
+// Downtime is an estimated outage: from the start of step From to the end of
+// step To, about Estimate, and what the estimate rests on.
+type Downtime struct {
+	What     string        `json:"what"` // e.g. "mail is refused"
+	From     string        `json:"from_step"`
+	To       string        `json:"to_step"`
+	Estimate time.Duration `json:"estimate_ns"`
+	Basis    string        `json:"basis"`
 }
 
 // PlanVersion is the JSON schema version of PlanReport and StatusReport.
@@ -157,9 +174,15 @@ func RenderPlan(rep *PlanReport) string {
 			if f.Waived {
 				tag += ", waived"
 			}
-			fmt.Fprintf(&b, "  [%s] %s: %s\n      fix: %s\n", tag, f.ID, f.Message, f.Remediation)
+			fmt.Fprintf(&b, "  [%s] %s: %s\n", tag, f.ID, f.Message)
+			if f.Remediation != "" {
+				fmt.Fprintf(&b, "      fix: %s\n", f.Remediation)
+			}
 		}
 		b.WriteString("\n")
+	}
+	if d := rep.Downtime; d != nil {
+		fmt.Fprintf(&b, "Downtime: %s for about %s (from %s to the end of %s).\n  Estimated from %s.\n\n", d.What, roundEstimate(d.Estimate), d.From, d.To, d.Basis)
 	}
 	b.WriteString("Plan (nothing has been run):\n")
 	for i, s := range rep.Steps {
@@ -171,6 +194,9 @@ func RenderPlan(rep *PlanReport) string {
 		case s.Journal == StateDone || s.Journal == StateSkipped:
 			fmt.Fprintf(&b, "      already %s in the journal\n", s.Journal)
 			continue
+		}
+		if s.Estimate > 0 && len(s.Actions) > 0 {
+			fmt.Fprintf(&b, "      about %s\n", roundEstimate(s.Estimate))
 		}
 		if s.NoReturn != "" {
 			fmt.Fprintf(&b, "      !! POINT OF NO RETURN: %s\n", s.NoReturn)
@@ -195,4 +221,13 @@ func RenderPlan(rep *PlanReport) string {
 		}
 	}
 	return b.String()
+}
+
+// roundEstimate keeps an estimate as coarse as it is: whole seconds under a
+// minute, whole minutes above.
+func roundEstimate(d time.Duration) time.Duration {
+	if d < time.Minute {
+		return max(d.Round(time.Second), time.Second)
+	}
+	return d.Round(time.Minute)
 }

@@ -83,3 +83,33 @@ func TestResumeWithAChangedRunbook(t *testing.T) {
 		})
 	}
 }
+
+// A backout needs the answers the run was made with and every step it
+// changed; steps added to the runbook anywhere, even before the point reached,
+// do not stop it (the journal says what to undo).
+func TestBackoutToleratesStepsAddedAnywhere(t *testing.T) {
+	pin := Pin{WizardVersion: "1", AnswersHash: "aaaa"}
+	h := newHarness(t)
+	if err := h.apply(t, Options{Until: "backup/b", Pin: pin}); err != nil {
+		t.Fatal(err)
+	}
+	h.steps = slices.Insert(h.steps, 1, Step(&fakeStep{id: "stop/new", dir: h.dir, n: 1}))
+	r, done := h.runner(t, Options{Yes: true, Pin: Pin{WizardVersion: "2", AnswersHash: "aaaa"}})
+	if err := r.Backout(t.Context()); err != nil {
+		t.Fatalf("backout with a step added before the point reached: %v", err)
+	}
+	done()
+
+	h = newHarness(t)
+	if err := h.apply(t, Options{Until: "backup/b", Pin: pin}); err != nil {
+		t.Fatal(err)
+	}
+	h.steps = slices.Delete(h.steps, 1, 2) // stop/a, which ran
+	r, done = h.runner(t, Options{Yes: true, Pin: Pin{WizardVersion: "2", AnswersHash: "aaaa"}})
+	defer done()
+	err := r.Backout(t.Context())
+	var pe *PinError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "step stop/a, which this run changed, is not in this runbook") {
+		t.Fatalf("backout without a step the run changed: %v, want a PinError naming it", err)
+	}
+}

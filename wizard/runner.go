@@ -325,6 +325,24 @@ func pinDiff(have *Pin, want Pin, st *State) []string {
 	return diff
 }
 
+// backoutPinDiff lists the changes that stop a backout: other answers (its
+// undo actions would aim elsewhere), or a step the run changed that the
+// runbook no longer has (its undo is unknown). Steps added anywhere, or
+// reordered, do not matter: the journal says what to undo and the steps'
+// backout keys in which order.
+func backoutPinDiff(have *Pin, want Pin, st *State) []string {
+	var diff []string
+	if have.AnswersHash != want.AnswersHash {
+		diff = append(diff, fmt.Sprintf("answers (secrets excluded): journal sha256 %s, now %s", short(have.AnswersHash), short(want.AnswersHash)))
+	}
+	for _, id := range st.Order {
+		if st.Steps[id].Ran() && !slices.Contains(want.Steps, id) {
+			diff = append(diff, fmt.Sprintf("step %s, which this run changed, is not in this runbook: its undo is unknown", id))
+		}
+	}
+	return diff
+}
+
 // pinChange says how the runbook changed after the point reached, for the
 // journal's note; "" when only the wizard version changed.
 func pinChange(have *Pin, want Pin) string {

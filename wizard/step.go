@@ -118,7 +118,8 @@ type Severity string
 
 const (
 	Inhibitor Severity = "inhibitor" // the run cannot go on
-	Warning   Severity = "warning"
+	Warning   Severity = "warning"   // the run goes on; the operator should look
+	Info      Severity = "info"      // a fact the operator may want; nothing to fix
 )
 
 // Finding is one result of a preflight check, with a stable ID operators can waive
@@ -132,12 +133,13 @@ type Finding struct {
 }
 
 // Env is everything a step may touch, injected so tests and dry runs control it.
+// It holds nothing of a product: a step that needs a directory, a cluster or a
+// remote host gets it from its own configuration.
 type Env struct {
 	Root     string // filesystem root the host paths are under ("/" on a real host)
 	StateDir string // journal, logs, reports and exports of this run
 	Exec     Execer
 	Now      func() time.Time
-	LDAP     LDAPDialer
 	Log      *slog.Logger
 	// Progress reports byte and file counts of long actions; never nil inside a run.
 	Progress func(Progress)
@@ -147,16 +149,6 @@ type Env struct {
 	// planned (see Fact); nil outside a plan.
 	projection map[Fact]bool
 }
-
-// LDAPDialer opens an authenticated connection to the directory named in the answers.
-// The returned value is a *ldap.Conn; it is typed any here so the engine does not
-// depend on an LDAP library, and steps assert the small interface they use.
-type LDAPDialer interface {
-	DialLDAP(ctx context.Context) (LDAPConn, error)
-}
-
-// LDAPConn is the part of a directory connection every step needs: closing it.
-type LDAPConn interface{ Close() error }
 
 // Progress reports how far a long action has come.
 type Progress struct {

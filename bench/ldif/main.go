@@ -104,10 +104,18 @@ func doExport(a []string) error {
 	}
 	defer c.Close()
 	r, err := export.Export(ctx, c, export.Spec{Name: "bench", Base: base, Filter: filter, File: "bench.ldif"}, out,
-		export.Options{PageSize: 1000, Server: url, GoLDAPDecoder: os.Getenv("LDIFBENCH_GOLDAP") != ""})
+		export.Options{PageSize: pageSize(), Server: url, GoLDAPDecoder: os.Getenv("LDIFBENCH_GOLDAP") != ""})
 	if err != nil {
 		return err
 	}
 	fmt.Println(r.Entries)
 	return nil
+}
+
+// pageSize is LDIFBENCH_PAGESIZE or 1000, ldapsearch's -E pr=1000.
+func pageSize() int {
+	if n, err := strconv.Atoi(os.Getenv("LDIFBENCH_PAGESIZE")); err == nil && n > 0 {
+		return n
+	}
+	return 1000
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -94,10 +95,59 @@ func TestCleanUpgradePassesTheMailChecksAndPreparesTheSchemaOnce(t *testing.T) {
 		t.Errorf("the manifest does not list %s: %s", localConf, mb)
 	}
 	rep, _ := os.ReadFile(filepath.Join(state, "report.md"))
-	for _, want := range []string{"| `post/log-check` | done |", "| `post/queue-check` | done |"} {
+	for _, want := range []string{"| `post/mail-probe` | done |", "| `post/log-check` | done |", "| `post/queue-check` | done |"} {
 		if !strings.Contains(string(rep), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
+	}
+	// The probe's records, before the stops and after the restart, are in the
+	// report: each an E and a D record naming its own probe message.
+	for _, section := range []string{"### baseline/mail", "### post/mail-probe"} {
+		i := strings.Index(string(rep), section)
+		if i < 0 {
+			t.Fatalf("report.md has no %s section", section)
+		}
+		part := string(rep)[i:]
+		if j := strings.Index(part[len(section):], "\n### "); j >= 0 {
+			part = part[:len(section)+j]
+		}
+		if !strings.Contains(part, "Mail probe: PASS") || !regexp.MustCompile(`mail\.log_current:\d+: .* EE \d+ mswizard-probe\+`).MatchString(part) ||
+			!regexp.MustCompile(`mail\.log_current:\d+: .* D \d+ mswizard-probe\+`).MatchString(part) {
+			t.Errorf("%s of report.md does not show the probe's E and D records:\n%s", section, part)
+		}
+	}
+}
+
+// Delivery broken after the upgrade (the job controller no longer delivers to
+// the store on 5.2) fails the run at post/mail-probe, naming the probe message
+// and its log lines; before the upgrade the same probe was delivered.
+func TestBrokenDeliveryAfterTheUpgradeFailsTheMailProbe(t *testing.T) {
+	requireTools(t)
+	t.Parallel()
+	bin := buildBinary(t)
+	h := upHost(t, bin, hostOptions{seed: 19, wizard: []string{"QueueCheckWindow = 4s", "QueueCheckInterval = 1s", "ProbeTimeout = 5s"}})
+	if err := sim.SetFault(h.World, sim.FaultStuckQueue, "ims-ms 5.2"); err != nil {
+		t.Fatal(err)
+	}
+	out, code := run(t, bin, "upgrade", "--answers", h.inf, "--yes")
+	if code != 1 {
+		t.Fatalf("upgrade exit %d, want 1:\n%s", code, out)
+	}
+	for _, want := range []string{"step post/mail-probe failed", "mail probe failed: probe <mswizard-probe.", "no D (delivered) record",
+		"Dead (unresponsive) host", "mail.log_current:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`mail\.log_current:\d+: .* EE \d+ mswizard-probe\+`).MatchString(out) {
+		t.Errorf("the failure does not show the probe's enqueue record:\n%s", out)
+	}
+	before, _ := os.ReadFile(filepath.Join(h.World.StateDir(), "probe-before.txt"))
+	if !strings.Contains(string(before), "Mail probe: PASS") {
+		t.Errorf("the probe before the upgrade did not pass:\n%s", before)
+	}
+	if s := stepRecord(t, h.Host, "post/mail-probe").State; s != wizard.StateFailed {
+		t.Errorf("post/mail-probe is %s in the journal, want failed", s)
 	}
 }
 

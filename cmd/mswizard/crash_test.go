@@ -172,15 +172,6 @@ func (h *simHost) requireVersion(t *testing.T, v string) {
 	}
 }
 
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // requirePortsAnswer checks every service port of the host's live
 // configuration accepts a connection (services up).
 func (h *simHost) requirePortsAnswer(t *testing.T) {

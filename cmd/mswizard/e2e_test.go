@@ -2,26 +2,53 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"mswizard/wizard"
 	"mswizard/wizard/journal"
 )
 
-// buildBinary builds the real mswizard binary once for the package's tests; it
-// also plays the simulated services behind the world's scripts (`mswizard sim`).
+// built is the real mswizard binary, built once per test run (TestMain
+// removes it); it also plays the simulated services behind the world's
+// scripts (`mswizard sim`).
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// buildBinary returns the binary, building it on first use. Tests must not
+// change or remove it: every test of the run shares it.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "mswizard")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "mswizard-test-bin-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "mswizard")
+		if out, err := exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
 }
 
 func run(t *testing.T, bin string, args ...string) (string, int) {
@@ -87,11 +114,12 @@ func TestBatchUpgradeOnTheSimulatedHost(t *testing.T) {
 			t.Errorf("customization %s = %s lost in the upgrade", c.Key, c.Value)
 		}
 	}
-	for _, name := range []string{"report.md", "report.json", "backups.json", "ldif"} {
+	for _, name := range []string{"report.md", "report.html", "report.json", "backups.json", "ldif"} {
 		if _, err := os.Stat(filepath.Join(h.World.StateDir(), name)); err != nil {
 			t.Errorf("state directory lacks %s", name)
 		}
 	}
+	requireReportRenders(t, h.World.StateDir())
 	recs, err := journal.Read(h.World.StateDir())
 	if err != nil {
 		t.Fatal(err)

@@ -4,18 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/charmbracelet/huh"
 
-	"mswizard/backup"
+	"mswizard/internal/atomicfile"
 	"mswizard/steps"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
-	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/journal"
 	"mswizard/wizard/tui"
 )
@@ -43,11 +41,12 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c)}
 	runMode := func(mode string) func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
 		return func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error {
-			r.Events, r.Ask = events, ask
+			r.Events, r.Ask = recordFindings(s, events), ask
 			var err error
 			if mode == "backout" {
 				err = r.Backout(ctx)
 			} else {
+				estimateBeforeRun(ctx, s, r)
 				err = r.Apply(ctx)
 			}
 			// The report is written even after an abort, so it must not see the cancel.
@@ -59,7 +58,7 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 		Mode:       mode,
 		StateDir:   s.state,
 		ReportPath: reportPath(s),
-		Plan:       func(ctx context.Context) (*wizard.PlanReport, error) { return r.Plan(ctx, j.Records()) },
+		Plan:       func(ctx context.Context) (*wizard.PlanReport, error) { return planWithEstimate(ctx, s, r, j.Records()) },
 		BackoutPlan: func(ctx context.Context) ([]wizard.BackoutStep, error) {
 			return r.BackoutPlan(ctx, j.Records())
 		},
@@ -125,37 +124,30 @@ func runTUIWithoutAnswers(ctx context.Context, c *common) error {
 	return runTUI(ctx, s, c)
 }
 
-// statusLines is the journal folded per step of the runbook, for the resume
-// view: the in-doubt note names the action that began and has no outcome.
+// statusLines is what status shows per step (statusSteps), for the resume
+// view; a step done or skipped needs no note there.
 func statusLines(s *session, recs []journal.Record) []tui.StatusLine {
-	st := wizard.Fold(recs)
 	var out []tui.StatusLine
-	for _, step := range s.steps {
-		r := st.Step(step.ID())
-		note := r.Why
-		switch r.State {
-		case wizard.StateInDoubt:
-			note = fmt.Sprintf("action %d began and has no outcome: %s", r.InDoubt+1, r.InDoubtSummary)
-		case wizard.StateFailed:
-			note = r.LastError
-		case wizard.StateDone, wizard.StateSkipped:
+	for _, x := range statusSteps(s.steps, wizard.Fold(recs)) {
+		note := x.Note
+		if x.State == wizard.StateDone || x.State == wizard.StateSkipped {
 			note = ""
 		}
-		out = append(out, tui.StatusLine{Step: step.ID(), State: string(r.State), Note: note})
+		out = append(out, tui.StatusLine{Step: x.ID, State: string(x.State), Note: note})
 	}
 	return out
 }
 
 // detect reads what the preflight screen shows: the server root and instance,
 // the installed version (`imsimta version`) and the target, the regime,
-// whether the user directory answers a bind, the free space where the backups
-// go and the size of the queue. It only reads.
+// whether the user directory answers a bind, and — asked of the steps that act
+// on them — the free space where the backups go and the messages in the queue.
+// It only reads.
 func detect(ctx context.Context, s *session) *tui.Preflight {
 	a, h := s.answers, s.cfg.Host
 	p := &tui.Preflight{
 		ServerRoot: a.ServerRoot, Instance: a.Instance, Target: a.TargetVersion, Regime: a.Regime,
-		DirectoryURL: a.UserDirectoryLdapURL, BackupDir: a.BackupDir, BackupFree: -1,
-		QueueDir: h.QueueDir(), QueueFiles: -1,
+		DirectoryURL: a.UserDirectoryLdapURL, BackupDir: a.BackupDir, QueueDir: h.QueueDir(),
 	}
 	if v := steps.InstalledVersion(ctx, s.cfg, s.env); v.Known() {
 		p.Installed = v.String()
@@ -164,33 +156,13 @@ func detect(ctx context.Context, s *session) *tui.Preflight {
 	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if conn, err := s.env.LDAP.DialLDAP(dctx); err != nil {
+	if conn, err := s.cfg.Directory.DialLDAP(dctx); err != nil {
 		p.DirectoryErr = err.Error()
 	} else {
 		conn.Close()
 	}
-	for dir := a.BackupDir; dir != ""; dir = filepath.Dir(dir) {
-		if free, err := backup.FreeBytes(dir); err == nil {
-			p.BackupFree = int64(free)
-			break
-		}
-		if dir == filepath.Dir(dir) {
-			break
-		}
-	}
-	n := 0
-	err := filepath.WalkDir(p.QueueDir, func(_ string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if e.Type().IsRegular() {
-			n++
-		}
-		return nil
-	})
-	if err == nil {
-		p.QueueFiles = n
-	}
+	counts := wizard.CountsOf(ctx, s.env, s.steps)
+	p.Backup, p.Queue = counts[steps.CountBackupFree], counts[steps.CountQueueMessages]
 	return p
 }
 

@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/ldif/export"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/journal"
 )
 
@@ -24,111 +29,551 @@ type Report struct {
 	Journal   string               `json:"journal"`
 	Steps     []reportStep         `json:"steps"`
 	Backout   []wizard.BackoutStep `json:"backout_now"`
+	// MailRefused is the window in which the dispatcher did not accept mail.
+	MailRefused *mailWindow `json:"mail_refused,omitempty"`
+	// MailRefusedEstimate is what the plan estimated before the first run.
+	MailRefusedEstimate *wizard.Downtime `json:"mail_refused_estimate,omitempty"`
+	Findings            []wizard.Finding `json:"findings,omitempty"`
 }
 
 type reportStep struct {
 	ID       string           `json:"id"`
-	Node     string           `json:"node,omitempty"`
 	State    wizard.StepState `json:"state"`
+	Node     string           `json:"node,omitempty"`
 	Why      string           `json:"why,omitempty"`
 	Error    string           `json:"error,omitempty"`
 	Receipts []wizard.Receipt `json:"receipts,omitempty"`
+	Start    time.Time        `json:"start,omitzero"`
+	End      time.Time        `json:"end,omitzero"`
+	// Active is the time the step's actions ran (begin to outcome), without
+	// the pauses between runs.
+	Active    time.Duration `json:"active_ns,omitempty"`
+	Estimated time.Duration `json:"estimated_ns,omitempty"`
+	Decisions []string      `json:"decisions,omitempty"`
 }
 
-// writeReport renders what the journal says ran, with its evidence, as Markdown
-// and JSON in the state directory. It is written after every run and backout, so
-// `mswizard status` can point at it; failures to write it are logged, not fatal.
+// findingsFile keeps the preflight's findings of the last run for the report.
+const findingsFile = "findings.json"
+
+// recordFindings passes events on and keeps the preflight's findings in the
+// state directory, so every later report (after a resume or a backout) shows
+// what the preflight found.
+func recordFindings(s *session, next func(wizard.Event)) func(wizard.Event) {
+	return func(e wizard.Event) {
+		if e.Kind == wizard.EvPreflight {
+			b, _ := json.MarshalIndent(e.Findings, "", "  ")
+			if err := atomicfile.WriteFile(filepath.Join(s.state, findingsFile), b, 0o600); err != nil {
+				s.env.Log.Error("findings", "err", err)
+			}
+		}
+		if next != nil {
+			next(e)
+		}
+	}
+}
+
+// writeReport renders what the journal says ran, with its evidence, as
+// Markdown, HTML and JSON in the state directory. It is written after every
+// run and backout, so `mswizard status` can point at it; failures to write it
+// are logged, not fatal.
 func writeReport(ctx context.Context, s *session, j *journal.Journal) {
 	recs := j.Records()
-	st := wizard.Fold(recs)
-	rep := Report{Version: wizard.PlanVersion, Generated: time.Now().UTC(), StateDir: s.state, Journal: j.Path()}
-	for _, step := range s.steps {
-		r := st.Step(step.ID())
-		rep.Steps = append(rep.Steps, reportStep{ID: step.ID(), Node: stepNode(step), State: r.State, Why: r.Why, Error: r.LastError, Receipts: r.Receipts})
-	}
 	r := &wizard.Runner{Steps: s.steps, Env: s.env}
-	rep.Backout, _ = r.BackoutPlan(ctx, recs)
-
-	var b strings.Builder
-	fmt.Fprintf(&b, "# mswizard run report\n\nGenerated %s from the journal `%s`.\n\n", rep.Generated.Format(time.RFC3339), rep.Journal)
-	if st.BackedOut {
-		b.WriteString("**The run was backed out.** The journal's earlier records show what was undone.\n\n")
+	backout, _ := r.BackoutPlan(ctx, recs)
+	in := reportInput{
+		Generated: time.Now().UTC(),
+		StateDir:  s.state,
+		Journal:   j.Path(),
+		Records:   recs,
+		Backout:   backout,
+		Hash:      newHashCache(filepath.Join(s.state, "report-hashes.json")),
 	}
-	nodes := nodeOrder(s.steps)
-	if len(nodes) > 1 {
-		// A run across nodes: each node's part of it, then every step with its node.
-		b.WriteString("| node | steps |\n|---|---|\n")
-		var ss []statusStep
-		for _, x := range rep.Steps {
-			ss = append(ss, statusStep{ID: x.ID, Node: x.Node, State: x.State})
-		}
-		for _, n := range nodes {
-			fmt.Fprintf(&b, "| %s | %s |\n", n, perNode(ss, n))
-		}
-		b.WriteString("\n| step | node | state | note |\n|---|---|---|---|\n")
-	} else {
-		b.WriteString("| step | state | note |\n|---|---|---|\n")
+	if s.answers != nil {
+		in.ConfigDecisions = s.answers.ConfigDecisions
 	}
-	for _, x := range rep.Steps {
-		note := x.Why
-		if x.Error != "" {
-			note = "error: " + x.Error
-		}
-		if len(nodes) > 1 {
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", x.ID, x.Node, x.State, mdEscape(note))
-			continue
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", x.ID, x.State, mdEscape(note))
+	for _, step := range s.steps {
+		in.Steps = append(in.Steps, stepInfo{ID: step.ID(), Title: step.Title(), Node: stepNode(step)})
 	}
-	b.WriteString("\n## What ran, with its evidence\n")
-	for _, x := range rep.Steps {
-		if len(x.Receipts) == 0 {
-			continue
-		}
-		if len(nodes) > 1 {
-			fmt.Fprintf(&b, "\n### %s (on %s)\n\n", x.ID, x.Node)
-		} else {
-			fmt.Fprintf(&b, "\n### %s\n\n", x.ID)
-		}
-		for _, rc := range x.Receipts {
-			fmt.Fprintf(&b, "- `%s`", rc.Summary)
-			if rc.Command != nil {
-				fmt.Fprintf(&b, " — exit %d in %s", rc.Command.ExitCode, rc.Command.Duration.Round(time.Millisecond))
-			} else if rc.Duration > 0 {
-				fmt.Fprintf(&b, " — %s", rc.Duration.Round(time.Millisecond))
-			}
-			b.WriteString("\n")
-			for _, f := range rc.Files {
-				fmt.Fprintf(&b, "  - `%s` %d bytes, sha256 `%s`\n", f.Path, f.Size, f.SHA256)
-			}
-			if rc.Note != "" {
-				fmt.Fprintf(&b, "  - %s\n", rc.Note)
-			}
-			if len(rc.Data) > 0 && string(rc.Data) != "null" {
-				fmt.Fprintf(&b, "  - data: `%s`\n", mdEscape(string(rc.Data)))
-			}
+	if b, err := os.ReadFile(filepath.Join(s.state, findingsFile)); err == nil {
+		_ = json.Unmarshal(b, &in.Findings)
+	}
+	if b, err := os.ReadFile(filepath.Join(s.state, estimateFile)); err == nil {
+		var e savedEstimate
+		if json.Unmarshal(b, &e) == nil {
+			in.Estimate = &e
 		}
 	}
-	b.WriteString("\n## What backout would do now\n\n")
-	if len(rep.Backout) == 0 {
-		b.WriteString("Nothing: no step that changed anything is left to undo.\n")
+	rep := buildReport(in)
+	in.Hash.save()
+	js, _ := json.MarshalIndent(rep.JSON(), "", "  ")
+	var md, html strings.Builder
+	renderMarkdown(&md, rep)
+	if err := renderHTML(&html, rep); err != nil {
+		s.env.Log.Error("report", "file", "report.html", "err", err)
 	}
-	for _, bs := range rep.Backout {
-		fmt.Fprintf(&b, "- undo `%s`\n", bs.ID)
-		for _, a := range bs.Actions {
-			fmt.Fprintf(&b, "  - `%s`\n", a.Summary)
-		}
-	}
-	js, _ := json.MarshalIndent(rep, "", "  ")
-	for name, data := range map[string][]byte{"report.md": []byte(b.String()), "report.json": js} {
-		if err := atomicfile.WriteFile(filepath.Join(s.state, name), data, 0o600); err != nil {
-			s.env.Log.Error("report", "file", name, "err", err)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"report.md", []byte(md.String())}, {"report.html", []byte(html.String())}, {"report.json", js}} {
+		if err := atomicfile.WriteFile(filepath.Join(s.state, f.name), f.data, 0o600); err != nil {
+			s.env.Log.Error("report", "file", f.name, "err", err)
 		}
 	}
 }
 
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+// stepInfo is what the report needs of a runbook step.
+type stepInfo struct{ ID, Title, Node string }
+
+// reportInput is everything a report is made of, so tests build one from a
+// journal written by hand.
+type reportInput struct {
+	Generated       time.Time
+	StateDir        string
+	Journal         string
+	Steps           []stepInfo
+	Records         []journal.Record
+	Backout         []wizard.BackoutStep
+	Findings        []wizard.Finding
+	ConfigDecisions []string
+	Hash            *hashCache
+	Estimate        *savedEstimate // made before the first run, if any
+}
+
+// runReport is the report's model; the Markdown and HTML renderings read it.
+type runReport struct {
+	Generated  time.Time
+	StateDir   string
+	Journal    string
+	BackedOut  bool
+	Start, End time.Time
+	Steps      []*stepView
+	Window     *mailWindow
+	Findings   []wizard.Finding
+	Backout    []wizard.BackoutStep
+	// Estimated is the downtime estimated before the first run.
+	Estimated *wizard.Downtime
+}
+
+type stepView struct {
+	ID, Title  string
+	Node       string // the node it ran on, for a run across nodes ("" otherwise)
+	State      wizard.StepState
+	Start, End time.Time
+	Active     time.Duration
+	Estimated  time.Duration // before the first run; zero when none was made
+	// Note is why a step was skipped or what stopped it; an error the step
+	// got past (a decision taken, a retry) is not repeated.
+	Note      string
+	Failed    bool
+	Decisions []string
+	Evidence  []evidence
+	InWindow  bool
+	receipts  []wizard.Receipt
+	why, err  string
+	// BarLeft and BarWidth place the step on the timeline, in percent.
+	BarLeft, BarWidth float64
+}
+
+type evidence struct {
+	Summary   string
+	Command   *wizard.Result
+	Duration  time.Duration
+	Files     []fileView
+	Note      string
+	Facts     []fact
+	Decisions []mergeDecision
+	// Checks are the rendered results of a check step (its .txt files).
+	Checks []checkText
+}
+
+type fileView struct {
+	Path    string
+	Size    int64
+	SHA256  string
+	Missing bool // the file is no longer where the receipt says
+}
+
+type fact struct{ Key, Value string }
+
+type mergeDecision struct {
+	File   string `json:"file"`
+	Key    string `json:"key"`
+	Choice string `json:"choice"`
+}
+
+type checkText struct{ Name, Text string }
+
+// mailWindow is the time the dispatcher did not accept mail: from the stop of
+// the dispatcher (seed 003: it is stopped first so no mail is accepted while
+// the rest goes down) to its start after the upgrade, or to the backout's.
+type mailWindow struct {
+	From   time.Time     `json:"from"`
+	To     time.Time     `json:"to,omitzero"`
+	Open   bool          `json:"still_refused,omitempty"`
+	Length time.Duration `json:"length_ns"`
+	// Closer names what started the dispatcher again.
+	Closer string `json:"closed_by,omitempty"`
+}
+
+// epoch returns the records that the report describes: those since the last
+// completed backout, or, when the journal ends with one, that backed-out
+// epoch itself (so the report shows what ran and what was undone).
+func epoch(recs []journal.Record) (out []journal.Record, backedOut bool) {
+	var marks []int
+	last := -1
+	for i, r := range recs {
+		if r.Kind == journal.KindBackoutDone {
+			marks = append(marks, i)
+		}
+		if r.Step != "" {
+			last = i
+		}
+	}
+	if len(marks) == 0 {
+		return recs, false
+	}
+	m := marks[len(marks)-1]
+	if last > m {
+		return recs[m+1:], false
+	}
+	from := 0
+	if len(marks) > 1 {
+		from = marks[len(marks)-2] + 1
+	}
+	return recs[from : m+1], true
+}
+
+func buildReport(in reportInput) *runReport {
+	recs, backedOut := epoch(in.Records)
+	st := wizard.Fold(in.Records)
+	rep := &runReport{Generated: in.Generated, StateDir: in.StateDir, Journal: in.Journal, BackedOut: backedOut, Findings: in.Findings, Backout: in.Backout}
+	if backedOut {
+		// Fold forgets a backed-out epoch; fold it alone to show what ran.
+		st = wizard.Fold(recs[:len(recs)-1])
+	}
+	slices.SortStableFunc(rep.Findings, func(a, b wizard.Finding) int { return sevRank(a.Severity) - sevRank(b.Severity) })
+	byID := map[string]*stepView{}
+	for _, si := range in.Steps {
+		sr := st.Step(si.ID)
+		v := &stepView{ID: si.ID, Title: si.Title, Node: si.Node, State: sr.State, receipts: sr.Receipts, why: sr.Why, err: sr.LastError}
+		if in.Estimate != nil {
+			v.Estimated = in.Estimate.Steps[si.ID]
+		}
+		if backedOut && sr.Ran() {
+			v.State = wizard.StateUndone
+		}
+		rep.Steps = append(rep.Steps, v)
+		byID[si.ID] = v
+	}
+	// Times: first and last record of each step; active time is the sum of
+	// its actions' begin-to-outcome spans.
+	begun := map[string]time.Time{}
+	for _, r := range recs {
+		v := byID[r.Step]
+		if v == nil || r.Time.IsZero() {
+			continue
+		}
+		if rep.Start.IsZero() || r.Time.Before(rep.Start) {
+			rep.Start = r.Time
+		}
+		if r.Time.After(rep.End) {
+			rep.End = r.Time
+		}
+		if v.Start.IsZero() {
+			v.Start = r.Time
+		}
+		v.End = r.Time
+		key := fmt.Sprintf("%s/%d/%t", r.Step, r.Action, isUndo(r.Kind))
+		switch r.Kind {
+		case journal.KindBegin, journal.KindUndoBegin:
+			begun[key] = r.Time
+		case journal.KindDone, journal.KindFailed, journal.KindUndoDone, journal.KindUndoFailed:
+			if t, ok := begun[key]; ok {
+				v.Active += r.Time.Sub(t)
+				delete(begun, key)
+			}
+		case journal.KindConfirmed:
+			v.Decisions = append(v.Decisions, "the operator confirmed this point of no return ("+r.Time.Format("15:04:05")+")")
+		case journal.KindResolved:
+			v.Decisions = append(v.Decisions, fmt.Sprintf("the operator resolved action %d (%s) as %s", r.Action+1, r.Summary, r.Note))
+		case journal.KindWaived:
+			v.Decisions = append(v.Decisions, fmt.Sprintf("inhibitor %s waived: %s", r.Summary, r.Note))
+		}
+	}
+	span := rep.End.Sub(rep.Start)
+	for _, v := range rep.Steps {
+		v.Failed = v.State == wizard.StateFailed || v.State == wizard.StateInDoubt
+		switch {
+		case v.Failed && v.err != "":
+			v.Note = v.err
+		case v.State == wizard.StateInDoubt:
+			v.Note = "an action began and has no outcome: `mswizard resolve " + v.ID + "`"
+		default:
+			v.Note = v.why
+		}
+		if !v.Failed && v.err != "" && strings.Contains(v.err, "needs a decision") {
+			v.Decisions = append(v.Decisions, decidedByAnswers(v.receipts, in.ConfigDecisions)...)
+		}
+		for _, rc := range v.receipts {
+			v.Evidence = append(v.Evidence, evidenceOf(rc, in.Hash))
+		}
+		if span > 0 && !v.Start.IsZero() {
+			v.BarLeft = pct(v.Start.Sub(rep.Start), span)
+			v.BarWidth = max(pct(v.End.Sub(v.Start), span), 0.4)
+		}
+	}
+	rep.Window = refusedWindow(recs, in.Generated)
+	if in.Estimate != nil {
+		rep.Estimated = in.Estimate.Downtime
+	}
+	if w := rep.Window; w != nil {
+		for _, v := range rep.Steps {
+			v.InWindow = !v.Start.IsZero() && !v.Start.Before(w.From) && (w.Open || !v.Start.After(w.To))
+		}
+	}
+	return rep
+}
+
+func isUndo(k journal.Kind) bool {
+	return k == journal.KindUndoBegin || k == journal.KindUndoDone || k == journal.KindUndoFailed
+}
+
+func pct(d, of time.Duration) float64 {
+	return float64(int(1000*float64(d)/float64(of))) / 10
+}
+
+func sevRank(s wizard.Severity) int {
+	switch s {
+	case wizard.Inhibitor:
+		return 0
+	case wizard.Warning:
+		return 1
+	}
+	return 2
+}
+
+// decidedByAnswers names the ConfigDecision lines of the answers that the
+// merge applied: the decision a step that stopped for one went on with.
+func decidedByAnswers(rcs []wizard.Receipt, lines []string) []string {
+	var out []string
+	for _, rc := range rcs {
+		var ds []mergeDecision
+		if json.Unmarshal(rc.Data, &ds) != nil {
+			continue
+		}
+		for _, d := range ds {
+			line := d.File + " " + d.Key + " " + d.Choice
+			if slices.Contains(lines, line) {
+				out = append(out, "decided by the answers: ConfigDecision = "+line)
+			}
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "stopped for a decision, then went on once it was given")
+	}
+	return out
+}
+
+// refusedWindow finds when the dispatcher stopped and started again.
+func refusedWindow(recs []journal.Record, now time.Time) *mailWindow {
+	var w *mailWindow
+	for _, r := range recs {
+		switch {
+		case r.Step == "stop/dispatcher" && r.Kind == journal.KindBegin && w == nil:
+			w = &mailWindow{From: r.Time, Open: true}
+		case w == nil || !w.Open:
+		case r.Step == "stop/dispatcher" && (r.Kind == journal.KindUndoDone || r.Kind == journal.KindUndone):
+			w.To, w.Open, w.Closer = r.Time, false, "backout: undo stop/dispatcher"
+		case r.Step == "post/start" && r.Kind == journal.KindDone && startsDispatcher(r):
+			w.To, w.Open, w.Closer = r.Time, false, "post/start: "+r.Summary
+		case r.Step == "post/start" && r.Kind == journal.KindStepDone:
+			w.To, w.Open, w.Closer = r.Time, false, "post/start"
+		}
+	}
+	if w == nil {
+		return nil
+	}
+	if w.Open {
+		w.Length = now.Sub(w.From)
+	} else {
+		w.Length = w.To.Sub(w.From)
+	}
+	return w
+}
+
+// startsDispatcher says whether a post/start action's receipt names the
+// dispatcher among the units it started.
+func startsDispatcher(r journal.Record) bool {
+	var rc wizard.Receipt
+	if json.Unmarshal(r.Receipt, &rc) != nil {
+		return false
+	}
+	var d struct {
+		Units []string `json:"units"`
+	}
+	_ = json.Unmarshal(rc.Data, &d)
+	return slices.Contains(d.Units, "dispatcher")
+}
+
+// evidenceOf turns a receipt into what a reader needs: the command, its exit
+// code and output, the files with their real size and hash, and the facts of
+// the step-specific data that are known to the report (archives, LDIF counts,
+// merge decisions, check results). Other step data stays in report.json.
+func evidenceOf(rc wizard.Receipt, h *hashCache) evidence {
+	e := evidence{Summary: rc.Summary, Command: rc.Command, Duration: rc.Duration, Note: rc.Note}
+	for _, f := range rc.Files {
+		fv := fileView{Path: f.Path, Size: f.Size, SHA256: f.SHA256}
+		if size, sum, err := h.file(f.Path); err == nil {
+			fv.Size = size
+			if fv.SHA256 == "" || f.Size != size {
+				fv.SHA256 = sum
+			}
+		} else {
+			fv.Missing = true
+		}
+		e.Files = append(e.Files, fv)
+		if strings.HasSuffix(f.Path, ".txt") && !fv.Missing {
+			if b, err := os.ReadFile(f.Path); err == nil && len(b) < 64<<10 {
+				e.Checks = append(e.Checks, checkText{Name: filepath.Base(f.Path), Text: strings.TrimRight(string(b), "\n")})
+			}
+		}
+	}
+	if len(rc.Data) == 0 {
+		return e
+	}
+	var ds []mergeDecision
+	if json.Unmarshal(rc.Data, &ds) == nil && len(ds) > 0 && ds[0].Key != "" {
+		e.Decisions = ds
+		return e
+	}
+	var m map[string]any
+	if json.Unmarshal(rc.Data, &m) != nil {
+		return e
+	}
+	num := func(k string) (int64, bool) {
+		v, ok := m[k].(float64)
+		return int64(v), ok
+	}
+	// An archive (backup): files, bytes, archive size, manifest hash.
+	if files, ok := num("files"); ok {
+		if bytes, ok := num("bytes"); ok {
+			e.Facts = append(e.Facts, fact{"archived", fmt.Sprintf("%d files, %s", files, humanBytes(bytes))})
+		}
+	}
+	if n, ok := num("archive_size"); ok {
+		e.Facts = append(e.Facts, fact{"archive size", humanBytes(n)})
+	}
+	if s, ok := m["manifest_sha256"].(string); ok {
+		e.Facts = append(e.Facts, fact{"manifest sha256", s})
+	}
+	// An LDIF export.
+	if n, ok := num("Entries"); ok && !strings.Contains(rc.Note, "entries") {
+		e.Facts = append(e.Facts, fact{"LDIF entries", fmt.Sprint(n)})
+	}
+	// A check's verdict.
+	if p, ok := m["pass"].(bool); ok {
+		v := "passed"
+		if !p {
+			v = "FAILED"
+		}
+		e.Facts = append(e.Facts, fact{"check", v})
+	}
+	if before, ok := m["version_before"].(string); ok && !strings.Contains(rc.Note, before) {
+		e.Facts = append(e.Facts, fact{"version", before + " → " + fmt.Sprint(m["version_after"])})
+	}
+	if units, ok := m["units"].([]any); ok && len(units) > 0 {
+		var us []string
+		for _, u := range units {
+			us = append(us, fmt.Sprint(u))
+		}
+		e.Facts = append(e.Facts, fact{"units", strings.Join(us, ", ")})
+	}
+	return e
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// hashCache hashes the files a report lists, once per size and mtime: an
+// archive's receipt carries its manifest's hash, not its own, and a report is
+// rewritten after every run.
+type hashCache struct {
+	path    string
+	entries map[string]hashEntry
+	dirty   bool
+}
+
+type hashEntry struct {
+	Size   int64     `json:"size"`
+	MTime  time.Time `json:"mtime"`
+	SHA256 string    `json:"sha256"`
+}
+
+func newHashCache(path string) *hashCache {
+	h := &hashCache{path: path, entries: map[string]hashEntry{}}
+	if path != "" {
+		if b, err := os.ReadFile(path); err == nil {
+			_ = json.Unmarshal(b, &h.entries)
+		}
+	}
+	return h
+}
+
+func (h *hashCache) file(p string) (int64, string, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return 0, "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, "", fmt.Errorf("%s: not a regular file", p)
+	}
+	if h != nil {
+		if e, ok := h.entries[p]; ok && e.Size == fi.Size() && e.MTime.Equal(fi.ModTime()) {
+			return e.Size, e.SHA256, nil
+		}
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	sum := sha256.New()
+	n, err := io.Copy(sum, f)
+	if err != nil {
+		return 0, "", fmt.Errorf("hash %s: %w", p, err)
+	}
+	s := hex.EncodeToString(sum.Sum(nil))
+	if h != nil {
+		h.entries[p] = hashEntry{Size: n, MTime: fi.ModTime(), SHA256: s}
+		h.dirty = true
+	}
+	return n, s, nil
+}
+
+func (h *hashCache) save() {
+	if h == nil || !h.dirty || h.path == "" {
+		return
+	}
+	b, _ := json.Marshal(h.entries)
+	_ = atomicfile.WriteFile(h.path, b, 0o600)
+}
+
+// JSON is the report's versioned JSON form.
+func (rep *runReport) JSON() Report {
+	out := Report{Version: wizard.PlanVersion, Generated: rep.Generated, StateDir: rep.StateDir, Journal: rep.Journal, Backout: rep.Backout, MailRefused: rep.Window, MailRefusedEstimate: rep.Estimated, Findings: rep.Findings}
+	for _, v := range rep.Steps {
+		out.Steps = append(out.Steps, reportStep{ID: v.ID, Node: v.Node, State: v.State, Why: v.why, Error: v.err, Receipts: v.receipts, Start: v.Start, End: v.End, Active: v.Active, Estimated: v.Estimated, Decisions: v.Decisions})
+	}
+	return out
 }
 
 // exportSpecs turns the answers' exports into export specs, dated today.

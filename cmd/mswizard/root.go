@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -32,7 +34,7 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	root.AddCommand(upgradeCmd(false), upgradeCmd(true), backoutCmd(), statusCmd(), resolveCmd(),
 		answersCmd(), backupCmd(), ldifCmd(), diffCmd(), demoCmd(), simCmd(), versionCmd(),
-		runCmd(), runbookCmd(), qmailSimCmd(), installerPtyCmd())
+		runCmd(), runbookCmd(), qmailSimCmd(), installerPtyCmd(), genManCmd())
 	return root
 }
 
@@ -117,7 +119,8 @@ func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
 	}
 	defer j.Close()
 	s.rememberAnswers(j)
-	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c), Events: batchPrinter(out, c.output)}
+	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c), Events: recordFindings(s, batchPrinter(out, c.output))}
+	estimateBeforeRun(ctx, s, r)
 	err = r.Apply(ctx)
 	writeReport(ctx, s, j)
 	if c.output == "text" {
@@ -171,7 +174,7 @@ func printPlan(ctx context.Context, s *session, c *common, out io.Writer) error 
 	if err != nil {
 		return err
 	}
-	rep, err := r.Plan(ctx, recs)
+	rep, err := planWithEstimate(ctx, s, r, recs)
 	if err != nil {
 		return err
 	}
@@ -209,7 +212,11 @@ func batchPrinter(out io.Writer, format string) func(wizard.Event) {
 		switch e.Kind {
 		case wizard.EvPreflight:
 			for _, f := range e.Findings {
-				fmt.Fprintf(out, "preflight [%s] %s: %s (fix: %s)\n", f.Severity, f.ID, f.Message, f.Remediation)
+				if f.Remediation == "" {
+					fmt.Fprintf(out, "preflight [%s] %s: %s\n", f.Severity, f.ID, f.Message)
+				} else {
+					fmt.Fprintf(out, "preflight [%s] %s: %s (fix: %s)\n", f.Severity, f.ID, f.Message, f.Remediation)
+				}
 			}
 		case wizard.EvStepStart:
 			fmt.Fprintf(out, "==> %s: %s\n", e.Step, e.Title)
@@ -325,6 +332,9 @@ type StatusReport struct {
 	Backout  []wizard.BackoutStep `json:"backout"`
 	Backups  json.RawMessage      `json:"backups,omitempty"`
 	Report   string               `json:"report,omitempty"`
+	// Host is what the steps read on the host now (the queue backup/queue
+	// would save, the free space preflight/disk-space weighs), by their rules.
+	Host map[string]wizard.Count `json:"host,omitempty"`
 }
 
 type statusStep struct {
@@ -344,24 +354,8 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 	if h, ok := journal.LockHolder(s.state); ok {
 		rep.Holder = &h
 	}
-	for _, step := range s.steps {
-		r := st.Step(step.ID())
-		note := r.Why
-		if r.State == wizard.StateInDoubt {
-			note = fmt.Sprintf("action %d began and has no outcome: %s", r.InDoubt+1, r.InDoubtSummary)
-		}
-		if r.State == wizard.StateFailed {
-			note = r.LastError
-		}
-		state := r.State
-		if state != wizard.StateUndone && (len(r.UndoDone) > 0 || r.UndoInDoubt >= 0) {
-			// A backout stopped inside this step: say so, it is neither done
-			// nor undone, and `mswizard backout` finishes it.
-			state = "undoing"
-			note = fmt.Sprintf("a backout stopped inside this step (%d undo action(s) done); run `mswizard backout` to finish it", len(r.UndoDone))
-		}
-		rep.Steps = append(rep.Steps, statusStep{ID: step.ID(), Node: stepNode(step), State: state, Note: note})
-	}
+	rep.Steps = statusSteps(s.steps, st)
+	rep.Host = wizard.CountsOf(ctx, s.env, s.steps)
 	r := &wizard.Runner{Steps: s.steps, Env: s.env}
 	rep.Backout, _ = r.BackoutPlan(ctx, recs)
 	if _, err := os.Stat(reportPath(s)); err == nil {
@@ -401,6 +395,12 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 		fmt.Fprintln(out, "per node:")
 		for _, n := range nodes {
 			fmt.Fprintf(out, "  %-6s %s\n", n, perNode(rep.Steps, n))
+		}
+	}
+	if len(rep.Host) > 0 {
+		fmt.Fprintln(out, "host now, as the steps read it:")
+		for _, n := range slices.Sorted(maps.Keys(rep.Host)) {
+			fmt.Fprintf(out, "  %-20s %s\n", n, countLine(rep.Host[n]))
 		}
 	}
 	if len(rep.Backout) == 0 {
@@ -522,4 +522,38 @@ func versionCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintf(cmd.OutOrStdout(), "mswizard %s\n", version) },
 	}
+}
+
+// statusSteps is the journal folded per step of the runbook, as status, the
+// TUI's resume view and the report show it: the in-doubt note names the
+// action that began and has no outcome.
+func statusSteps(steps []wizard.Step, st *wizard.State) []statusStep {
+	var out []statusStep
+	for _, step := range steps {
+		r := st.Step(step.ID())
+		note := r.Why
+		if r.State == wizard.StateInDoubt {
+			note = fmt.Sprintf("action %d began and has no outcome: %s", r.InDoubt+1, r.InDoubtSummary)
+		}
+		if r.State == wizard.StateFailed {
+			note = r.LastError
+		}
+		state := r.State
+		if state != wizard.StateUndone && (len(r.UndoDone) > 0 || r.UndoInDoubt >= 0) {
+			// A backout stopped inside this step: say so, it is neither done
+			// nor undone, and `mswizard backout` finishes it.
+			state = "undoing"
+			note = fmt.Sprintf("a backout stopped inside this step (%d undo action(s) done); run `mswizard backout` to finish it", len(r.UndoDone))
+		}
+		out = append(out, statusStep{ID: step.ID(), Node: stepNode(step), State: state, Note: note})
+	}
+	return out
+}
+
+// countLine is a count as the step said it.
+func countLine(c wizard.Count) string {
+	if c.Value < 0 {
+		return "unknown: " + c.Text
+	}
+	return c.Text
 }

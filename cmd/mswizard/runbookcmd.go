@@ -14,10 +14,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"mswizard/fixtures/qmail"
+	"mswizard/internal/atomicfile"
 	"mswizard/steps/node"
 	"mswizard/steps/runbook"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/journal"
 )
 

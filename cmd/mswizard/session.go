@@ -10,14 +10,15 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/ldif/export"
 	"mswizard/steps"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
-	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/journal"
 )
 
@@ -89,6 +90,7 @@ func (c *common) load(ctx context.Context, stdin io.Reader) (*session, error) {
 		state = c.stateDir
 	}
 	cfg := steps.NewConfig(a, state)
+	cfg.Directory = &ldapDialer{a: a}
 	s := &session{answers: a, cfg: cfg, state: state}
 	s.steps = steps.Upgrade(cfg)
 	s.env = &wizard.Env{
@@ -96,7 +98,6 @@ func (c *common) load(ctx context.Context, stdin io.Reader) (*session, error) {
 		StateDir: state,
 		Exec:     wizard.OSExecer{},
 		Now:      time.Now,
-		LDAP:     &ldapDialer{a: a},
 		Log:      slog.New(slog.DiscardHandler),
 	}
 	return s, nil
@@ -238,7 +239,7 @@ func (s *session) records() ([]journal.Record, error) {
 // UserDirectoryAdminID; the password goes only into the bind request.
 type ldapDialer struct{ a *answers.Answers }
 
-func (d *ldapDialer) DialLDAP(ctx context.Context) (wizard.LDAPConn, error) {
+func (d *ldapDialer) DialLDAP(ctx context.Context) (ldap.Client, error) {
 	return export.Dial(ctx, d.a.LDAPAddress(),
 		export.Bind{DN: d.a.UserDirectoryAdminID, Password: export.Secret(d.a.UserDirectoryAdminPwd.Reveal())},
 		export.TLS{CAFile: d.a.LDAPCAFile, StartTLS: d.a.LDAPStartTLS, InsecureSkipVerify: d.a.LDAPInsecureSkipVerify},

@@ -79,7 +79,7 @@ func ldifCmd() *cobra.Command {
 			if outDir == "" {
 				outDir = filepath.Join(s.state, "ldif")
 			}
-			conn, err := s.env.LDAP.DialLDAP(ctx)
+			conn, err := s.cfg.Directory.DialLDAP(ctx)
 			if err != nil {
 				return err
 			}

@@ -93,7 +93,7 @@ func TestTUIDemoUpgradeInTmux(t *testing.T) {
 		t.Fatalf("the demo world has inhibitors:\n%s", s)
 	}
 	p.send("Enter")
-	p.waitFor(30*time.Second, "review the plan (enter to start", "stop/auto-restart")
+	p.waitFor(30*time.Second, "review the plan (enter to start", "preflight/disk-space")
 	p.send("Enter")
 	s = p.waitFor(3*time.Minute, "point of no return", "(y/n)")
 	if !strings.Contains(s, "steps") || !strings.Contains(s, "✓ backup/verify") {

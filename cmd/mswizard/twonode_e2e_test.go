@@ -330,7 +330,7 @@ func TestSeed002NewSetupAcrossTwoNodes(t *testing.T) {
 		}
 	}
 	rep, _ := os.ReadFile(filepath.Join(h.state, "report.md"))
-	if !strings.Contains(string(rep), "| node | steps |") || !strings.Contains(string(rep), "### new/node2/gm-setup (on node2)") {
+	if !strings.Contains(string(rep), "| node | steps |") || !strings.Contains(string(rep), "| node2 | ") {
 		t.Errorf("the report does not show the run per node:\n%.2000s", rep)
 	}
 
@@ -568,4 +568,47 @@ func lastLinesOf(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// TestDemoServiceguardWorld: `demo --world serviceguard` leaves two nodes
+// running and an answers file the runbook accepts (a dry run reaches no
+// node); `demo --stop` ends every process it started.
+func TestDemoServiceguardWorld(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the two-node world starts real sshd")
+	}
+	if m := twonode.Missing(); m != "" {
+		t.Fatalf("the two-node world needs %s: install openssh-server (make test does)", m)
+	}
+	bin := buildBinary(t)
+	dir := filepath.Join(t.TempDir(), "sg")
+	out, code := run(t, bin, "demo", "--world", "serviceguard", "--dir", dir)
+	t.Cleanup(func() { run(t, bin, "demo", "--world", "serviceguard", "--stop", "--dir", dir) })
+	if code != 0 || !strings.Contains(out, "mswizard run groupmax-serviceguard --answers") {
+		t.Fatalf("demo: exit %d\n%s", code, out)
+	}
+	var pids []int
+	for _, n := range []string{"node1", "node2"} {
+		for _, what := range []string{"sshd-master", "namespace"} {
+			b, err := os.ReadFile(filepath.Join(dir, "sshd-"+n, what+".pid"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pid int
+			fmt.Sscan(string(b), &pid)
+			pids = append(pids, pid)
+		}
+	}
+	inf := filepath.Join(dir, "install.inf")
+	if out, code := run(t, bin, "run", "groupmax-serviceguard", "--answers", inf, "--dry-run"); code != 0 || !strings.Contains(out, "new/node2/vg-activate") {
+		t.Fatalf("dry run: exit %d\n%s", code, out)
+	}
+	if out, code := run(t, bin, "demo", "--world", "serviceguard", "--stop", "--dir", dir); code != 0 {
+		t.Fatalf("demo --stop: exit %d\n%s", code, out)
+	}
+	for _, pid := range pids {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(b), ") Z ") {
+			t.Errorf("pid %d still runs after demo --stop", pid)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -34,16 +35,21 @@ func plannedActions(t *testing.T, bin, inf string) []string {
 	return got
 }
 
+// journaledActions are the done actions after sequence number after. The
+// archives are named for the run (NAME.TAG.tar.zst, the tag from the run's
+// id), which a plan made before the run began shows as NAME.RUN: the tag is
+// put back to RUN, and nothing else is touched.
 func journaledActions(t *testing.T, state string, after int) []string {
 	t.Helper()
 	recs, err := journal.Read(state)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tag := regexp.MustCompile(`[^A-Za-z0-9_-]`).ReplaceAllString(recs[0].Run, "_")
 	var got []string
 	for _, r := range recs {
 		if r.Kind == journal.KindDone && r.Seq > int64(after) {
-			got = append(got, r.Step+": "+r.Summary)
+			got = append(got, r.Step+": "+strings.ReplaceAll(r.Summary, "."+tag+".", ".RUN."))
 		}
 	}
 	return got
@@ -55,8 +61,8 @@ func indexOf(lines []string, prefix string) int {
 
 // The plan of a fresh world tells the whole run: each step is planned against
 // the host as the steps before it will have left it, so after the installer it
-// shows the merge, the store's return, the documented start-msg of each
-// service (the watcher's once post/auto-restart turns its switch back on) and
+// shows the merge, the store's return, the documented start-msg, start-admin
+// (the watcher's start once post/auto-restart turns its switch back on) and
 // the checks (and no second schema preparation) — exactly the
 // actions the run then journals, same summaries, same order. A half-done run's
 // plan is exactly its remaining actions.
@@ -72,7 +78,7 @@ func TestThePlanOfAFreshWorldIsWhatTheRunJournals(t *testing.T) {
 		t.Fatalf("the plan has no installer:\n%s", strings.Join(whole, "\n"))
 	}
 	rest := whole[inst+1:]
-	for _, want := range []string{"upgrade/config-diff: merge", "post/store-return: move", "post/start: " + h.World.MsgDir() + "/start-msg ens", "post/start: " + h.World.MsgDir() + "/start-msg dispatcher", "post/auto-restart: " + h.World.MsgDir() + "/start-msg watcher", "post/log-check: scan", "post/queue-check: sample"} {
+	for _, want := range []string{"upgrade/config-diff: merge", "post/store-return: move", "post/start: " + h.World.MsgDir() + "/start-msg", "post/start: " + h.World.ServerRoot() + "/start-admin", "post/auto-restart: " + h.World.MsgDir() + "/start-msg watcher", "post/log-check: scan", "post/queue-check: sample"} {
 		if indexOf(rest, want) < 0 {
 			t.Errorf("after the installer the plan lacks %q:\n%s", want, strings.Join(rest, "\n"))
 		}

@@ -72,6 +72,12 @@ type Result struct {
 	Decisions Decisions `json:"decisions"`
 	// Written are the files Merge rewrote, created or removed.
 	Written []string `json:"written,omitempty"`
+	// Changed are the files the merge makes differ from the new version's,
+	// whether written now or by a run it resumes: what a configuration
+	// compiler (imsimta cnbuild) must see.
+	Changed []string `json:"changed,omitempty"`
+	// Configutil are the parameters set through configutil (Tree.Configutil).
+	Configutil []ConfigutilChange `json:"configutil,omitempty"`
 }
 
 // Unresolved reports whether any conflict still needs a Decision.

@@ -16,7 +16,7 @@ import (
 	"sort"
 	"strings"
 
-	"mswizard/wizard/atomicfile"
+	"mswizard/internal/atomicfile"
 )
 
 // Tree names the three directories a merge reads. Each holds the same
@@ -34,6 +34,11 @@ type Tree struct {
 	// New is the live msg-INSTANCE with the new version's files; Merge
 	// writes here.
 	New string
+	// Configutil, when set, is how Merge changes local.conf and msg.conf:
+	// parameter by parameter through the product's configutil, as the
+	// manuals require, not by rewriting the files. Nil (the read-only diff,
+	// tests of the merge logic) writes them as any other file.
+	Configutil Configutil `json:"-"`
 }
 
 // PreMergeSuffix is appended to a file's name for the copy of the new
@@ -472,12 +477,22 @@ func Merge(ctx context.Context, t Tree, p Policy, d Decisions) (*Result, error) 
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
+		res.Changed = append(res.Changed, m.v.rel)
+		if t.Configutil != nil && FormatOf(m.v.rel) == FormatConfigutil && m.v.hn && !m.remove {
+			chs, err := applyConfigutil(ctx, t, m, t.Configutil)
+			res.Configutil = append(res.Configutil, chs...)
+			if err != nil {
+				return res, err
+			}
+			continue
+		}
 		if err := apply(t, m); err != nil {
 			return res, err
 		}
 		res.Written = append(res.Written, m.v.rel)
 	}
 	sort.Strings(res.Written)
+	sort.Strings(res.Changed)
 	return res, nil
 }
 
@@ -533,6 +548,20 @@ func checkPreMerge(ctx context.Context, t Tree, mk *marker) error {
 	return nil
 }
 
+// savePreMerge keeps the new version's file beside it as FILE.pre-merge,
+// once: a resumed merge starts from it again.
+func savePreMerge(dst string, data []byte) error {
+	pm := dst + PreMergeSuffix
+	if _, err := os.Stat(pm); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	mode := fs.FileMode(0o644)
+	if fi, err := os.Stat(dst); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	return atomicfile.WriteFile(pm, data, mode)
+}
+
 // apply writes one merged file: the pre-merge copy first (if the new
 // version had the file and no copy exists yet), then the file itself.
 func apply(t Tree, m merged) error {
@@ -544,11 +573,8 @@ func apply(t Tree, m merged) error {
 		mode = fi.Mode().Perm()
 	}
 	if m.v.hn {
-		pm := dst + PreMergeSuffix
-		if _, err := os.Stat(pm); errors.Is(err, fs.ErrNotExist) {
-			if err := atomicfile.WriteFile(pm, m.v.new, mode); err != nil {
-				return err
-			}
+		if err := savePreMerge(dst, m.v.new); err != nil {
+			return err
 		}
 	}
 	if m.remove {

@@ -3,7 +3,7 @@ package host
 // The Messaging Server installer's interactive dialogue (`setup -k`), as the
 // iPlanet Messaging Server 5.2 Installation Guide, appendix C, "Messaging Server
 // 5.2 へのアップグレード", documents it (docs/host-facts-installer.md, rows
-// INS-1 to INS-8): the prompts the wizard answers, where each answer comes
+// F-INS-001 to F-INS-008): the prompts the wizard answers, where each answer comes
 // from, and the rules for everything else — a prompt no row covers stops the
 // run and is shown verbatim; the wizard never guesses an answer.
 
@@ -85,11 +85,13 @@ func lastLineRE(pat string) *regexp.Regexp {
 	return regexp.MustCompile(`(?i)(?:^|\n)[^\n]*` + pat + `[^\n]*$`)
 }
 
-// Documented prompts (rows INS-3 to INS-6). The upgrade question is quoted
+// Documented prompts (rows F-INS-003 to F-INS-006). The upgrade question is quoted
 // verbatim by the appendix; the others are matched on the words the appendix
 // uses for them, on the line the installer waits on.
 var (
-	componentsRE = regexp.MustCompile(`(?is)Netscape Server Products Core Components.*(?:^|\n)[^\n]*components?[^\n]*$`)
+	// The top-level components screen lists the appendix's 1, 2, 3 in order
+	// (a sub-component screen does not, and is not answered by this row).
+	componentsRE = regexp.MustCompile(`(?is)1\.\s*Netscape Server Products Core Components.*\n\s*2\.\s*Netscape Directory Suite.*\n\s*3\.\s*Administration Services.*\n[^\n]*components?[^\n]*$`)
 	upgradeRE    = regexp.MustCompile(`(?s)\[1\]\s*Create New\s*\n\s*\[2\]\s*Upgrade\b.*$`)
 	configDirRE  = lastLineRE(`configuration directory[^\n]*(?:url|ldap)|(?:url|ldap)[^\n]*configuration directory`)
 	adminIDRE    = lastLineRE(`service administrator[^\n]*\b(?:id|user)\b`)
@@ -380,8 +382,9 @@ func shown(text string) string {
 	return strings.Join(ls, "\n")
 }
 
-// escRE matches terminal control sequences (CSI, OSC) an installer may print.
-var escRE = regexp.MustCompile(`\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])`)
+// escRE matches terminal control sequences an installer may print: CSI, OSC
+// (ended by BEL or ST) and two-byte escapes.
+var escRE = regexp.MustCompile(`\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])`)
 
 // clean turns terminal output into text: carriage returns and control
 // sequences go (a CRLF split across two reads stays one newline).

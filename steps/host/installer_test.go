@@ -157,6 +157,14 @@ func TestOutputThatPausesShorterThanTheTimeoutIsNotAPrompt(t *testing.T) {
 	}
 }
 
+func TestASubComponentScreenIsNotTakenForTheComponentsQuestion(t *testing.T) {
+	sub := "Netscape Server Products Core Components components:\n\n    1. Netscape Core Components\n    2. Netscape Console\n\nSpecify the components you wish to install [1, 2]: "
+	f, oc, err := startFake(t, quick(InstallerPrompts(PromptAnswers{DirectoryUpgraded: true}), nil), sub)
+	if err != nil || oc.Kind != OutcomeUnknownPrompt || len(f.answers) != 0 {
+		t.Fatalf("outcome %+v, typed %q, %v; want an unknown prompt", oc, f.answers, err)
+	}
+}
+
 func TestADocumentedPromptWithoutItsAnswerStops(t *testing.T) {
 	f, oc, err := startFake(t, quick(InstallerPrompts(PromptAnswers{}), nil), "LDAP Configuration Directory Server URL [ldap://x/o=NetscapeRoot]: ")
 	if err != nil || oc.Kind != OutcomeMissing || oc.Row != "config-directory-url" || !strings.Contains(oc.Remedy, "ConfigDirectoryLdapURL") {
@@ -282,5 +290,17 @@ func TestReadVersionFailsSafe(t *testing.T) {
 	}
 	if v := ReadVersion(context.Background(), say("iPlanet Messaging Server 5.2", nil), root, "b"); !v.Is("5.2") || v.SetupInf != "5.2" {
 		t.Errorf("agreeing records gave %+v", v)
+	}
+}
+
+func TestTerminalControlSequencesAreNoPartOfAPrompt(t *testing.T) {
+	for in, want := range map[string]string{
+		"\x1b]11;?\x1b\\Name: ":        "Name: ",
+		"\x1b]0;title\x07Name: ":       "Name: ",
+		"\x1b[1mBold\x1b[0m\r\nnext: ": "Bold\nnext: ",
+	} {
+		if got := clean(in); got != want {
+			t.Errorf("clean(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -1,7 +1,7 @@
 package host
 
 // The installed version, from what the product itself leaves on the host
-// (docs/host-facts-installer.md, rows VER-1 to VER-4). Nothing here reads a
+// (docs/host-facts-installer.md, rows F-VER-001 and F-VER-002). Nothing here reads a
 // file the wizard or the simulator invented.
 
 import (
@@ -14,9 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
-	"time"
 )
 
 // VersionRunner runs the product's own `imsimta version` and returns what it
@@ -40,10 +38,10 @@ type InstalledVersion struct {
 	// be told (Why says why): an unknown version is never taken for either.
 	Version string `json:"version,omitempty"`
 	Why     string `json:"why,omitempty"`
-	// IMSimta is the first line `imsimta version` printed (row VER-1).
+	// IMSimta is the first line `imsimta version` printed (row F-VER-001).
 	IMSimta string `json:"imsimta,omitempty"`
 	// SetupInf is the version SERVER-ROOT/setup/install.inf records, "" when
-	// it records none (row VER-2).
+	// it records none (row F-VER-002).
 	SetupInf string `json:"setup_inf,omitempty"`
 }
 
@@ -75,7 +73,7 @@ func (v InstalledVersion) String() string {
 // versionRE finds the release number after the product name in a version
 // line: "iPlanet Messaging Server 5.2 HotFix 1.16 (built ...)", "Sun ONE
 // Messaging Server 5.2", "Sun Java(tm) System Messaging Server 6.2-3.04"
-// (row VER-1: the line's exact wording is an assumption; a line without
+// (row F-VER-001: the line's exact wording is an assumption; a line without
 // "Messaging Server N.N" gives no version).
 var versionRE = regexp.MustCompile(`Messaging Server\s+(\d+\.\d+)(?:[.\-\s]|$)`)
 
@@ -93,9 +91,9 @@ func ParseVersion(line string) string {
 }
 
 // ReadVersion tells the installed version of the Messaging Server in
-// serverRoot/msg-instance: `imsimta version` (row VER-1) decides; the
+// serverRoot/msg-instance: `imsimta version` (row F-VER-001) decides; the
 // version SERVER-ROOT/setup/install.inf records, where it records one
-// (row VER-2), must agree. Anything else — imsimta missing or failing, a line
+// (row F-VER-002), must agree. Anything else — imsimta missing or failing, a line
 // that names no version, a disagreement — is an unknown version, never a
 // guess; the caller fails safe on it.
 func ReadVersion(ctx context.Context, r VersionRunner, serverRoot, instance string) InstalledVersion {
@@ -137,13 +135,9 @@ func SetupInf(serverRoot string) string {
 	return filepath.Join(serverRoot, "setup", "install.inf")
 }
 
-// SetupLogDir is SERVER-ROOT/setup/msg, which holds the Messaging Server
-// installer's logs (appendix C post-upgrade step 1 saves setup/msg/*.log).
-func SetupLogDir(serverRoot string) string { return filepath.Join(serverRoot, "setup", "msg") }
-
 // SetupInfVersion returns the [MessagingServer] Version that
 // SERVER-ROOT/setup/install.inf records, "" when the file or the key is
-// absent (row VER-2: the key is an assumption, so its absence is no evidence
+// absent (row F-VER-002: the key is an assumption, so its absence is no evidence
 // either way). The file is read leniently (first "=" splits, "#" comments),
 // as setup writes it, not with the wizard's strict answers parser.
 func SetupInfVersion(serverRoot string) (string, error) {
@@ -171,25 +165,4 @@ func SetupInfVersion(serverRoot string) (string, error) {
 		}
 	}
 	return "", nil
-}
-
-// InstallerLog is one log the installer left in SERVER-ROOT/setup/msg.
-type InstallerLog struct {
-	Path    string    `json:"path"`
-	ModTime time.Time `json:"mod_time"`
-}
-
-// InstallerLogs lists SERVER-ROOT/setup/msg/*.log, oldest first (row VER-3).
-// A log newer than the server-root archive is evidence that an installer ran
-// since the backup; its content is not relied on (its format is not documented).
-func InstallerLogs(serverRoot string) []InstallerLog {
-	m, _ := filepath.Glob(filepath.Join(SetupLogDir(serverRoot), "*.log"))
-	var out []InstallerLog
-	for _, p := range m {
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-			out = append(out, InstallerLog{Path: p, ModTime: fi.ModTime()})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ModTime.Before(out[j].ModTime) })
-	return out
 }

@@ -3,8 +3,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -373,6 +371,24 @@ func (e *LostError) Unwrap() error { return ErrConnectionLost }
 // OutcomeUnknown marks the action in doubt (wizard.OutcomeUnknown).
 func (e *LostError) OutcomeUnknown() bool { return true }
 
+// StoppedError is an operation its timeout or ctx ended while it ran on the
+// node (a command is sent SIGKILL, RFC 4254 §6.9): what it had done by then is
+// unknown, so it is in doubt too. It wraps the context's error.
+type StoppedError struct {
+	Node, Op string
+	Cause    error
+}
+
+func (e *StoppedError) Error() string {
+	return fmt.Sprintf("node %s: %s: %v (stopped while it ran; its effect on the node is unknown)", e.Node, e.Op, e.Cause)
+}
+
+// Unwrap gives context.DeadlineExceeded or context.Canceled.
+func (e *StoppedError) Unwrap() error { return e.Cause }
+
+// OutcomeUnknown marks the action in doubt (wizard.OutcomeUnknown).
+func (e *StoppedError) OutcomeUnknown() bool { return true }
+
 // isTransportError says whether err comes from the connection rather than
 // from the node's answer. (Not net.Error: a syscall.Errno satisfies it.)
 func isTransportError(err error) bool {
@@ -476,7 +492,7 @@ func (s *SSH) Run(ctx context.Context, c Command) (Result, error) {
 		sess.Close()
 		res.Duration = time.Since(start)
 		res.Output = out.buf.Bytes()
-		return res, fmt.Errorf("node %s: run %s: %w (the command was stopped; its effect is unknown)", s.cfg.Name, c.Argv[0], ctx.Err())
+		return res, &StoppedError{Node: s.cfg.Name, Op: "run " + c.Argv[0], Cause: ctx.Err()}
 	}
 	res.Duration = time.Since(start)
 	out.mu.Lock()
@@ -535,7 +551,7 @@ func (s *SSH) files(ctx context.Context, op, p string, fn func(*sftp.Client) err
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		return fmt.Errorf("node %s: %s %s: %w (its effect on the node is unknown)", s.cfg.Name, op, p, ctx.Err())
+		return &StoppedError{Node: s.cfg.Name, Op: op + " " + p, Cause: ctx.Err()}
 	}
 	if err == nil {
 		return nil
@@ -566,13 +582,13 @@ func (s *SSH) ReadFile(ctx context.Context, p string) ([]byte, error) {
 // posix-rename@openssh.com (an atomic rename(2)); a server without that
 // extension gets plain SSH_FXP_RENAME, which refuses an existing target, so
 // the target is removed first and the window is reported in the error if the
-// rename then fails.
+// rename then fails. The temporary file's name is fixed per target
+// (.NAME.mswizard-tmp), so one left by a control host killed mid-write is
+// overwritten by the rerun's write, not left behind.
 func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, perm fs.FileMode) error {
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	tmp := path.Join(path.Dir(p), ".mswizard-"+hex.EncodeToString(rnd[:])+"-"+path.Base(p))
+	tmp := path.Join(path.Dir(p), "."+path.Base(p)+".mswizard-tmp")
 	return s.files(ctx, "write", p, func(c *sftp.Client) error {
-		f, err := c.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+		f, err := c.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 		if err != nil {
 			return err
 		}

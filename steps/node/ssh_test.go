@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,7 +140,9 @@ func TestSSHRunExitCodesOutputAndArguments(t *testing.T) {
 		exactOut bool
 	}{
 		{"exit 0 and stdout", node.Command{Argv: []string{"echo", "hello"}}, 0, "hello\n", true},
-		{"a non-zero exit is a result", node.Command{Argv: []string{"sh", "-c", "echo out; echo err >&2; exit 3"}}, 3, "out\nerr\n", true},
+		// stdout and stderr are two SSH channels (RFC 4254 §5.2): their
+		// lines reach the combined output in either order.
+		{"a non-zero exit is a result, stdout and stderr both kept", node.Command{Argv: []string{"sh", "-c", "echo out; echo err >&2; exit 3"}}, 3, "err\nout\n", false},
 		{"arguments reach the command verbatim, no shell", node.Command{Argv: []string{"printf", "%s|", tricky, ""}}, 0, tricky + "||", true},
 		{"stdin is fed", node.Command{Argv: []string{"cat"}, Stdin: strings.NewReader("from stdin")}, 0, "from stdin", true},
 		{"env is added", node.Command{Argv: []string{"sh", "-c", `echo "$A:$B"`}, Env: []string{"A=1", "B=two words"}}, 0, "1:two words\n", true},
@@ -158,6 +161,13 @@ func TestSSHRunExitCodesOutputAndArguments(t *testing.T) {
 			if tc.exactOut && string(r.Output) != tc.wantOut {
 				t.Errorf("output %q, want %q", r.Output, tc.wantOut)
 			}
+			if !tc.exactOut && tc.wantOut != "" {
+				got := strings.SplitAfter(string(r.Output), "\n")
+				slices.Sort(got)
+				if strings.Join(got, "") != tc.wantOut {
+					t.Errorf("output lines %q, want the lines of %q in any order", r.Output, tc.wantOut)
+				}
+			}
 		})
 	}
 	t.Run("a timeout stops the command and is an error", func(t *testing.T) {
@@ -165,6 +175,10 @@ func TestSSHRunExitCodesOutputAndArguments(t *testing.T) {
 		_, err := s.Run(ctx, node.Command{Argv: []string{"sleep", "30"}, Timeout: 300 * time.Millisecond})
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 10*time.Second {
 			t.Fatalf("err %v after %v", err, time.Since(start))
+		}
+		var se *node.StoppedError
+		if !errors.As(err, &se) || !se.OutcomeUnknown() {
+			t.Errorf("a command stopped by its timeout is not in doubt: %v", err)
 		}
 		if r, err := s.Run(ctx, node.Command{Argv: []string{"true"}}); err != nil || r.ExitCode != 0 {
 			t.Fatalf("the next command: %v %v", r, err)
@@ -198,6 +212,11 @@ func TestSSHFiles(t *testing.T) {
 	}
 	if _, err := s.Lstat(ctx, f); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("lstat of a missing file: %v, want fs.ErrNotExist", err)
+	}
+	// A temporary file left by a control host killed mid-write is replaced by
+	// the next write, not left beside the target.
+	if err := os.WriteFile(filepath.Join(host, ".services.mswizard-tmp"), []byte("stale, half written"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	for i, content := range []string{"first\n", "second, longer than the first\n", ""} {
 		if err := s.WriteFile(ctx, f, []byte(content), 0o640); err != nil {

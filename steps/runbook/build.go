@@ -15,9 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/steps/node"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 	"mswizard/wizard/journal"
 )
 

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,10 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
+	"mswizard/wizard/lines"
 )
 
 // opData is what an action leaves in its receipt for Undo and for the operator.
@@ -37,25 +36,6 @@ type opData struct {
 	Argv []string `json:"argv,omitempty"`
 }
 
-// lineWriter hands each complete line to a face's Output.
-type lineWriter struct {
-	emit func(string)
-	buf  []byte
-}
-
-func (l *lineWriter) Write(p []byte) (int, error) {
-	l.buf = append(l.buf, p...)
-	for {
-		i := bytes.IndexByte(l.buf, '\n')
-		if i < 0 {
-			break
-		}
-		l.emit(strings.TrimRight(string(l.buf[:i]), "\r"))
-		l.buf = l.buf[i+1:]
-	}
-	return len(p), nil
-}
-
 func output(env *wizard.Env, step string) func(string) {
 	if env.Output == nil {
 		return func(string) {}
@@ -66,7 +46,7 @@ func output(env *wizard.Env, step string) func(string) {
 // run executes cmd through env.Exec, streaming its output to the face and leaving
 // the result in the receipt.
 func run(ctx context.Context, env *wizard.Env, r *wizard.Receipt, cmd wizard.Command) error {
-	cmd.Output = &lineWriter{emit: output(env, r.Step)}
+	cmd.Output = lines.New(output(env, r.Step)) // whole lines, the last flushed (wizard/lines)
 	res, err := env.Exec.Run(ctx, cmd)
 	r.Command = &res
 	return err

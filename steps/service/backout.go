@@ -3,6 +3,7 @@ package service
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -24,6 +25,16 @@ type Installed struct {
 	DelegatedAdmin, Web, Directory bool
 }
 
+// appendixStopOrder is the appendix's strict stop order; the start order is
+// its reverse. The service steps' undos are placed by it (BackoutKey).
+var appendixStopOrder = []Component{DelegatedAdmin, WebServer, Messaging, Directory, Administration}
+
+// stopRank is a component's place in the appendix's stop order, from 1.
+func stopRank(c Component) int { return slices.Index(appendixStopOrder, c) + 1 }
+
+// startRank is its place in the start order, from 1.
+func startRank(c Component) int { return len(appendixStopOrder) + 1 - stopRank(c) }
+
 // BackoutOrder is the appendix's strict order (seed 003, backout steps 1 and 5):
 // stop Delegated Administrator, Web Server, Messaging Server, Directory Server,
 // Administration Server; start Administration Server, Directory Server,
@@ -33,7 +44,7 @@ func BackoutOrder(in Installed) (stop, start []Component) {
 		DelegatedAdmin: in.DelegatedAdmin, WebServer: in.Web, Messaging: true,
 		Directory: in.Directory, Administration: true,
 	}
-	for _, c := range []Component{DelegatedAdmin, WebServer, Messaging, Directory, Administration} {
+	for _, c := range appendixStopOrder {
 		if present[c] {
 			stop = append(stop, c)
 		}

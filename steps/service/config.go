@@ -1,10 +1,13 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/go-ldap/ldap/v3"
 
 	"mswizard/steps/host"
 )
@@ -70,6 +73,11 @@ type Config struct {
 	DelegatedAdmin bool
 
 	systemDefaulted bool // Cluster.System came from the host name, not the answers
+	// Directory opens the user directory (check/directory-up); nil: none is
+	// configured.
+	Directory interface {
+		DialLDAP(ctx context.Context) (ldap.Client, error)
+	}
 }
 
 // Defaults of Config.

@@ -20,7 +20,7 @@ type searcher interface {
 type directoryUp struct{ step }
 
 // DirectoryUp is check/directory-up, read-only: after the stops, an
-// authenticated bind (env.LDAP) and a base search of the root DSE prove the
+// authenticated bind (Config.Directory) and a base search of the root DSE prove the
 // Directory Server still answers — the appendix forbids stopping it, the
 // upgrade needs it running (seed 003, pre-upgrade step 2).
 func DirectoryUp(c Config) wizard.Step {
@@ -31,13 +31,13 @@ func DirectoryUp(c Config) wizard.Step {
 const DirectoryTimeout = 30 * time.Second
 
 // probeDirectory binds and reads the root DSE, returning what it says.
-func probeDirectory(ctx context.Context, env *wizard.Env) (string, error) {
-	if env.LDAP == nil {
+func probeDirectory(ctx context.Context, c Config) (string, error) {
+	if c.Directory == nil {
 		return "", fmt.Errorf("no directory connection in the answers")
 	}
 	ctx, cancel := context.WithTimeout(ctx, DirectoryTimeout)
 	defer cancel()
-	conn, err := env.LDAP.DialLDAP(ctx)
+	conn, err := c.Directory.DialLDAP(ctx)
 	if err != nil {
 		return "", fmt.Errorf("bind: %w", err)
 	}
@@ -84,7 +84,7 @@ func probeDirectory(ctx context.Context, env *wizard.Env) (string, error) {
 }
 
 func (s *directoryUp) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
-	desc, err := probeDirectory(ctx, env)
+	desc, err := probeDirectory(ctx, s.c)
 	if err != nil {
 		return false, "the Directory Server does not answer: " + err.Error(), nil
 	}
@@ -96,7 +96,7 @@ func (s *directoryUp) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Actio
 		Summary:    "ldap: bind and base search of the root DSE",
 		Idempotent: true,
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
-			desc, err := probeDirectory(ctx, env)
+			desc, err := probeDirectory(ctx, s.c)
 			if err != nil {
 				return fmt.Errorf("the Directory Server must stay up during the upgrade (appendix C): %w", err)
 			}

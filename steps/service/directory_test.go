@@ -12,8 +12,8 @@ import (
 
 func TestDirectoryCheckBindsAndSearchesAndFailsWhenTheServerIsGone(t *testing.T) {
 	dir := ldapd.RequireOpenLDAP(t, ldapd.Options{})
-	env := (&wizard.Env{Now: time.Now, LDAP: dialer{dir.URL, dir.RootDN, dir.RootPW}}).Nop()
-	s := DirectoryUp(Config{Host: layout.Default(t.TempDir()).Layout()})
+	env := (&wizard.Env{Now: time.Now}).Nop()
+	s := DirectoryUp(Config{Host: layout.Default(t.TempDir()).Layout(), Directory: dialer{dir.URL, dir.RootDN, dir.RootPW}})
 	done, why, err := s.Check(t.Context(), env)
 	if err != nil || !done || !strings.Contains(why, "o=siroe.com") {
 		t.Fatalf("check = %v, %q, %v; want done naming the naming contexts", done, why, err)

@@ -15,36 +15,27 @@ import (
 // Directory Server, the Administration Server, strictly in this order; start
 // them strictly in the opposite one.
 
-// Ranks of the components in the appendix's stop order; a start runs them
-// backwards (startRank).
-const (
-	rankDelegatedAdmin = 1
-	rankWeb            = 2
-	rankMessaging      = 3
-	rankDirectory      = 4
-	rankAdmin          = 5
-)
-
-func startRank(stopRank int) int { return rankAdmin + 1 - stopRank }
-
-// componentRank is the stop rank of what an operation acted on.
-func componentRank(op string, units []string) int {
+// component is what an operation acted on.
+func component(op string, units []string) Component {
 	switch op {
 	case "admin":
-		return rankAdmin
+		return Administration
 	case "web":
-		return rankWeb
+		return WebServer
 	}
 	for _, u := range units {
 		switch {
 		case u == AdminUnit:
-			return rankAdmin
+			return Administration
 		case strings.HasPrefix(u, "https-"):
-			return rankWeb
+			return WebServer
 		}
 	}
-	return rankMessaging
+	return Messaging
 }
+
+// componentRank is the stop rank of what an operation acted on.
+func componentRank(op string, units []string) int { return stopRank(component(op, units)) }
 
 // byRank orders actions by rank, keeping the order of equal ranks.
 func byRank(acts []wizard.Action, ranks []int) []wizard.Action {
@@ -65,14 +56,8 @@ func (s *unitsStep) Establishes() []wizard.Fact { return []wizard.Fact{facts.Ser
 
 // BackoutKey: undoing a stop is a start, in the appendix's start order.
 func (s *unitsStep) BackoutKey() wizard.BackoutKey {
-	r := rankMessaging // the dispatcher is part of the Messaging Server
-	switch s.op {
-	case "admin":
-		r = rankAdmin
-	case "web":
-		r = rankWeb
-	}
-	return wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(r)}
+	// The dispatcher is part of the Messaging Server.
+	return wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(component(s.op, nil))}
 }
 
 // Establishes: the messaging services are down.
@@ -81,7 +66,7 @@ func (s *stopMessaging) Establishes() []wizard.Fact { return []wizard.Fact{facts
 // BackoutKey: undoing the stop starts the Messaging Server after the
 // Administration Server and before the web servers.
 func (s *stopMessaging) BackoutKey() wizard.BackoutKey {
-	return wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(rankMessaging)}
+	return wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(Messaging)}
 }
 
 // Establishes: the services run again.
@@ -90,7 +75,7 @@ func (s *start) Establishes() []wizard.Fact { return []wizard.Fact{wizard.Not(fa
 // BackoutKey: undoing the start stops what it started, with the first
 // component it started that the appendix stops (the web servers).
 func (s *start) BackoutKey() wizard.BackoutKey {
-	return wizard.BackoutKey{Stage: wizard.BackoutStop, Rank: rankWeb}
+	return wizard.BackoutKey{Stage: wizard.BackoutStop, Rank: stopRank(WebServer)}
 }
 
 // Establishes: the auto-restart switches are off (and recorded).

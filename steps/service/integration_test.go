@@ -211,7 +211,7 @@ func stepsOf(all []wizard.Step, skip ...string) []wizard.Step {
 
 type dialer struct{ url, dn, pw string }
 
-func (d dialer) DialLDAP(ctx context.Context) (wizard.LDAPConn, error) {
+func (d dialer) DialLDAP(ctx context.Context) (ldap.Client, error) {
 	c, err := ldap.DialURL(d.url)
 	if err != nil {
 		return nil, err
@@ -228,7 +228,8 @@ func TestSimPlainStopsEverythingButTheDirectoryThenStartsInOrder(t *testing.T) {
 	w, c := simWorld(t, RegimePlain)
 	dir := ldapd.RequireOpenLDAP(t, ldapd.Options{})
 	x := &recExec{}
-	env := (&wizard.Env{Exec: x, Now: time.Now, StateDir: t.TempDir(), LDAP: dialer{dir.URL, dir.RootDN, dir.RootPW}}).Nop()
+	c.Directory = dialer{dir.URL, dir.RootDN, dir.RootPW}
+	env := (&wizard.Env{Exec: x, Now: time.Now, StateDir: t.TempDir()}).Nop()
 	if err := sim.SetFault(w, "none", ""); err != nil { // the faults dir exists, no knob armed
 		t.Fatal(err)
 	}

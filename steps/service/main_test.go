@@ -17,9 +17,9 @@ import (
 	"mswizard/fixtures/layout"
 	"mswizard/fixtures/ldapd"
 	"mswizard/fixtures/sim"
+	"mswizard/internal/atomicfile"
 	hostmodel "mswizard/steps/host"
 	"mswizard/wizard"
-	"mswizard/wizard/atomicfile"
 )
 
 const helperEnv = "SERVICE_TEST_HELPER"

@@ -92,6 +92,8 @@ var Keys = []Key{
 	{Section: Wiz, Name: "MaxQueueAttempts", Meaning: "delivery attempts over which a message counts as stuck", Default: "10"},
 	{Section: Wiz, Name: "MaxQueueAge", Meaning: "age over which a queued message counts as stuck", Default: "24h"},
 	{Section: Wiz, Name: "MaxLogErrors", Meaning: "error records (R K J X Y) allowed in mail.log_current after the restart", Default: "0"},
+	{Section: Wiz, Name: "ProbeRecipient", Meaning: "who the mail-flow probe (baseline/mail, post/mail-probe) is sent to by SMTP", Default: "postmaster"},
+	{Section: Wiz, Name: "ProbeTimeout", Meaning: "how long the probe waits for its enqueue and delivery records in mail.log_current", Default: "60s"},
 
 	// The installer's own section: the service administrator the upgrade asks
 	// for again when it is not the default (appendix C step 8).
@@ -138,6 +140,8 @@ type Answers struct {
 	LDAPTimeout, StopTimeout, StartTimeout                                    time.Duration
 	QueueCheckWindow, QueueCheckInterval, MaxQueueAge                         time.Duration
 	MaxQueueAttempts, MaxLogErrors                                            int
+	ProbeRecipient                                                            string
+	ProbeTimeout                                                              time.Duration
 	ConfigMerge                                                               string
 	ConfigDecisions                                                           []string
 	Waivers                                                                   map[string]string
@@ -476,6 +480,8 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 	a.MaxQueueAge = dur("MaxQueueAge")
 	a.MaxQueueAttempts = num("MaxQueueAttempts")
 	a.MaxLogErrors = num("MaxLogErrors")
+	a.ProbeRecipient = str(Wiz, "ProbeRecipient")
+	a.ProbeTimeout = dur("ProbeTimeout")
 	w := f.Section(Wiz)
 	for _, kv := range w.All("ConfigDecision") {
 		if len(strings.Fields(kv.Value)) != 3 {

@@ -24,7 +24,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"mswizard/wizard/atomicfile"
+	"mswizard/internal/atomicfile"
 )
 
 // Version is the record format version written into every record.

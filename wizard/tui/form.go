@@ -11,8 +11,8 @@ import (
 
 	"github.com/charmbracelet/huh"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/wizard/answers"
-	"mswizard/wizard/atomicfile"
 )
 
 // AnswerValues are what the answers form asks: the required keys of the

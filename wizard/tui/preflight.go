@@ -20,9 +20,11 @@ type Preflight struct {
 	DirectoryURL         string
 	DirectoryErr         string // "" when the directory answered a bind
 	BackupDir            string
-	BackupFree           int64 // bytes free where the backups go
-	QueueDir             string
-	QueueFiles           int // files under the queue directory
+	// Backup and Queue are what the steps that act on them computed (their
+	// wizard.Count), never a count of the screen's own: "" when unknown.
+	Backup   wizard.Count // free space where the backups go
+	QueueDir string
+	Queue    wizard.Count // the messages backup/queue would save
 }
 
 // blocking lists the unwaived inhibitors of the plan.
@@ -83,16 +85,8 @@ func (m *model) preflightText() string {
 	} else {
 		row("directory", p.DirectoryURL+" "+m.st.bad.Render("(does not answer: "+p.DirectoryErr+")"))
 	}
-	free := "unknown"
-	if p.BackupFree >= 0 {
-		free = humanCount(p.BackupFree, "bytes") + " free"
-	}
-	row("backups", fmt.Sprintf("%s (%s)", p.BackupDir, free))
-	queue := "unknown"
-	if p.QueueFiles >= 0 {
-		queue = fmt.Sprintf("%d file(s)", p.QueueFiles)
-	}
-	row("queue", fmt.Sprintf("%s (%s)", p.QueueDir, queue))
+	row("backups", fmt.Sprintf("%s (%s)", p.BackupDir, countText(p.Backup)))
+	row("queue", fmt.Sprintf("%s (%s)", p.QueueDir, countText(p.Queue)))
 	b.WriteString("\n")
 	var fs []wizard.Finding
 	if m.plan != nil {
@@ -138,4 +132,15 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// countText is how the step said a count; "unknown" when it could not.
+func countText(c wizard.Count) string {
+	if c.Value < 0 || c.Text == "" {
+		if c.Text != "" {
+			return "unknown: " + c.Text
+		}
+		return "unknown"
+	}
+	return c.Text
 }

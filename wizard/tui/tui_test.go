@@ -416,11 +416,17 @@ func TestBackoutPlan(t *testing.T) {
 	m := newModel(ctx, cancel, Options{Mode: "backout"}, asciiRenderer())
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	m.Update(planMsg{backout: []wizard.BackoutStep{
-		{ID: "install", Title: "Run the 5.2 installer", Actions: []wizard.PlannedAction{{Summary: "restore server-root.tar"}}},
-		{ID: "stop", Title: "Stop the services", Actions: []wizard.PlannedAction{{Summary: "start-msg"}}},
+		{ID: "install", Title: "Run the 5.2 installer", Stage: "restore", Actions: []wizard.PlannedAction{{Summary: "restore server-root.tar"}}},
+		{ID: "stop", Title: "Stop the services", Stage: "start 3", Actions: []wizard.PlannedAction{{Summary: "start-msg"}}},
 	}})
 	v := m.View()
 	checkSize(t, v, 80, 24)
+	// The screen follows the backout procedure's order and names each stage.
+	for _, want := range []string{"procedure's order", "undo install — Run the 5.2 installer [restore]", "undo stop — Stop the services [start 3]"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("backout screen lacks %q", want)
+		}
+	}
 	golden(t, "backout-plan", v)
 	if len(m.rows) != 2 || m.rows[0].id != "install" {
 		t.Fatalf("rows %+v", m.rows)
@@ -563,7 +569,7 @@ func TestResumeBackoutAndStatus(t *testing.T) {
 func samplePreflight() *Preflight {
 	return &Preflight{ServerRoot: "/opt/iplanet/server5", Instance: "budgie", Installed: "5.1", Target: "5.2",
 		Regime: "plain", DirectoryURL: "ldap://ldap.siroe.com:389/o=siroe.com",
-		BackupDir: "/backup/mswizard", BackupFree: 3 << 30, QueueDir: "/opt/iplanet/server5/msg-budgie/imta/queue", QueueFiles: 42}
+		BackupDir: "/backup/mswizard", Backup: wizard.Count{Name: "backup-free-bytes", Value: 3 << 30, Text: "3.0 GiB free on /backup"}, QueueDir: "/opt/iplanet/server5/msg-budgie/imta/queue", Queue: wizard.Count{Name: "queue-messages", Value: 42, Text: "42 message file(s) in the queue"}}
 }
 
 // TestPreflightScreen: the detected host and the findings come before the plan
@@ -579,7 +585,7 @@ func TestPreflightScreen(t *testing.T) {
 	}
 	v := m.View()
 	checkSize(t, v, 80, 24)
-	for _, want := range []string{"server root:   /opt/iplanet/server5", "msg-budgie", "5.1 installed → 5.2", "(answers)", "3.0 GiB free", "42 file(s)", "[warning] PRE-DISK-001", "fix: free some space", "enter"} {
+	for _, want := range []string{"server root:   /opt/iplanet/server5", "msg-budgie", "5.1 installed → 5.2", "(answers)", "3.0 GiB free", "42 message file(s)", "[warning] PRE-DISK-001", "fix: free some space", "enter"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("preflight lacks %q", want)
 		}
