@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"mswizard/steps/host"
 )
 
 // installerAnswersName is the 0600 copy of the answers the installer reads
@@ -105,7 +107,10 @@ func (e *InstallerRunningError) Error() string {
 		"): it outlived the wizard that started it; it is never run twice nor restored under — wait for it to exit (or stop its process group), then rerun: the wizard decides from its result"
 }
 
-// installerAlive refuses while an installer of this server root lives.
+// installerAlive refuses while a silent installer of this server root lives,
+// found by its answers-copy argument. (An interactive one is found by its
+// supervisor's lock where upgrade/run-installer prepares and resolves;
+// supervisorAlive is that check for the other callers.)
 func (c *Config) installerAlive() error {
 	ps := c.installerProcs()
 	if len(ps) == 0 {
@@ -118,9 +123,25 @@ func (c *Config) installerAlive() error {
 	return &InstallerRunningError{Procs: d}
 }
 
+// supervisorAlive refuses while the supervisor of an interactive installer run
+// (`mswizard installer-pty`) still holds its lock.
+func (c *Config) supervisorAlive() error {
+	running, pid, err := host.SupervisorRunning(filepath.Join(c.StateDir, "installer.lock"))
+	if err != nil || !running {
+		return err
+	}
+	return &InstallerRunningError{Procs: []string{fmt.Sprintf("pid %d, the supervisor of the interactive installer (transcript %s)", pid, filepath.Join(c.StateDir, "installer.transcript"))}}
+}
+
 // RefuseWhileInstallerRuns is for commands that would act on an installer
-// action (`resolve upgrade/run-installer --retry`): an error while one lives.
-func RefuseWhileInstallerRuns(c *Config) error { return c.installerAlive() }
+// action (`resolve upgrade/run-installer --retry`): an error while one lives,
+// silent or interactive.
+func RefuseWhileInstallerRuns(c *Config) error {
+	if err := c.installerAlive(); err != nil {
+		return err
+	}
+	return c.supervisorAlive()
+}
 
 // ScrubInstallerAnswers removes the installer's copy of the answers (it holds
 // the secrets) when no installer is using it: a wizard killed with -9 while the

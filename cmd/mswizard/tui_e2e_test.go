@@ -79,8 +79,10 @@ func TestTUIDemoUpgradeInTmux(t *testing.T) {
 	name := fmt.Sprintf("mswizard-e2e-%d", os.Getpid())
 	p := &tmuxPane{t: t, name: name}
 	// The pane outlives the program (sleep) so its last screen can be read.
+	// 40 rows: the preflight findings above the plan (disk, directory,
+	// configuration directory, version) leave the first stop on screen.
 	cmd := fmt.Sprintf("TERM=xterm-256color %s demo --dir %s; sleep 600", bin, dir)
-	p.tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", cmd)
+	p.tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "40", cmd)
 	t.Cleanup(func() {
 		_ = exec.Command("tmux", "kill-session", "-t", name).Run()
 		_ = exec.Command(bin, "demo", "--stop", "--dir", dir).Run()
