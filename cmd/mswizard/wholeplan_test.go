@@ -97,6 +97,16 @@ func TestThePlanOfAFreshWorldIsWhatTheRunJournals(t *testing.T) {
 	recs, _ := journal.Read(state)
 	mark := int(recs[len(recs)-1].Seq)
 	remaining := plannedActions(t, bin, h.inf)
+	// The one thing a plan cannot know: the live world's job controller may
+	// deliver the last queued messages before the stops, and backup/queue
+	// ("if it holds messages") then finds the queue empty and saves nothing.
+	// The journal says so; only then is the planned queue archive dropped.
+	for _, r := range recs {
+		if r.Kind == journal.KindSkipped && r.Step == "backup/queue" && strings.Contains(r.Note, "the queue is empty") {
+			whole = slices.DeleteFunc(whole, func(l string) bool { return strings.HasPrefix(l, "backup/queue: ") })
+			t.Logf("the queue emptied between the plan and the stops: %s", r.Note)
+		}
+	}
 
 	out, code = run(t, bin, "upgrade", "--answers", h.inf, "--yes")
 	if code != 0 {
