@@ -3,7 +3,6 @@ package host
 import (
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -13,7 +12,8 @@ import (
 // package (issue 13: the host model comes from the documentation, not from
 // the simulator).
 func TestProductionPackagesDoNotImportFixtures(t *testing.T) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// go test puts its own GOROOT/bin first on the PATH of the test.
+	goTool := "go"
 	cmd := exec.Command(goTool, "list", "-deps", "./wizard/...", "./steps/...", "./backup/...", "./ldif/...")
 	cmd.Dir = filepath.Join("..", "..")
 	out, err := cmd.CombinedOutput()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"mswizard/steps/node"
@@ -132,10 +131,6 @@ func (w *world) read(rel string) string {
 		w.t.Fatal(err)
 	}
 	return string(b)
-}
-
-func indent(s string) string {
-	return "    " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ") + "\n"
 }
 
 func nodeCommand(argv []string) node.Command { return node.Command{Argv: argv} }

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
-	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -70,25 +67,6 @@ func readProc(pid int) (testProc, bool) {
 		}
 	}
 	return p, true
-}
-
-func readPidFile(path string) (int, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return 0, nil
-	}
-	pid, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, fmt.Errorf("not a pid: %q", s)
-	}
-	return pid, nil
 }
 
 // superviseStatus reads daemontools' supervise/status: the pid

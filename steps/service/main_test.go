@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -174,23 +173,6 @@ func (h *fakeHost) script(path, body string) {
 	}
 }
 
-// start runs the helper for service directly and waits until it answers.
-func (h *fakeHost) start(service string) int {
-	h.t.Helper()
-	cmd := exec.Command("/bin/sh", "-c", h.spawnLine(service))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		h.t.Fatalf("start %s: %v: %s", service, err, out)
-	}
-	pid, err := readPidFile(h.pidFile(service))
-	if err != nil || pid == 0 {
-		h.t.Fatalf("start %s: no pid file (%v)", service, err)
-	}
-	if h.ports[service] > 0 && !portOpen(context.Background(), "127.0.0.1", h.ports[service]) {
-		h.t.Fatalf("start %s: port %d does not answer", service, h.ports[service])
-	}
-	return pid
-}
-
 // runPlan executes every planned action like the runner would, returning the
 // receipts and the first error.
 func runPlan(t *testing.T, ctx context.Context, env *wizard.Env, s wizard.Step) ([]wizard.Receipt, error) {
@@ -220,9 +202,4 @@ func summaries(acts []wizard.Action) []string {
 		out[i] = a.Summary
 	}
 	return out
-}
-
-func alive(pid int) bool {
-	_, ok := readProc(pid)
-	return ok
 }

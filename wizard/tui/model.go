@@ -183,8 +183,7 @@ type model struct {
 
 	diff        *wizard.Review
 	diffErr     error
-	diffFiles   []int // indexes of the report's files that differ
-	diffFile    int   // the one shown, in diffFiles
+	diffFile    int // the one shown, in diffFiles
 	conflictSel int
 	choices     map[[2]string]string // file, key -> the chosen option's value
 	diffNote    string
