@@ -24,7 +24,7 @@ import (
 
 // installedVersion is the installed version as the product itself reports it:
 // `imsimta version`, cross-checked with SERVER-ROOT/setup/install.inf
-// (steps/host.ReadVersion; docs/host-facts-installer.md rows F-VER-001, F-VER-002).
+// (steps/host.ReadVersion; docs/host-facts.md rows F-VER-001, F-VER-002).
 func (c *Config) installedVersion(ctx context.Context, env *wizard.Env) host.InstalledVersion {
 	return host.ReadVersion(ctx, execVersion{env}, c.Host.ServerRoot(), c.Host.Instance)
 }
@@ -169,7 +169,7 @@ func (s *installerStep) unknownVersion(v host.InstalledVersion) error {
 	imsimta := filepath.Join(s.c.Host.MsgDir(), "imsimta")
 	return &wizard.DecisionError{Step: s.ID(), Why: "the installed Messaging Server version cannot be told: " + v.Why,
 		Choices: []string{
-			fmt.Sprintf("run `%s version` by hand and fix what keeps it from naming the release (docs/host-facts-installer.md F-VER-001), then rerun", imsimta),
+			fmt.Sprintf("run `%s version` by hand and fix what keeps it from naming the release (docs/host-facts.md F-VER-001), then rerun", imsimta),
 			"mswizard backout                     take back everything done so far",
 		}}
 }
@@ -200,7 +200,7 @@ func (s *installerStep) Findings(ctx context.Context, env *wizard.Env) ([]wizard
 		}
 		return []wizard.Finding{{ID: "PRE-VER-001", Severity: sev,
 			Message:     "the installed Messaging Server version cannot be told: " + v.Why,
-			Remediation: fmt.Sprintf("make `%s version` name the installed release (docs/host-facts-installer.md F-VER-001); the wizard never guesses a version", filepath.Join(s.c.Host.MsgDir(), "imsimta"))}}, nil
+			Remediation: fmt.Sprintf("make `%s version` name the installed release (docs/host-facts.md F-VER-001); the wizard never guesses a version", filepath.Join(s.c.Host.MsgDir(), "imsimta"))}}, nil
 	case v.Is(a.TargetVersion):
 		return []wizard.Finding{{ID: "PRE-VER-000", Severity: wizard.Warning,
 			Message:     fmt.Sprintf("%s already reports %s (%s): upgrade/run-installer will not run the installer", filepath.Join(s.c.Host.MsgDir(), "imsimta"), a.TargetVersion, v.IMSimta),
@@ -352,7 +352,7 @@ func (s *installerStep) interactive(ctx context.Context, env *wizard.Env, r *wiz
 	nonce := fmt.Sprintf("%d-%d", os.Getpid(), env.Now().UnixNano())
 	spec := host.InstallerSpec{Nonce: nonce, Argv: []string{c.Answers.Installer, "-k"}, Dir: filepath.Dir(c.Answers.Installer),
 		// A line-by-line dialogue, read by a program: no terminal queries or
-		// colour (docs/host-facts-installer.md F-INS-010).
+		// colour (docs/host-facts.md F-INS-010).
 		Env:     []string{"TERM=dumb"},
 		Prompts: specPrompts, PromptTimeout: c.Answers.InstallerPromptTimeout,
 		Transcript: s.transcriptPath(), Result: s.resultPath(), Lock: s.lockPath()}
@@ -690,7 +690,7 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 }
 
 // configutil is the product's configutil of the instance, through which the
-// merge sets local.conf and msg.conf values (docs/host-facts-installer.md
+// merge sets local.conf and msg.conf values (docs/host-facts.md
 // F-MRG-002): `configutil -o NAME -v VALUE` to set, `configutil -o NAME` to read
 // back.
 func (c *Config) configutil(env *wizard.Env) configdiff.Configutil {
@@ -726,7 +726,7 @@ func secretName(name string) bool {
 
 // compileMTA runs `imsimta cnbuild` when the merge changed the MTA's
 // configuration (imta/config/*): until it is compiled, the MTA runs with the
-// old compiled image (docs/host-facts-installer.md F-MRG-001). It is repeatable,
+// old compiled image (docs/host-facts.md F-MRG-001). It is repeatable,
 // so a resumed merge compiles again.
 func (c *Config) compileMTA(ctx context.Context, env *wizard.Env, r *wizard.Receipt, changed []string) error {
 	var mta []string

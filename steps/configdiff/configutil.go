@@ -14,7 +14,7 @@ import (
 // Configutil sets and reads Messaging Server configuration parameters the
 // way the product documents, `configutil -o NAME -v VALUE` and `configutil -o
 // NAME` (iPlanet Messaging Server 5.2 Reference Manual, chapter 1,
-// "configutil"; docs/host-facts-installer.md F-MRG-002), instead of the merge
+// "configutil"; docs/host-facts.md F-MRG-002), instead of the merge
 // editing local.conf and msg.conf itself: configutil knows which store a
 // parameter lives in (local.conf for local.*, the configuration directory and
 // its cache otherwise).

@@ -2,7 +2,7 @@ package host
 
 // The Messaging Server installer's interactive dialogue (`setup -k`), as the
 // iPlanet Messaging Server 5.2 Installation Guide, appendix C, "Messaging Server
-// 5.2 へのアップグレード", documents it (docs/host-facts-installer.md, rows
+// 5.2 へのアップグレード", documents it (docs/host-facts.md, rows
 // F-INS-001 to F-INS-008): the prompts the wizard answers, where each answer comes
 // from, and the rules for everything else — a prompt no row covers stops the
 // run and is shown verbatim; the wizard never guesses an answer.

@@ -4,7 +4,7 @@ package host
 // pseudo-terminal `setup -k` runs on, answers its prompts, keeps the
 // transcript and records how the run ended.
 //
-// Why a process of its own (docs/host-facts-installer.md, row F-INS-009): when the
+// Why a process of its own (docs/host-facts.md, row F-INS-009): when the
 // last holder of a pty's master side closes it, the kernel hangs up the slave
 // and sends SIGHUP to the installer's session — an installer whose master were
 // held by the wizard would die with a killed wizard, half-way, and its reads

@@ -1,7 +1,7 @@
 package host
 
 // The installed version, from what the product itself leaves on the host
-// (docs/host-facts-installer.md, rows F-VER-001 and F-VER-002). Nothing here reads a
+// (docs/host-facts.md, rows F-VER-001 and F-VER-002). Nothing here reads a
 // file the wizard or the simulator invented.
 
 import (
