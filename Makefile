@@ -5,7 +5,7 @@ GO        ?= go
 BIN       := bin/mswizard
 BUILD     := build
 PKGS      := slapd ldap-utils 389-ds-base daemontools ucspi-tcp procps zstd tmux e2fsprogs mount openssh-server util-linux chromium man-db ansible-core
-TESTFLAGS ?= -timeout 15m
+TESTFLAGS ?= -timeout 40m
 
 .PHONY: cross all build test demo bench lint deps clean man deb deb-test
 
