@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -36,7 +37,9 @@ func TestStagedWindowsAndLeftOutSteps(t *testing.T) {
 	if strings.Contains(out, "imsimta stop dispatcher") {
 		t.Fatalf("the second window stopped the dispatcher again:\n%s", out)
 	}
-	if ents, _ := filepath.Glob(filepath.Join(h.w.StateDir(), "ldif", "*.ldif")); len(ents) != 0 {
+	// directory/config-export (o=NetscapeRoot, required: the backout puts
+	// this server's part back from it) still writes DATE.config.ldif.
+	if ents, _ := filepath.Glob(filepath.Join(h.w.StateDir(), "ldif", "*.ldif")); slices.ContainsFunc(ents, func(p string) bool { return !strings.HasSuffix(p, ".config.ldif") }) {
 		t.Fatalf("a left-out export wrote %v", ents)
 	}
 	h.requireVersion(t, "5.2")

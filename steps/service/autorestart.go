@@ -217,12 +217,12 @@ func (s *autoRestartOn) targets(ctx context.Context, env *wizard.Env) (map[strin
 	if len(st.Config) > 0 {
 		return st.Config, nil
 	}
+	if !s.c.hasWatcher(ctx) {
+		return nil, nil // host-facts: F-SVC-004: stop/auto-restart switched nothing off
+	}
 	if env.Projected(facts.AutoRestartOff) {
 		// A whole-run plan: stop/auto-restart will record the values now.
 		return s.c.switchesNow()
-	}
-	if !s.c.hasWatcher(ctx) {
-		return nil, nil // host-facts: F-SVC-004
 	}
 	return map[string]*string{"local.watcher.enable": ptr("yes")}, nil
 }
