@@ -96,6 +96,13 @@ func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
 		}
 		return usagef("no terminal and no answers: give --answers install.inf for a batch run (see `mswizard answers template`)")
 	}
+	return applyRun(ctx, c, out)
+}
+
+// applyRun is the batch face of every run, the upgrade's and a runbook
+// file's: load, check the step names, plan (--dry-run) or apply with the
+// journal held, write the report, and after a failure say what is kept safe.
+func applyRun(ctx context.Context, c *common, out io.Writer) error {
 	s, err := c.load(ctx, os.Stdin)
 	if err != nil {
 		return err
@@ -125,7 +132,11 @@ func runUpgrade(ctx context.Context, c *common, out, errw io.Writer) error {
 	writeReport(ctx, s, j)
 	if c.output == "text" {
 		if err == nil {
-			fmt.Fprintf(out, "upgrade complete; report: %s\n", reportPath(s))
+			what := "upgrade"
+			if s.rb != nil {
+				what = "runbook " + s.rb.book.ID
+			}
+			fmt.Fprintf(out, "%s complete; report: %s\n", what, reportPath(s))
 		} else {
 			var b strings.Builder
 			printKeptSafe(s, &b)
@@ -164,6 +175,9 @@ func printKeptSafe(s *session, w io.Writer) {
 	}
 	if ents, _ := filepath.Glob(filepath.Join(s.state, "ldif", "*.ldif")); len(ents) > 0 {
 		fmt.Fprintf(w, "  directory exports: %s\n", strings.Join(ents, ", "))
+	}
+	if s.rb != nil {
+		fmt.Fprintf(w, "  saved originals: %s\n", filepath.Join(s.state, "saved"))
 	}
 	fmt.Fprintf(w, "  report: %s\n", reportPath(s))
 }

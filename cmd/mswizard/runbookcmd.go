@@ -153,43 +153,7 @@ func runRunbook(ctx context.Context, c *common, out io.Writer) error {
 	if _, err := runbook.Load(c.runbook); err != nil {
 		return err
 	}
-	s, err := c.load(ctx, os.Stdin)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	if err := wizard.ValidateStepIDs(s.steps, s.options(c)); err != nil {
-		return usagef("%v", err)
-	}
-	if c.dryRun {
-		return printPlan(ctx, s, c, out)
-	}
-	if err := s.openLog(); err != nil {
-		return err
-	}
-	if useTUI(c) && c.answersPath == "" {
-		return runTUI(ctx, s, c) // resumed from --state-dir on a terminal
-	}
-	j, err := s.openJournal()
-	if err != nil {
-		return err
-	}
-	defer j.Close()
-	s.rememberAnswers(j)
-	r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j, Opts: s.options(c), Events: batchPrinter(out, c.output)}
-	err = r.Apply(ctx)
-	writeReport(ctx, s, j)
-	if c.output == "text" {
-		if err == nil {
-			fmt.Fprintf(out, "runbook %s complete; report: %s\n", s.rb.book.ID, reportPath(s))
-		} else {
-			var b strings.Builder
-			printKeptSafe(s, &b)
-			fmt.Fprintf(&b, "  saved originals: %s\n", filepath.Join(s.state, "saved"))
-			err = &withNote{err: err, note: b.String()}
-		}
-	}
-	return err
+	return applyRun(ctx, c, out)
 }
 
 // runbookCmd is `mswizard runbook list|validate`.
