@@ -172,13 +172,7 @@ func (x OSExecer) Run(ctx context.Context, c Command) (Result, error) {
 	case err = <-done:
 	case <-timer.C:
 		timedOut = true
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case err = <-done:
-		case <-time.After(grace):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			err = <-done
-		}
+		err = StopGroup(cmd.Process.Pid, done, grace)
 	}
 	res.Duration = time.Since(start)
 	res.Tail = tail.String()
@@ -243,4 +237,18 @@ func needsQuote(r rune) bool {
 		return false
 	}
 	return !strings.ContainsRune("-_./=:,+@%", r)
+}
+
+// StopGroup ends the process group led by pid (a child started with Setpgid):
+// SIGTERM to the group, then SIGKILL once grace has passed without done
+// delivering the child's Wait result, which it returns.
+func StopGroup(pid int, done <-chan error, grace time.Duration) error {
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(grace):
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		return <-done
+	}
 }

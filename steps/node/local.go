@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"mswizard/wizard"
 )
 
 // Local is the machine the wizard runs on, reached with package os and os/exec.
@@ -72,13 +74,7 @@ func (l Local) Run(ctx context.Context, c Command) (Result, error) {
 	select {
 	case werr = <-waited:
 	case <-ctx.Done():
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case werr = <-waited:
-		case <-time.After(grace):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			werr = <-waited
-		}
+		werr = wizard.StopGroup(cmd.Process.Pid, waited, grace)
 	}
 	res.Duration = time.Since(start)
 	res.Output = readTail(out, maxOutput)
