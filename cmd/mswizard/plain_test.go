@@ -17,6 +17,24 @@ import (
 // 38;2 and their backgrounds): what NO_COLOR (https://no-color.org) forbids.
 var sgrColor = regexp.MustCompile(`\x1b\[[0-9;]*(3[0-8]|9[0-7]|4[0-8]|10[0-7])(;[0-9;]*)?m`)
 
+// terminalNeutralEnv is the test's environment without the variables that
+// decide colour on their own: NO_COLOR, CLICOLOR, CLICOLOR_FORCE, COLORTERM,
+// TERM, TERM_PROGRAM, and CI (termenv treats any CI as "not a terminal"), so
+// each case states the variables it is about and a CI runner's own settings
+// do not change what the program draws.
+func terminalNeutralEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "COLORTERM", "TERM", "TERM_PROGRAM", "CI":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
 // onTerminal runs the binary on a pseudo-terminal for a while with env added,
 // answering the terminal queries a real terminal answers (background colour,
 // cursor position) so the program does not wait for them, and returns what
@@ -24,7 +42,7 @@ var sgrColor = regexp.MustCompile(`\x1b\[[0-9;]*(3[0-8]|9[0-7]|4[0-8]|10[0-7])(;
 func onTerminal(t *testing.T, bin string, env []string, wait time.Duration, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(terminalNeutralEnv(), env...)
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 30, Cols: 100})
 	if err != nil {
 		t.Fatal(err)
