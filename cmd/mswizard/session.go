@@ -48,7 +48,7 @@ type session struct {
 	env     *wizard.Env
 	state   string
 	logFile *os.File
-	rb      *rbSession // a runbook file's run (runbookcmd.go); nil for the upgrade
+	rb      *rbSession // a runbook file's run (runbook_session.go); nil for the upgrade
 	// hostLock is the server root's host-wide lock, held with the journal.
 	hostLock *journal.HostLock
 }

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"mswizard/internal/atomicfile"
+	"mswizard/steps/node"
+	"mswizard/steps/runbook"
+	"mswizard/wizard"
+	"mswizard/wizard/journal"
+)
+
+// rbSession is what a session holds for a runbook file's run: the runbook,
+// its answers, and the RUNBOOK argument that names it again.
+type rbSession struct {
+	book   *runbook.Runbook
+	values *runbook.Values
+	ref    string // a shipped id, or the runbook file's absolute path
+}
+
+// runbookRefFile, in the state directory, names the runbook of the run there,
+// so `status`, `resolve` and `backout --state-dir D` load the same one.
+const runbookRefFile = "runbook.ref"
+
+// runbookRef says which runbook a session runs, or "" for the Messaging
+// Server upgrade: `run RUNBOOK`, else the state directory's runbook.ref, else
+// the journal's pin, else the answers file's [Runbook] Runbook.
+func (c *common) runbookRef(answersPath string) string {
+	if c.runbook != "" {
+		return c.runbook
+	}
+	if c.stateDir != "" {
+		if b, err := os.ReadFile(filepath.Join(c.stateDir, runbookRefFile)); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+		if recs, err := journal.Read(c.stateDir); err == nil {
+			if st := wizard.Fold(recs); st.Pin != nil && st.Pin.Runbook != "" {
+				return st.Pin.Runbook
+			}
+		}
+	}
+	if name, err := runbook.ReadRunbookName(answersPath); err == nil && name != "" {
+		return name
+	}
+	return ""
+}
+
+// loadRunbook builds a session for a runbook file's run: the same engine,
+// journal and faces as the upgrade, with the runbook's steps.
+func (c *common) loadRunbook(ref, answersPath string) (*session, error) {
+	rb, err := runbook.Load(ref)
+	if err != nil {
+		return nil, err
+	}
+	v, err := runbook.LoadValues(rb, answersPath)
+	if err != nil {
+		return nil, err
+	}
+	if v.Runbook != "" && c.runbook != "" && v.Runbook != c.runbook && filepath.Base(strings.TrimSuffix(v.Runbook, filepath.Ext(v.Runbook))) != rb.ID {
+		return nil, usagef("%s is the answers for runbook %s, not %s", answersPath, v.Runbook, c.runbook)
+	}
+	state := v.StateDir
+	if c.stateDir != "" {
+		state = c.stateDir
+	}
+	if state == "" {
+		return nil, usagef("%s: [%s] has no StateDir, and no --state-dir was given", answersPath, runbook.Section)
+	}
+	// The answers' [Nodes] are reached over SSH; each connects on first use,
+	// so a plan or a status does not need them up.
+	nodes, order := map[string]node.Node{"local": node.Local{}}, []string(nil)
+	for _, c := range v.Nodes {
+		nodes[c.Name] = node.NewSSH(c)
+		order = append(order, c.Name)
+	}
+	steps, err := runbook.Build(rb, v, runbook.Options{StateDir: state, Nodes: nodes, Order: order})
+	if err != nil {
+		return nil, err
+	}
+	if runbook.IsFile(ref) {
+		if abs, err := filepath.Abs(ref); err == nil {
+			ref = abs
+		}
+	}
+	return &session{
+		rb:    &rbSession{book: rb, values: v, ref: ref},
+		state: state, steps: steps,
+		env: &wizard.Env{Root: "/", StateDir: state, Exec: wizard.OSExecer{}, Now: time.Now, Log: slog.New(slog.DiscardHandler)},
+	}, nil
+}
+
+func (s *session) answersHash() string {
+	if s.rb != nil {
+		return s.rb.values.Hash(s.rb.book)
+	}
+	return s.answers.Hash()
+}
+
+func (s *session) answersFile() string {
+	if s.rb != nil {
+		return s.rb.values.Path
+	}
+	return s.answers.Path
+}
+
+// rememberRunbook writes the state directory's runbook.ref.
+func (s *session) rememberRunbook() {
+	if s.rb == nil {
+		return
+	}
+	if err := atomicfile.WriteFile(filepath.Join(s.state, runbookRefFile), []byte(s.rb.ref+"\n"), 0o600); err != nil {
+		s.env.Log.Error("runbook.ref", "err", err)
+	}
+}
