@@ -19,6 +19,7 @@ import (
 	"mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
+	"mswizard/wizard/journal"
 	"mswizard/wizard/lines"
 )
 
@@ -398,7 +399,31 @@ func (s *installerStep) interactive(ctx context.Context, env *wizard.Env, r *wiz
 	if out.ExitCode != 0 || runErr != nil {
 		return fmt.Errorf("installer: exit %d%s (transcript %s)", out.ExitCode, sigText(out.Signal), s.transcriptPath())
 	}
+	r.Decisions = append(r.Decisions, installerDecisions(prompts, out.Outcome.Answered)...)
 	return s.finish(ctx, env, r, installerRun{VersionBefore: before, Mode: "interactive", Transcript: s.transcriptPath(), Answered: out.Outcome.Answered})
+}
+
+// installerDecisions are the installer's prompts answered from the answers
+// file, in order, for the journal (a secret answer is never written).
+func installerDecisions(prompts []host.Prompt, answered []string) []journal.Decision {
+	var out []journal.Decision
+	for _, name := range answered {
+		for _, p := range prompts {
+			if p.Name != name {
+				continue
+			}
+			choice := p.Answer
+			switch {
+			case p.Secret:
+				choice = "REDACTED"
+			case choice == "":
+				choice = "Enter (the installer's default)"
+			}
+			out = append(out, journal.Decision{Kind: journal.DecideInstaller, Subject: name, Choice: choice, Source: journal.SourceAnswers, Reason: p.Source})
+			break
+		}
+	}
+	return out
 }
 
 func sigText(sig string) string {

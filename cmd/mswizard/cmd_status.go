@@ -50,6 +50,9 @@ type statusStep struct {
 	Node  string           `json:"node,omitempty"`
 	State wizard.StepState `json:"state"`
 	Note  string           `json:"note,omitempty"`
+	// Decisions taken on the step (confirmations, waivers, resolutions,
+	// configuration decisions), as the journal keeps them.
+	Decisions []journal.Decision `json:"decisions,omitempty"`
 }
 
 func printStatus(ctx context.Context, s *session, c *common, out io.Writer) error {
@@ -98,6 +101,9 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 			line += "  — " + x.Note
 		}
 		fmt.Fprintln(out, line)
+		for _, d := range x.Decisions {
+			fmt.Fprintf(out, "  %-10s   decided: %s\n", "", d)
+		}
 	}
 	if len(nodes) > 1 {
 		fmt.Fprintln(out, "per node:")
@@ -158,7 +164,7 @@ func statusSteps(steps []wizard.Step, st *wizard.State) []statusStep {
 			state = "undoing"
 			note = fmt.Sprintf("a backout stopped inside this step (%d undo action(s) done); run `mswizard backout` to finish it", len(r.UndoDone))
 		}
-		out = append(out, statusStep{ID: step.ID(), Node: stepNode(step), State: state, Note: note})
+		out = append(out, statusStep{ID: step.ID(), Node: stepNode(step), State: state, Note: note, Decisions: r.Decisions})
 	}
 	return out
 }
