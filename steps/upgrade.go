@@ -658,9 +658,7 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 		return nil, fmt.Errorf("carry the store set aside: %w", err)
 	}
 	err := backup.Restore(ctx, rec.Archive, backup.RestoreOptions{Target: c.Host.ServerRoot(), Now: env.Now, Contents: inside, Keep: keep,
-		Progress: func(p backup.Progress) {
-			env.Progress(wizard.Progress{What: "bytes", Done: p.Bytes, Total: p.TotalBytes, DoneFiles: p.Files, TotalFiles: p.TotalFiles})
-		}})
+		Progress: backupProgress(env)})
 	if err != nil {
 		return nil, fmt.Errorf("restore %s: %w; %s", c.Host.ServerRoot(), err, putBack(carry, [][2]string{
 			{queueCarry, c.Host.QueueDir()}, {storeCarry, c.Host.StorePrimary()}, {asideCarry, aside}}))

@@ -217,11 +217,20 @@ func (r *Runner) nodeOf(id string) string {
 	return ""
 }
 
+// progressEvery is how often, at most, a long action's progress reaches the
+// faces; each face shows it more sparingly still (a batch line every few
+// seconds).
+const progressEvery = 250 * time.Millisecond
+
 func (r *Runner) wireEnv(step string) {
 	r.Env.Nop()
+	meter := NewMeter(r.Env.Now)
 	r.Env.Progress = func(p Progress) {
 		p.Step = step
-		r.emit(Event{Kind: EvProgress, Step: step, Progress: &p})
+		p = meter.Observe(p)
+		if meter.Due(p, progressEvery) {
+			r.emit(Event{Kind: EvProgress, Step: step, Progress: &p})
+		}
 	}
 	r.Env.Output = func(s, line string) { r.emit(Event{Kind: EvOutput, Step: s, Message: line}) }
 }

@@ -182,14 +182,26 @@ type Env struct {
 	projection map[Fact]bool
 }
 
-// Progress reports how far a long action has come.
+// Progress reports how far a long action has come. A step fills What, Phase
+// and the counts; the runner adds Elapsed, Rate and ETA (wizard.Meter).
 type Progress struct {
 	Step       string `json:"step"`
-	What       string `json:"what"` // "files", "bytes", "entries"
+	Phase      string `json:"phase,omitempty"` // "archive", "verify", "restore", "export"
+	What       string `json:"what"`            // "files", "bytes", "entries"
 	Done       int64  `json:"done"`
 	Total      int64  `json:"total"` // 0 when unknown
 	DoneFiles  int64  `json:"done_files,omitempty"`
 	TotalFiles int64  `json:"total_files,omitempty"`
+	// DoneBytes is the bytes written so far when What counts something else
+	// (an LDIF export's entries).
+	DoneBytes int64 `json:"done_bytes,omitempty"`
+	// Elapsed is the time since the phase began; Rate is What per second
+	// over it; ETA is how long the rest should take at that rate, and
+	// ETAKnown says there is one (a total and a rate to divide by).
+	Elapsed  time.Duration `json:"elapsed_ns,omitempty"`
+	Rate     float64       `json:"rate,omitempty"`
+	ETA      time.Duration `json:"eta_ns,omitempty"`
+	ETAKnown bool          `json:"eta_known,omitempty"`
 }
 
 // Nop fills the optional callbacks of an Env so steps can call them unconditionally.
