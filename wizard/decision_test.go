@@ -113,6 +113,9 @@ func TestAJournalWithDecisionsInNoteStillReads(t *testing.T) {
 		t.Errorf("waiver reads as %+v", d)
 	}
 	st := Fold(recs)
+	if len(st.Waivers) != 1 || st.Waivers[0].Subject != "PRE-DISK-001" {
+		t.Errorf("waivers fold as %+v", st.Waivers)
+	}
 	c := st.Step("upgrade/c")
 	if c.State != StateDone || !c.Confirmed || len(c.DoneActions) != 1 {
 		t.Errorf("upgrade/c folds as %+v", c)

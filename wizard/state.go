@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"encoding/json"
+	"slices"
 
 	"mswizard/wizard/journal"
 )
@@ -96,6 +97,9 @@ type State struct {
 	// BackedOut is true when the last thing the journal records is a completed backout.
 	BackedOut bool
 	Epochs    int
+	// Waivers are the preflight inhibitors waived in this epoch, each once
+	// (every run journals the waivers it applied).
+	Waivers []journal.Decision
 }
 
 // Pin is the set of inputs a journal is bound to.
@@ -139,10 +143,16 @@ func Fold(recs []journal.Record) *State {
 		case journal.KindBackoutDone:
 			st.Steps = map[string]*StepRecord{}
 			st.Order = nil
+			st.Waivers = nil
 			st.BackedOut = true
 			st.Epochs++
 			continue
-		case journal.KindRunStart, journal.KindRunEnd, journal.KindNote, journal.KindFinding, journal.KindWaived:
+		case journal.KindWaived:
+			if d := journal.DecisionOf(r); d != nil && !slices.ContainsFunc(st.Waivers, func(w journal.Decision) bool { return w.Subject == d.Subject }) {
+				st.Waivers = append(st.Waivers, *d)
+			}
+			continue
+		case journal.KindRunStart, journal.KindRunEnd, journal.KindNote, journal.KindFinding:
 			continue
 		}
 		if r.Step == "" {

@@ -43,6 +43,8 @@ type StatusReport struct {
 	// Host is what the steps read on the host now (the queue backup/queue
 	// would save, the free space preflight/disk-space weighs), by their rules.
 	Host map[string]wizard.Count `json:"host,omitempty"`
+	// Waivers are the preflight inhibitors this run waived, and why.
+	Waivers []journal.Decision `json:"waivers,omitempty"`
 }
 
 type statusStep struct {
@@ -66,6 +68,7 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 		rep.Holder = &h
 	}
 	rep.Steps = statusSteps(s.steps, st)
+	rep.Waivers = st.Waivers
 	rep.Host = wizard.CountsOf(ctx, s.env, s.steps)
 	r := &wizard.Runner{Steps: s.steps, Env: s.env}
 	rep.Backout, _ = r.BackoutPlan(ctx, recs)
@@ -104,6 +107,9 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 		for _, d := range x.Decisions {
 			fmt.Fprintf(out, "  %-10s   decided: %s\n", "", d)
 		}
+	}
+	for _, w := range rep.Waivers {
+		fmt.Fprintf(out, "waived: %s\n", w)
 	}
 	if len(nodes) > 1 {
 		fmt.Fprintln(out, "per node:")
