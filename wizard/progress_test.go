@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -94,5 +95,57 @@ func TestMeterDueDoesNotFlood(t *testing.T) {
 	}
 	if last.DoneFiles != 1000 {
 		t.Fatalf("the last report shown is %d files, want the complete 1000", last.DoneFiles)
+	}
+}
+
+// progressStep's one action reports 100 MiB in 1 MiB steps, 10 ms apart on
+// the test's clock.
+type progressStep struct {
+	fakeStep
+	clk *fakeClock
+}
+
+func (s *progressStep) Plan(ctx context.Context, env *Env) ([]Action, error) {
+	return []Action{{Summary: "archive", Idempotent: true, Do: func(ctx context.Context, r *Receipt) error {
+		for i := int64(0); i <= 100; i++ {
+			s.clk.tick(10 * time.Millisecond)
+			env.Progress(Progress{Phase: "archive", What: "bytes", Done: mib(i), Total: mib(100), DoneFiles: i, TotalFiles: 100})
+		}
+		return nil
+	}}}, nil
+}
+
+// TestTheRunnerMetersAndThrottlesProgress: the runner hands the faces a
+// long action's progress with its step, rate and ETA on the run's clock, at
+// most four times a second, the last report included.
+func TestTheRunnerMetersAndThrottlesProgress(t *testing.T) {
+	h := newHarness(t)
+	clk := newFakeClock()
+	h.steps = []Step{&progressStep{fakeStep{id: "backup/b", dir: h.dir, n: 1}, clk}}
+	r, done := h.runner(t, Options{})
+	r.Env.Now = clk.now
+	err := r.Apply(context.Background())
+	done()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []Progress
+	for _, e := range h.events {
+		if e.Kind == EvProgress {
+			ps = append(ps, *e.Progress)
+		}
+	}
+	// 1 s of reports: the first, one each 250 ms, the last.
+	if len(ps) < 5 || len(ps) > 6 {
+		t.Fatalf("%d progress events of 101 reports over 1 s, want 5 or 6", len(ps))
+	}
+	last := ps[len(ps)-1]
+	if last.Step != "backup/b" || last.Done != mib(100) || !last.ETAKnown || last.ETA != 0 {
+		t.Errorf("last progress %+v, want the step's, complete, ETA 0", last)
+	}
+	mid := ps[2]
+	// 1 MiB per 10 ms: 100 MiB/s, and the rest of 100 MiB at that rate.
+	if mid.Rate != float64(mib(100)) || mid.ETA != time.Duration(float64(mib(100)-mid.Done)/mid.Rate*float64(time.Second)) {
+		t.Errorf("progress %+v: want 100 MiB/s and the ETA of the rest", mid)
 	}
 }
