@@ -67,7 +67,7 @@ func (d Decision) String() string {
 	default:
 		fmt.Fprintf(&b, "%s %s: %s", d.Kind, d.Subject, d.Choice)
 	}
-	if d.Reason != "" {
+	if d.Reason != "" && d.Kind != DecideConfirm { // a confirmation's reason is the question asked
 		fmt.Fprintf(&b, " (%s)", d.Reason)
 	}
 	if d.Source != "" {

@@ -480,7 +480,8 @@ func resumeStatus() []StatusLine {
 	return []StatusLine{
 		{Step: "disk", State: "done"},
 		{Step: "stop", State: "done"},
-		{Step: "install", State: "in-doubt", Note: "action 1 began and has no outcome: ./setup -s install.inf"},
+		{Step: "install", State: "in-doubt", Note: "action 1 began and has no outcome: ./setup -s install.inf",
+			Decisions: []string{"confirmed install [by tui]"}},
 		{Step: "start", State: "pending"},
 		{Step: "check", State: "pending"},
 	}
