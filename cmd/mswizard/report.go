@@ -285,7 +285,9 @@ func buildReport(in reportInput) *runReport {
 		key := fmt.Sprintf("%s/%d/%t", r.Step, r.Action, isUndo(r.Kind))
 		switch r.Kind {
 		case journal.KindBegin, journal.KindUndoBegin:
-			begun[key] = r.Time
+			if len(r.Intent) == 0 { // not the begin restated with the action's intent
+				begun[key] = r.Time
+			}
 		case journal.KindDone, journal.KindFailed, journal.KindUndoDone, journal.KindUndoFailed:
 			if t, ok := begun[key]; ok {
 				v.Active += r.Time.Sub(t)
