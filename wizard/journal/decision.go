@@ -79,8 +79,8 @@ func (d Decision) String() string {
 // Notes a resolved record of an older journal carried in place of a Decision
 // (wizard.Fold still reads them).
 const (
-	LegacyUndoDone  = "undo-done"
-	LegacyUndoRetry = "undo-not-done: operator chose retry"
+	legacyUndoDone  = "undo-done"
+	legacyUndoRetry = "undo-not-done: operator chose retry"
 	legacyRetry     = "not-done: operator chose retry"
 )
 
@@ -104,11 +104,11 @@ func DecisionOf(r Record) *Decision {
 		switch {
 		case r.Note == "done":
 			return &Decision{Kind: DecideResolve, Subject: subject, Choice: ChoiceDone, Source: SourceUnknown}
-		case r.Note == LegacyUndoDone:
+		case r.Note == legacyUndoDone:
 			return &Decision{Kind: DecideResolve, Subject: subject, Choice: ChoiceDone, Source: SourceFlag, Undo: true}
 		case r.Note == legacyRetry:
 			return &Decision{Kind: DecideResolve, Subject: subject, Choice: ChoiceRetry, Source: SourceFlag}
-		case r.Note == LegacyUndoRetry:
+		case r.Note == legacyUndoRetry:
 			return &Decision{Kind: DecideResolve, Subject: subject, Choice: ChoiceRetry, Source: SourceFlag, Undo: true}
 		case strings.HasPrefix(r.Note, "not-done: "):
 			return &Decision{Kind: DecideResolve, Subject: subject, Choice: ChoiceRetry, Source: SourceEvidence, Reason: strings.TrimPrefix(r.Note, "not-done: ")}
