@@ -68,9 +68,7 @@ func runActions(t *testing.T, step string, as []wizard.Action) []wizard.Receipt 
 
 func probeFindings(t *testing.T, st wizard.Step, env *wizard.Env) []string {
 	t.Helper()
-	fs, err := st.(interface {
-		Findings(context.Context, *wizard.Env) ([]wizard.Finding, error)
-	}).Findings(context.Background(), env)
+	fs, err := wizard.Describe(st).Preflight(context.Background(), env)
 	if err != nil {
 		t.Fatal(err)
 	}
