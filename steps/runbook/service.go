@@ -30,6 +30,10 @@ type serviceStep struct {
 	s ServiceSpec
 }
 
+func (s *serviceStep) phase() wizard.Phase {
+	return s.declare(wizard.Phase{Check: s.Check, Plan: s.Plan, Undo: s.Undo, UndoText: s.undoText(), InDoubt: s.resolveInDoubt})
+}
+
 func (s *serviceStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
 	switch s.s.Regime {
 	case RegimeRC:
@@ -265,7 +269,7 @@ func (s *serviceStep) Undo(ctx context.Context, env *wizard.Env, _ []wizard.Rece
 	return out, nil
 }
 
-func (s *serviceStep) UndoDescription() string {
+func (s *serviceStep) undoText() string {
 	switch {
 	case s.s.Regime == RegimeRC && s.s.State == SvcStopped:
 		return "starts it again: " + wizard.ShellQuote(s.s.Script, "start")
@@ -279,9 +283,9 @@ func (s *serviceStep) UndoDescription() string {
 	return "svc -u " + s.s.Dir
 }
 
-// ResolveInDoubt: every service action is idempotent and verified, so one the
+// resolveInDoubt: every service action is idempotent and verified, so one the
 // wizard was killed in is run again unless the goal already holds.
-func (s *serviceStep) ResolveInDoubt(ctx context.Context, env *wizard.Env, _ int, _ string) (wizard.Resolution, error) {
+func (s *serviceStep) resolveInDoubt(ctx context.Context, env *wizard.Env, _ int, _ string) (wizard.Resolution, error) {
 	done, _, err := s.Check(ctx, env)
 	if err != nil {
 		return wizard.Undecided, err
@@ -307,6 +311,10 @@ type backupRecord struct {
 	Manifest       string `json:"manifest"`
 	ManifestSHA256 string `json:"manifest_sha256"`
 	Files          int64  `json:"files"`
+}
+
+func (s *backupStep) phase() wizard.Phase {
+	return s.declare(wizard.Phase{Check: s.Check, Plan: s.Plan, Undo: s.Undo, UndoText: "keeps the archive (a later run makes a new one)"})
 }
 
 func (s *backupStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
@@ -346,7 +354,4 @@ func (s *backupStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action
 func (s *backupStep) Undo(context.Context, *wizard.Env, []wizard.Receipt) ([]wizard.Action, error) {
 	return []wizard.Action{{Summary: fmt.Sprintf("keep the archive of %s in %s; a later run makes a new one", s.b.Path, s.b.Dest), Idempotent: true,
 		Do: func(context.Context, *wizard.Receipt) error { return s.clearSaved() }}}, nil
-}
-func (s *backupStep) UndoDescription() string {
-	return "keeps the archive (a later run makes a new one)"
 }

@@ -21,7 +21,7 @@ const (
 // haProbe is preflight/ha-probe.
 type haProbe struct{ step }
 
-// HAProbe is preflight/ha-probe, a read-only wizard.Preflight: it looks for a
+// HAProbe is preflight/ha-probe, a read-only preflight (wizard.Phase.Preflight): it looks for a
 // cluster the answers do not mention — the cluster commands (hareg, scswitch,
 // scrgadm, hares, hagrp) in their standard directories or the world's bin, the
 // cluster's own configuration (/etc/opt/SUNWcluster/conf, /etc/cluster/ccr,
