@@ -22,13 +22,14 @@ func ldifCmd() *cobra.Command {
 		Short: "Run the configured LDIF exports now (default: DATE.ug.ldif and DATE.pab.ldif)",
 		Args:  cobra.NoArgs,
 		RunE: c.withSession(func(ctx context.Context, s *session, out io.Writer) error {
-			if s.rb != nil {
-				return usagef("this command applies to the Messaging Server upgrade, not to runbook %s", s.rb.book.ID)
+			u, err := s.run.upgrade()
+			if err != nil {
+				return err
 			}
 			if outDir == "" {
 				outDir = filepath.Join(s.state, "ldif")
 			}
-			conn, err := s.cfg.Directory.DialLDAP(ctx)
+			conn, err := u.cfg.Directory.DialLDAP(ctx)
 			if err != nil {
 				return err
 			}
@@ -37,8 +38,8 @@ func ldifCmd() *cobra.Command {
 			if !ok {
 				return errors.New("ldif export: the directory connection cannot search")
 			}
-			for _, spec := range exportSpecs(s) {
-				res, err := export.Export(ctx, searcher, spec, outDir, export.Options{Server: s.answers.LDAPAddress()})
+			for _, spec := range exportSpecs(u.answers) {
+				res, err := export.Export(ctx, searcher, spec, outDir, export.Options{Server: u.answers.LDAPAddress()})
 				if err != nil {
 					return err
 				}

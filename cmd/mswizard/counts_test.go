@@ -44,7 +44,11 @@ func TestTheFacesShowTheCountsTheStepsComputed(t *testing.T) {
 		t.Fatal("the runbook has no backup/queue step")
 	}
 
-	p := detect(ctx, s)
+	u, err := s.run.upgrade()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := detect(ctx, s, u)
 	if p.Queue.Text != queueWhy {
 		t.Errorf("the preflight screen says the queue holds %q, backup/queue says %q", p.Queue.Text, queueWhy)
 	}

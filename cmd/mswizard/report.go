@@ -17,6 +17,7 @@ import (
 	"mswizard/internal/atomicfile"
 	"mswizard/ldif/export"
 	"mswizard/wizard"
+	"mswizard/wizard/answers"
 	"mswizard/wizard/journal"
 )
 
@@ -94,9 +95,7 @@ func writeReport(ctx context.Context, s *session, j *journal.Journal) {
 		Hash:      newHashCache(filepath.Join(s.state, "report-hashes.json")),
 		Host:      wizard.CountsOf(ctx, s.env, s.steps),
 	}
-	if s.answers != nil {
-		in.ConfigDecisions = s.answers.ConfigDecisions
-	}
+	in.ConfigDecisions = s.run.decisions()
 	for _, step := range s.steps {
 		in.Steps = append(in.Steps, stepInfo{ID: step.ID(), Title: step.Title(), Node: stepNode(step)})
 	}
@@ -599,10 +598,10 @@ func (rep *runReport) JSON() Report {
 }
 
 // exportSpecs turns the answers' exports into export specs, dated today.
-func exportSpecs(s *session) []export.Spec {
+func exportSpecs(a *answers.Answers) []export.Spec {
 	date := time.Now().Format("20060102")
 	var out []export.Spec
-	for _, e := range s.answers.Exports {
+	for _, e := range a.Exports {
 		sc := export.ScopeSub
 		switch e.Scope {
 		case "base":
