@@ -432,10 +432,8 @@ func (s *waitStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, 
 			if time.Now().After(deadline) {
 				return fmt.Errorf("%s did not hold within %s; last: %s", describe(s.w.Until), s.w.Timeout, last)
 			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(s.w.Interval):
+			if err := wizard.Sleep(ctx, s.w.Interval); err != nil {
+				return err
 			}
 		}
 	}}}, nil
