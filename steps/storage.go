@@ -541,10 +541,10 @@ func StoreAside(c *Config) wizard.Step {
 	}.Step()
 }
 
-// ReturnStore is post/store-return (seed 003, post-upgrade step 2), with a check
+// StoreReturn is post/store-return (seed 003, post-upgrade step 2), with a check
 // that the returned store is the one moved aside: the same top-level entries and
 // at least as many files.
-func ReturnStore(c *Config) wizard.Step {
+func StoreReturn(c *Config) wizard.Step {
 	store := c.Host.StorePrimary()
 	aside := store + storeAsideSuffix
 	if c.Answers.StoreAction == "umount" {
@@ -610,9 +610,9 @@ func ReturnStore(c *Config) wizard.Step {
 	}.Step()
 }
 
-// VerifyBackups is backup/verify, the gate: no step after it runs until every
+// BackupVerify is backup/verify, the gate: no step after it runs until every
 // archive of this run re-reads equal to its manifest.
-func VerifyBackups(c *Config) wizard.Step {
+func BackupVerify(c *Config) wizard.Step {
 	return wizard.Phase{ID: "backup/verify", Title: "Verify every archive before anything destructive",
 		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			return []wizard.Action{{
