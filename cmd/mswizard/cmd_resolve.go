@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
-	"mswizard/wizard"
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"mswizard/wizard"
 )
 
 func resolveCmd() *cobra.Command {

@@ -17,6 +17,7 @@ import (
 // the queue say the same thing about it, and the free space is the one
 // preflight/disk-space weighs, on the same volume.
 func TestTheFacesShowTheCountsTheStepsComputed(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	// The services stay down, so no mail moves the queue between the readings.
