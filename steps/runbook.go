@@ -63,7 +63,7 @@ func Upgrade(c *Config) []wizard.Step {
 		StoreAside(c),
 		BackupServerRoot(c),
 		BackupVerify(c),
-		ExportLDIF(c), ConfigExport(c),
+		DirectoryExport(c), ConfigExport(c),
 		DirectorySchema(c),
 		RunInstaller(c),
 		ConfigDiff(c),
