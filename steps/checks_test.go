@@ -57,8 +57,8 @@ func (failingDialer) DialLDAP(context.Context) (ldap.Client, error) {
 func TestUnreachableDirectoryIsAnInhibitor(t *testing.T) {
 	c := testConfig(t)
 	c.Directory = failingDialer{}
-	p := DirectoryVersion(c).(wizard.Preflight)
-	fs, err := p.Findings(t.Context(), (&wizard.Env{}).Nop())
+	p := wizard.Describe(DirectoryVersion(c)).Preflight
+	fs, err := p(t.Context(), (&wizard.Env{}).Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

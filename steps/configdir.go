@@ -149,33 +149,35 @@ func (c *Config) dialConfigDir(ctx context.Context, env *wizard.Env) (configConn
 // ConfigDirectoryProbe is preflight/config-directory: the configuration
 // directory answers, the bind works and its suffix exists (seed 004).
 func ConfigDirectoryProbe(c *Config) wizard.Step {
-	return newPreflight("preflight/config-directory", "Configuration directory reachable", func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
-		cd, err := configDirectory(c.Answers)
-		if err != nil {
-			return []wizard.Finding{{ID: FindingConfigDirURL, Severity: wizard.Inhibitor, Message: err.Error(),
-				Remediation: "set ConfigDirectoryLdapURL in [General] to the configuration directory, e.g. ldap://ldap.siroe.com:389/o=NetscapeRoot: the installer registers the server there"}}, nil
-		}
-		down := func(err error) []wizard.Finding {
-			return []wizard.Finding{{ID: FindingConfigDirUnreachable, Severity: wizard.Inhibitor,
-				Message:     fmt.Sprintf("the configuration directory %s/%s cannot be read: %v; the installer needs it at install time", cd.Addr, cd.Base, err),
-				Remediation: "start the Directory Server holding " + cd.Base + " and check ConfigDirectoryLdapURL, ConfigDirectoryAdminID and ConfigDirectoryAdminPwd"}}
-		}
-		conn, _, err := c.dialConfigDir(ctx, env)
-		if err != nil {
-			return down(err), nil
-		}
-		defer conn.Close()
-		res, err := conn.Search(ldap.NewSearchRequest(cd.Base, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
-			"(objectClass=*)", []string{"1.1"}, nil))
-		if err == nil && len(res.Entries) == 0 {
-			err = errors.New("no base entry returned")
-		}
-		if err != nil {
-			return down(fmt.Errorf("%s: %w", cd.Base, err)), nil
-		}
-		return []wizard.Finding{{ID: FindingConfigDirOK, Severity: wizard.Info,
-			Message: fmt.Sprintf("the configuration directory %s/%s answers as %q", cd.Addr, cd.Base, cd.Bind.DN)}}, nil
-	})
+	return wizard.Phase{ID: "preflight/config-directory", Title: "Configuration directory reachable", Check: findingsRanFirst,
+		Preflight: func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+			cd, err := configDirectory(c.Answers)
+			if err != nil {
+				return []wizard.Finding{{ID: FindingConfigDirURL, Severity: wizard.Inhibitor, Message: err.Error(),
+					Remediation: "set ConfigDirectoryLdapURL in [General] to the configuration directory, e.g. ldap://ldap.siroe.com:389/o=NetscapeRoot: the installer registers the server there"}}, nil
+			}
+			down := func(err error) []wizard.Finding {
+				return []wizard.Finding{{ID: FindingConfigDirUnreachable, Severity: wizard.Inhibitor,
+					Message:     fmt.Sprintf("the configuration directory %s/%s cannot be read: %v; the installer needs it at install time", cd.Addr, cd.Base, err),
+					Remediation: "start the Directory Server holding " + cd.Base + " and check ConfigDirectoryLdapURL, ConfigDirectoryAdminID and ConfigDirectoryAdminPwd"}}
+			}
+			conn, _, err := c.dialConfigDir(ctx, env)
+			if err != nil {
+				return down(err), nil
+			}
+			defer conn.Close()
+			res, err := conn.Search(ldap.NewSearchRequest(cd.Base, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+				"(objectClass=*)", []string{"1.1"}, nil))
+			if err == nil && len(res.Entries) == 0 {
+				err = errors.New("no base entry returned")
+			}
+			if err != nil {
+				return down(fmt.Errorf("%s: %w", cd.Base, err)), nil
+			}
+			return []wizard.Finding{{ID: FindingConfigDirOK, Severity: wizard.Info,
+				Message: fmt.Sprintf("the configuration directory %s/%s answers as %q", cd.Addr, cd.Base, cd.Bind.DN)}}, nil
+		},
+	}.Step()
 }
 
 // configExportData is what directory/config-export records for its undo.
@@ -211,8 +213,8 @@ func (c *Config) adminDomain() string {
 // part back as exported.
 func ConfigExport(c *Config) wizard.Step {
 	dir := filepath.Join(c.StateDir, "ldif")
-	return &unit{id: "directory/config-export", title: "Export the configuration directory (o=NetscapeRoot) to LDIF",
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+	return wizard.Phase{ID: "directory/config-export", Title: "Export the configuration directory (o=NetscapeRoot) to LDIF",
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			cd, err := configDirectory(c.Answers)
 			if err != nil {
 				if reason, ok := c.Answers.Waivers[FindingConfigDirURL]; ok {
@@ -255,14 +257,14 @@ func ConfigExport(c *Config) wizard.Step {
 				},
 			}}, nil
 		},
-		undo: c.configUndo,
+		Undo: c.configUndo,
 		// In the backout procedure, after every service has started again
 		// (the appendix's start ranks run 1-5): a Directory Server the
 		// backout stops and starts, co-located in the server root, may be
 		// the one holding the configuration directory.
-		backout:  wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: 6},
-		undoText: "return this server's part of the configuration directory to the exported state (entries the installer added removed, changed ones put back, deleted ones added again); other servers' entries are never touched",
-	}
+		Backout:  wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: 6},
+		UndoText: "return this server's part of the configuration directory to the exported state (entries the installer added removed, changed ones put back, deleted ones added again); other servers' entries are never touched",
+	}.Step()
 }
 
 // waivedConfigExport is the export an operator waived by the probe's

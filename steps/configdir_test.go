@@ -68,9 +68,7 @@ func runActions(t *testing.T, step string, as []wizard.Action) []wizard.Receipt 
 
 func probeFindings(t *testing.T, st wizard.Step, env *wizard.Env) []string {
 	t.Helper()
-	fs, err := st.(interface {
-		Findings(context.Context, *wizard.Env) ([]wizard.Finding, error)
-	}).Findings(context.Background(), env)
+	fs, err := wizard.Describe(st).Preflight(context.Background(), env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +284,7 @@ func TestEmptyExportFailsWithItsFindingID(t *testing.T) {
 	line := "Export = ug | o=siroe.com | sub | (objectclass=inetlocalmailrecipient) | * | DATE.ug.ldif"
 	c := dirConfig(t, s, nil, line)
 	env := testEnv(c, s)
-	as, err := ExportLDIF(c).Plan(context.Background(), env)
+	as, err := DirectoryExport(c).Plan(context.Background(), env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +299,7 @@ func TestEmptyExportFailsWithItsFindingID(t *testing.T) {
 
 	c = dirConfig(t, s, nil, line, "Waive = LDIF-EMPTY-UG no mail users on this test host")
 	env = testEnv(c, s)
-	if as, err = ExportLDIF(c).Plan(context.Background(), env); err != nil {
+	if as, err = DirectoryExport(c).Plan(context.Background(), env); err != nil {
 		t.Fatal(err)
 	}
 	r = wizard.Receipt{Step: "directory/export"}

@@ -158,28 +158,30 @@ func judgeDirectory(d directoryServer, target string) wizard.Finding {
 // first by its own procedure, and the Messaging Server upgrade must not start
 // (seed 003, "Directory Server のアップグレード").
 func DirectoryVersion(c *Config) wizard.Step {
-	return newPreflight("preflight/directory-version", "Directory Server version", func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
-		unreachable := func(err error) []wizard.Finding {
-			return []wizard.Finding{{ID: "PRE-DS-002", Severity: wizard.Inhibitor,
-				Message:     fmt.Sprintf("cannot read the user directory at %s: %v", c.Answers.LDAPAddress(), err),
-				Remediation: "start the Directory Server (it must stay up during the upgrade) and check UserDirectoryLdapURL, UserDirectoryAdminID and its password"}}
-		}
-		if c.Directory == nil {
-			return unreachable(errors.New("no directory connection configured")), nil
-		}
-		conn, err := c.Directory.DialLDAP(ctx)
-		if err != nil {
-			return unreachable(err), nil
-		}
-		defer conn.Close()
-		s, ok := conn.(rootDSESearcher)
-		if !ok {
-			return nil, errors.New("directory: the connection cannot search")
-		}
-		d, err := readRootDSE(s)
-		if err != nil {
-			return unreachable(err), nil
-		}
-		return []wizard.Finding{judgeDirectory(d, c.Answers.TargetVersion)}, nil
-	})
+	return wizard.Phase{ID: "preflight/directory-version", Title: "Directory Server version", Check: findingsRanFirst,
+		Preflight: func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+			unreachable := func(err error) []wizard.Finding {
+				return []wizard.Finding{{ID: "PRE-DS-002", Severity: wizard.Inhibitor,
+					Message:     fmt.Sprintf("cannot read the user directory at %s: %v", c.Answers.LDAPAddress(), err),
+					Remediation: "start the Directory Server (it must stay up during the upgrade) and check UserDirectoryLdapURL, UserDirectoryAdminID and its password"}}
+			}
+			if c.Directory == nil {
+				return unreachable(errors.New("no directory connection configured")), nil
+			}
+			conn, err := c.Directory.DialLDAP(ctx)
+			if err != nil {
+				return unreachable(err), nil
+			}
+			defer conn.Close()
+			s, ok := conn.(rootDSESearcher)
+			if !ok {
+				return nil, errors.New("directory: the connection cannot search")
+			}
+			d, err := readRootDSE(s)
+			if err != nil {
+				return unreachable(err), nil
+			}
+			return []wizard.Finding{judgeDirectory(d, c.Answers.TargetVersion)}, nil
+		},
+	}.Step()
 }

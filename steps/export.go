@@ -18,14 +18,14 @@ import (
 // no personal address books, say).
 func EmptyExportID(name string) string { return "LDIF-EMPTY-" + strings.ToUpper(name) }
 
-// ExportLDIF is directory/export: the appendix's ldapsearch backups of users and
+// DirectoryExport is directory/export: the appendix's ldapsearch backups of users and
 // groups (DATE.ug.ldif) and personal address books (DATE.pab.ldif), done as a
 // search streamed to LDIF (paged when the server offers it), verified by
 // re-reading, and counted again by the server (seed 003, backup step 4).
-func ExportLDIF(c *Config) wizard.Step {
+func DirectoryExport(c *Config) wizard.Step {
 	dir := filepath.Join(c.StateDir, "ldif")
-	return &unit{id: "directory/export", title: "Export users, groups and address books to LDIF", optional: true,
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+	return wizard.Phase{ID: "directory/export", Title: "Export users, groups and address books to LDIF", Optional: true,
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			var as []wizard.Action
 			for _, e := range c.Answers.Exports {
 				spec := exportSpec(e, env)
@@ -45,8 +45,8 @@ func ExportLDIF(c *Config) wizard.Step {
 			}
 			return as, nil
 		},
-		undoText: "nothing: the LDIF files stay in the state directory",
-	}
+		UndoText: "nothing: the LDIF files stay in the state directory",
+	}.Step()
 }
 
 // ExportNow is `mswizard ldif export`: the configured exports run outside a

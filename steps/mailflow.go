@@ -176,11 +176,11 @@ func (c *Config) readProbe(name string) (mailcheck.ProbeResult, bool) {
 // sent before the stops was (seed 003, post-upgrade step 7: prove that mail
 // flows). Its records fall in the window post/log-check then judges.
 func MailProbe(c *Config) wizard.Step {
-	return &unit{id: "post/mail-probe", title: "Send a message through the dispatcher and see it delivered", optional: true,
-		check: func(context.Context, *wizard.Env) (bool, string, error) {
+	return wizard.Phase{ID: "post/mail-probe", Title: "Send a message through the dispatcher and see it delivered", Optional: true,
+		Check: func(context.Context, *wizard.Env) (bool, string, error) {
 			return false, "always runs: mail is probed as it flows now", nil
 		},
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			return []wizard.Action{c.probeAction(env, probeAfter, func(res mailcheck.ProbeResult) error {
 				if res.Pass {
 					return nil
@@ -197,8 +197,8 @@ func MailProbe(c *Config) wizard.Step {
 				return errors.New(b.String())
 			})}, nil
 		},
-		undoText: "nothing: the probe message is delivered like any other",
-	}
+		UndoText: "nothing: the probe message is delivered like any other",
+	}.Step()
 }
 
 func (c *Config) baselinePath() string { return filepath.Join(c.StateDir, baselineFile) }
@@ -237,15 +237,15 @@ func (c *Config) writeState(name string, data []byte) (wizard.FileHash, error) {
 // the checks after the restart blame only what the upgrade changed (seed 003,
 // post-upgrade step 7 needs a "before" to compare with).
 func BaselineMail(c *Config) wizard.Step {
-	return &unit{id: "baseline/mail", title: "Record the mail queue and log before the upgrade",
-		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
+	return wizard.Phase{ID: "baseline/mail", Title: "Record the mail queue and log before the upgrade",
+		Check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			b, err := c.readBaseline()
 			if err != nil {
 				return false, "no baseline yet", nil
 			}
 			return true, fmt.Sprintf("baseline taken at %s (%s)", b.Taken.Format("2006-01-02 15:04:05"), c.baselinePath()), nil
 		},
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			th := c.thresholds()
 			q, logs := c.queueDir(), c.mailLogs()
 			return []wizard.Action{{
@@ -278,8 +278,8 @@ func BaselineMail(c *Config) wizard.Step {
 				return nil
 			})}, nil
 		},
-		undoText: "nothing: the baseline only read the host",
-	}
+		UndoText: "nothing: the baseline only read the host",
+	}.Step()
 }
 
 // evidenceError is a failed check's error: the reasons and the first evidence
@@ -328,11 +328,11 @@ func (c *Config) writeFindings(env *wizard.Env, r *wizard.Receipt, base string, 
 // every record since the upgrade started counts. Read-only; it runs again on
 // every rerun until it passes.
 func LogCheck(c *Config) wizard.Step {
-	return &unit{id: "post/log-check", title: "Check mail.log_current for errors since the upgrade", optional: true,
-		check: func(context.Context, *wizard.Env) (bool, string, error) {
+	return wizard.Phase{ID: "post/log-check", Title: "Check mail.log_current for errors since the upgrade", Optional: true,
+		Check: func(context.Context, *wizard.Env) (bool, string, error) {
 			return false, "always runs: the log is read as it is now", nil
 		},
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			th := c.thresholds()
 			return []wizard.Action{{
 				Summary:    fmt.Sprintf("scan %s since the baseline (%s) for error records: at most %d hard error(s) beyond the baseline rate", strings.Join(c.mailLogs(), ", "), c.baselinePath(), th.HardAllowance),
@@ -370,8 +370,8 @@ func LogCheck(c *Config) wizard.Step {
 				},
 			}}, nil
 		},
-		undoText: "nothing: the check only reads",
-	}
+		UndoText: "nothing: the check only reads",
+	}.Step()
 }
 
 // QueueCheck is post/queue-check: the queue is watched until every channel is
@@ -379,11 +379,11 @@ func LogCheck(c *Config) wizard.Step {
 // post-upgrade step 7: "monitor the message queue"). Read-only; it runs again
 // on every rerun until it passes.
 func QueueCheck(c *Config) wizard.Step {
-	return &unit{id: "post/queue-check", title: "Check that no message is stuck in the queue", optional: true,
-		check: func(context.Context, *wizard.Env) (bool, string, error) {
+	return wizard.Phase{ID: "post/queue-check", Title: "Check that no message is stuck in the queue", Optional: true,
+		Check: func(context.Context, *wizard.Env) (bool, string, error) {
 			return false, "always runs: the queue is sampled as it is now", nil
 		},
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			th := c.thresholds()
 			return []wizard.Action{{
 				Summary: fmt.Sprintf("sample the queue %s every %s for up to %s against the baseline: stuck past %d attempts or %s",
@@ -433,6 +433,6 @@ func QueueCheck(c *Config) wizard.Step {
 				},
 			}}, nil
 		},
-		undoText: "nothing: the check only reads",
-	}
+		UndoText: "nothing: the check only reads",
+	}.Step()
 }

@@ -16,7 +16,7 @@ import (
 
 func findingIDs(t *testing.T, c *Config) []string {
 	t.Helper()
-	fs, err := DiskSpace(c).(wizard.Preflight).Findings(context.Background(), (&wizard.Env{}).Nop())
+	fs, err := wizard.Describe(DiskSpace(c)).Preflight(context.Background(), (&wizard.Env{}).Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,13 +62,13 @@ func Upgrade(c *Config) []wizard.Step {
 		BackupQueue(c),
 		StoreAside(c),
 		BackupServerRoot(c),
-		VerifyBackups(c),
-		ExportLDIF(c), ConfigExport(c),
+		BackupVerify(c),
+		DirectoryExport(c), ConfigExport(c),
 		DirectorySchema(c),
 		RunInstaller(c),
 		ConfigDiff(c),
 		SaveConfig(c),
-		ReturnStore(c),
+		StoreReturn(c),
 		PostSchema(c),
 	)
 	s = append(s, post...)

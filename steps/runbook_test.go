@@ -95,3 +95,17 @@ func TestOnlyStepsDoneAnotherWayAreOptional(t *testing.T) {
 		t.Fatalf("optional steps = %v, want %v", optional, want)
 	}
 }
+
+// Every step of the upgrade is declared as a wizard.Phase, whatever the
+// regime and the store action: a step written another way would offer the
+// engine only its check, plan and undo, and lose its hooks (preflight, facts,
+// backout place) without a word.
+func TestEveryStepIsADeclaredPhase(t *testing.T) {
+	for _, extra := range [][]string{nil, {"Regime = daemontools", "ServiceDir = /service", "StoreAction = umount"}} {
+		for _, s := range Upgrade(testConfig(t, extra...)) {
+			if _, ok := s.(interface{ Phase() wizard.Phase }); !ok {
+				t.Errorf("%s (%T, answers %q) is not declared as a wizard.Phase", s.ID(), s, extra)
+			}
+		}
+	}
+}

@@ -87,63 +87,65 @@ func (c *Config) serverRootExcludes() []string {
 // DiskSpace is preflight/disk-space: the backups must fit before anything is
 // stopped. The estimate is the uncompressed size, a safe upper bound.
 func DiskSpace(c *Config) wizard.Step {
-	return withCounts(c.spaceCounts, newPreflight("preflight/disk-space", "Room for the backups, and a server root they can restore", func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
-		fs := c.restorable()
-		earlier, err := c.earlierRun(ctx, env)
-		if err != nil {
-			return nil, err
-		}
-		fs = append(fs, earlier...)
-		srFiles, srBytes, err := backup.Estimate(ctx, c.Host.ServerRoot(), c.serverRootExcludes())
-		c.noteSize(c.Host.ServerRoot(), srFiles, srBytes)
-		if err != nil {
-			return append(fs, wizard.Finding{ID: "PRE-DISK-002", Severity: wizard.Inhibitor, Message: fmt.Sprintf("cannot read the server root to size its backup: %v", err), Remediation: "check ServerRoot in the answers and run the wizard as root"}), nil
-		}
-		need := uint64(srBytes) + uint64(srBytes)/10 + 16<<20
-		dir := existingParent(c.BackupDir)
-		free, err := backup.FreeBytes(dir)
-		if err != nil {
-			return nil, fmt.Errorf("free space on %s: %w", dir, err)
-		}
-		// A backout restores the server root by extracting its archive into a
-		// staging copy on the server root's volume and swapping it in; the
-		// store and queue are carried by rename. So the volume must hold a
-		// second server root (the upgraded one is still there), on top of the
-		// backups when they share it.
-		vol := c.backoutVolume()
-		restoreNeed := uint64(srBytes) + uint64(srBytes)/10 + 1<<20
-		volFree, err := backup.FreeBytes(vol)
-		if err != nil {
-			return nil, fmt.Errorf("free space on %s: %w", vol, err)
-		}
-		shared := sameDevice(vol, dir)
-		total := restoreNeed
-		if shared {
-			total += need
-		}
-		if volFree < total {
-			with := ""
-			if shared {
-				with = fmt.Sprintf(" (%s with the backups, on the same volume)", human(total))
+	return wizard.Phase{ID: "preflight/disk-space", Title: "Room for the backups, and a server root they can restore", Check: findingsRanFirst, Counts: c.spaceCounts,
+		Preflight: func(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+			fs := c.restorable()
+			earlier, err := c.earlierRun(ctx, env)
+			if err != nil {
+				return nil, err
 			}
-			fs = append(fs, wizard.Finding{ID: FindingBackoutRoom, Severity: wizard.Inhibitor,
-				Message: fmt.Sprintf("a backout stages a copy of the server root on %s: it needs about %s there%s, and %s is free: the way back would fail exactly when it is needed",
-					vol, human(restoreNeed), with, human(volFree)),
-				Remediation: fmt.Sprintf("free %s on the volume of %s before the upgrade", human(total-volFree), vol)})
-		}
-		// Said in as few words as the preflight screen allows: the plan and the
-		// preflight show the room a backout needs (issue 15 case 7).
-		room := fmt.Sprintf("backups need about %s, a backout about %s more; %s free on %s", human(need), human(restoreNeed), human(free), dir)
-		if !shared {
-			room = fmt.Sprintf("backups need about %s; %s free on %s; a backout needs about %s on %s, %s free", human(need), human(free), dir, human(restoreNeed), vol, human(volFree))
-		}
-		if free < need {
-			return append(fs, wizard.Finding{ID: "PRE-DISK-001", Severity: wizard.Inhibitor,
-				Message:     fmt.Sprintf("the backups need about %s on %s, and %s is free", human(need), dir, human(free)),
-				Remediation: fmt.Sprintf("free %s on that volume, or set BackupDir in [Wizard] to a larger one", human(need-free))}), nil
-		}
-		return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Info, Message: room}), nil
-	}))
+			fs = append(fs, earlier...)
+			srFiles, srBytes, err := backup.Estimate(ctx, c.Host.ServerRoot(), c.serverRootExcludes())
+			c.noteSize(c.Host.ServerRoot(), srFiles, srBytes)
+			if err != nil {
+				return append(fs, wizard.Finding{ID: "PRE-DISK-002", Severity: wizard.Inhibitor, Message: fmt.Sprintf("cannot read the server root to size its backup: %v", err), Remediation: "check ServerRoot in the answers and run the wizard as root"}), nil
+			}
+			need := uint64(srBytes) + uint64(srBytes)/10 + 16<<20
+			dir := existingParent(c.BackupDir)
+			free, err := backup.FreeBytes(dir)
+			if err != nil {
+				return nil, fmt.Errorf("free space on %s: %w", dir, err)
+			}
+			// A backout restores the server root by extracting its archive into a
+			// staging copy on the server root's volume and swapping it in; the
+			// store and queue are carried by rename. So the volume must hold a
+			// second server root (the upgraded one is still there), on top of the
+			// backups when they share it.
+			vol := c.backoutVolume()
+			restoreNeed := uint64(srBytes) + uint64(srBytes)/10 + 1<<20
+			volFree, err := backup.FreeBytes(vol)
+			if err != nil {
+				return nil, fmt.Errorf("free space on %s: %w", vol, err)
+			}
+			shared := sameDevice(vol, dir)
+			total := restoreNeed
+			if shared {
+				total += need
+			}
+			if volFree < total {
+				with := ""
+				if shared {
+					with = fmt.Sprintf(" (%s with the backups, on the same volume)", human(total))
+				}
+				fs = append(fs, wizard.Finding{ID: FindingBackoutRoom, Severity: wizard.Inhibitor,
+					Message: fmt.Sprintf("a backout stages a copy of the server root on %s: it needs about %s there%s, and %s is free: the way back would fail exactly when it is needed",
+						vol, human(restoreNeed), with, human(volFree)),
+					Remediation: fmt.Sprintf("free %s on the volume of %s before the upgrade", human(total-volFree), vol)})
+			}
+			// Said in as few words as the preflight screen allows: the plan and the
+			// preflight show the room a backout needs (issue 15 case 7).
+			room := fmt.Sprintf("backups need about %s, a backout about %s more; %s free on %s", human(need), human(restoreNeed), human(free), dir)
+			if !shared {
+				room = fmt.Sprintf("backups need about %s; %s free on %s; a backout needs about %s on %s, %s free", human(need), human(free), dir, human(restoreNeed), vol, human(volFree))
+			}
+			if free < need {
+				return append(fs, wizard.Finding{ID: "PRE-DISK-001", Severity: wizard.Inhibitor,
+					Message:     fmt.Sprintf("the backups need about %s on %s, and %s is free", human(need), dir, human(free)),
+					Remediation: fmt.Sprintf("free %s on that volume, or set BackupDir in [Wizard] to a larger one", human(need-free))}), nil
+			}
+			return append(fs, wizard.Finding{ID: "PRE-DISK-000", Severity: wizard.Info, Message: room}), nil
+		},
+	}.Step()
 }
 
 // restorable finds what would keep a backout from restoring the server root:
@@ -258,12 +260,12 @@ func (c *Config) archiveAction(env *wizard.Env, name, source string, exclude []s
 // partition (moved aside by store/aside) and the backup directory (seed 003,
 // backup steps 1 and 6).
 func BackupServerRoot(c *Config) wizard.Step {
-	return &unit{id: "backup/server-root", title: "Back up the whole server root",
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+	return wizard.Phase{ID: "backup/server-root", Title: "Back up the whole server root",
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			return []wizard.Action{c.archiveAction(env, serverRootArchive, c.Host.ServerRoot(), c.serverRootExcludes())}, nil
 		},
-		undoText: "nothing: the archive stays in BackupDir",
-	}
+		UndoText: "nothing: the archive stays in BackupDir",
+	}.Step()
 }
 
 // queueFiles counts message files in the MTA queue (FORMATS.md §2.8: one
@@ -293,16 +295,16 @@ func queueFiles(dir string) (int, error) {
 // BackupQueue is backup/queue: only when the queue holds messages (seed 003,
 // backup step 2); an empty queue is recorded as such.
 func BackupQueue(c *Config) wizard.Step {
-	return &unit{id: "backup/queue", title: "Back up the MTA queue if it holds messages", counts: c.queueCounts,
-		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
+	return wizard.Phase{ID: "backup/queue", Title: "Back up the MTA queue if it holds messages", Counts: c.queueCounts,
+		Check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			q, err := c.queueCount()
 			return q.Value == 0, q.Text, err
 		},
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			return []wizard.Action{c.archiveAction(env, queueArchive, c.Host.QueueDir(), nil)}, nil
 		},
-		undoText: "nothing: the archive stays in BackupDir",
-	}
+		UndoText: "nothing: the archive stays in BackupDir",
+	}.Step()
 }
 
 // storeState describes the store partition for the return check.
@@ -495,8 +497,8 @@ func StoreAside(c *Config) wizard.Step {
 	if c.Answers.StoreAction == "umount" {
 		return storeUmount(c, store)
 	}
-	return &unit{id: "store/aside", title: "Move the message store aside", establishes: []wizard.Fact{facts.StoreAside}, backout: wizard.BackoutKey{Stage: wizard.BackoutReturn},
-		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
+	return wizard.Phase{ID: "store/aside", Title: "Move the message store aside", Establishes: []wizard.Fact{facts.StoreAside}, Backout: wizard.BackoutKey{Stage: wizard.BackoutReturn},
+		Check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			if _, err := os.Stat(aside); err == nil {
 				if isEmptyDir(store) {
 					return true, "the store is already aside at " + aside, nil
@@ -507,7 +509,7 @@ func StoreAside(c *Config) wizard.Step {
 			}
 			return false, "the store is in place", nil
 		},
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			return []wizard.Action{{
 				Summary:    fmt.Sprintf("move %s -> %s; create an empty %s with the same owner and mode", store, aside, filepath.Base(store)),
 				Idempotent: true,
@@ -524,7 +526,7 @@ func StoreAside(c *Config) wizard.Step {
 				},
 			}}, nil
 		},
-		undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
+		Undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
 			return []wizard.Action{{
 				Summary:    fmt.Sprintf("move %s back -> %s (new messages carried over)", aside, store),
 				Idempotent: true,
@@ -538,27 +540,27 @@ func StoreAside(c *Config) wizard.Step {
 				},
 			}}, nil
 		},
-		undoText: "move the store back into place, carrying over messages delivered meanwhile",
-	}
+		UndoText: "move the store back into place, carrying over messages delivered meanwhile",
+	}.Step()
 }
 
-// ReturnStore is post/store-return (seed 003, post-upgrade step 2), with a check
+// StoreReturn is post/store-return (seed 003, post-upgrade step 2), with a check
 // that the returned store is the one moved aside: the same top-level entries and
 // at least as many files.
-func ReturnStore(c *Config) wizard.Step {
+func StoreReturn(c *Config) wizard.Step {
 	store := c.Host.StorePrimary()
 	aside := store + storeAsideSuffix
 	if c.Answers.StoreAction == "umount" {
 		return storeRemount(c, store)
 	}
-	return &unit{id: "post/store-return", title: "Return the message store", establishes: []wizard.Fact{wizard.Not(facts.StoreAside)}, backout: wizard.BackoutKey{Stage: wizard.BackoutSetAside},
-		check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
+	return wizard.Phase{ID: "post/store-return", Title: "Return the message store", Establishes: []wizard.Fact{wizard.Not(facts.StoreAside)}, Backout: wizard.BackoutKey{Stage: wizard.BackoutSetAside},
+		Check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			if _, err := os.Stat(aside); errors.Is(err, os.ErrNotExist) && !env.Projected(facts.StoreAside) {
 				return true, "the store is in place", nil
 			}
 			return false, "the store is aside at " + aside, nil
 		},
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			src := aside // a whole-run plan: the store that store/aside will move
 			if _, err := os.Stat(aside); err != nil && env.Projected(facts.StoreAside) {
 				src = store
@@ -594,7 +596,7 @@ func ReturnStore(c *Config) wizard.Step {
 				},
 			}}, nil
 		},
-		undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
+		Undo: func(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
 			return []wizard.Action{{
 				Summary:    fmt.Sprintf("move %s aside again -> %s", store, aside),
 				Idempotent: true,
@@ -607,15 +609,15 @@ func ReturnStore(c *Config) wizard.Step {
 				},
 			}}, nil
 		},
-		undoText: "move the store aside again, so the rest of the backout returns it once",
-	}
+		UndoText: "move the store aside again, so the rest of the backout returns it once",
+	}.Step()
 }
 
-// VerifyBackups is backup/verify, the gate: no step after it runs until every
+// BackupVerify is backup/verify, the gate: no step after it runs until every
 // archive of this run re-reads equal to its manifest.
-func VerifyBackups(c *Config) wizard.Step {
-	return &unit{id: "backup/verify", title: "Verify every archive before anything destructive",
-		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+func BackupVerify(c *Config) wizard.Step {
+	return wizard.Phase{ID: "backup/verify", Title: "Verify every archive before anything destructive",
+		Plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 			return []wizard.Action{{
 				Summary:    fmt.Sprintf("verify the archives listed in %s against their manifests", c.backupIndex()),
 				Idempotent: true,
@@ -653,6 +655,6 @@ func VerifyBackups(c *Config) wizard.Step {
 				},
 			}}, nil
 		},
-		undoText: "nothing",
-	}
+		UndoText: "nothing",
+	}.Step()
 }

@@ -141,41 +141,38 @@ type installerRun struct {
 // silent, `setup -s -f` with a 0600 copy of the answers. Secrets reach the
 // installer only through its terminal (or the 0600 copy, removed afterwards).
 func RunInstaller(c *Config) wizard.Step {
-	return &installerStep{c: c}
+	s := &installer{c: c}
+	return wizard.Phase{
+		ID: IDRunInstaller, Title: "Run the new version's installer (Upgrade)",
+		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
+		Preflight: s.Findings, InDoubt: s.ResolveInDoubt,
+		NoReturn: "the installer moves the configuration into backup.TIMESTAMP and lays down the new version; only a restore of the verified server-root archive takes it back",
+		// The new version is installed and backup.TIMESTAMP exists.
+		Establishes: []wizard.Fact{facts.VersionInstalled},
+		// Its undo is the appendix's "restore the server root".
+		Backout:  wizard.BackoutKey{Stage: wizard.BackoutRestore},
+		UndoText: "restore the server root from its verified archive, carrying over queued and newly delivered mail",
+	}.Step()
 }
 
-type installerStep struct{ c *Config }
+// IDRunInstaller is the installer step's ID.
+const IDRunInstaller = "upgrade/run-installer"
 
-func (s *installerStep) ID() string    { return "upgrade/run-installer" }
-func (s *installerStep) Title() string { return "Run the new version's installer (Upgrade)" }
-func (s *installerStep) PointOfNoReturn() string {
-	return "the installer moves the configuration into backup.TIMESTAMP and lays down the new version; only a restore of the verified server-root archive takes it back"
-}
-
-// Establishes: the new version is installed and backup.TIMESTAMP exists.
-func (s *installerStep) Establishes() []wizard.Fact { return []wizard.Fact{facts.VersionInstalled} }
-
-// BackoutKey: its undo is the appendix's "restore the server root".
-func (s *installerStep) BackoutKey() wizard.BackoutKey {
-	return wizard.BackoutKey{Stage: wizard.BackoutRestore}
-}
-
-func (s *installerStep) UndoDescription() string {
-	return "restore the server root from its verified archive, carrying over queued and newly delivered mail"
-}
+// installer is what upgrade/run-installer's check, plan, undo and hooks share.
+type installer struct{ c *Config }
 
 // unknownVersion is the operator's decision an unreadable version needs: the
 // wizard never takes an unknown version for either.
-func (s *installerStep) unknownVersion(v host.InstalledVersion) error {
+func (s *installer) unknownVersion(v host.InstalledVersion) error {
 	imsimta := filepath.Join(s.c.Host.MsgDir(), "imsimta")
-	return &wizard.DecisionError{Step: s.ID(), Why: "the installed Messaging Server version cannot be told: " + v.Why,
+	return &wizard.DecisionError{Step: IDRunInstaller, Why: "the installed Messaging Server version cannot be told: " + v.Why,
 		Choices: []string{
 			fmt.Sprintf("run `%s version` by hand and fix what keeps it from naming the release (docs/host-facts.md F-VER-001), then rerun", imsimta),
 			"mswizard backout                     take back everything done so far",
 		}}
 }
 
-func (s *installerStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
+func (s *installer) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
 	v := s.c.installedVersion(ctx, env)
 	if !v.Known() {
 		return false, "", s.unknownVersion(v)
@@ -188,7 +185,7 @@ func (s *installerStep) Check(ctx context.Context, env *wizard.Env) (bool, strin
 
 // Findings is the installed-version preflight: the version the host reports
 // must be the answers' InstalledVersion (or the target, on a resumed run).
-func (s *installerStep) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+func (s *installer) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
 	a := s.c.Answers
 	v := s.c.installedVersion(ctx, env)
 	switch {
@@ -217,20 +214,20 @@ func (s *installerStep) Findings(ctx context.Context, env *wizard.Env) ([]wizard
 
 func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
 
-func (s *installerStep) logPath() string { return filepath.Join(s.c.StateDir, "installer.log") }
-func (s *installerStep) transcriptPath() string {
+func (s *installer) logPath() string { return filepath.Join(s.c.StateDir, "installer.log") }
+func (s *installer) transcriptPath() string {
 	return filepath.Join(s.c.StateDir, "installer.transcript")
 }
-func (s *installerStep) resultPath() string {
+func (s *installer) resultPath() string {
 	return filepath.Join(s.c.StateDir, "installer.result.json")
 }
-func (s *installerStep) lockPath() string { return filepath.Join(s.c.StateDir, "installer.lock") }
-func (s *installerStep) specPath() string { return filepath.Join(s.c.StateDir, "installer.spec.json") }
+func (s *installer) lockPath() string { return filepath.Join(s.c.StateDir, "installer.lock") }
+func (s *installer) specPath() string { return filepath.Join(s.c.StateDir, "installer.spec.json") }
 
-func (s *installerStep) silent() bool { return s.c.Answers.InstallerMode == "silent" }
+func (s *installer) silent() bool { return s.c.Answers.InstallerMode == "silent" }
 
 // prompts is the prompt table from the answers.
-func (s *installerStep) prompts() ([]host.Prompt, error) {
+func (s *installer) prompts() ([]host.Prompt, error) {
 	a := s.c.Answers
 	pa := host.PromptAnswers{DirectoryUpgraded: a.DirectoryUpgraded, ConfigDirectoryURL: a.ConfigDirectoryLdapURL,
 		ServiceAdminID: a.ServiceAdminID, ServiceAdminPwd: a.ServiceAdminPwd.Reveal()}
@@ -244,7 +241,7 @@ func (s *installerStep) prompts() ([]host.Prompt, error) {
 	return host.InstallerPrompts(pa), nil
 }
 
-func (s *installerStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+func (s *installer) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
 	c := s.c
 	if s.silent() {
 		copyPath := filepath.Join(c.StateDir, "install.inf.installer")
@@ -299,7 +296,7 @@ func (s *installerStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 // prepare makes the host ready for an installer run and returns the version
 // before it: no other installer run may be going on, and one that stopped
 // half-way is undone first.
-func (s *installerStep) prepare(ctx context.Context, env *wizard.Env, r *wizard.Receipt) (string, error) {
+func (s *installer) prepare(ctx context.Context, env *wizard.Env, r *wizard.Receipt) (string, error) {
 	c := s.c
 	// Never two installers at once, and never one under live services
 	// (installerguard.go).
@@ -309,7 +306,7 @@ func (s *installerStep) prepare(ctx context.Context, env *wizard.Env, r *wizard.
 	if running, pid, err := host.SupervisorRunning(s.lockPath()); err != nil {
 		return "", err
 	} else if running {
-		return "", &wizard.DecisionError{Step: s.ID(), Why: fmt.Sprintf("an installer run of this state directory is still going (its supervisor, pid %d, holds %s)", pid, s.lockPath()),
+		return "", &wizard.DecisionError{Step: IDRunInstaller, Why: fmt.Sprintf("an installer run of this state directory is still going (its supervisor, pid %d, holds %s)", pid, s.lockPath()),
 			Choices: []string{"wait for it to end (follow " + s.transcriptPath() + "), then rerun"}}
 	}
 	v := c.installedVersion(ctx, env)
@@ -339,7 +336,7 @@ func (s *installerStep) prepare(ctx context.Context, env *wizard.Env, r *wizard.
 // as `mswizard installer-pty SPEC`): the supervisor holds the pseudo-terminal,
 // so a killed wizard never hangs the installer up (host/installer_pty.go says
 // why). The secret answers go to its stdin, never to a file.
-func (s *installerStep) interactive(ctx context.Context, env *wizard.Env, r *wizard.Receipt, before string) error {
+func (s *installer) interactive(ctx context.Context, env *wizard.Env, r *wizard.Receipt, before string) error {
 	c := s.c
 	prompts, err := s.prompts()
 	if err != nil {
@@ -393,7 +390,7 @@ func (s *installerStep) interactive(ctx context.Context, env *wizard.Env, r *wiz
 		if oc.Kind == host.OutcomeRepeated {
 			why = fmt.Sprintf("the installer asked %s again after the wizard's answer. The prompt, verbatim:\n\n%s\n", oc.Row, indent(oc.Prompt))
 		}
-		return &wizard.DecisionError{Step: s.ID(), Why: why + "The installer was stopped there (transcript " + s.transcriptPath() + "); a rerun restores the server root first if it had begun to change it.",
+		return &wizard.DecisionError{Step: IDRunInstaller, Why: why + "The installer was stopped there (transcript " + s.transcriptPath() + "); a rerun restores the server root first if it had begun to change it.",
 			Choices: []string{oc.Remedy, "mswizard backout                     take back everything done so far"}}
 	}
 	if out.ExitCode != 0 || runErr != nil {
@@ -439,7 +436,7 @@ func indent(s string) string {
 
 // finish checks the installer's work by the host's own version report and
 // records the old configuration for the merge.
-func (s *installerStep) finish(ctx context.Context, env *wizard.Env, r *wizard.Receipt, rec installerRun) error {
+func (s *installer) finish(ctx context.Context, env *wizard.Env, r *wizard.Receipt, rec installerRun) error {
 	c := s.c
 	after := c.installedVersion(ctx, env)
 	if !after.Is(c.Answers.TargetVersion) {
@@ -466,14 +463,14 @@ func (s *installerStep) finish(ctx context.Context, env *wizard.Env, r *wizard.R
 // evidence: the supervisor still holding its lock (the installer still runs),
 // the supervisor's result, the version the host reports, and the
 // backup.TIMESTAMP an installer of this run left.
-func (s *installerStep) ResolveInDoubt(ctx context.Context, env *wizard.Env, action int, summary string) (wizard.Resolution, error) {
+func (s *installer) ResolveInDoubt(ctx context.Context, env *wizard.Env, action int, summary string) (wizard.Resolution, error) {
 	if err := s.c.InstallerInDoubt(); err != nil { // installerguard.go
 		return wizard.Undecided, err
 	}
 	if running, pid, err := host.SupervisorRunning(s.lockPath()); err != nil {
 		return wizard.Undecided, err
 	} else if running {
-		return wizard.Undecided, &wizard.DecisionError{Step: s.ID(), Action: action, Summary: summary,
+		return wizard.Undecided, &wizard.DecisionError{Step: IDRunInstaller, Action: action, Summary: summary,
 			Why:     fmt.Sprintf("the installer is still running under its supervisor (pid %d holds %s)", pid, s.lockPath()),
 			Choices: []string{"wait for it to end (follow " + s.transcriptPath() + "), then rerun: the wizard decides from its result"}}
 	}
@@ -541,7 +538,7 @@ func (c *Config) backupFromArchive(ctx context.Context, env *wizard.Env) (string
 	return dst, nil
 }
 
-func (s *installerStep) Undo(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
+func (s *installer) Undo(ctx context.Context, env *wizard.Env, rs []wizard.Receipt) ([]wizard.Action, error) {
 	c := s.c
 	idx, err := c.readBackupIndex()
 	if err != nil {

@@ -24,8 +24,11 @@ type fakeStep struct {
 
 func (s *fakeStep) ID() string    { return s.id }
 func (s *fakeStep) Title() string { return "fake " + s.id }
-func (s *fakeStep) Optional() bool {
-	return s.optional
+
+// Phase declares the fake as the engine reads it.
+func (s *fakeStep) Phase() Phase {
+	return Phase{ID: s.id, Title: s.Title(), Check: s.Check, Plan: s.Plan, Undo: s.Undo,
+		UndoText: "remove the files of " + s.id, Optional: s.optional, NoReturn: s.noReturn}
 }
 func (s *fakeStep) file(i int) string {
 	return filepath.Join(s.dir, strings.ReplaceAll(s.id, "/", "_")+fmt.Sprintf(".%d", i))
@@ -97,12 +100,12 @@ func (s *fakeStep) Undo(ctx context.Context, env *Env, receipts []Receipt) ([]Ac
 	return as, nil
 }
 
-func (s *fakeStep) UndoDescription() string { return "remove the files of " + s.id }
-
-// noReturnStep wraps a fake step so it implements NoReturn.
+// noReturnStep is a fake step that is a point of no return (its noReturn).
 type noReturnStep struct{ *fakeStep }
 
-func (s noReturnStep) PointOfNoReturn() string { return s.noReturn }
+// bareStep is a Step that declares no Phase: the engine reads its five
+// methods only.
+type bareStep struct{ Step }
 
 // preflightStep is a read-only step with findings.
 type preflightStep struct {
@@ -119,4 +122,7 @@ func (p *preflightStep) Plan(context.Context, *Env) ([]Action, error) { return n
 func (p *preflightStep) Undo(context.Context, *Env, []Receipt) ([]Action, error) {
 	return nil, nil
 }
-func (p *preflightStep) Findings(context.Context, *Env) ([]Finding, error) { return p.findings, nil }
+func (p *preflightStep) Phase() Phase {
+	return Phase{ID: p.id, Title: p.Title(), Check: p.Check,
+		Preflight: func(context.Context, *Env) ([]Finding, error) { return p.findings, nil }}
+}

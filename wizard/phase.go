@@ -16,9 +16,8 @@ import "context"
 //		}.Step()
 //	}
 //
-// Steps written against the older interfaces (Step plus Optional, NoReturn,
-// Preflight, ...) keep working: the engine reads every step through Describe,
-// so both kinds go through one code path.
+// The engine reads every step through Describe: a Step that is not a Phase
+// offers only its ID, title, check, plan and undo.
 type Phase struct {
 	// ID is stable and slash-separated ("stop/dispatcher"); journals, --until,
 	// --skip and --only name steps by it.
@@ -36,8 +35,18 @@ type Phase struct {
 	UndoText string
 	// Optional steps may be left out with --skip/--only.
 	Optional bool
-	// NoReturn, when set, makes the step a point of no return short of a restore.
+	// NoReturn, when set, makes the step a point of no return short of a restore:
+	// crossing one needs a confirmation and plans mark it.
 	NoReturn string
+	// Confirm, when set, is the question the engine asks before the step runs:
+	// the step stands for an operator action the wizard cannot do itself (the
+	// TUI asks it; batch needs --yes). Empty: nothing to ask, or the answers
+	// already gave the confirmation.
+	Confirm string
+	// Node names the node the step acts on (a runbook step across nodes): the
+	// journal records it with each of the step's records. Empty: the host the
+	// wizard runs on.
+	Node string
 	// Preflight, when set, is a read-only check run before anything changes.
 	Preflight func(ctx context.Context, env *Env) ([]Finding, error)
 	// InDoubt, when set, decides from evidence what became of an action the
@@ -84,26 +93,9 @@ func (s *phaseStep) Undo(ctx context.Context, env *Env, rs []Receipt) ([]Action,
 	return s.p.Undo(ctx, env, rs)
 }
 
-// Establisher is implemented by interface-style steps that declare facts.
-type Establisher interface{ Establishes() []Fact }
-
-// BackoutPlacer is implemented by interface-style steps that place their undo in
-// the backout procedure.
-type BackoutPlacer interface{ BackoutKey() BackoutKey }
-
-// Reviewer is implemented by interface-style steps with decisions to review.
-type Reviewer interface {
-	Review(ctx context.Context, env *Env) (*Review, error)
-}
-
-// Counter is implemented by interface-style steps the faces can query.
-type Counter interface {
-	Counts(ctx context.Context, env *Env) ([]Count, error)
-}
-
-// Describe reads any step as a Phase: a Phase's own fields, or an
-// interface-style step's methods and optional interfaces. Check, Plan and Undo
-// are always set in the result.
+// Describe reads any step as a Phase: a declared Phase's own fields, or a bare
+// Step's ID, title, check, plan and undo (engine tests' fakes; nothing else).
+// Check, Plan and Undo are always set in the result.
 func Describe(s Step) Phase {
 	if d, ok := s.(interface{ Phase() Phase }); ok {
 		p := d.Phase()
@@ -111,35 +103,7 @@ func Describe(s Step) Phase {
 		p.Check, p.Plan, p.Undo = ps.Check, ps.Plan, ps.Undo
 		return p
 	}
-	p := Phase{ID: s.ID(), Title: s.Title(), Check: s.Check, Plan: s.Plan, Undo: s.Undo}
-	if o, ok := s.(Optional); ok {
-		p.Optional = o.Optional()
-	}
-	if nr, ok := s.(NoReturn); ok {
-		p.NoReturn = nr.PointOfNoReturn()
-	}
-	if u, ok := s.(UndoDescriber); ok {
-		p.UndoText = u.UndoDescription()
-	}
-	if pf, ok := s.(Preflight); ok {
-		p.Preflight = pf.Findings
-	}
-	if rv, ok := s.(InDoubtResolver); ok {
-		p.InDoubt = rv.ResolveInDoubt
-	}
-	if e, ok := s.(Establisher); ok {
-		p.Establishes = e.Establishes()
-	}
-	if b, ok := s.(BackoutPlacer); ok {
-		p.Backout = b.BackoutKey()
-	}
-	if r, ok := s.(Reviewer); ok {
-		p.Review = r.Review
-	}
-	if c, ok := s.(Counter); ok {
-		p.Counts = c.Counts
-	}
-	return p
+	return Phase{ID: s.ID(), Title: s.Title(), Check: s.Check, Plan: s.Plan, Undo: s.Undo}
 }
 
 // Count is one number a step computed, for the faces: "queue-files" = 90.

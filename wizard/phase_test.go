@@ -221,14 +221,17 @@ func TestALeftOutStepEstablishesNothing(t *testing.T) {
 	}
 }
 
-// A Phase carries the hooks the interface-style steps implement one by one;
-// the engine reads both the same way.
-func TestDescribeReadsPhasesAndInterfaceStepsAlike(t *testing.T) {
+// A step is declared as a Phase, hooks and all; a Step that declares none
+// offers the engine its ID, title, check, plan and undo, nothing more.
+func TestDescribeReadsTheDeclaredPhaseAndOnlyTheMethodsOfABareStep(t *testing.T) {
 	dir := t.TempDir()
-	legacy := noReturnStep{&fakeStep{id: "upgrade/x", dir: dir, n: 1, optional: true, noReturn: "no way back"}}
-	lp := Describe(legacy)
-	if lp.ID != "upgrade/x" || !lp.Optional || lp.NoReturn != "no way back" || lp.UndoText == "" || lp.Preflight != nil {
-		t.Fatalf("interface step described as %+v", lp)
+	fake := &fakeStep{id: "upgrade/x", dir: dir, n: 1, optional: true, noReturn: "no way back"}
+	if p := Describe(fake); p.ID != "upgrade/x" || !p.Optional || p.NoReturn != "no way back" || p.UndoText == "" || p.Preflight != nil {
+		t.Fatalf("declared step described as %+v", p)
+	}
+	bp := Describe(bareStep{fake})
+	if bp.ID != "upgrade/x" || bp.Title != fake.Title() || bp.Optional || bp.NoReturn != "" || bp.UndoText != "" || bp.Check == nil || bp.Plan == nil || bp.Undo == nil {
+		t.Fatalf("bare step described as %+v", bp)
 	}
 	ph := Phase{ID: "preflight/y", Title: "y", Preflight: func(context.Context, *Env) ([]Finding, error) {
 		return []Finding{{ID: "PRE-Y-001", Severity: Inhibitor}}, nil

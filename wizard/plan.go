@@ -9,11 +9,6 @@ import (
 	"mswizard/wizard/journal"
 )
 
-// UndoDescriber is implemented by steps that can say in words, before they run,
-// what backout would do to take them back. Plans show it so an operator knows what
-// stopping after any step would cost.
-type UndoDescriber interface{ UndoDescription() string }
-
 // PlannedAction is one line of a plan.
 type PlannedAction struct {
 	Summary      string `json:"summary"`

@@ -201,17 +201,10 @@ func IsOutcomeUnknown(err error) bool {
 	return err != nil && errors.As(err, &ou) && ou.OutcomeUnknown()
 }
 
-// NodeNamer is a step that acts on a named node (a runbook step across
-// nodes): the journal records the node with each of its records.
-type NodeNamer interface{ NodeName() string }
-
 func (r *Runner) nodeOf(id string) string {
 	for _, s := range r.Steps {
 		if s.ID() == id {
-			if nn, ok := s.(NodeNamer); ok {
-				return nn.NodeName()
-			}
-			return ""
+			return Describe(s).Node
 		}
 	}
 	return ""
@@ -619,8 +612,8 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 			return err
 		}
 	}
-	if cf, ok := s.(Confirmer); ok && cf.Confirmation() != "" && !rec.Confirmed {
-		q := Question{ID: id, Prompt: cf.Confirmation(), Detail: planText(actions)}
+	if prompt := Describe(s).Confirm; prompt != "" && !rec.Confirmed {
+		q := Question{ID: id, Prompt: prompt, Detail: planText(actions)}
 		if err := r.confirm(ctx, q); err != nil {
 			return err
 		}

@@ -110,32 +110,6 @@ func (r *Receipt) SetData(v any) error {
 // DataInto decodes the receipt's step-specific data into v.
 func (r Receipt) DataInto(v any) error { return json.Unmarshal(r.Data, v) }
 
-// Optional is implemented by steps an operator may leave out with --skip/--only.
-type Optional interface{ Optional() bool }
-
-// NoReturn is implemented by steps that are a point of no return short of a
-// restore: crossing one needs a confirmation and plans mark it.
-type NoReturn interface{ PointOfNoReturn() string }
-
-// Confirmer is implemented by steps that stand for an operator action the wizard
-// cannot do itself: before the step runs, the engine asks Confirmation() as a
-// question (the TUI asks it; batch needs --yes). An empty confirmation was
-// already given (in the answers) and is not asked.
-type Confirmer interface{ Confirmation() string }
-
-// Preflight is implemented by read-only checks that run before anything changes.
-// Any inhibitor among all preflights' findings stops the run there.
-type Preflight interface {
-	Findings(ctx context.Context, env *Env) ([]Finding, error)
-}
-
-// InDoubtResolver is implemented by steps that can decide, from evidence, what became
-// of an action whose begin record has no done record (the wizard was killed while it
-// ran). Steps without it are decided by Check alone.
-type InDoubtResolver interface {
-	ResolveInDoubt(ctx context.Context, env *Env, action int, summary string) (Resolution, error)
-}
-
 // Resolution is what a step concluded about an in-doubt action.
 type Resolution int
 

@@ -23,10 +23,11 @@ func diffCmd() *cobra.Command {
 		Short: "Show the configuration differences between backup.TIMESTAMP and the live files, per key and as unified diffs",
 		Args:  cobra.NoArgs,
 		RunE: c.withSession(func(ctx context.Context, s *session, out io.Writer) error {
-			if s.rb != nil {
-				return usagef("this command applies to the Messaging Server upgrade, not to runbook %s", s.rb.book.ID)
+			u, err := s.run.upgrade()
+			if err != nil {
+				return err
 			}
-			rep, err := steps.ConfigReport(ctx, s.cfg)
+			rep, err := steps.ConfigReport(ctx, u.cfg)
 			if err != nil {
 				return err
 			}

@@ -24,15 +24,16 @@ func ldifCmd() *cobra.Command {
 		Short: "Run the configured LDIF exports now (default: DATE.ug.ldif and DATE.pab.ldif)",
 		Args:  cobra.NoArgs,
 		RunE: c.withSession(func(ctx context.Context, s *session, out io.Writer) error {
-			if s.rb != nil {
-				return usagef("this command applies to the Messaging Server upgrade, not to runbook %s", s.rb.book.ID)
+			u, err := s.run.upgrade()
+			if err != nil {
+				return err
 			}
 			if outDir == "" {
 				outDir = filepath.Join(s.state, "ldif")
 			}
 			env := &wizard.Env{Root: "/", StateDir: s.state, Now: time.Now,
 				Output: func(_, line string) { fmt.Fprintln(out, line) }}
-			results, err := s.cfg.ExportNow(ctx, env, outDir)
+			results, err := u.cfg.ExportNow(ctx, env, outDir)
 			for _, res := range results {
 				fmt.Fprintf(out, "%s\t%d entries (the server's own count agrees)\tsha256 %s\n", res.Path, res.Entries, res.SHA256)
 			}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"mswizard/steps"
 	"mswizard/wizard"
 )
 
@@ -32,16 +31,12 @@ func resolveCmd() *cobra.Command {
 			}
 			defer j.Close()
 			r := &wizard.Runner{Steps: s.steps, Env: s.env, Journal: j}
-			if retry && args[0] == "upgrade/run-installer" {
-				// Never a second installer, nor a restore under the first.
-				if err := steps.RefuseWhileInstallerRuns(s.cfg); err != nil {
+			if retry {
+				if err := s.run.beforeRetry(args[0]); err != nil {
 					return err
 				}
 			}
-			next := "upgrade"
-			if s.rb != nil {
-				next = "run " + s.rb.ref
-			}
+			next := s.run.again()
 			if rec, ok := wizard.Fold(j.Records()).Steps[args[0]]; ok && rec.UndoInDoubt >= 0 {
 				next = "backout"
 			}

@@ -98,11 +98,7 @@ func applyRun(ctx context.Context, c *common, out io.Writer) error {
 	writeReport(ctx, s, j)
 	if c.output == "text" {
 		if err == nil {
-			what := "upgrade"
-			if s.rb != nil {
-				what = "runbook " + s.rb.book.ID
-			}
-			fmt.Fprintf(out, "%s complete; report: %s\n", what, reportPath(s))
+			fmt.Fprintf(out, "%s complete; report: %s\n", s.run.what(), reportPath(s))
 		} else {
 			var b strings.Builder
 			printKeptSafe(s, &b)
@@ -142,9 +138,7 @@ func printKeptSafe(s *session, w io.Writer) {
 	if ents, _ := filepath.Glob(filepath.Join(s.state, "ldif", "*.ldif")); len(ents) > 0 {
 		fmt.Fprintf(w, "  directory exports: %s\n", strings.Join(ents, ", "))
 	}
-	if s.rb != nil {
-		fmt.Fprintf(w, "  saved originals: %s\n", filepath.Join(s.state, "saved"))
-	}
+	s.run.keptSafe(w, s.state)
 	fmt.Fprintf(w, "  report: %s\n", reportPath(s))
 }
 

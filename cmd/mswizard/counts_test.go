@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,9 +12,10 @@ import (
 	"mswizard/wizard"
 )
 
-// The faces ask the steps: on the same world the preflight screen, `status`
-// and the step that acts on the queue say the same thing about it, and the
-// free space is the one preflight/disk-space weighs, on the same volume.
+// The faces ask the steps: on the same world the preflight screen, `status`,
+// the report (report.json, report.md, report.html) and the step that acts on
+// the queue say the same thing about it, and the free space is the one
+// preflight/disk-space weighs, on the same volume.
 func TestTheFacesShowTheCountsTheStepsComputed(t *testing.T) {
 	t.Parallel()
 	requireTools(t)
@@ -42,7 +45,11 @@ func TestTheFacesShowTheCountsTheStepsComputed(t *testing.T) {
 		t.Fatal("the runbook has no backup/queue step")
 	}
 
-	p := detect(ctx, s)
+	u, err := s.run.upgrade()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := detect(ctx, s, u)
 	if p.Queue.Text != queueWhy {
 		t.Errorf("the preflight screen says the queue holds %q, backup/queue says %q", p.Queue.Text, queueWhy)
 	}
@@ -69,6 +76,34 @@ func TestTheFacesShowTheCountsTheStepsComputed(t *testing.T) {
 	text, _ := run(t, bin, "status", "--answers", h.inf)
 	if !strings.Contains(text, queueWhy) {
 		t.Errorf("status text does not say %q:\n%s", queueWhy, text)
+	}
+
+	// The report of a run that read the host and changed nothing (the
+	// preflights only) says what the steps say, in all three forms.
+	run(t, bin, "upgrade", "--answers", h.inf, "--yes", "--until", "preflight/ha-probe")
+	var report Report
+	if b, err := os.ReadFile(filepath.Join(s.state, "report.json")); err != nil {
+		t.Fatalf("the run wrote no report: %v", err)
+	} else if err := json.Unmarshal(b, &report); err != nil {
+		t.Fatalf("report.json: %v", err)
+	}
+	if q := report.Host[steps.CountQueueMessages]; q != p.Queue {
+		t.Errorf("the report says the queue is %+v, the preflight screen %+v", q, p.Queue)
+	}
+	if free := report.Host[steps.CountBackupFree]; free.Value <= 0 || onVolume(free.Text) != onVolume(p.Backup.Text) {
+		t.Errorf("the report says %+v of the backup volume, the preflight screen %+v", free, p.Backup)
+	}
+	if d, sd := report.Host[steps.CountConfigDiffKeys], rep.Host[steps.CountConfigDiffKeys]; d != sd {
+		t.Errorf("the report counts the configuration differences as %+v, status as %+v", d, sd)
+	}
+	for _, name := range []string{"report.md", "report.html"} {
+		b, err := os.ReadFile(filepath.Join(s.state, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), queueWhy) {
+			t.Errorf("%s does not say %q", name, queueWhy)
+		}
 	}
 	var fs []wizard.Finding
 	r := &wizard.Runner{Steps: s.steps, Env: s.env}

@@ -15,6 +15,7 @@ import (
 
 	"mswizard/backup"
 	"mswizard/internal/atomicfile"
+	"mswizard/steps"
 	"mswizard/wizard"
 	"mswizard/wizard/journal"
 )
@@ -59,12 +60,12 @@ type measure struct {
 	sampleTime               time.Duration
 }
 
-func measureHost(ctx context.Context, s *session) (measure, error) {
+func measureHost(ctx context.Context, cfg *steps.Config) (measure, error) {
 	var m measure
-	h := s.cfg.Host
+	h := cfg.Host
 	root := h.ServerRoot()
 	var excludes []string
-	for _, p := range []string{h.StorePrimary(), h.StorePrimary() + ".mswizard-aside", s.cfg.BackupDir} {
+	for _, p := range []string{h.StorePrimary(), h.StorePrimary() + ".mswizard-aside", cfg.BackupDir} {
 		if rel, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(rel, "..") {
 			excludes = append(excludes, rel)
 		}
@@ -153,16 +154,7 @@ func (m measure) estimateStep(p wizard.PlannedStep) time.Duration {
 // estimatePlan fills in the plan's estimates: each pending step's, and how
 // long mail will be refused.
 func estimatePlan(ctx context.Context, s *session, rep *wizard.PlanReport) error {
-	if s.rb != nil || s.cfg == nil {
-		// A runbook file's run has no server root, queue or store to measure.
-		return nil
-	}
-	m, err := measureHost(ctx, s)
-	if err != nil {
-		return err
-	}
-	m.apply(rep)
-	return nil
+	return s.run.estimate(ctx, s, rep)
 }
 
 // apply sets the estimates of rep's steps and of the mail-refused window.

@@ -65,20 +65,10 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 		Run:     runMode(mode),
 		Backout: runMode("backout"),
 	}
-	if s.rb != nil {
-		// A runbook file's run: the resume view and the plan; the Messaging
-		// Server's preflight screen and config diff do not apply.
-		if mode != "backout" {
-			o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }
-		}
-		return tui.Run(ctx, o, os.Stdin, os.Stdout)
-	}
-	o.BackupDir, o.LDIFDir = s.answers.BackupDir, filepath.Join(s.state, "ldif")
 	if mode != "backout" {
 		o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }
-		o.Preflight = detect(ctx, s)
-		o.Review = review(s, c, r)
 	}
+	s.run.face(ctx, s, c, r, &o)
 	return interrupted(ctx, tui.Run(ctx, o, os.Stdin, os.Stdout))
 }
 
@@ -147,20 +137,20 @@ func statusLines(s *session, recs []journal.Record) []tui.StatusLine {
 // whether the user directory answers a bind, and — asked of the steps that act
 // on them — the free space where the backups go and the messages in the queue.
 // It only reads.
-func detect(ctx context.Context, s *session) *tui.Preflight {
-	a, h := s.answers, s.cfg.Host
+func detect(ctx context.Context, s *session, u *upgradeRun) *tui.Preflight {
+	a, h := u.answers, u.cfg.Host
 	p := &tui.Preflight{
 		ServerRoot: a.ServerRoot, Instance: a.Instance, Target: a.TargetVersion, Regime: a.Regime,
 		DirectoryURL: a.UserDirectoryLdapURL, BackupDir: a.BackupDir, QueueDir: h.QueueDir(),
 	}
-	if v := steps.InstalledVersion(ctx, s.cfg, s.env); v.Known() {
+	if v := steps.InstalledVersion(ctx, u.cfg, s.env); v.Known() {
 		p.Installed = v.String()
 	} else {
 		p.Installed = a.InstalledVersion + " (per the answers; the host's own version cannot be told: " + v.Why + ")"
 	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if conn, err := s.cfg.Directory.DialLDAP(dctx); err != nil {
+	if conn, err := u.cfg.Directory.DialLDAP(dctx); err != nil {
 		p.DirectoryErr = err.Error()
 	} else {
 		conn.Close()
@@ -195,16 +185,16 @@ func review(s *session, c *common, r *wizard.Runner) *tui.Review {
 				if err != nil {
 					return err
 				}
-				if err := saveDecisions(s.answers.Path, lines); err != nil {
+				if err := saveDecisions(s.answersFile(), lines); err != nil {
 					return err
 				}
 				c2 := *c
-				c2.answersPath = s.answers.Path
+				c2.answersPath = s.answersFile()
 				s2, err := c2.load(ctx, os.Stdin)
 				if err != nil {
 					return err
 				}
-				s.answers, s.cfg, s.steps = s2.answers, s2.cfg, s2.steps
+				s.run, s.steps = s2.run, s2.steps
 				r.Steps, r.Opts = s.steps, s.options(c)
 				return nil
 			}}

@@ -10,10 +10,7 @@ import (
 // stepNode is the node a step acts on ("" for the upgrade's own steps, which
 // act on the host the wizard runs on).
 func stepNode(s wizard.Step) string {
-	if nn, ok := s.(wizard.NodeNamer); ok {
-		return nn.NodeName()
-	}
-	return ""
+	return wizard.Describe(s).Node
 }
 
 // nodeOrder lists the nodes the steps act on, in the order they first act.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,6 +34,10 @@ type Report struct {
 	// MailRefusedEstimate is what the plan estimated before the first run.
 	MailRefusedEstimate *wizard.Downtime `json:"mail_refused_estimate,omitempty"`
 	Findings            []wizard.Finding `json:"findings,omitempty"`
+	// Host is what the steps read on the host when the report was written
+	// (the queue backup/queue would save, the free space preflight/disk-space
+	// weighs), by their rules: what `status` shows at the same moment.
+	Host map[string]wizard.Count `json:"host,omitempty"`
 }
 
 type reportStep struct {
@@ -86,10 +91,9 @@ func writeReport(ctx context.Context, s *session, j *journal.Journal) {
 		Records:   recs,
 		Backout:   backout,
 		Hash:      newHashCache(filepath.Join(s.state, "report-hashes.json")),
+		Host:      wizard.CountsOf(ctx, s.env, s.steps),
 	}
-	if s.answers != nil {
-		in.ConfigDecisions = s.answers.ConfigDecisions
-	}
+	in.ConfigDecisions = s.run.decisions()
 	for _, step := range s.steps {
 		in.Steps = append(in.Steps, stepInfo{ID: step.ID(), Title: step.Title(), Node: stepNode(step)})
 	}
@@ -136,6 +140,7 @@ type reportInput struct {
 	ConfigDecisions []string
 	Hash            *hashCache
 	Estimate        *savedEstimate // made before the first run, if any
+	Host            map[string]wizard.Count
 }
 
 // runReport is the report's model; the Markdown and HTML renderings read it.
@@ -151,6 +156,21 @@ type runReport struct {
 	Backout    []wizard.BackoutStep
 	// Estimated is the downtime estimated before the first run.
 	Estimated *wizard.Downtime
+	// Host is what the steps read on the host as the report was written.
+	Host    []hostCount
+	hostRaw map[string]wizard.Count
+}
+
+// hostCount is one count a step computed, as the faces say it.
+type hostCount struct{ Name, Text string }
+
+// hostCounts orders counts by name and says each as `status` says it.
+func hostCounts(cs map[string]wizard.Count) []hostCount {
+	var out []hostCount
+	for _, n := range slices.Sorted(maps.Keys(cs)) {
+		out = append(out, hostCount{Name: n, Text: countLine(cs[n])})
+	}
+	return out
 }
 
 type stepView struct {
@@ -245,7 +265,7 @@ func epoch(recs []journal.Record) (out []journal.Record, backedOut bool) {
 func buildReport(in reportInput) *runReport {
 	recs, backedOut := epoch(in.Records)
 	st := wizard.Fold(in.Records)
-	rep := &runReport{Generated: in.Generated, StateDir: in.StateDir, Journal: in.Journal, BackedOut: backedOut, Findings: in.Findings, Backout: in.Backout}
+	rep := &runReport{Generated: in.Generated, StateDir: in.StateDir, Journal: in.Journal, BackedOut: backedOut, Findings: in.Findings, Backout: in.Backout, Host: hostCounts(in.Host), hostRaw: in.Host}
 	if backedOut {
 		// Fold forgets a backed-out epoch; fold it alone to show what ran.
 		st = wizard.Fold(recs[:len(recs)-1])
@@ -638,7 +658,7 @@ func (h *hashCache) save() {
 
 // JSON is the report's versioned JSON form.
 func (rep *runReport) JSON() Report {
-	out := Report{Version: wizard.PlanVersion, Generated: rep.Generated, StateDir: rep.StateDir, Journal: rep.Journal, Backout: rep.Backout, MailRefused: rep.Window, MailRefusedEstimate: rep.Estimated, Findings: rep.Findings}
+	out := Report{Version: wizard.PlanVersion, Generated: rep.Generated, StateDir: rep.StateDir, Journal: rep.Journal, Backout: rep.Backout, MailRefused: rep.Window, MailRefusedEstimate: rep.Estimated, Findings: rep.Findings, Host: rep.hostRaw}
 	for _, v := range rep.Steps {
 		out.Steps = append(out.Steps, reportStep{ID: v.ID, Node: v.Node, State: v.State, Why: v.why, Error: v.err, Receipts: v.receipts, Start: v.Start, End: v.End, Active: v.Active, Estimated: v.Estimated, Decisions: v.Decisions})
 	}

@@ -53,6 +53,13 @@ func renderMarkdown(w io.Writer, rep *runReport) {
 	if len(rep.Findings) > 0 {
 		p("\n")
 	}
+	if len(rep.Host) > 0 {
+		p("## The host as the steps read it\n\nWhen this report was written, by the rules of the steps that act on it:\n\n")
+		for _, c := range rep.Host {
+			p("- `%s`: %s\n", c.Name, mdLine(c.Text))
+		}
+		p("\n")
+	}
 	writeNodesMD(w, rep)
 	p("## Steps\n\n| step | state | started | took | estimated | note |\n|---|---|---|---|---|---|\n")
 	for _, v := range rep.Steps {

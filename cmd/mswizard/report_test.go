@@ -113,6 +113,8 @@ func reportJournal(t *testing.T) reportInput {
 			{ID: "PRE-DISK-001", Severity: wizard.Inhibitor, Message: "no room", Remediation: "another BackupDir", Waived: true}},
 		ConfigDecisions: []string{"config/local.conf store.quotawarn reapply"},
 		Hash:            newHashCache(""),
+		Host: map[string]wizard.Count{"queue-messages": {Name: "queue-messages", Value: 0, Text: "the queue is empty: nothing to save"},
+			"config-differences": {Name: "config-differences", Value: -1, Text: "no backup.TIMESTAMP yet"}},
 		Estimate: &savedEstimate{Steps: map[string]time.Duration{"stop/dispatcher": 2 * time.Second, "backup/queue": 3 * time.Second, "upgrade/run-installer": 12 * time.Second},
 			Downtime: &wizard.Downtime{What: "mail is refused", From: "stop/dispatcher", To: "post/start", Estimate: 25 * time.Second, Basis: "a measured sample"}},
 	}

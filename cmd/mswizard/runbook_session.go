@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,15 +15,58 @@ import (
 	"mswizard/steps/runbook"
 	"mswizard/wizard"
 	"mswizard/wizard/journal"
+	"mswizard/wizard/tui"
 )
 
-// rbSession is what a session holds for a runbook file's run: the runbook,
-// its answers, and the RUNBOOK argument that names it again.
-type rbSession struct {
+// runbookRun is a runbook file's run: the runbook, its answers, and the
+// RUNBOOK argument that names it again.
+type runbookRun struct {
 	book   *runbook.Runbook
 	values *runbook.Values
 	ref    string // a shipped id, or the runbook file's absolute path
 }
+
+func (b *runbookRun) what() string                   { return "runbook " + b.book.ID }
+func (b *runbookRun) again() string                  { return "run " + b.ref }
+func (b *runbookRun) answersFile() string            { return b.values.Path }
+func (b *runbookRun) answersHash() string            { return b.values.Hash(b.book) }
+func (b *runbookRun) confirms() bool                 { return b.values.Confirm }
+func (b *runbookRun) waivers(bool) map[string]string { return b.values.Waivers }
+
+// decisions: a runbook's answers decide nothing the report names.
+func (b *runbookRun) decisions() []string { return nil }
+
+func (b *runbookRun) upgrade() (*upgradeRun, error) { return nil, onlyUpgrade(b.what()) }
+
+func (b *runbookRun) pin(p *wizard.Pin, state string) {
+	p.Runbook = b.book.ID
+	p.Paths = map[string]string{"state directory": state}
+}
+
+// beforeRetry: every runbook step's in-doubt action is its own step's
+// business (its check, its idempotence).
+func (b *runbookRun) beforeRetry(string) error { return nil }
+
+// lock: a runbook file's run has no server root; the state directory's lock
+// is its lock.
+func (b *runbookRun) lock(*session, time.Time) error { return nil }
+
+// remember writes the state directory's runbook.ref.
+func (b *runbookRun) remember(state string) error {
+	return atomicfile.WriteFile(filepath.Join(state, runbookRefFile), []byte(b.ref+"\n"), 0o600)
+}
+
+// keptSafe names the originals the runbook's steps saved before changing them.
+func (b *runbookRun) keptSafe(w io.Writer, state string) {
+	fmt.Fprintf(w, "  saved originals: %s\n", filepath.Join(state, "saved"))
+}
+
+// estimate: a runbook file's run has no server root, queue or store to measure.
+func (b *runbookRun) estimate(context.Context, *session, *wizard.PlanReport) error { return nil }
+
+// face: the resume view and the plan; the Messaging Server's preflight screen
+// and config diff do not apply.
+func (b *runbookRun) face(context.Context, *session, *common, *wizard.Runner, *tui.Options) {}
 
 // runbookRefFile, in the state directory, names the runbook of the run there,
 // so `status`, `resolve` and `backout --state-dir D` load the same one.
@@ -87,32 +133,8 @@ func (c *common) loadRunbook(ref, answersPath string) (*session, error) {
 		}
 	}
 	return &session{
-		rb:    &rbSession{book: rb, values: v, ref: ref},
+		run:   &runbookRun{book: rb, values: v, ref: ref},
 		state: state, steps: steps,
 		env: &wizard.Env{Root: "/", StateDir: state, Exec: wizard.OSExecer{}, Now: time.Now, Log: slog.New(slog.DiscardHandler)},
 	}, nil
-}
-
-func (s *session) answersHash() string {
-	if s.rb != nil {
-		return s.rb.values.Hash(s.rb.book)
-	}
-	return s.answers.Hash()
-}
-
-func (s *session) answersFile() string {
-	if s.rb != nil {
-		return s.rb.values.Path
-	}
-	return s.answers.Path
-}
-
-// rememberRunbook writes the state directory's runbook.ref.
-func (s *session) rememberRunbook() {
-	if s.rb == nil {
-		return
-	}
-	if err := atomicfile.WriteFile(filepath.Join(s.state, runbookRefFile), []byte(s.rb.ref+"\n"), 0o600); err != nil {
-		s.env.Log.Error("runbook.ref", "err", err)
-	}
 }

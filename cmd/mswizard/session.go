@@ -40,15 +40,13 @@ type common struct {
 	newRun bool
 }
 
-// session is one invocation's loaded answers, runbook and environment.
+// session is one invocation's loaded run, its steps and environment.
 type session struct {
-	answers *answers.Answers
-	cfg     *steps.Config
+	run     runKind // the Messaging Server upgrade or a runbook file's run (run.go)
 	steps   []wizard.Step
 	env     *wizard.Env
 	state   string
 	logFile *os.File
-	rb      *rbSession // a runbook file's run (runbook_session.go); nil for the upgrade
 	// hostLock is the server root's host-wide lock, held with the journal.
 	hostLock *journal.HostLock
 }
@@ -91,7 +89,7 @@ func (c *common) load(ctx context.Context, stdin io.Reader) (*session, error) {
 	}
 	cfg := steps.NewConfig(a, state)
 	cfg.Directory = &ldapDialer{a: a}
-	s := &session{answers: a, cfg: cfg, state: state}
+	s := &session{run: &upgradeRun{answers: a, cfg: cfg}, state: state}
 	s.steps = steps.Upgrade(cfg)
 	s.env = &wizard.Env{
 		Root:     "/",
@@ -141,6 +139,18 @@ func (s *session) rememberAnswers(j *journal.Journal) {
 	}
 }
 
+func (s *session) answersHash() string { return s.run.answersHash() }
+
+func (s *session) answersFile() string { return s.run.answersFile() }
+
+// rememberRunbook writes what `--state-dir` commands need to load the run
+// again (a runbook file's runbook.ref).
+func (s *session) rememberRunbook() {
+	if err := s.run.remember(s.state); err != nil {
+		s.env.Log.Error("remember the run", "err", err)
+	}
+}
+
 // sessionFlag is the flag that names this run again in a command to run next.
 func (c *common) sessionFlag(s *session) string {
 	if c.answersPath != "" {
@@ -161,17 +171,7 @@ func (s *session) close() {
 
 func (s *session) pin() wizard.Pin {
 	p := wizard.Pin{WizardVersion: version, AnswersHash: s.answersHash()}
-	if s.rb != nil {
-		p.Runbook = s.rb.book.ID
-		p.Paths = map[string]string{"state directory": s.state}
-	} else {
-		p.Paths = map[string]string{
-			"state directory":  s.state,
-			"backup directory": s.cfg.BackupDir,
-			"server root":      s.cfg.Host.ServerRoot(),
-			"installer":        s.answers.Installer,
-		}
-	}
+	s.run.pin(&p, s.state)
 	for _, st := range s.steps {
 		p.Steps = append(p.Steps, st.ID())
 	}
@@ -179,18 +179,7 @@ func (s *session) pin() wizard.Pin {
 }
 
 func (s *session) options(c *common) wizard.Options {
-	if s.rb != nil {
-		return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.rb.values.Confirm, YesFrom: yesFrom(c.yes), Waivers: s.rb.values.Waivers, Pin: s.pin()}
-	}
-	waivers := s.answers.Waivers
-	if c.newRun {
-		waivers = map[string]string{}
-		for k, v := range s.answers.Waivers {
-			waivers[k] = v
-		}
-		waivers[steps.FindingEarlierRun] = "--new-run: the operator starts a new run beside what an earlier run left"
-	}
-	return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.answers.Confirm, YesFrom: yesFrom(c.yes), Waivers: waivers, Pin: s.pin()}
+	return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.run.confirms(), YesFrom: yesFrom(c.yes), Waivers: s.run.waivers(c.newRun), Pin: s.pin()}
 }
 
 // yesFrom says where a run's "yes" to every confirmation came from: --yes, or
@@ -202,30 +191,18 @@ func yesFrom(flag bool) journal.Source {
 	return journal.SourceAnswers
 }
 
-// openJournal locks the state directory's journal and then the server root's
-// host-wide lock (one run per server root, whatever its state directory), and
-// removes an installer answers copy a killed run left (it holds secrets).
+// openJournal locks the state directory's journal and then what the run holds
+// beside it (the upgrade: the server root's host-wide lock, one run per server
+// root whatever its state directory).
 func (s *session) openJournal() (*journal.Journal, error) {
 	now := time.Now()
 	j, err := journal.Open(s.state, journal.Options{Run: fmt.Sprintf("%d-%d", now.Unix(), os.Getpid())})
 	if err != nil {
 		return nil, err
 	}
-	if s.rb != nil {
-		// A runbook file's run has no server root: the state directory's
-		// lock is its lock.
-		return j, nil
-	}
-	l, err := journal.LockServerRoot(s.cfg.Host.ServerRoot(), s.state, now)
-	if err != nil {
+	if err := s.run.lock(s, now); err != nil {
 		j.Close()
 		return nil, err
-	}
-	s.hostLock = l
-	if removed, err := steps.ScrubInstallerAnswers(s.cfg); err != nil {
-		s.env.Log.Error("installer answers copy", "err", err)
-	} else if removed {
-		s.env.Log.Info("removed the installer's answers copy an interrupted run left", "path", s.cfg.InstallerAnswersPath())
 	}
 	return j, nil
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"mswizard/wizard"
 )
 
 // MailProbe proves that mail flows: it sends one message by SMTP to the
@@ -131,10 +133,8 @@ func (p *MailProbe) Run(ctx context.Context) (ProbeResult, error) {
 		if time.Now().After(deadline) {
 			break
 		}
-		select {
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-time.After(interval):
+		if err := wizard.Sleep(ctx, interval); err != nil {
+			return res, err
 		}
 	}
 	res.Took = p.now().Sub(res.Sent)

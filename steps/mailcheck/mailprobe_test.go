@@ -1,7 +1,6 @@
 package mailcheck
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -10,11 +9,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mswizard/fixtures/smtpd"
 )
 
-// fakeMTA is an SMTP listener that logs what it accepts as the MTA does
-// (FORMATS.md §3.2): an E record with the Message-ID, then, if it delivers,
-// a D record; or, if it cannot, a Q record.
+// fakeMTA is an SMTP listener (fixtures/smtpd) that logs what it accepts as
+// the MTA does (FORMATS.md §3.2): an E record with the Message-ID, then, if
+// it delivers, a D record; or, if it cannot, a Q record.
 func fakeMTA(t *testing.T, log string, deliver bool) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -22,67 +23,25 @@ func fakeMTA(t *testing.T, log string, deliver bool) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	write := func(code, from, to, extra string) {
-		f, _ := os.OpenFile(log, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
-		defer f.Close()
-		fmt.Fprintf(f, "%s tcp_local    ims-ms       %s 1 %s rfc822;%s %s %s\n", time.Now().Format("02-Jan-2006 15:04:05.00"), code, from, to, strings.Split(to, "@")[0]+"@ims-ms-daemon", extra)
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				fmt.Fprint(c, "220 fake ESMTP\r\n")
-				var from, to, id string
-				for {
-					l, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					l = strings.TrimRight(l, "\r\n")
-					u := strings.ToUpper(l)
-					switch {
-					case strings.HasPrefix(u, "EHLO"), strings.HasPrefix(u, "HELO"):
-						fmt.Fprint(c, "250 fake\r\n")
-					case strings.HasPrefix(u, "MAIL FROM:"):
-						from = strings.Trim(l[10:], "<> ")
-						fmt.Fprint(c, "250 ok\r\n")
-					case strings.HasPrefix(u, "RCPT TO:"):
-						to = strings.Trim(l[8:], "<> ")
-						fmt.Fprint(c, "250 ok\r\n")
-					case u == "DATA":
-						fmt.Fprint(c, "354 go\r\n")
-						for {
-							d, _ := r.ReadString('\n')
-							d = strings.TrimRight(d, "\r\n")
-							if d == "." {
-								break
-							}
-							if strings.HasPrefix(strings.ToLower(d), "message-id:") {
-								id = strings.TrimSpace(d[11:])
-							}
-						}
-						write("EE", from, to, id)
-						if deliver {
-							write("D", from, to, id)
-						} else {
-							write("Q", from, to, id+" Mailbox is busy")
-						}
-						fmt.Fprint(c, "250 ok\r\n")
-					case u == "QUIT":
-						fmt.Fprint(c, "221 bye\r\n")
-						return
-					default:
-						fmt.Fprint(c, "250 ok\r\n")
-					}
-				}
-			}()
+	write := func(code, from, to, extra string) error {
+		f, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return err
 		}
-	}()
+		defer f.Close()
+		_, err = fmt.Fprintf(f, "%s tcp_local    ims-ms       %s 1 %s rfc822;%s %s %s\n", time.Now().Format("02-Jan-2006 15:04:05.00"), code, from, to, strings.Split(to, "@")[0]+"@ims-ms-daemon", extra)
+		return err
+	}
+	go smtpd.Serve(ln, "fake ESMTP", "fake", func(m smtpd.Message) error {
+		id := m.Header("Message-ID")
+		if err := write("EE", m.From, m.To[0], id); err != nil {
+			return err
+		}
+		if deliver {
+			return write("D", m.From, m.To[0], id)
+		}
+		return write("Q", m.From, m.To[0], id+" Mailbox is busy")
+	})
 	return ln.Addr().String()
 }
 

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"mswizard/wizard"
 )
 
 // Probe carries what the checks take from the outside world, so tests can
@@ -21,7 +23,7 @@ import (
 type Probe struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Sleep waits d or until ctx is done; nil means a timer-based wait.
+	// Sleep waits d or until ctx is done; nil means wizard.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Location is the zone the MTA writes its wall-clock times in; nil
 	// means time.Local.
@@ -56,14 +58,7 @@ func (p *Probe) sleep(ctx context.Context, d time.Duration) error {
 	if p.Sleep != nil {
 		return p.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return wizard.Sleep(ctx, d)
 }
 
 // ClassCounts counts records per class.

@@ -67,7 +67,13 @@ func Build(rb *Runbook, v *Values, o Options) ([]wizard.Step, error) {
 			cc.Message, cc.Fix, cc.Cond = v.renderPublic(c.Message), v.renderPublic(c.Fix), v.renderCond(c.Cond)
 			p.checks = append(p.checks, &cc)
 		}
-		out = append(out, p)
+		out = append(out, wizard.Phase{
+			ID: PreflightID, Title: "Preflight checks of the starting host",
+			Check: func(context.Context, *wizard.Env) (bool, string, error) {
+				return true, "read-only checks; their findings ran first", nil
+			},
+			Preflight: p.Findings, UndoText: "nothing: read-only",
+		}.Step())
 	}
 	for _, s0 := range rb.Steps {
 		if !v.Holds(s0.When) {
@@ -87,79 +93,79 @@ func Build(rb *Runbook, v *Values, o Options) ([]wizard.Step, error) {
 				c.ID, c.Node = s0.ID+"/"+name, name
 				s = &c
 			}
-			st, err := buildOne(s, v, o)
+			k, err := buildKind(s, v, o)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, st)
+			out = append(out, k.phase().Step())
 		}
 	}
 	return out, nil
 }
 
-// buildOne turns one step, on one node, into the engine's step.
-func buildOne(s *StepSpec, v *Values, o Options) (wizard.Step, error) {
-	var out []wizard.Step
-	{
-		n, ok := o.Nodes[s.Node]
-		if !ok {
-			return nil, fmt.Errorf("step %s: node %q is not available: name it in the answers' [Nodes] (%s = address=HOST:PORT user=root key=FILE known_hosts=FILE)", s.ID, s.Node, s.Node)
-		}
-		b := base{id: s.ID, title: v.renderPublic(s.Title), optional: s.Optional, n: n,
-			saveDir: filepath.Join(o.StateDir, "saved", strings.ReplaceAll(s.ID, "/", "%"))}
-		switch s.Kind {
-		case KindRun:
-			r := s.Run
-			st := &runStep{base: b, argv: v.renderAll(r.Argv), check: v.renderCond(r.Check), exit: r.Exit,
-				timeout: r.Timeout, stdin: v.render(r.Stdin), hasStdin: r.Stdin != "", dir: v.render(r.Dir), idem: r.Idempotent}
-			if r.Undo != nil {
-				st.undo = v.renderAll(r.Undo)
-			}
-			for _, k := range r.EnvOrder {
-				st.env = append(st.env, k+"="+v.render(r.Env[k]))
-				st.envNames = append(st.envNames, k)
-			}
-			out = append(out, st)
-		case KindEdit:
-			e := *s.Edit
-			e.Path, e.Line, e.Replaces, e.Key, e.Value = v.render(e.Path), v.render(e.Line), v.render(e.Replaces), v.render(e.Key), v.render(e.Value)
-			out = append(out, &editStep{base: b, e: e})
-		case KindFile:
-			f := *s.File
-			f.Path, f.Copy, f.Target, f.Owner, f.Group = v.render(f.Path), v.render(f.Copy), v.render(f.Target), v.render(f.Owner), v.render(f.Group)
-			secret := v.render(f.Content) != v.renderPublic(f.Content)
-			f.Content = v.render(f.Content)
-			out = append(out, &fileStep{base: b, f: f, secret: secret})
-		case KindService:
-			sv := *s.Service
-			sv.Script, sv.Dir, sv.Source = v.render(sv.Script), v.render(sv.Dir), v.render(sv.Source)
-			out = append(out, &serviceStep{base: b, s: sv})
-		case KindWait:
-			w := *s.Wait
-			w.Until = v.renderCond(w.Until)
-			out = append(out, &waitStep{base: b, w: w})
-		case KindBackup:
-			if s.Node != "local" {
-				return nil, fmt.Errorf("step %s: a backup runs on the control host only", s.ID)
-			}
-			bk := *s.Backup
-			bk.Path, bk.Dest = v.render(bk.Path), v.render(bk.Dest)
-			bk.Exclude = v.renderAll(bk.Exclude)
-			if bk.Name == "" {
-				bk.Name = filepath.Base(bk.Path)
-			}
-			out = append(out, &backupStep{base: b, b: bk})
-		case KindConfirm:
-			pre := false
-			for _, c := range v.Confirmed {
-				pre = pre || c == s.ID
-			}
-			out = append(out, &confirmStep{base: b, text: v.renderPublic(s.Confirm.Text), preconfirmed: pre})
-		default:
-			return nil, fmt.Errorf("step %s: unknown kind %q", s.ID, s.Kind)
-		}
+// kind is one runbook step kind's check, plan, undo and hooks, declared as
+// the engine reads them by its phase (each kind's file says how).
+type kind interface{ phase() wizard.Phase }
+
+// buildKind turns one step, on one node, into its kind.
+func buildKind(s *StepSpec, v *Values, o Options) (kind, error) {
+	n, ok := o.Nodes[s.Node]
+	if !ok {
+		return nil, fmt.Errorf("step %s: node %q is not available: name it in the answers' [Nodes] (%s = address=HOST:PORT user=root key=FILE known_hosts=FILE)", s.ID, s.Node, s.Node)
 	}
-	return out[0], nil
+	b := base{id: s.ID, title: v.renderPublic(s.Title), optional: s.Optional, n: n,
+		saveDir: filepath.Join(o.StateDir, "saved", strings.ReplaceAll(s.ID, "/", "%"))}
+	switch s.Kind {
+	case KindRun:
+		r := s.Run
+		st := &runStep{base: b, argv: v.renderAll(r.Argv), check: v.renderCond(r.Check), exit: r.Exit,
+			timeout: r.Timeout, stdin: v.render(r.Stdin), hasStdin: r.Stdin != "", dir: v.render(r.Dir), idem: r.Idempotent}
+		if r.Undo != nil {
+			st.undo = v.renderAll(r.Undo)
+		}
+		for _, k := range r.EnvOrder {
+			st.env = append(st.env, k+"="+v.render(r.Env[k]))
+			st.envNames = append(st.envNames, k)
+		}
+		return st, nil
+	case KindEdit:
+		e := *s.Edit
+		e.Path, e.Line, e.Replaces, e.Key, e.Value = v.render(e.Path), v.render(e.Line), v.render(e.Replaces), v.render(e.Key), v.render(e.Value)
+		return &editStep{base: b, e: e}, nil
+	case KindFile:
+		f := *s.File
+		f.Path, f.Copy, f.Target, f.Owner, f.Group = v.render(f.Path), v.render(f.Copy), v.render(f.Target), v.render(f.Owner), v.render(f.Group)
+		secret := v.render(f.Content) != v.renderPublic(f.Content)
+		f.Content = v.render(f.Content)
+		return &fileStep{base: b, f: f, secret: secret}, nil
+	case KindService:
+		sv := *s.Service
+		sv.Script, sv.Dir, sv.Source = v.render(sv.Script), v.render(sv.Dir), v.render(sv.Source)
+		return &serviceStep{base: b, s: sv}, nil
+	case KindWait:
+		w := *s.Wait
+		w.Until = v.renderCond(w.Until)
+		return &waitStep{base: b, w: w}, nil
+	case KindBackup:
+		if s.Node != "local" {
+			return nil, fmt.Errorf("step %s: a backup runs on the control host only", s.ID)
+		}
+		bk := *s.Backup
+		bk.Path, bk.Dest = v.render(bk.Path), v.render(bk.Dest)
+		bk.Exclude = v.renderAll(bk.Exclude)
+		if bk.Name == "" {
+			bk.Name = filepath.Base(bk.Path)
+		}
+		return &backupStep{base: b, b: bk}, nil
+	case KindConfirm:
+		pre := false
+		for _, c := range v.Confirmed {
+			pre = pre || c == s.ID
+		}
+		return &confirmStep{base: b, text: v.renderPublic(s.Confirm.Text), preconfirmed: pre}, nil
+	default:
+		return nil, fmt.Errorf("step %s: unknown kind %q", s.ID, s.Kind)
+	}
 }
 
 // base is what every runbook step has.
@@ -172,13 +178,14 @@ type base struct {
 	saveDir string
 }
 
-func (b *base) ID() string     { return b.id }
-func (b *base) Title() string  { return b.title }
-func (b *base) Optional() bool { return b.optional }
-
-// NodeName is the node the step acts on: the runner journals it with every
-// action (wizard.NodeNamer).
-func (b *base) NodeName() string { return b.n.Name() }
+// declare is a runbook step as the engine reads it: its kind's check, plan,
+// undo and hooks in p, with what every runbook step has — its ID and title,
+// whether it may be left out, and the node it acts on (the runner journals it
+// with every action).
+func (b *base) declare(p wizard.Phase) wizard.Phase {
+	p.ID, p.Title, p.Optional, p.Node = b.id, b.title, b.optional, b.n.Name()
+	return p
+}
 
 // output feeds a command's output to the faces line by line.
 func output(env *wizard.Env, step string, out []byte) {
@@ -256,17 +263,6 @@ type preflightStep struct {
 	checks   []*CheckSpec
 }
 
-func (p *preflightStep) ID() string    { return PreflightID }
-func (p *preflightStep) Title() string { return "Preflight checks of the starting host" }
-func (p *preflightStep) Check(context.Context, *wizard.Env) (bool, string, error) {
-	return true, "read-only checks; their findings ran first", nil
-}
-func (p *preflightStep) Plan(context.Context, *wizard.Env) ([]wizard.Action, error) { return nil, nil }
-func (p *preflightStep) Undo(context.Context, *wizard.Env, []wizard.Receipt) ([]wizard.Action, error) {
-	return nil, nil
-}
-func (p *preflightStep) UndoDescription() string { return "nothing: read-only" }
-
 func (p *preflightStep) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
 	if recs, err := journal.Read(p.stateDir); err == nil && wizard.Fold(recs).Changed() {
 		return []wizard.Finding{{ID: "PRE-RUNBOOK-000", Severity: wizard.Warning,
@@ -305,6 +301,10 @@ type runStep struct {
 	envNames   []string
 	dir        string
 	idem       bool
+}
+
+func (s *runStep) phase() wizard.Phase {
+	return s.declare(wizard.Phase{Check: s.Check, Plan: s.Plan, Undo: s.Undo, UndoText: s.undoText(), InDoubt: s.resolveInDoubt})
 }
 
 func (s *runStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
@@ -358,17 +358,17 @@ func (s *runStep) Undo(ctx context.Context, env *wizard.Env, _ []wizard.Receipt)
 	}}}, nil
 }
 
-func (s *runStep) UndoDescription() string {
+func (s *runStep) undoText() string {
 	if s.undo == nil {
 		return "nothing: no undo declared"
 	}
 	return "runs " + wizard.ShellQuote(s.undo...)
 }
 
-// ResolveInDoubt decides a command the wizard was killed in: its check says
+// resolveInDoubt decides a command the wizard was killed in: its check says
 // whether the goal holds; an idempotent command not proven done runs again;
 // otherwise the operator decides.
-func (s *runStep) ResolveInDoubt(ctx context.Context, env *wizard.Env, _ int, _ string) (wizard.Resolution, error) {
+func (s *runStep) resolveInDoubt(ctx context.Context, env *wizard.Env, _ int, _ string) (wizard.Resolution, error) {
 	if s.check != nil {
 		r, err := eval(ctx, s.n, s.check)
 		if err != nil {
@@ -389,6 +389,10 @@ func (s *runStep) ResolveInDoubt(ctx context.Context, env *wizard.Env, _ int, _ 
 type waitStep struct {
 	base
 	w WaitSpec
+}
+
+func (s *waitStep) phase() wizard.Phase {
+	return s.declare(wizard.Phase{Check: s.Check, Plan: s.Plan, UndoText: "nothing: a wait changes nothing"})
 }
 
 func (s *waitStep) Check(context.Context, *wizard.Env) (bool, string, error) {
@@ -428,19 +432,12 @@ func (s *waitStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, 
 			if time.Now().After(deadline) {
 				return fmt.Errorf("%s did not hold within %s; last: %s", describe(s.w.Until), s.w.Timeout, last)
 			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(s.w.Interval):
+			if err := wizard.Sleep(ctx, s.w.Interval); err != nil {
+				return err
 			}
 		}
 	}}}, nil
 }
-
-func (s *waitStep) Undo(context.Context, *wizard.Env, []wizard.Receipt) ([]wizard.Action, error) {
-	return nil, nil
-}
-func (s *waitStep) UndoDescription() string { return "nothing: a wait changes nothing" }
 
 // ---- confirm ----
 
@@ -450,13 +447,17 @@ type confirmStep struct {
 	preconfirmed bool
 }
 
+func (s *confirmStep) phase() wizard.Phase {
+	return s.declare(wizard.Phase{Check: s.Check, Plan: s.Plan, Confirm: s.confirmation(), UndoText: "nothing: a confirmation changes nothing"})
+}
+
 func (s *confirmStep) Check(context.Context, *wizard.Env) (bool, string, error) {
 	return false, "an operator action is confirmed on every run that reaches it", nil
 }
 
-// Confirmation is the question the engine asks before the step (the TUI asks
+// confirmation is the question the engine asks before the step (the TUI asks
 // it; batch needs --yes, Confirm = yes, or Confirmed = STEP in the answers).
-func (s *confirmStep) Confirmation() string {
+func (s *confirmStep) confirmation() string {
 	if s.preconfirmed {
 		return ""
 	}
@@ -472,11 +473,6 @@ func (s *confirmStep) Plan(context.Context, *wizard.Env) ([]wizard.Action, error
 		return nil
 	}}}, nil
 }
-
-func (s *confirmStep) Undo(context.Context, *wizard.Env, []wizard.Receipt) ([]wizard.Action, error) {
-	return nil, nil
-}
-func (s *confirmStep) UndoDescription() string { return "nothing: a confirmation changes nothing" }
 
 // ---- saved state, kept before an effect ----
 

@@ -47,6 +47,10 @@ func (s *editStep) what() string {
 	return w
 }
 
+func (s *editStep) phase() wizard.Phase {
+	return s.declare(wizard.Phase{Check: s.Check, Plan: s.Plan, Undo: s.Undo, UndoText: s.undoText()})
+}
+
 func (s *editStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
 	b, err := s.n.ReadFile(ctx, s.e.Path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -176,7 +180,7 @@ func (s *editStep) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.
 	}}}, nil
 }
 
-func (s *editStep) UndoDescription() string {
+func (s *editStep) undoText() string {
 	return "restores " + s.e.Path + " from the original kept"
 }
 

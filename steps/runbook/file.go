@@ -77,6 +77,10 @@ func (s *fileStep) ids(ctx context.Context) (int, int, error) {
 	return uid, gid, err
 }
 
+func (s *fileStep) phase() wizard.Phase {
+	return s.declare(wizard.Phase{Check: s.Check, Plan: s.Plan, Undo: s.Undo, UndoText: s.undoText()})
+}
+
 func (s *fileStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
 	p := s.f.Path
 	fi, err := s.n.Lstat(ctx, p)
@@ -400,6 +404,6 @@ func (s *fileStep) restore(ctx context.Context, p prior, rc *wizard.Receipt) err
 	return s.n.Chown(ctx, path, p.UID, p.GID)
 }
 
-func (s *fileStep) UndoDescription() string {
+func (s *fileStep) undoText() string {
 	return "restores " + s.f.Path + " as it was"
 }

@@ -21,6 +21,7 @@ type world struct {
 	steps map[string]wizard.Step
 	env   *wizard.Env
 	vals  *Values
+	rb    *Runbook
 }
 
 // newWorld builds the steps of a runbook whose steps are stepsYAML, with the
@@ -41,7 +42,7 @@ func newWorld(t *testing.T, answersYAML, stepsYAML, ini string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, dir: dir, state: filepath.Join(dir, "state"), steps: map[string]wizard.Step{}, vals: v}
+	w := &world{t: t, dir: dir, state: filepath.Join(dir, "state"), steps: map[string]wizard.Step{}, vals: v, rb: rb}
 	steps, err := Build(rb, v, Options{StateDir: w.state, Nodes: localNodes()})
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +61,23 @@ func (w *world) step(id string) wizard.Step {
 		w.t.Fatalf("no step %s", id)
 	}
 	return s
+}
+
+// kind is the kind behind a step on the control host, for tests that stop
+// between its parts.
+func (w *world) kind(id string) kind {
+	w.t.Helper()
+	for _, s := range w.rb.Steps {
+		if s.ID == id {
+			k, err := buildKind(s, w.vals, Options{StateDir: w.state, Nodes: localNodes()})
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			return k
+		}
+	}
+	w.t.Fatalf("no step %s", id)
+	return nil
 }
 
 func (w *world) check(id string) (bool, string) {

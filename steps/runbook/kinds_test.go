@@ -66,7 +66,7 @@ func TestRunStep(t *testing.T) {
 		}
 	})
 	t.Run("in doubt: the check decides it was done", func(t *testing.T) {
-		res, err := w.step("mark").(wizard.InDoubtResolver).ResolveInDoubt(context.Background(), w.env, 0, "")
+		res, err := wizard.Describe(w.step("mark")).InDoubt(context.Background(), w.env, 0, "")
 		if err != nil || res != wizard.WasDone {
 			t.Fatalf("res %v err %v", res, err)
 		}
@@ -78,13 +78,13 @@ func TestRunStep(t *testing.T) {
 		}
 	})
 	t.Run("in doubt: not done and not idempotent is the operator's decision", func(t *testing.T) {
-		res, _ := w.step("mark").(wizard.InDoubtResolver).ResolveInDoubt(context.Background(), w.env, 0, "")
+		res, _ := wizard.Describe(w.step("mark")).InDoubt(context.Background(), w.env, 0, "")
 		if res != wizard.Undecided {
 			t.Fatalf("res %v", res)
 		}
 	})
 	t.Run("in doubt: an idempotent command without check runs again", func(t *testing.T) {
-		res, _ := w.step("noundo").(wizard.InDoubtResolver).ResolveInDoubt(context.Background(), w.env, 0, "")
+		res, _ := wizard.Describe(w.step("noundo")).InDoubt(context.Background(), w.env, 0, "")
 		if res != wizard.NotDone {
 			t.Fatalf("res %v", res)
 		}
@@ -110,7 +110,7 @@ func TestRunStep(t *testing.T) {
 		if as, _ := w.step("noundo").Undo(context.Background(), w.env, nil); len(as) != 0 {
 			t.Fatal("an undo for a step without one")
 		}
-		if d := w.step("noundo").(wizard.UndoDescriber).UndoDescription(); !strings.HasPrefix(d, "nothing") {
+		if d := wizard.Describe(w.step("noundo")).UndoText; !strings.HasPrefix(d, "nothing") {
 			t.Fatal(d)
 		}
 	})
@@ -353,7 +353,7 @@ func TestFileStep(t *testing.T) {
 	t.Run("in doubt: killed after the prior was kept and before the effect, undo changes nothing", func(t *testing.T) {
 		w := mk(t)
 		w.write("f", "mine\n", 0o644)
-		fs := w.step("write").(*fileStep)
+		fs := w.kind("write").(*fileStep)
 		if _, err := fs.savePrior(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -396,7 +396,7 @@ func TestServiceRC(t *testing.T) {
 	if done, _ := w.check("stop"); !done {
 		t.Fatal("not stopped")
 	}
-	res, _ := w.step("stop").(wizard.InDoubtResolver).ResolveInDoubt(context.Background(), w.env, 0, "")
+	res, _ := wizard.Describe(w.step("stop")).InDoubt(context.Background(), w.env, 0, "")
 	if res != wizard.WasDone {
 		t.Fatalf("in doubt with the service stopped: %v", res)
 	}
@@ -452,9 +452,8 @@ func TestWaitStep(t *testing.T) {
 func TestConfirmStepThroughTheRunner(t *testing.T) {
 	w := newWorld(t, "", `  - {id: ask, title: a, confirm: {text: "put the tape in"}}
 `, "")
-	c := w.step("ask").(wizard.Confirmer)
-	if c.Confirmation() != "put the tape in" {
-		t.Fatal(c.Confirmation())
+	if q := wizard.Describe(w.step("ask")).Confirm; q != "put the tape in" {
+		t.Fatal(q)
 	}
 	if a := w.plan("ask")[0]; a.Summary != "operator confirms: put the tape in" {
 		t.Fatal(a.Summary)
@@ -463,7 +462,7 @@ func TestConfirmStepThroughTheRunner(t *testing.T) {
 `, "")
 	pre.vals.Confirmed = []string{"ask"}
 	steps, _ := Build(mustParse(t, "id: t\ntitle: t\nsteps:\n  - {id: ask, title: a, confirm: {text: x}}\n"), pre.vals, Options{StateDir: pre.state, Nodes: localNodes()})
-	if steps[0].(wizard.Confirmer).Confirmation() != "" {
+	if wizard.Describe(steps[0]).Confirm != "" {
 		t.Fatal("Confirmed = ask in the answers is not asked again")
 	}
 }

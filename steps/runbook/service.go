@@ -30,6 +30,10 @@ type serviceStep struct {
 	s ServiceSpec
 }
 
+func (s *serviceStep) phase() wizard.Phase {
+	return s.declare(wizard.Phase{Check: s.Check, Plan: s.Plan, Undo: s.Undo, UndoText: s.undoText(), InDoubt: s.resolveInDoubt})
+}
+
 func (s *serviceStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
 	switch s.s.Regime {
 	case RegimeRC:
@@ -115,10 +119,8 @@ func (s *serviceStep) poll(ctx context.Context, what string, cond func() (bool, 
 			}
 			return fmt.Errorf("%s: not within %s (%s)", what, s.s.Timeout, why)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		if err := wizard.Sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
 		}
 	}
 }
@@ -157,20 +159,38 @@ func (s *serviceStep) svc(env *wizard.Env, flag, dir string, onlyIfSupervised bo
 	}}
 }
 
-func (s *serviceStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-	switch s.s.Regime {
-	case RegimeRC:
-		verb := "stop"
-		if s.s.State == SvcStarted {
-			verb = "start"
+// flip is a state one command reaches and one command takes back, each the
+// other's undo: the rc script's start and stop, svc -u and svc -d. A
+// supervised service is no flip: its plan links it into the scan directory
+// and its undo is seed 001's safe removal.
+type flip struct{ regime, state, do, undo string }
+
+// flipOf is the step's flip, if its state is one.
+func (s *serviceStep) flipOf() (flip, bool) {
+	for _, f := range []flip{
+		{RegimeRC, SvcStarted, "start", "stop"},
+		{RegimeRC, SvcStopped, "stop", "start"},
+		{RegimeDaemontools, SvcUp, "-u", "-d"},
+		{RegimeDaemontools, SvcDown, "-d", "-u"},
+	} {
+		if f.regime == s.s.Regime && f.state == s.s.State {
+			return f, true
 		}
-		return []wizard.Action{s.rcAction(env, verb)}, nil
 	}
-	switch s.s.State {
-	case SvcUp:
-		return []wizard.Action{s.svc(env, "-u", s.s.Dir, false)}, nil
-	case SvcDown:
-		return []wizard.Action{s.svc(env, "-d", s.s.Dir, false)}, nil
+	return flip{}, false
+}
+
+// flipAction runs one of a flip's commands: the script's verb, or svc's flag.
+func (s *serviceStep) flipAction(env *wizard.Env, verb string) wizard.Action {
+	if s.s.Regime == RegimeRC {
+		return s.rcAction(env, verb)
+	}
+	return s.svc(env, verb, s.s.Dir, false)
+}
+
+func (s *serviceStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+	if f, ok := s.flipOf(); ok {
+		return []wizard.Action{s.flipAction(env, f.do)}, nil
 	}
 	link := wizard.Action{Summary: fmt.Sprintf("ln -s %s %s", s.s.Source, s.s.Dir), Idempotent: true, Do: func(ctx context.Context, rc *wizard.Receipt) error {
 		if t, err := s.n.ReadLink(ctx, s.s.Dir); err == nil && t == s.s.Source {
@@ -200,19 +220,8 @@ func (s *serviceStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Actio
 }
 
 func (s *serviceStep) Undo(ctx context.Context, env *wizard.Env, _ []wizard.Receipt) ([]wizard.Action, error) {
-	switch s.s.Regime {
-	case RegimeRC:
-		verb := "start"
-		if s.s.State == SvcStarted {
-			verb = "stop"
-		}
-		return []wizard.Action{s.rcAction(env, verb)}, nil
-	}
-	switch s.s.State {
-	case SvcUp:
-		return []wizard.Action{s.svc(env, "-d", s.s.Dir, false)}, nil
-	case SvcDown:
-		return []wizard.Action{s.svc(env, "-u", s.s.Dir, false)}, nil
+	if f, ok := s.flipOf(); ok {
+		return []wizard.Action{s.flipAction(env, f.undo)}, nil
 	}
 	dot := filepath.Join(filepath.Dir(s.s.Dir), "."+filepath.Base(s.s.Dir))
 	var out []wizard.Action
@@ -265,23 +274,22 @@ func (s *serviceStep) Undo(ctx context.Context, env *wizard.Env, _ []wizard.Rece
 	return out, nil
 }
 
-func (s *serviceStep) UndoDescription() string {
+func (s *serviceStep) undoText() string {
+	f, ok := s.flipOf()
 	switch {
-	case s.s.Regime == RegimeRC && s.s.State == SvcStopped:
-		return "starts it again: " + wizard.ShellQuote(s.s.Script, "start")
-	case s.s.Regime == RegimeRC:
-		return "stops it again: " + wizard.ShellQuote(s.s.Script, "stop")
-	case s.s.State == SvcSupervised:
+	case !ok:
 		return "removes it safely: svc -d, the link moved to a dot-name, svc -x, the link removed"
-	case s.s.State == SvcUp:
-		return "svc -d " + s.s.Dir
+	case s.s.Regime == RegimeRC && f.undo == "start":
+		return "starts it again: " + wizard.ShellQuote(s.s.Script, f.undo)
+	case s.s.Regime == RegimeRC:
+		return "stops it again: " + wizard.ShellQuote(s.s.Script, f.undo)
 	}
-	return "svc -u " + s.s.Dir
+	return "svc " + f.undo + " " + s.s.Dir
 }
 
-// ResolveInDoubt: every service action is idempotent and verified, so one the
+// resolveInDoubt: every service action is idempotent and verified, so one the
 // wizard was killed in is run again unless the goal already holds.
-func (s *serviceStep) ResolveInDoubt(ctx context.Context, env *wizard.Env, _ int, _ string) (wizard.Resolution, error) {
+func (s *serviceStep) resolveInDoubt(ctx context.Context, env *wizard.Env, _ int, _ string) (wizard.Resolution, error) {
 	done, _, err := s.Check(ctx, env)
 	if err != nil {
 		return wizard.Undecided, err
@@ -307,6 +315,10 @@ type backupRecord struct {
 	Manifest       string `json:"manifest"`
 	ManifestSHA256 string `json:"manifest_sha256"`
 	Files          int64  `json:"files"`
+}
+
+func (s *backupStep) phase() wizard.Phase {
+	return s.declare(wizard.Phase{Check: s.Check, Plan: s.Plan, Undo: s.Undo, UndoText: "keeps the archive (a later run makes a new one)"})
 }
 
 func (s *backupStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
@@ -346,7 +358,4 @@ func (s *backupStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action
 func (s *backupStep) Undo(context.Context, *wizard.Env, []wizard.Receipt) ([]wizard.Action, error) {
 	return []wizard.Action{{Summary: fmt.Sprintf("keep the archive of %s in %s; a later run makes a new one", s.b.Path, s.b.Dest), Idempotent: true,
 		Do: func(context.Context, *wizard.Receipt) error { return s.clearSaved() }}}, nil
-}
-func (s *backupStep) UndoDescription() string {
-	return "keeps the archive (a later run makes a new one)"
 }

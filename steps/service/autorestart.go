@@ -27,7 +27,12 @@ type autoRestartOff struct{ step }
 // parameter that was not set) and kept in the run's state directory for
 // post/auto-restart.
 func AutoRestartOff(c Config) wizard.Step {
-	return &autoRestartOff{step{IDAutoRestartOff, "Turn auto-restart and the cluster fault monitor off", c.withDefaults()}}
+	s := &autoRestartOff{step{c.withDefaults()}}
+	return wizard.Phase{
+		ID: IDAutoRestartOff, Title: "Turn auto-restart and the cluster fault monitor off",
+		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
+		Establishes: []wizard.Fact{facts.AutoRestartOff}, // the switches are off (and recorded)
+	}.Step()
 }
 
 func (s *autoRestartOff) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
@@ -189,7 +194,12 @@ type autoRestartOn struct{ step }
 // by default), the watcher started if it is now enabled, and the cluster fault
 // monitor on (`hareg -y iMS50`, seed 004; `scswitch -e -M -j RESOURCE`).
 func AutoRestartOn(c Config) wizard.Step {
-	return &autoRestartOn{step{IDAutoRestartOn, "Turn auto-restart and the cluster fault monitor back on", c.withDefaults()}}
+	s := &autoRestartOn{step{c.withDefaults()}}
+	return wizard.Phase{
+		ID: IDAutoRestartOn, Title: "Turn auto-restart and the cluster fault monitor back on",
+		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
+		Establishes: []wizard.Fact{wizard.Not(facts.AutoRestartOff)}, // the switches are back
+	}.Step()
 }
 
 // targets are the values to restore; a nil value means delete the parameter.

@@ -24,7 +24,11 @@ type directoryUp struct{ step }
 // Directory Server still answers — the appendix forbids stopping it, the
 // upgrade needs it running (seed 003, pre-upgrade step 2).
 func DirectoryUp(c Config) wizard.Step {
-	return &directoryUp{step{IDDirectoryUp, "Check that the Directory Server is still up", c.withDefaults()}}
+	s := &directoryUp{step{c.withDefaults()}}
+	return wizard.Phase{
+		ID: IDDirectoryUp, Title: "Check that the Directory Server is still up",
+		Check: s.Check, Plan: s.Plan, // read-only: nothing to undo
+	}.Step()
 }
 
 // DirectoryTimeout bounds the bind and the search.
@@ -104,8 +108,4 @@ func (s *directoryUp) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Actio
 			return nil
 		},
 	}}, nil
-}
-
-func (s *directoryUp) Undo(context.Context, *wizard.Env, []wizard.Receipt) ([]wizard.Action, error) {
-	return nil, nil
 }

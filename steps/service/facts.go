@@ -51,41 +51,6 @@ func byRank(acts []wizard.Action, ranks []int) []wizard.Action {
 	return out
 }
 
-// Establishes: the units the step stops are down.
-func (s *unitsStep) Establishes() []wizard.Fact { return []wizard.Fact{facts.ServicesStopped} }
-
-// BackoutKey: undoing a stop is a start, in the appendix's start order.
-func (s *unitsStep) BackoutKey() wizard.BackoutKey {
-	// The dispatcher is part of the Messaging Server.
-	return wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(component(s.op, nil))}
-}
-
-// Establishes: the messaging services are down.
-func (s *stopMessaging) Establishes() []wizard.Fact { return []wizard.Fact{facts.ServicesStopped} }
-
-// BackoutKey: undoing the stop starts the Messaging Server after the
-// Administration Server and before the web servers.
-func (s *stopMessaging) BackoutKey() wizard.BackoutKey {
-	return wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(Messaging)}
-}
-
-// Establishes: the services run again.
-func (s *start) Establishes() []wizard.Fact { return []wizard.Fact{wizard.Not(facts.ServicesStopped)} }
-
-// BackoutKey: undoing the start stops what it started, with the first
-// component it started that the appendix stops (the web servers).
-func (s *start) BackoutKey() wizard.BackoutKey {
-	return wizard.BackoutKey{Stage: wizard.BackoutStop, Rank: stopRank(WebServer)}
-}
-
-// Establishes: the auto-restart switches are off (and recorded).
-func (s *autoRestartOff) Establishes() []wizard.Fact { return []wizard.Fact{facts.AutoRestartOff} }
-
-// Establishes: the switches are back.
-func (s *autoRestartOn) Establishes() []wizard.Fact {
-	return []wizard.Fact{wizard.Not(facts.AutoRestartOff)}
-}
-
 // projectedConf is the configuration as a whole-run plan sees it: with the
 // auto-restart switches that are on now switched off, once stop/auto-restart
 // is projected.

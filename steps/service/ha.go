@@ -21,7 +21,7 @@ const (
 // haProbe is preflight/ha-probe.
 type haProbe struct{ step }
 
-// HAProbe is preflight/ha-probe, a read-only wizard.Preflight: it looks for a
+// HAProbe is preflight/ha-probe, a read-only preflight (wizard.Phase.Preflight): it looks for a
 // cluster the answers do not mention — the cluster commands (hareg, scswitch,
 // scrgadm, hares, hagrp) in their standard directories or the world's bin, the
 // cluster's own configuration (/etc/opt/SUNWcluster/conf, /etc/cluster/ccr,
@@ -31,15 +31,14 @@ type haProbe struct{ step }
 // its own sections (seed 003). It also checks that the regime's own command is
 // there and its cluster objects are named.
 func HAProbe(c Config) wizard.Step {
-	return &haProbe{step{IDHAProbe, "Look for High Availability configuration", c.withDefaults()}}
-}
-
-func (s *haProbe) Check(context.Context, *wizard.Env) (bool, string, error) {
-	return true, "a read-only preflight: its findings are reported before the run", nil
-}
-func (s *haProbe) Plan(context.Context, *wizard.Env) ([]wizard.Action, error) { return nil, nil }
-func (s *haProbe) Undo(context.Context, *wizard.Env, []wizard.Receipt) ([]wizard.Action, error) {
-	return nil, nil
+	s := &haProbe{step{c.withDefaults()}}
+	return wizard.Phase{
+		ID: IDHAProbe, Title: "Look for High Availability configuration",
+		Check: func(context.Context, *wizard.Env) (bool, string, error) {
+			return true, "a read-only preflight: its findings are reported before the run", nil
+		},
+		Preflight: s.Findings, // read-only: no plan, nothing to undo
+	}.Step()
 }
 
 // haEvidence is one sign of a cluster and the regime it points to.
@@ -149,7 +148,11 @@ type haPrepare struct{ step }
 //   - Sun Cluster 3: nothing before the upgrade (the SUNWscims agent package
 //     follows it, post/ha-restore); plain and daemontools hosts: nothing.
 func HAPrepare(c Config) wizard.Step {
-	return &haPrepare{step{IDHAPrepare, "Prepare the cluster for the upgrade", c.withDefaults()}}
+	s := &haPrepare{step{c.withDefaults()}}
+	return wizard.Phase{
+		ID: IDHAPrepare, Title: "Prepare the cluster for the upgrade",
+		Check: s.Check, Plan: s.Plan, Undo: s.Undo, Preflight: s.Findings,
+	}.Step()
 }
 
 func (s *haPrepare) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
@@ -240,7 +243,11 @@ type haRestore struct{ step }
 // installation does); Sun Cluster 3 — a manual step printed for each node:
 // install the SUNWscims package from the 5.2 CD-ROM, which upgrades the HA agent.
 func HARestore(c Config) wizard.Step {
-	return &haRestore{step{IDHARestore, "Restore the cluster's control of the Messaging Server", c.withDefaults()}}
+	s := &haRestore{step{c.withDefaults()}}
+	return wizard.Phase{
+		ID: IDHARestore, Title: "Restore the cluster's control of the Messaging Server",
+		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
+	}.Step()
 }
 
 func (s *haRestore) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
@@ -248,7 +255,7 @@ func (s *haRestore) Check(ctx context.Context, env *wizard.Env) (bool, string, e
 }
 
 func (s *haRestore) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-	return s.c.driver().RestorePlan(s.c, env, s.id), nil
+	return s.c.driver().RestorePlan(s.c, env, IDHARestore), nil
 }
 
 func (s *haRestore) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {

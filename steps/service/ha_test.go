@@ -39,12 +39,12 @@ func TestHAProbeFindsClusterTheAnswersDoNotMention(t *testing.T) {
 			c := Config{Host: w.Layout(), Regime: tc.regime, Cluster: Cluster{Bin: w.BinDir(), Resource: "mail", Group: "iMS5",
 				System: "budgie", IPResource: "logical_IP", MountResource: "mountshared"}, ServiceDir: "/service"}
 			s := HAProbe(c)
-			p, ok := s.(wizard.Preflight)
-			if !ok {
-				t.Fatal("preflight/ha-probe is not a wizard.Preflight")
+			p := wizard.Describe(s).Preflight
+			if p == nil {
+				t.Fatal("preflight/ha-probe offers no preflight")
 			}
 			env := (&wizard.Env{Root: filepath.Join(w.Dir, "no-such-root")}).Nop()
-			fs, err := p.Findings(t.Context(), env)
+			fs, err := p(t.Context(), env)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,7 +76,7 @@ func TestSunCluster22PreflightRequiresTheMasteringHost(t *testing.T) {
 			h := &fakeHost{t: t, w: w}
 			h.script(filepath.Join(w.BinDir(), "haget"), `[ "$1 $2" = "-f mastered" ] && echo "`+tc.mastered+`"`)
 			s := HAPrepare(Config{Host: w.Layout(), Regime: RegimeSC22, Cluster: Cluster{Bin: w.BinDir()}})
-			fs, err := s.(wizard.Preflight).Findings(t.Context(), (&wizard.Env{}).Nop())
+			fs, err := wizard.Describe(s).Preflight(t.Context(), (&wizard.Env{}).Nop())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -135,8 +135,8 @@ func apply(t *testing.T, env *wizard.Env, steps ...wizard.Step) []ran {
 	t.Helper()
 	var out []ran
 	for _, s := range steps {
-		if p, ok := s.(wizard.Preflight); ok {
-			fs, err := p.Findings(t.Context(), env)
+		if p := wizard.Describe(s).Preflight; p != nil {
+			fs, err := p(t.Context(), env)
 			if err != nil {
 				t.Fatalf("%s: findings: %v", s.ID(), err)
 			}

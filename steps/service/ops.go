@@ -12,14 +12,12 @@ import (
 	"mswizard/wizard"
 )
 
-// step is the common part of every step of this package.
+// step is what the check, plan and undo of every step of this package close
+// over: the configuration with its defaults applied. The step itself is the
+// wizard.Phase its constructor declares.
 type step struct {
-	id, title string
-	c         Config // with defaults applied
+	c Config
 }
-
-func (s *step) ID() string    { return s.id }
-func (s *step) Title() string { return s.title }
 
 func (c Config) plain() Plain {
 	return Plain{W: c.Host, StopTimeout: c.StopTimeout, StartTimeout: c.StartTimeout}

@@ -23,7 +23,15 @@ type start struct{ step }
 // the resource online. A service that answered and then stopped answering
 // crashed: the step fails with the manual's advice (stop everything, start again).
 func Start(c Config) wizard.Step {
-	return &start{step{IDStart, "Start the services in the documented order", c.withDefaults()}}
+	s := &start{step{c.withDefaults()}}
+	return wizard.Phase{
+		ID: IDStart, Title: "Start the services in the documented order",
+		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
+		Establishes: []wizard.Fact{wizard.Not(facts.ServicesStopped)},
+		// Undoing the start stops what it started, with the first component
+		// it started that the appendix stops (the web servers).
+		Backout: wizard.BackoutKey{Stage: wizard.BackoutStop, Rank: stopRank(WebServer)},
+	}.Step()
 }
 
 // expected lists the units that must answer after the start, in start order:

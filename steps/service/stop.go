@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"mswizard/steps/facts"
 	"mswizard/wizard"
 )
 
@@ -53,30 +54,44 @@ type unitsStep struct {
 	names func(Config) []string
 }
 
+// stopUnits declares a step that stops the units names lists: done when they
+// are proved down (facts: the services stopped); its undo starts them again,
+// in the appendix's start order of the component op names (the dispatcher is
+// part of the Messaging Server).
+func stopUnits(c Config, id, title, op string, names func(Config) []string) wizard.Step {
+	s := &unitsStep{step{c.withDefaults()}, op, names}
+	return wizard.Phase{
+		ID: id, Title: title,
+		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
+		Establishes: []wizard.Fact{facts.ServicesStopped},
+		Backout:     wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(component(op, nil))},
+	}.Step()
+}
+
 // StopDispatcher is stop/dispatcher: `imsimta stop dispatcher` (seed 003,
 // pre-upgrade step 1), done when the dispatcher's process is gone and the SMTP
 // port refuses connections.
 func StopDispatcher(c Config) wizard.Step {
-	return &unitsStep{step{IDStopDispatcher, "Stop the MTA dispatcher: no more mail is accepted", c.withDefaults()},
-		"dispatcher", func(Config) []string { return []string{"dispatcher"} }}
+	return stopUnits(c, IDStopDispatcher, "Stop the MTA dispatcher: no more mail is accepted",
+		"dispatcher", func(Config) []string { return []string{"dispatcher"} })
 }
 
 // StopAdmin is stop/admin: SERVER-ROOT/stop-admin (seed 003 step 2).
 func StopAdmin(c Config) wizard.Step {
-	return &unitsStep{step{IDStopAdmin, "Stop the Administration Server", c.withDefaults()},
+	return stopUnits(c, IDStopAdmin, "Stop the Administration Server",
 		"admin", func(c Config) []string {
 			if !exists(c.Host.StopAdmin()) && !exists(c.Host.AdmConf()) {
 				return nil
 			}
 			return []string{AdminUnit}
-		}}
+		})
 }
 
 // StopWeb is stop/web: each web server instance's https-*/stop (seed 003 step 2:
 // https-admserv and https-HOST).
 func StopWeb(c Config) wizard.Step {
-	return &unitsStep{step{IDStopWeb, "Stop the web server instances", c.withDefaults()},
-		"web", func(c Config) []string { return webUnits(c.Host) }}
+	return stopUnits(c, IDStopWeb, "Stop the web server instances",
+		"web", func(c Config) []string { return webUnits(c.Host) })
 }
 
 func (s *unitsStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
@@ -171,7 +186,15 @@ type stopMessaging struct{ step }
 // 2.2. A whole-server stop-msg is never used under HA: the product refuses it
 // (seed 000 §4.4.1).
 func StopMessaging(c Config) wizard.Step {
-	return &stopMessaging{step{IDStopMessaging, "Stop the messaging services", c.withDefaults()}}
+	s := &stopMessaging{step{c.withDefaults()}}
+	return wizard.Phase{
+		ID: IDStopMessaging, Title: "Stop the messaging services",
+		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
+		Establishes: []wizard.Fact{facts.ServicesStopped},
+		// Undoing the stop starts the Messaging Server after the
+		// Administration Server and before the web servers.
+		Backout: wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(Messaging)},
+	}.Step()
 }
 
 func (s *stopMessaging) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {

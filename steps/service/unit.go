@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mswizard/steps/host"
+	"mswizard/wizard"
 )
 
 // AdminUnit is the unit name of the Administration Server.
@@ -188,7 +189,7 @@ func (c Config) waitDown(ctx context.Context, u unit, deadline time.Time, timeou
 		if !time.Now().Before(deadline) {
 			return st, fmt.Errorf("%s not proved stopped %s after its stop command: %s", u.Name, timeout, st.describe())
 		}
-		if err := sleep(ctx, c.Poll); err != nil {
+		if err := wizard.Sleep(ctx, c.Poll); err != nil {
 			return st, fmt.Errorf("%s: waiting for the stop: %w", u.Name, err)
 		}
 	}
@@ -207,21 +208,9 @@ func (c Config) waitUp(ctx context.Context, u unit, deadline time.Time, timeout 
 		if !time.Now().Before(deadline) {
 			return st, fmt.Errorf("%s not up %s after the start (%s)", u.Name, timeout, st.describe())
 		}
-		if err := sleep(ctx, c.Poll); err != nil {
+		if err := wizard.Sleep(ctx, c.Poll); err != nil {
 			return st, fmt.Errorf("%s: waiting for the start: %w", u.Name, err)
 		}
-	}
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

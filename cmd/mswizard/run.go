@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"time"
+
+	"mswizard/steps"
+	"mswizard/wizard"
+	"mswizard/wizard/answers"
+	"mswizard/wizard/journal"
+	"mswizard/wizard/tui"
+)
+
+// runKind is what a session runs: the Messaging Server upgrade (upgradeRun) or
+// a runbook file's run (runbookRun, runbook_session.go). Both go through the same
+// engine, journal and faces; the faces ask the run what differs, and none of
+// them branches on which kind it is.
+type runKind interface {
+	// what names the run in messages: "upgrade", "runbook qmail-daemontools".
+	what() string
+	// again is the mswizard command that goes on with the run: "upgrade",
+	// "run RUNBOOK".
+	again() string
+	answersFile() string
+	answersHash() string
+	// pin completes the journal's pin with what must not change under the run.
+	pin(p *wizard.Pin, state string)
+	// confirms says whether the answers confirm every question; waivers are the
+	// preflight findings they waive (newRun: the operator starts a new run beside
+	// what an earlier one left).
+	confirms() bool
+	waivers(newRun bool) map[string]string
+	// lock takes, beside the state directory's journal, what keeps a second run
+	// off the same host; the session closes it.
+	lock(s *session, now time.Time) error
+	// beforeRetry refuses `resolve STEP --retry` while retrying would do harm.
+	beforeRetry(step string) error
+	// remember writes what `--state-dir` commands need to load the run again.
+	remember(state string) error
+	// keptSafe lists what a stopped run kept, beyond its journal and report.
+	keptSafe(w io.Writer, state string)
+	// estimate fills in the plan's estimates where the run can measure the host.
+	estimate(ctx context.Context, s *session, rep *wizard.PlanReport) error
+	// face adds what the run offers the interactive face beyond the plan and
+	// the status (the preflight screen, decisions to review).
+	face(ctx context.Context, s *session, c *common, r *wizard.Runner, o *tui.Options)
+	// decisions are the answers' decision lines the report names.
+	decisions() []string
+	// upgrade is the Messaging Server upgrade, for the commands that apply to
+	// it alone (diff, ldif export); a runbook file's run refuses them.
+	upgrade() (*upgradeRun, error)
+}
+
+// upgradeRun is the Messaging Server upgrade (seed 003): its answers and the
+// steps' configuration built from them.
+type upgradeRun struct {
+	answers *answers.Answers
+	cfg     *steps.Config
+}
+
+func (u *upgradeRun) what() string        { return "upgrade" }
+func (u *upgradeRun) again() string       { return "upgrade" }
+func (u *upgradeRun) answersFile() string { return u.answers.Path }
+func (u *upgradeRun) answersHash() string { return u.answers.Hash() }
+func (u *upgradeRun) confirms() bool      { return u.answers.Confirm }
+func (u *upgradeRun) decisions() []string { return u.answers.ConfigDecisions }
+
+func (u *upgradeRun) upgrade() (*upgradeRun, error) { return u, nil }
+
+func (u *upgradeRun) pin(p *wizard.Pin, state string) {
+	p.Paths = map[string]string{
+		"state directory":  state,
+		"backup directory": u.cfg.BackupDir,
+		"server root":      u.cfg.Host.ServerRoot(),
+		"installer":        u.answers.Installer,
+	}
+}
+
+func (u *upgradeRun) waivers(newRun bool) map[string]string {
+	if !newRun {
+		return u.answers.Waivers
+	}
+	w := map[string]string{}
+	for k, v := range u.answers.Waivers {
+		w[k] = v
+	}
+	w[steps.FindingEarlierRun] = "--new-run: the operator starts a new run beside what an earlier run left"
+	return w
+}
+
+// lock takes the server root's host-wide lock (one run per server root,
+// whatever its state directory) and removes an installer answers copy a killed
+// run left (it holds secrets).
+func (u *upgradeRun) lock(s *session, now time.Time) error {
+	l, err := journal.LockServerRoot(u.cfg.Host.ServerRoot(), s.state, now)
+	if err != nil {
+		return err
+	}
+	s.hostLock = l
+	if removed, err := steps.ScrubInstallerAnswers(u.cfg); err != nil {
+		s.env.Log.Error("installer answers copy", "err", err)
+	} else if removed {
+		s.env.Log.Info("removed the installer's answers copy an interrupted run left", "path", u.cfg.InstallerAnswersPath())
+	}
+	return nil
+}
+
+// beforeRetry: never a second installer, nor a restore under the first.
+func (u *upgradeRun) beforeRetry(step string) error {
+	if step != steps.IDRunInstaller {
+		return nil
+	}
+	return steps.RefuseWhileInstallerRuns(u.cfg)
+}
+
+// remember: the upgrade is loaded again from answers.path alone.
+func (u *upgradeRun) remember(string) error { return nil }
+
+// keptSafe: the backups and the LDIF exports are listed for every run.
+func (u *upgradeRun) keptSafe(io.Writer, string) {}
+
+func (u *upgradeRun) estimate(ctx context.Context, s *session, rep *wizard.PlanReport) error {
+	m, err := measureHost(ctx, u.cfg)
+	if err != nil {
+		return err
+	}
+	m.apply(rep)
+	return nil
+}
+
+func (u *upgradeRun) face(ctx context.Context, s *session, c *common, r *wizard.Runner, o *tui.Options) {
+	o.BackupDir, o.LDIFDir = u.answers.BackupDir, filepath.Join(s.state, "ldif")
+	if o.Mode != "backout" {
+		o.Preflight = detect(ctx, s, u)
+		o.Review = review(s, c, r)
+	}
+}
+
+// onlyUpgrade is the refusal of a command that applies to the Messaging
+// Server upgrade alone.
+func onlyUpgrade(what string) error {
+	return usagef("this command applies to the Messaging Server upgrade, not to %s", what)
+}
