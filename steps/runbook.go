@@ -35,8 +35,10 @@ func (c *Config) Service() service.Config {
 //  3. the pre-upgrade stops: auto-restart off, the dispatcher first, then the
 //     other services; the Directory Server checked still up;
 //  4. the backups: the queue when it holds messages, the store moved aside, the
-//     whole server root; all verified before anything destructive; the LDIF
-//     exports, then the schema prepared (ims_dssetup.pl);
+//     whole server root; all verified before anything destructive; a
+//     Directory Server inside the server root exported with its own db2ldif
+//     (backup step 3); the LDIF exports, then the schema prepared
+//     (ims_dssetup.pl);
 //  5. the installer (a point of no return short of a restore), the merge of the
 //     customizations, and the result saved (post-upgrade step 1);
 //  6. post-upgrade: the store returned, the schema again for the MTA's direct
@@ -63,6 +65,7 @@ func Upgrade(c *Config) []wizard.Step {
 		StoreAside(c),
 		BackupServerRoot(c),
 		VerifyBackups(c),
+		DirectoryInstanceExport(c), DirectoryInstanceCheck(c),
 		ExportLDIF(c), ConfigExport(c),
 		DirectorySchema(c),
 		RunInstaller(c),

@@ -530,6 +530,11 @@ func (s *installerStep) Undo(ctx context.Context, env *wizard.Env, rs []wizard.R
 		Summary:    fmt.Sprintf("restore %s from %s (verified), carrying over the queue and the store", c.Host.ServerRoot(), rec.Archive),
 		Idempotent: true,
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
+			// Never under a running Directory Server of the server root
+			// (dsinstance_undo.go: its stop comes first in the backout).
+			if err := c.dsInstancesDown(ctx); err != nil {
+				return err
+			}
 			carried, err := c.restoreServerRoot(ctx, env, rec)
 			if len(carried) > 0 {
 				r.Note = fmt.Sprintf("carried over %d queued or delivered message file(s)", len(carried))
