@@ -256,3 +256,31 @@ func (c *Config) dsInstancesDown(ctx context.Context) error {
 	}
 	return nil
 }
+
+// stopNow is service.Config.DirectoryStop: post/start's undo stops every
+// instance of the server root between the Messaging Server and the
+// Administration Server, whether or not this run's check/directory-instance
+// recorded it (an instance there always is, so the action list stays the same
+// across a resumed backout; stop-slapd on a stopped server exits 2).
+func (s *dsSteps) stopNow(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
+	found, _, err := s.instances()
+	if err != nil {
+		return nil, err
+	}
+	var as []wizard.Action
+	for _, d := range found {
+		as = append(as, wizard.Action{
+			Summary:    fmt.Sprintf("%s, proved down: no process names %s and nothing listens on port %d (the Directory Server stops before the Administration Server)", d.stopCmd(0), d.Dir, d.Port),
+			Idempotent: true,
+			Do: func(ctx context.Context, r *wizard.Receipt) error {
+				why, err := s.stopInstance(ctx, env, r, d)
+				if err != nil {
+					return err
+				}
+				r.Note = d.Name + " stopped: " + why
+				return nil
+			},
+		})
+	}
+	return as, nil
+}

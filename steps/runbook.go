@@ -23,6 +23,7 @@ func (c *Config) Service() service.Config {
 		},
 	}
 	sc.ServiceDir = a.ServiceDir
+	sc.DirectoryStop = newDSSteps(c).stopNow
 	return sc
 }
 
