@@ -49,6 +49,8 @@ type hostOptions struct {
 	listenAddr string
 	noWatcher  bool
 	dir        string // where the host lives; a new temporary directory when empty
+	// colocatedDS runs the directory from SERVER-ROOT/slapd-ID (fixtures/host).
+	colocatedDS bool
 }
 
 // upHost brings a simulated host up for one test and writes its answers: the
@@ -70,7 +72,7 @@ func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 		o.users = 20
 	}
 	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: o.seed, Scale: world.Small, Users: o.users, Regime: o.regime, NoStart: o.noStart,
-		ListenAddr: o.listenAddr, NoWatcher: o.noWatcher})
+		ListenAddr: o.listenAddr, NoWatcher: o.noWatcher, ColocatedDS: o.colocatedDS})
 	if err != nil {
 		t.Fatal(err)
 	}
