@@ -239,8 +239,9 @@ func latestPerInstance(rs []wizard.Receipt, read func(wizard.Receipt) (dsInstanc
 // swapped under it. The backout stops it first (check/directory-instance's
 // undo, in the appendix's stop order); a journal without that step, or a
 // server started again by hand, stops here.
-func (c *Config) dsInstancesDown(ctx context.Context) error {
-	s := newDSSteps(c)
+func (c *Config) dsInstancesDown(ctx context.Context) error { return newDSSteps(c).instancesDown(ctx) }
+
+func (s *dsSteps) instancesDown(ctx context.Context) error {
 	found, _, err := s.instances()
 	if err != nil {
 		return err
