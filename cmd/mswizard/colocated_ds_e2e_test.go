@@ -185,3 +185,56 @@ func TestColocatedDirectoryServerIsExportedStoppedRestoredAndStartedInTheAppendi
 		t.Errorf("the instance left no pid file after its start: %v", err)
 	}
 }
+
+// A backout after a run that ended right after the export (its stop step
+// never ran, the instance still runs): the load stops it first, then loads
+// the export and starts it after the Administration Server and before the
+// Messaging Server; the entries are those of before the run.
+func TestColocatedDirectoryServerBackoutAfterTheExportAlone(t *testing.T) {
+	t.Parallel()
+	requireTools(t)
+	bin := buildBinary(t)
+	h := upHost(t, bin, hostOptions{colocatedDS: true})
+	inst := host.ColocatedInstanceDir(h.w)
+	suffixes := []string{"o=siroe.com", "o=pab", "o=NetscapeRoot"}
+	before := dirSnapshot(t, h, suffixes...)
+	if out, code := run(t, bin, "upgrade", "--answers", h.inf, "--yes", "--until", "backup/directory-instance"); code != 0 {
+		t.Fatalf("upgrade --until backup/directory-instance: exit %d\n%s", code, out)
+	}
+	ldapChange(t, h, "ldapadd", "dn: cn=added-after-the-export,o=siroe.com\nobjectClass: organizationalRole\ncn: added-after-the-export\n")
+	if out, code := run(t, bin, "backout", "--answers", h.inf, "--yes"); code != 0 {
+		t.Fatalf("backout: exit %d\n%s", code, out)
+	}
+	if after := dirSnapshot(t, h, suffixes...); !slices.Equal(after, before) {
+		t.Fatalf("after the backout the directory differs from before the run (%d entries, %d before)", len(after), len(before))
+	}
+	order := undoOrder(t, h)
+	t.Logf("backout, undo actions in the order they completed:\n%s", strings.Join(order, "\n"))
+	if i := firstIndex(order, "check/directory-instance"); i >= 0 {
+		t.Errorf("check/directory-instance never ran, yet the backout undid it: %s", order[i])
+	}
+	load := firstIndex(order, filepath.Join(inst, "ldif2db"))
+	startAdmin, startDS, startMsg := firstIndex(order, "start-admin"), firstIndex(order, filepath.Join(inst, "start-slapd")), firstIndex(order, "start-msg")
+	if load < 0 || !(startAdmin >= 0 && startAdmin < startDS && load < startDS && startDS < startMsg) {
+		t.Errorf("want start-admin < start-slapd < start-msg and the load before start-slapd: load %d, start-admin %d, start-slapd %d, start-msg %d",
+			load, startAdmin, startDS, startMsg)
+	}
+	// The load's receipt says it stopped the running instance first.
+	recs, err := journal.Read(h.w.StateDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var note string
+	for _, r := range recs {
+		if r.Kind == journal.KindUndoDone && r.Step == "backup/directory-instance" && strings.Contains(r.Summary, "ldif2db") {
+			var rc struct {
+				Note string `json:"note"`
+			}
+			_ = json.Unmarshal(r.Receipt, &rc)
+			note = rc.Note
+		}
+	}
+	if !strings.Contains(note, "stopped first") {
+		t.Errorf("the load's receipt does not say it stopped the running instance first: %q", note)
+	}
+}
