@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mswizard/wizard"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"mswizard/wizard"
 )
 
 func backoutCmd() *cobra.Command {

@@ -72,6 +72,7 @@ func (p *tmuxPane) waitFor(d time.Duration, want ...string) string {
 // (decided r, written with w, the step rerun), and the final screen with the
 // report path.
 func TestTUIDemoUpgradeInTmux(t *testing.T) {
+	t.Parallel()
 	requireTmux(t)
 	requireTools(t)
 	bin := buildBinary(t)
