@@ -16,6 +16,9 @@ func (c *Config) Service() service.Config {
 		StopTimeout:  a.StopTimeout,
 		StartTimeout: a.StartTimeout,
 		Directory:    c.Directory,
+		// A Directory Server of the server root stops in post/start's undo
+		// before the Administration Server (dsinstance_undo.go).
+		DirectoryStop: newDSSteps(c).stopNow,
 		Cluster: service.Cluster{
 			Resource: a.ClusterResource, Group: a.ClusterGroup, System: a.ClusterSystem,
 			HaregService: a.HaregService, IPResource: a.IPResource, MountResource: a.MountResource,
@@ -23,7 +26,6 @@ func (c *Config) Service() service.Config {
 		},
 	}
 	sc.ServiceDir = a.ServiceDir
-	sc.DirectoryStop = newDSSteps(c).stopNow
 	return sc
 }
 
