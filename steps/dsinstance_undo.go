@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/wizard"
 )
 
@@ -284,4 +287,58 @@ func (s *dsSteps) stopNow(ctx context.Context, env *wizard.Env) ([]wizard.Action
 		})
 	}
 	return as, nil
+}
+
+// dsCarries lists the Directory Server instances a restore of the server
+// root carries through, as {carried, home} pairs: those that run (or may run:
+// evidence that cannot be read is never "down") — the upgrade keeps the
+// Directory Server up (appendix C), and a retry of a half-done installer run
+// restores the server root under it — and those an interrupted restore left
+// in the carry. A backout's restore finds none running: its instances are
+// stopped first (dsInstancesDown) and come back from the archive and the export.
+func (c *Config) dsCarries(ctx context.Context, carry string) ([][2]string, error) {
+	s := newDSSteps(c)
+	found, _, err := s.instances()
+	if err != nil {
+		return nil, err
+	}
+	var out [][2]string
+	seen := map[string]bool{}
+	for _, d := range found {
+		if st, _ := s.evidence(ctx, d); st != notRunning {
+			out = append(out, [2]string{filepath.Join(carry, "directory", d.Name), d.Dir})
+			seen[d.Name] = true
+		}
+	}
+	left, _ := os.ReadDir(filepath.Join(carry, "directory"))
+	for _, e := range left {
+		if !seen[e.Name()] {
+			out = append(out, [2]string{filepath.Join(carry, "directory", e.Name()), filepath.Join(c.Host.ServerRoot(), e.Name())})
+		}
+	}
+	if len(out) > 0 {
+		if err := os.MkdirAll(filepath.Join(carry, "directory"), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// dsCarryBack puts the carried instances back in place of the restored copies.
+func dsCarryBack(moves [][2]string) error {
+	for _, m := range moves {
+		if _, err := os.Lstat(m[0]); err != nil {
+			continue
+		}
+		if err := os.RemoveAll(m[1]); err != nil {
+			return fmt.Errorf("carry the Directory Server %s back: %w", m[1], err)
+		}
+		if err := atomicfile.Rename(m[0], m[1]); err != nil {
+			return fmt.Errorf("carry the Directory Server %s back: %w", m[1], err)
+		}
+	}
+	if len(moves) > 0 {
+		_ = os.Remove(filepath.Dir(moves[0][0]))
+	}
+	return nil
 }

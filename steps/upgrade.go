@@ -637,13 +637,25 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 	if err := moveIfPresent(aside, asideCarry); err != nil {
 		return nil, fmt.Errorf("carry the store set aside: %w", err)
 	}
+	// A Directory Server of the server root that runs keeps its live files
+	// (dsinstance_undo.go): carried through like the queue, never swapped
+	// under it.
+	dsMoves, derr := c.dsCarries(ctx, carry)
+	if derr != nil {
+		return nil, derr
+	}
+	for _, m := range dsMoves {
+		if err := moveIfPresent(m[1], m[0]); err != nil {
+			return nil, fmt.Errorf("carry the running Directory Server %s: %w", m[1], err)
+		}
+	}
 	err := backup.Restore(ctx, rec.Archive, backup.RestoreOptions{Target: c.Host.ServerRoot(), Now: env.Now, Contents: inside, Keep: keep,
 		Progress: func(p backup.Progress) {
 			env.Progress(wizard.Progress{What: "bytes", Done: p.Bytes, Total: p.TotalBytes, DoneFiles: p.Files, TotalFiles: p.TotalFiles})
 		}})
 	if err != nil {
-		return nil, fmt.Errorf("restore %s: %w; %s", c.Host.ServerRoot(), err, putBack(carry, [][2]string{
-			{queueCarry, c.Host.QueueDir()}, {storeCarry, c.Host.StorePrimary()}, {asideCarry, aside}}))
+		return nil, fmt.Errorf("restore %s: %w; %s", c.Host.ServerRoot(), err, putBack(carry, append([][2]string{
+			{queueCarry, c.Host.QueueDir()}, {storeCarry, c.Host.StorePrimary()}, {asideCarry, aside}}, dsMoves...)))
 	}
 	var carried []string
 	// Queue: the live queue is the truth — what it held at the backup was either
@@ -679,6 +691,9 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 		if err := atomicfile.Rename(asideCarry, aside); err != nil {
 			return carried, fmt.Errorf("carry the store set aside back: %w", err)
 		}
+	}
+	if err := dsCarryBack(dsMoves); err != nil {
+		return carried, err
 	}
 	if !inside {
 		return carried, os.RemoveAll(carry)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"mswizard/fixtures/host"
+	"mswizard/fixtures/installer"
+	"mswizard/fixtures/sim"
 	"mswizard/wizard/journal"
 )
 
@@ -236,5 +238,51 @@ func TestColocatedDirectoryServerBackoutAfterTheExportAlone(t *testing.T) {
 	}
 	if !strings.Contains(note, "stopped first") {
 		t.Errorf("the load's receipt does not say it stopped the running instance first: %q", note)
+	}
+}
+
+// An installer that died half-way is undone by restoring the server root
+// before the retry, while the Directory Server of the server root runs (the
+// appendix keeps it up during the upgrade): its live files are carried
+// through the restore, never swapped under it, so what it holds survives a
+// restart of the server; the backout still returns it to the export.
+func TestColocatedDirectoryServerKeepsItsLiveFilesThroughTheInstallerRetry(t *testing.T) {
+	t.Parallel()
+	requireTools(t)
+	bin := buildBinary(t)
+	h := upHost(t, bin, hostOptions{colocatedDS: true})
+	inst := host.ColocatedInstanceDir(h.w)
+	suffixes := []string{"o=siroe.com", "o=pab", "o=NetscapeRoot"}
+	before := dirSnapshot(t, h, suffixes...)
+	if err := sim.SetFault(h.w, installer.FaultDies, "after-move"); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := run(t, bin, "upgrade", "--answers", h.inf, "--yes"); code != 1 || !strings.Contains(out, "upgrade/run-installer") {
+		t.Fatalf("upgrade with a dying installer: exit %d\n%s", code, out)
+	}
+	os.Remove(filepath.Join(h.w.FaultsDir(), installer.FaultDies))
+	ldapChange(t, h, "ldapadd", "dn: cn=added-between-the-runs,o=siroe.com\nobjectClass: organizationalRole\ncn: added-between-the-runs\n")
+	out, code := run(t, bin, "upgrade", "--answers", h.inf, "--yes")
+	if code != 0 || !strings.Contains(out, "stopped half-way") {
+		t.Fatalf("the retry: exit %d (want 0, restoring the server root first)\n%s", code, out)
+	}
+	// The server's files on disk are its live ones: a restart keeps the entry.
+	for _, script := range []string{"stop-slapd", "start-slapd"} {
+		if out, err := exec.Command(filepath.Join(inst, script)).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", script, err, out)
+		}
+	}
+	found := false
+	for _, r := range dirSnapshot(t, h, "o=siroe.com") {
+		found = found || strings.Contains(r, "dn: cn=added-between-the-runs,o=siroe.com")
+	}
+	if !found {
+		t.Fatal("after the retry's restore and a restart the directory lost the entry added while it ran: its files were swapped under it")
+	}
+	if out, code := run(t, bin, "backout", "--answers", h.inf, "--yes"); code != 0 {
+		t.Fatalf("backout: exit %d\n%s", code, out)
+	}
+	if after := dirSnapshot(t, h, suffixes...); !slices.Equal(after, before) {
+		t.Fatalf("after the backout the directory differs from before the run (%d entries, %d before)", len(after), len(before))
 	}
 }
