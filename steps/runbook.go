@@ -16,6 +16,9 @@ func (c *Config) Service() service.Config {
 		StopTimeout:  a.StopTimeout,
 		StartTimeout: a.StartTimeout,
 		Directory:    c.Directory,
+		// A Directory Server of the server root stops in post/start's undo
+		// before the Administration Server (dsinstance_undo.go).
+		DirectoryStop: newDSSteps(c).stopNow,
 		Cluster: service.Cluster{
 			Resource: a.ClusterResource, Group: a.ClusterGroup, System: a.ClusterSystem,
 			HaregService: a.HaregService, IPResource: a.IPResource, MountResource: a.MountResource,
@@ -35,8 +38,10 @@ func (c *Config) Service() service.Config {
 //  3. the pre-upgrade stops: auto-restart off, the dispatcher first, then the
 //     other services; the Directory Server checked still up;
 //  4. the backups: the queue when it holds messages, the store moved aside, the
-//     whole server root; all verified before anything destructive; the LDIF
-//     exports, then the schema prepared (ims_dssetup.pl);
+//     whole server root; all verified before anything destructive; a
+//     Directory Server inside the server root exported with its own db2ldif
+//     (backup step 3); the LDIF exports, then the schema prepared
+//     (ims_dssetup.pl);
 //  5. the installer (a point of no return short of a restore), the merge of the
 //     customizations, and the result saved (post-upgrade step 1);
 //  6. post-upgrade: the store returned, the schema again for the MTA's direct
@@ -63,6 +68,7 @@ func Upgrade(c *Config) []wizard.Step {
 		StoreAside(c),
 		BackupServerRoot(c),
 		BackupVerify(c),
+		DirectoryInstanceExport(c), DirectoryInstanceCheck(c),
 		DirectoryExport(c), ConfigExport(c),
 		DirectorySchema(c),
 		RunInstaller(c),

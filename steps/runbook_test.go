@@ -54,6 +54,8 @@ func TestUpgradeRunsInTheAppendixOrder(t *testing.T) {
 		"store/aside",
 		"backup/server-root",
 		"backup/verify",
+		"backup/directory-instance",
+		"check/directory-instance",
 		"directory/export",
 		"directory/config-export",
 		"directory/schema",

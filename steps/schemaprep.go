@@ -103,6 +103,10 @@ func defList(defs []schema.Def) string {
 
 func (c *Config) schemaStep(id, title string) wizard.Phase {
 	return wizard.Phase{ID: id, Title: title, Establishes: []wizard.Fact{facts.SchemaPresent},
+		// Its undo talks to the directory, so it runs once every server is
+		// started again: a Directory Server inside the server root is
+		// stopped between its stop and start ranks (dsinstance_undo.go).
+		Backout: wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: 6},
 		Check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
 			if env.Projected(facts.SchemaPresent) {
 				return true, "an earlier step will have added every definition by then; nothing to add", nil

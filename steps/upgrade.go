@@ -552,6 +552,11 @@ func (s *installer) Undo(ctx context.Context, env *wizard.Env, rs []wizard.Recei
 		Summary:    fmt.Sprintf("restore %s from %s (verified), carrying over the queue and the store", c.Host.ServerRoot(), rec.Archive),
 		Idempotent: true,
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
+			// Never under a running Directory Server of the server root
+			// (dsinstance_undo.go: its stop comes first in the backout).
+			if err := c.dsInstancesDown(ctx); err != nil {
+				return err
+			}
 			carried, err := c.restoreServerRoot(ctx, env, rec)
 			if len(carried) > 0 {
 				r.Note = fmt.Sprintf("carried over %d queued or delivered message file(s)", len(carried))
@@ -654,11 +659,23 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 	if err := moveIfPresent(aside, asideCarry); err != nil {
 		return nil, fmt.Errorf("carry the store set aside: %w", err)
 	}
+	// A Directory Server of the server root that runs keeps its live files
+	// (dsinstance_undo.go): carried through like the queue, never swapped
+	// under it.
+	dsMoves, derr := c.dsCarries(ctx, carry)
+	if derr != nil {
+		return nil, derr
+	}
+	for _, m := range dsMoves {
+		if err := moveIfPresent(m[1], m[0]); err != nil {
+			return nil, fmt.Errorf("carry the running Directory Server %s: %w", m[1], err)
+		}
+	}
 	err := backup.Restore(ctx, rec.Archive, backup.RestoreOptions{Target: c.Host.ServerRoot(), Now: env.Now, Contents: inside, Keep: keep,
 		Progress: backupProgress(env)})
 	if err != nil {
-		return nil, fmt.Errorf("restore %s: %w; %s", c.Host.ServerRoot(), err, putBack(carry, [][2]string{
-			{queueCarry, c.Host.QueueDir()}, {storeCarry, c.Host.StorePrimary()}, {asideCarry, aside}}))
+		return nil, fmt.Errorf("restore %s: %w; %s", c.Host.ServerRoot(), err, putBack(carry, append([][2]string{
+			{queueCarry, c.Host.QueueDir()}, {storeCarry, c.Host.StorePrimary()}, {asideCarry, aside}}, dsMoves...)))
 	}
 	var carried []string
 	// Queue: the live queue is the truth — what it held at the backup was either
@@ -694,6 +711,9 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 		if err := atomicfile.Rename(asideCarry, aside); err != nil {
 			return carried, fmt.Errorf("carry the store set aside back: %w", err)
 		}
+	}
+	if err := dsCarryBack(dsMoves); err != nil {
+		return carried, err
 	}
 	if !inside {
 		return carried, os.RemoveAll(carry)

@@ -17,7 +17,7 @@ import (
 // it.
 func demoCmd() *cobra.Command {
 	var dir, regime, worldName string
-	var noTUI, stop bool
+	var noTUI, stop, colocated bool
 	var seed int64
 	cmd := &cobra.Command{
 		Use:   "demo [--dir DIR] [--no-tui] [--stop]",
@@ -65,13 +65,16 @@ func demoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: exe, Regime: regime, Seed: seed, Scale: world.Small})
+			h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: exe, Regime: regime, Seed: seed, Scale: world.Small, ColocatedDS: colocated})
 			if err != nil {
 				return err
 			}
 			w := layout.Default(dir)
 			fmt.Fprintf(out, "demo world in %s\n  server root: %s\n  directory:   %s (%s)\n  answers:     %s\n",
 				dir, w.ServerRoot(), h.LDAP.URL, h.LDAP.RootDN, w.InstallInf())
+			if colocated {
+				fmt.Fprintf(out, "  co-located:  %s (start-slapd, stop-slapd, db2ldif, ldif2db)\n", h.LDAP.Dir)
+			}
 			fmt.Fprintf(out, "next:\n  mswizard plan --answers %s\n  mswizard upgrade --answers %s\n  mswizard demo --stop --dir %s\n", w.InstallInf(), w.InstallInf(), dir)
 			if noTUI || !useTUI(&common{output: "text"}) {
 				return nil
@@ -95,5 +98,6 @@ func demoCmd() *cobra.Command {
 	f.BoolVar(&noTUI, "no-tui", false, "leave the world running and print where install.inf is")
 	f.BoolVar(&stop, "stop", false, "stop everything the world in --dir started")
 	f.Int64Var(&seed, "seed", 1, "world seed (same seed, same world)")
+	f.BoolVar(&colocated, "colocated-ds", false, "run the directory from inside the server root (SERVER-ROOT/slapd-ID, the usual iPlanet layout), with its own db2ldif, ldif2db, start-slapd and stop-slapd")
 	return cmd
 }

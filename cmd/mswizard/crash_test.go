@@ -43,7 +43,9 @@ type hostOptions struct {
 	// ConfigDecision, for tests of the exit-3 stop.
 	undecided bool
 	noStart   bool // the services are left stopped
-	users     int  // directory users to seed (default 20)
+	// colocatedDS runs the directory from SERVER-ROOT/slapd-ID (fixtures/host).
+	colocatedDS bool
+	users       int // directory users to seed (default 20)
 	// listenAddr is the address every service binds (default 127.0.0.1; HA
 	// regimes the logical host's); noWatcher builds a 5.x host without one.
 	listenAddr string
@@ -69,7 +71,7 @@ func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 	if o.users == 0 {
 		o.users = 20
 	}
-	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: o.seed, Scale: world.Small, Users: o.users, Regime: o.regime, NoStart: o.noStart,
+	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: o.seed, Scale: world.Small, Users: o.users, Regime: o.regime, NoStart: o.noStart, ColocatedDS: o.colocatedDS,
 		ListenAddr: o.listenAddr, NoWatcher: o.noWatcher})
 	if err != nil {
 		t.Fatal(err)

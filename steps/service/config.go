@@ -10,6 +10,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"mswizard/steps/host"
+	"mswizard/wizard"
 )
 
 // Regime names what controls the Messaging Server processes of a host.
@@ -71,6 +72,13 @@ type Config struct {
 	// DelegatedAdmin says iPlanet Delegated Administrator is installed (seed 003
 	// backout order).
 	DelegatedAdmin bool
+
+	// DirectoryStop, when set, returns the actions that stop a Directory
+	// Server inside the server root, proved down (steps/dsinstance_undo.go).
+	// post/start's undo runs them between the Messaging Server's stop and
+	// the Administration Server's: the appendix stops the Directory Server
+	// before the Administration Server, and one undo stops both.
+	DirectoryStop func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error)
 
 	systemDefaulted bool // Cluster.System came from the host name, not the answers
 	// Directory opens the user directory (check/directory-up); nil: none is

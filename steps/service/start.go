@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"mswizard/steps/facts"
@@ -221,6 +222,18 @@ func (s *start) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Rec
 				}
 				add(rank, c.ensureDown(env, "msg-svc", n, c.plain().StopMsg(n), u))
 			}
+		}
+	}
+	// The Administration Server stops last, after the Directory Server of
+	// the server root (appendix C backout step 1), which this undo did not
+	// start but must not outlive the Administration Server's stop.
+	if c.DirectoryStop != nil && slices.ContainsFunc(ranks, func(r int) bool { return r > stopRank(Directory) }) {
+		das, err := c.DirectoryStop(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range das {
+			add(stopRank(Directory), a)
 		}
 	}
 	return byRank(acts, ranks), nil
