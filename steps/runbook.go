@@ -23,6 +23,8 @@ func (c *Config) Service() service.Config {
 		},
 	}
 	sc.ServiceDir = a.ServiceDir
+	sc.Cluster.Nodes = a.ClusterNodes
+	sc.WebServerRoot, sc.DelegatedAdminRoot, sc.DelegatedAdminInstance = a.WebServerRoot, a.DelegatedAdminRoot, a.DelegatedAdminInstance
 	return sc
 }
 
