@@ -111,7 +111,7 @@ func TestStepIDsAndOrderArePinned(t *testing.T) {
 		got = append(got, s.ID())
 	}
 	want := []string{"preflight/ha-probe", "stop/auto-restart", "stop/dispatcher", "stop/delegated-admin", "stop/webserver-root",
-		"stop/web", "stop/messaging", "stop/admin", "check/directory-up", "ha/prepare", "post/ha-restore", "post/start",
+		"stop/web", "stop/messaging", "stop/admin", "check/directory-up", "ha/prepare", "check/directory-up-after-ha", "post/ha-restore", "post/start",
 		"post/auto-restart", "post/start-webserver-root", "post/start-delegated-admin"}
 	if !slices.Equal(got, want) {
 		t.Errorf("steps = %q, want %q", got, want)

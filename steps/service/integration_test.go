@@ -288,7 +288,7 @@ func TestSimHARegimesUseTheClusterAndNeverAPlainStopMsg(t *testing.T) {
 	}{
 		{RegimeSC22, nil, [][]string{
 			{"hareg", "-n", "iMS50"}, {"hareg", "-n", "iMS50"}, {"hareg", "-u", "iMS50"}, // pre
-			{"hareg", "-r", "iMS50"}, {"hareg", "-y", "iMS50"}, // post
+			{"hareg", "-r", "iMS50", "-h", "budgie.siroe.com"}, {"hareg", "-y", "iMS50"}, // post
 		}},
 		{RegimeSC3, nil, [][]string{
 			{"scswitch", "-n", "-M", "-j", "ims-rs"}, // the fault monitor off first (seed 004)
@@ -313,7 +313,7 @@ func TestSimHARegimesUseTheClusterAndNeverAPlainStopMsg(t *testing.T) {
 			w, c := simWorld(t, tc.regime)
 			x := &recExec{}
 			env := (&wizard.Env{Exec: x, Now: time.Now, StateDir: t.TempDir()}).Nop()
-			apply(t, env, stepsOf(PreUpgrade(c), append([]string{IDDirectoryUp}, tc.skip...)...)...)
+			apply(t, env, stepsOf(PreUpgrade(c), append([]string{IDDirectoryUp, IDDirectoryUpAfterHA}, tc.skip...)...)...)
 			requirePorts(t, w, false)
 			apply(t, env, stepsOf(PostUpgrade(c), tc.skip...)...)
 			skip := []string{}

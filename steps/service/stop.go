@@ -39,7 +39,7 @@ func PreUpgrade(c Config) []wizard.Step {
 	return []wizard.Step{
 		HAProbe(c), AutoRestartOff(c), StopDispatcher(c), StopDelegatedAdmin(c), StopWebServerRoot(c),
 		StopWeb(c), StopMessaging(c), StopAdmin(c),
-		DirectoryUp(c), HAPrepare(c),
+		DirectoryUp(c), HAPrepare(c), DirectoryUpAfterHA(c),
 	}
 }
 
