@@ -1,6 +1,8 @@
 package service
 
 import (
+	"mswizard/wizard"
+
 	"fmt"
 	"os"
 	"path/filepath"
@@ -183,4 +185,21 @@ func RenderProcedure(ps []Presence) string {
 		line(len(ps)-i, ps[i])
 	}
 	return b.String()
+}
+
+// BackoutKey: stop/auto-restart's undo puts the switches back and starts
+// what they enable (the 6.x watcher): part of the Messaging Server's start,
+// so it takes the Messaging Server's place in the start order — after the
+// Administration Server and before the web servers and Delegated
+// Administrator (without a place it would run after them all).
+func (s *autoRestartOff) BackoutKey() wizard.BackoutKey {
+	return wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(Messaging)}
+}
+
+// BackoutKey: post/auto-restart's undo stops the watcher it started, part of
+// the Messaging Server: at the Messaging Server's place in the stop order,
+// after the web servers (post/start's undo, whose messaging stop has usually
+// stopped the watcher already).
+func (s *autoRestartOn) BackoutKey() wizard.BackoutKey {
+	return wizard.BackoutKey{Stage: wizard.BackoutStop, Rank: stopRank(Messaging)}
 }
