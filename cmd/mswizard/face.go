@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mswizard/steps/service"
 	"os"
 	"path/filepath"
 	"time"
@@ -74,6 +75,7 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 		return tui.Run(ctx, o, os.Stdin, os.Stdout)
 	}
 	o.BackupDir, o.LDIFDir = s.answers.BackupDir, filepath.Join(s.state, "ldif")
+	o.BackoutProcedure = service.RenderProcedure(s.cfg.Service().Detect())
 	if mode != "backout" {
 		o.Status = func() []tui.StatusLine { return statusLines(s, j.Records()) }
 		o.Preflight = detect(ctx, s)
