@@ -339,6 +339,9 @@ func TestOperatorActionsNeedAConfirmation(t *testing.T) {
 				t.Errorf("the stop does not name %q:\n%s", want, out)
 			}
 		}
+		if rep := h.report(t); !strings.Contains(rep, "| "+id+" | ") || !strings.Contains(rep, "**waiting for a confirmation**: confirm it in the TUI, or add `Confirmed = "+id+"`") {
+			t.Errorf("report.md does not show %s waiting for its confirmation:\n%s", id, rep)
+		}
 		confirmed = append(confirmed, "Confirmed = "+id)
 		appendAnswers(t, h, "Confirmed = "+id)
 	}
@@ -358,16 +361,22 @@ func TestOperatorActionsNeedAConfirmation(t *testing.T) {
 			t.Errorf("journal: %s done with %q, want the confirmation named", id, notes[id])
 		}
 	}
+	report := h.report(t)
+	for _, want := range []string{"## Operator actions", "| post/web-server-upgrade | ", "confirmed by Confirmed = post/web-server-upgrade",
+		"| post/delegated-admin-upgrade | ", "confirmed by Confirmed = post/delegated-admin-upgrade", "| post/sc3-agent | ", "does not apply: not a Sun Cluster 3 host"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report.md does not show %q:\n%s", want, report)
+		}
+	}
+}
+
+func (h *simHost) report(t *testing.T) string {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join(h.w.StateDir(), "report.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	report := string(b)
-	for _, id := range []string{"post/web-server-upgrade", "post/delegated-admin-upgrade"} {
-		if !strings.Contains(report, id) {
-			t.Errorf("report.md does not show the operator action %s", id)
-		}
-	}
+	return string(b)
 }
 
 // appendAnswers adds [Wizard] lines (its last section) to the answers file.
