@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"mswizard/fixtures/sim"
 	stepshost "mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/journal"
@@ -393,4 +394,77 @@ func appendAnswers(t *testing.T, h *simHost, lines ...string) {
 	if err := os.WriteFile(h.inf, []byte(text+strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestClusterOperatorActions: on Sun Cluster 3 the SUNWscims agent on every
+// node named in ClusterNodes is an operator action confirmed before post/start
+// enables the resource again; on Veritas the Directory Server is checked again
+// after ha/prepare's offline/online cycle, and the rest of chapter 4 is an
+// operator action.
+func TestClusterOperatorActions(t *testing.T) {
+	t.Parallel()
+	requireTools(t)
+	bin := buildBinary(t)
+	t.Run("sc3", func(t *testing.T) {
+		t.Parallel()
+		h := upHost(t, bin, hostOptions{regime: "sc3"})
+		h = rewriteAnswers(t, h, []string{"Regime = sc3", "ClusterBin = " + h.w.BinDir(), "ClusterResource = " + sim.SC3Resource,
+			"ClusterGroup = " + sim.SC3Group, "ClusterNodes = node1 node2"})
+		if out, code := run(t, h.bin, "upgrade", "--answers", h.inf, "--yes", "--until", "post/ha-restore"); code != 0 {
+			t.Fatalf("upgrade --until post/ha-restore exit %d:\n%s", code, out)
+		}
+		enable := []string{"scswitch", "-e", "-j", sim.SC3Resource}
+		out, code := run(t, h.bin, "upgrade", "--answers", h.inf, "--until", "post/start")
+		if code != 3 {
+			t.Fatalf("upgrade without confirming the agent: exit %d, want 3:\n%s", code, out)
+		}
+		for _, want := range []string{"post/sc3-agent", "SUNWscims", "node1, node2", "Confirmed = post/sc3-agent"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("the stop does not name %q:\n%s", want, out)
+			}
+		}
+		if slices.ContainsFunc(clusterCmds(t, h), func(c []string) bool { return slices.Equal(c, enable) }) {
+			t.Fatalf("the resource was enabled again before the agent upgrade was confirmed: %q", clusterCmds(t, h))
+		}
+		appendAnswers(t, h, "Confirmed = post/sc3-agent")
+		if out, code := run(t, h.bin, "upgrade", "--answers", h.inf, "--until", "post/start"); code != 0 {
+			t.Fatalf("upgrade with Confirmed = post/sc3-agent exit %d:\n%s", code, out)
+		}
+		if !slices.ContainsFunc(clusterCmds(t, h), func(c []string) bool { return slices.Equal(c, enable) }) {
+			t.Errorf("post/start did not enable the resource: %q", clusterCmds(t, h))
+		}
+	})
+	t.Run("veritas", func(t *testing.T) {
+		t.Parallel()
+		h := upHost(t, bin, hostOptions{regime: "veritas"})
+		h = rewriteAnswers(t, h, []string{"Regime = veritas", "ClusterBin = " + h.w.BinDir(), "ClusterResource = " + sim.VCSResource,
+			"ClusterGroup = " + sim.VCSGroup, "ClusterSystem = budgie", "IPResource = logical_IP", "MountResource = mountshared"})
+		if out, code := run(t, h.bin, "upgrade", "--answers", h.inf, "--yes", "--until", "post/veritas-chapter4"); code != 0 {
+			t.Fatalf("upgrade exit %d:\n%s", code, out)
+		}
+		online, checked := -1, -1
+		notes := map[string]string{}
+		for i, r := range h.journal(t) {
+			if r.Step == "ha/prepare" && r.Kind == journal.KindDone && strings.Contains(r.Summary, "hagrp") && strings.Contains(r.Summary, "-online") {
+				online = i
+			}
+			if r.Step == "check/directory-up-after-ha" && (r.Kind == journal.KindSkipped || r.Kind == journal.KindDone) {
+				checked, notes[r.Step] = i, r.Note
+			}
+			if r.Step == "post/veritas-chapter4" && r.Kind == journal.KindDone {
+				var rc wizard.Receipt
+				_ = json.Unmarshal(r.Receipt, &rc)
+				notes[r.Step] = rc.Note
+			}
+		}
+		if online < 0 || checked < online {
+			t.Errorf("the Directory Server was not checked after the group came back online (online at record %d, check at %d)", online, checked)
+		}
+		if !strings.Contains(notes["check/directory-up-after-ha"], "the root DSE answers") {
+			t.Errorf("check/directory-up-after-ha: %q, want the root DSE's answer", notes["check/directory-up-after-ha"])
+		}
+		if !strings.Contains(notes["post/veritas-chapter4"], "chapter 4") {
+			t.Errorf("post/veritas-chapter4: %q, want the chapter 4 operator action confirmed", notes["post/veritas-chapter4"])
+		}
+	})
 }

@@ -251,7 +251,7 @@ func TestSimPlainStopsEverythingButTheDirectoryThenStartsInOrder(t *testing.T) {
 
 	// A rerun finds every goal holding: nothing runs again.
 	before := len(x.ran())
-	if again := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...); len(again) != 0 {
+	if again := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp, IDDirectoryUpAfterHA)...); len(again) != 0 {
 		t.Errorf("a second run did work: %v", again)
 	}
 	if n := len(x.ran()); n != before {
@@ -349,7 +349,7 @@ func TestSimDaemontoolsKeepsServicesDownThroughSupervise(t *testing.T) {
 	t.Parallel()
 	w, c := simWorld(t, RegimeDaemontools)
 	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
-	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...)
+	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp, IDDirectoryUpAfterHA)...)
 	requirePorts(t, w, false)
 	for _, s := range sim.DaemontoolsServices() {
 		if !exists(DownFile(w.ServiceDir(s))) {
@@ -372,7 +372,7 @@ func TestSimVeritasBackoutRestoresTheDependencyTree(t *testing.T) {
 	t.Parallel()
 	w, c := simWorld(t, RegimeVeritas)
 	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
-	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...)
+	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp, IDDirectoryUpAfterHA)...)
 	mail := func() (requires []string, enabled bool) {
 		b, err := os.ReadFile(filepath.Join(w.ClusterDir(), "state.json"))
 		if err != nil {
@@ -405,7 +405,7 @@ func TestSimDaemontoolsPostUpgradeRemovesTheDownFilesAndStarts(t *testing.T) {
 	t.Parallel()
 	w, c := simWorld(t, RegimeDaemontools)
 	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
-	apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...)
+	apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp, IDDirectoryUpAfterHA)...)
 	requirePorts(t, w, false)
 	apply(t, env, PostUpgrade(c)...)
 	requirePorts(t, w, true)
