@@ -196,10 +196,11 @@ func (s *autoRestartOff) BackoutKey() wizard.BackoutKey {
 	return wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(Messaging)}
 }
 
-// BackoutKey: post/auto-restart's undo stops the watcher it started, part of
-// the Messaging Server: at the Messaging Server's place in the stop order,
-// after the web servers (post/start's undo, whose messaging stop has usually
-// stopped the watcher already).
+// BackoutKey: post/auto-restart's undo turns the cluster's fault monitor off
+// and stops the watcher it started — the restarters, not a component of the
+// appendix's order: before the first of the procedure's stops (rank 0), as
+// stop/auto-restart comes before the upgrade's stops, or the monitor restarts
+// what the backout stops (seed 004: hareg -n before administrative work).
 func (s *autoRestartOn) BackoutKey() wizard.BackoutKey {
-	return wizard.BackoutKey{Stage: wizard.BackoutStop, Rank: stopRank(Messaging)}
+	return wizard.BackoutKey{Stage: wizard.BackoutStop, Rank: 0}
 }

@@ -66,6 +66,8 @@ func TestUndosArePlacedInTheAppendixsStrictOrder(t *testing.T) {
 		{"the messaging server starts before the web server in its own root", IDStopMessaging, IDStopWebServerRoot, wizard.BackoutStart, false},
 		{"the web server in its own root starts before Delegated Administrator", IDStopWebServerRoot, IDStopDelegatedAdmin, wizard.BackoutStart, false},
 		{"the server root's web instances start before Delegated Administrator", IDStopWeb, IDStopDelegatedAdmin, wizard.BackoutStart, false},
+		{"the restarters (fault monitor, watcher) go off before Delegated Administrator stops", IDAutoRestartOn, IDStartDelegatedAdmin, wizard.BackoutStop, false},
+		{"auto-restart comes back with the messaging server, before the web servers start", IDAutoRestartOff, IDStopWeb, wizard.BackoutStart, false},
 	} {
 		t.Run(tc.rule, func(t *testing.T) {
 			a, b := keyOf(t, c, tc.first), keyOf(t, c, tc.second)
