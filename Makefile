@@ -34,10 +34,15 @@ deps:
 # these takes 3m02s user + 1m17s sys (backup dominates), staticcheck 1m55s user.
 RACE_PKGS := ./backup/... ./internal/... ./ldif/... ./steps/configdiff/... ./steps/mailcheck/... ./steps/schema/... ./wizard/...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# E2E_PARALLEL: end-to-end tests mostly wait (for daemons to stop, for the
+# probe's delivery, for a killed wizard's children), so more of them run at
+# once than there are cores. Each brings up a world of its own (own directory,
+# own free ports, own lock beside its server root): nothing they share.
+E2E_PARALLEL ?= 4
 
 test: deps lint cross
 	$(GO) test -race $(TESTFLAGS) $(RACE_PKGS)
-	$(GO) test $(TESTFLAGS) $$($(GO) list ./... | grep -vxF "$$($(GO) list $(RACE_PKGS))")
+	$(GO) test $(TESTFLAGS) -parallel $(E2E_PARALLEL) $$($(GO) list ./... | grep -vxF "$$($(GO) list $(RACE_PKGS))")
 	$(MAKE) deb-test
 
 # cross builds the wizard for the platforms the product ran on that Go

@@ -49,6 +49,30 @@ func ExportLDIF(c *Config) wizard.Step {
 	}
 }
 
+// ExportNow is `mswizard ldif export`: the configured exports run outside a
+// run, into dir, with the same three checks as directory/export (read back,
+// counted again by the server, empty refused unless waived), so an operator's
+// export by hand is as trustworthy as the runbook's.
+func (c *Config) ExportNow(ctx context.Context, env *wizard.Env, dir string) ([]export.Result, error) {
+	env.Nop()
+	conn, err := c.Directory.DialLDAP(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	defer conn.Close()
+	var out []export.Result
+	for _, e := range c.Answers.Exports {
+		var r wizard.Receipt
+		r.Step = "ldif export"
+		res, err := c.exportOne(ctx, env, conn, c.Answers.LDAPAddress(), exportSpec(e, env), dir, &r)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
 // exportSpec turns an [Wizard] Export line into a search, DATE replaced by
 // the run's date.
 func exportSpec(e answers.Export, env *wizard.Env) export.Spec {

@@ -17,6 +17,7 @@ import (
 // first upgrades, the second stops for a merge decision nobody gave, and the
 // third is never touched. Both reports that exist are fetched.
 func TestAnsiblePlaybookStopsTheGroupAtTheFirstFailure(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	playbookBin, err := exec.LookPath("ansible-playbook")
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 // at the run's own answers, or every later `--state-dir` command (status,
 // resolve, backout) would load the refused file.
 func TestRefusedRunDoesNotRepointTheStateDirectory(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 43})

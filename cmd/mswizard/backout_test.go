@@ -118,6 +118,7 @@ func mapsEqual(a, b map[string]string) bool {
 // next `upgrade --until` begins from scratch. After every backout the host is
 // the pre-upgrade host.
 func TestBackoutAfterEveryStepRestoresThePreUpgradeHost(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{})
@@ -170,6 +171,7 @@ func (h *simHost) mailDirs() []string {
 // backs out: every message is still on the host, in the queue or (delivered
 // meanwhile) in the store, found by its Message-ID.
 func TestBackoutLosesNoMail(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{})
@@ -191,6 +193,7 @@ func TestBackoutLosesNoMail(t *testing.T) {
 // TestBackoutSurvivesSIGKILL kills a backout with SIGKILL at random moments;
 // the rerun finishes it, and a second backout has nothing to undo.
 func TestBackoutSurvivesSIGKILL(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	seed := testSeed(t)
@@ -210,6 +213,7 @@ func TestBackoutSurvivesSIGKILL(t *testing.T) {
 // configuration into backup.TIMESTAMP (VERSION still 5.1); the run fails
 // naming it; the backout restores the 5.1 host, customizations and all.
 func TestInstallerDiesHalfWayThenBackout(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{})
@@ -243,6 +247,7 @@ func TestInstallerDiesHalfWayThenBackout(t *testing.T) {
 // out Veritas and Sun Cluster 2.2 hosts: the cluster stand-ins receive the
 // documented command lines in order, and no whole-server stop-msg ever ran.
 func TestClusterRegimesUpgradeAndBackoutInTheDocumentedOrder(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	for _, tc := range []struct {

@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
-	"mswizard/steps/runbook"
-	"mswizard/wizard/answers"
 
 	"github.com/spf13/cobra"
+
+	"mswizard/steps/runbook"
+	"mswizard/wizard/answers"
 )
 
 func answersCmd() *cobra.Command {

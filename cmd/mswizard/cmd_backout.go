@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mswizard/steps/service"
-	"mswizard/wizard"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"mswizard/steps/service"
+	"mswizard/wizard"
 )
 
 func backoutCmd() *cobra.Command {

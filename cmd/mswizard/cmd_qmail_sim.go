@@ -1,10 +1,11 @@
 package main
 
 import (
-	"mswizard/fixtures/qmail"
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"mswizard/fixtures/qmail"
 )
 
 // qmailSimCmd runs the qmail stand-ins behind a qmail world's bin/.

@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"mswizard/steps"
-	"mswizard/wizard"
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"mswizard/steps"
+	"mswizard/wizard"
 )
 
 func resolveCmd() *cobra.Command {

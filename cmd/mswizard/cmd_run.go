@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"io"
-	"mswizard/steps/runbook"
 
 	"github.com/spf13/cobra"
+
+	"mswizard/steps/runbook"
 )
 
 // runCmd is `mswizard run RUNBOOK`: a runbook file's run through the same

@@ -3,9 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"mswizard/steps/runbook"
 
 	"github.com/spf13/cobra"
+
+	"mswizard/steps/runbook"
 )
 
 // runbookCmd is `mswizard runbook list|validate`.

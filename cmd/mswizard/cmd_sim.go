@@ -1,10 +1,11 @@
 package main
 
 import (
-	"mswizard/fixtures/sim"
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"mswizard/fixtures/sim"
 )
 
 // simCmd runs the simulated Messaging Server programs behind a demo world's

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"mswizard/wizard"
-	"mswizard/wizard/journal"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +13,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"mswizard/wizard"
+	"mswizard/wizard/journal"
 )
 
 func statusCmd() *cobra.Command {

@@ -5,10 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mswizard/steps"
-	"mswizard/wizard"
-	"mswizard/wizard/answers"
-	"mswizard/wizard/journal"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,6 +12,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"mswizard/steps"
+	"mswizard/wizard"
+	"mswizard/wizard/answers"
+	"mswizard/wizard/journal"
 )
 
 func upgradeCmd(planOnly bool) *cobra.Command {

@@ -17,6 +17,7 @@ import (
 // shows the entries it will put back, the backout puts them back and journals
 // each, and an entry of another server root changed meanwhile stays as it is.
 func TestConfigDirectoryUpgradeAndBackout(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{})

@@ -14,6 +14,7 @@ import (
 // and the step that acts on the queue say the same thing about it, and the
 // free space is the one preflight/disk-space weighs, on the same volume.
 func TestTheFacesShowTheCountsTheStepsComputed(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	// The services stay down, so no mail moves the queue between the readings.

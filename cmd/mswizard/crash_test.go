@@ -512,6 +512,7 @@ func (h *simHost) requireUpgraded(t *testing.T) {
 // the services up, every customization in the new configuration, the store
 // whole and no half-written archive or LDIF file.
 func TestUpgradeSurvivesSIGKILLAnywhere(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	seed := testSeed(t)

@@ -20,6 +20,7 @@ import (
 // the down files, svstat agrees, and a backout leaves no down file the wizard
 // created.
 func TestDaemontoolsRegimeUpgradesAndBacksOut(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	svstat, err := exec.LookPath("svstat")
 	if err != nil {

@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"mswizard/fixtures/qmail"
 	"net"
 	"os"
 	"path/filepath"
+
+	"mswizard/fixtures/qmail"
 )
 
 // qmailDemo builds a qmail world in dir (rc-started qmail, svscan on its scan

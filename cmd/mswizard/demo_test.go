@@ -15,6 +15,7 @@ import (
 // `demo --no-tui --dir D` leaves a world running (directory and services),
 // `demo --stop --dir D` ends every process it started.
 func TestDemoStopLeavesNoProcessBehind(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	dir := filepath.Join(t.TempDir(), "world")

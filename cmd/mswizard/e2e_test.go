@@ -82,6 +82,7 @@ func requireTools(t *testing.T) {
 // TestBatchUpgradeOnTheSimulatedHost runs the real binary's batch face over the
 // whole runbook: plan (no writes), upgrade with the answers file, status.
 func TestBatchUpgradeOnTheSimulatedHost(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	// The world plants one conflict (the operator and 5.2 both changed a key);
@@ -168,6 +169,7 @@ func TestBatchUpgradeOnTheSimulatedHost(t *testing.T) {
 }
 
 func TestNoTerminalAndNoAnswersExits2(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	out, code := run(t, bin, "upgrade")
 	if code != 2 || !strings.Contains(out, "--answers") {
@@ -184,6 +186,7 @@ func TestNoTerminalAndNoAnswersExits2(t *testing.T) {
 // changed one key) is never resolved silently — exit 3, naming the key and the
 // values, and the merge is replayable once a ConfigDecision is given.
 func TestAPlantedMergeConflictStopsTheBatchRunWithBothValues(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 11, users: 10, undecided: true})

@@ -9,6 +9,7 @@ import (
 )
 
 func TestEstimateRestsOnTheMeasuredRate(t *testing.T) {
+	t.Parallel()
 	m := measure{sampleBytes: 10 << 20, sampleFiles: 100, sampleTime: time.Second,
 		rootBytes: 100 << 20, rootFiles: 50, queueBytes: 1 << 20, queueFiles: 5000}
 	for _, c := range []struct {

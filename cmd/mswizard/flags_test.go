@@ -12,6 +12,7 @@ import (
 // run goes on from there, and an optional step left out with --skip is neither
 // run nor undone; a required step cannot be left out.
 func TestStagedWindowsAndLeftOutSteps(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 31})
@@ -53,6 +54,7 @@ func TestStagedWindowsAndLeftOutSteps(t *testing.T) {
 // The help names every step in runbook order, from the runbook itself, so the
 // IDs --until/--skip/--only take can be read there.
 func TestUpgradeHelpListsTheStepsInOrder(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	out, code := run(t, bin, "upgrade", "--help")
 	if code != 0 {

@@ -66,6 +66,7 @@ func runInstaller(t *testing.T, h *simHost) {
 }
 
 func TestAnInstallerInDoubtIsResolvedFromEvidence(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 

@@ -44,6 +44,7 @@ func requireNoFileHolds(t *testing.T, dir, secret string, skip ...string) {
 // password reaches the installer through the pseudo-terminal only and is
 // written nowhere.
 func TestAnInstallerPromptTheAnswersDoNotCoverStopsTheRunAndTheRerunContinues(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	const secret = "Svc-Adm1n-pw"
@@ -130,6 +131,7 @@ func TestAnInstallerPromptTheAnswersDoNotCoverStopsTheRunAndTheRerunContinues(t 
 // `setup -s -f` with the answers (and the silent keys the site's media need,
 // which the operator writes); the default is the interactive `setup -k`.
 func TestTheSilentInstallerIsAnExplicitChoice(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 53})
@@ -155,6 +157,7 @@ func TestTheSilentInstallerIsAnExplicitChoice(t *testing.T) {
 // ended decides from its result and the host's version — done, without
 // running the installer again.
 func TestAKilledWizardLeavesTheInstallerRunningToItsEnd(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 54})

@@ -32,6 +32,7 @@ func runStdout(t *testing.T, bin string, args ...string) (string, string, int) {
 // command prints on standard output is a JSON object carrying the schema
 // version, whatever the outcome — a run, a backout with nothing to undo.
 func TestJSONOutputIsVersionedJSONLines(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 41})

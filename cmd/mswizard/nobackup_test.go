@@ -15,6 +15,7 @@ import (
 // makes it from the verified server-root archive, and the customizations are
 // re-applied as usual.
 func TestAnInstallerThatKeepsNoBackupGetsOneFromTheArchive(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 41})

@@ -87,6 +87,7 @@ func onTerminal(t *testing.T, bin string, env []string, wait time.Duration, args
 // TestPlainOutput: a piped stdout, NO_COLOR and TERM=dumb each give output
 // without colour; a piped stdout and TERM=dumb without any escape sequence.
 func TestPlainOutput(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	t.Run("a piped stdout carries no escape sequence", func(t *testing.T) {
 		for _, args := range [][]string{{"--help"}, {"upgrade", "--help"}, {"answers", "template"}, {"version"}, {"upgrade"}} {

@@ -225,6 +225,7 @@ var tai64nLine = regexp.MustCompile(`(?m)^@4000[0-9a-f]{20} delivery \d+: succes
 // reruns. Every backout must give back the rc-started qmail with the same
 // files and mail flowing.
 func TestQmailRunbook(t *testing.T) {
+	t.Parallel()
 	requireQmailTools(t)
 	base, bin := qmailBase(t)
 	rb, err := runbook.Load("qmail-daemontools")

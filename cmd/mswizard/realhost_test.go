@@ -18,6 +18,7 @@ import (
 // it — services bound to the configured address, no pid files, a 5.x host
 // without a watcher, an HA host bound to its logical host's address.
 func TestUpgradeAndBackoutOnDocumentedHosts(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	for _, tc := range []struct {
@@ -96,6 +97,7 @@ func TestUpgradeAndBackoutOnDocumentedHosts(t *testing.T) {
 
 // A service that survives its stop command fails the step, naming the process.
 func TestAServiceSurvivingItsStopFailsNamingTheProcess(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{listenAddr: "127.0.0.7"})

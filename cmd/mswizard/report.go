@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"mswizard/internal/atomicfile"
-	"mswizard/ldif/export"
 	"mswizard/wizard"
 	"mswizard/wizard/journal"
 )
@@ -576,23 +575,6 @@ func (rep *runReport) JSON() Report {
 	out := Report{Version: wizard.PlanVersion, Generated: rep.Generated, StateDir: rep.StateDir, Journal: rep.Journal, Backout: rep.Backout, MailRefused: rep.Window, MailRefusedEstimate: rep.Estimated, Findings: rep.Findings}
 	for _, v := range rep.Steps {
 		out.Steps = append(out.Steps, reportStep{ID: v.ID, Node: v.Node, State: v.State, Why: v.why, Error: v.err, Receipts: v.receipts, Start: v.Start, End: v.End, Active: v.Active, Estimated: v.Estimated, Decisions: v.Decisions})
-	}
-	return out
-}
-
-// exportSpecs turns the answers' exports into export specs, dated today.
-func exportSpecs(s *session) []export.Spec {
-	date := time.Now().Format("20060102")
-	var out []export.Spec
-	for _, e := range s.answers.Exports {
-		sc := export.ScopeSub
-		switch e.Scope {
-		case "base":
-			sc = export.ScopeBase
-		case "one":
-			sc = export.ScopeOne
-		}
-		out = append(out, export.Spec{Name: e.Name, Base: e.Base, Scope: sc, Filter: e.Filter, Attributes: e.Attributes, File: strings.ReplaceAll(e.File, "DATE", date)})
 	}
 	return out
 }

@@ -119,6 +119,7 @@ func reportJournal(t *testing.T) reportInput {
 }
 
 func TestReportRendersTheRunForReaders(t *testing.T) {
+	t.Parallel()
 	rep := buildReport(reportJournal(t))
 	var md, html bytes.Buffer
 	renderMarkdown(&md, rep)
@@ -190,6 +191,7 @@ func TestReportRendersTheRunForReaders(t *testing.T) {
 // A journal that ends with a backout reports the backed-out epoch, and the
 // window closes at the undo of stop/dispatcher.
 func TestReportOfABackedOutRun(t *testing.T) {
+	t.Parallel()
 	in := reportJournal(t)
 	in.Records = in.Records[:6] // up to the queue backup's begin... then backout
 	t1 := in.Records[len(in.Records)-1].Time
@@ -215,6 +217,7 @@ func TestReportOfABackedOutRun(t *testing.T) {
 // The golden report renders in a browser too (the demo's own report is opened
 // by TestBatchUpgradeOnTheSimulatedHost).
 func TestReportHTMLRendersInChromium(t *testing.T) {
+	t.Parallel()
 	state := t.TempDir()
 	var html bytes.Buffer
 	if err := renderHTML(&html, buildReport(reportJournal(t))); err != nil {

@@ -49,6 +49,7 @@ func stopWorldServices(t *testing.T, h *simHost) {
 // carried inside the volume: the mail is there, the server root is still the
 // mounted volume, and the services answer.
 func TestServerRootOnItsOwnVolumeIsBackedOut(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	if os.Geteuid() != 0 {
 		t.Skip("loop devices and mounts need root")

@@ -195,6 +195,7 @@ func waitGone(t *testing.T, pid int, d time.Duration) {
 // changes, naming them and how to go on; the archive is never overwritten, and
 // it still takes the host back to 5.1.
 func TestAFreshJournalStopsAtAnEarlierRunsArchives(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 61})
@@ -265,6 +266,7 @@ func TestAFreshJournalStopsAtAnEarlierRunsArchives(t *testing.T) {
 // resolve against the answers file, wherever the wizard runs from; the
 // journal pins them absolute; a relative --state-dir is made absolute.
 func TestRelativePathsArePinnedAbsolute(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 62, wizard: []string{"StateDir = state", "BackupDir = ./backups/../backups"}})
@@ -317,6 +319,7 @@ func TestRelativePathsArePinnedAbsolute(t *testing.T) {
 // and are never restored; with the real ones back the run and the backout go
 // through.
 func TestAnArchiveReplacedUnderItsNameIsNeverVerifiedNorRestored(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 63})
@@ -383,6 +386,7 @@ func TestAnArchiveReplacedUnderItsNameIsNeverVerifiedNorRestored(t *testing.T) {
 // down again before it archives (and before a restore), and refuses while
 // they run.
 func TestAResumedRunProvesTheServicesDownBeforeItActs(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	t.Run("before the archives", func(t *testing.T) {
@@ -433,6 +437,7 @@ func TestAResumedRunProvesTheServicesDownBeforeItActs(t *testing.T) {
 // server root is locked out (exit 4, naming the holder) while the first works;
 // the first finishes, and its installer's answers copy is gone.
 func TestASecondRunOnTheSameServerRootIsLockedOut(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 66})
@@ -474,6 +479,7 @@ func TestASecondRunOnTheSameServerRootIsLockedOut(t *testing.T) {
 // decides from its result, and the answers copy with the secrets is gone —
 // removed at the start of the next run, an upgrade or a backout.
 func TestAnInstallerThatOutlivedItsWizardIsNeverRunTwice(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	// The silent installer (`setup -s -f COPY`) is the one that reads a copy
@@ -551,6 +557,7 @@ func TestAnInstallerThatOutlivedItsWizardIsNeverRunTwice(t *testing.T) {
 // instead of showing an empty run; a record of an unknown version is refused,
 // never cut; answers files that cannot be read are usage errors (exit 2).
 func TestDamagedJournalsAndUnreadableAnswersAreRefused(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 69, noStart: true})
@@ -635,6 +642,7 @@ func resealLast(t *testing.T, text string, v int) string {
 // stops the run before anything is stopped (PRE-DISK-003), so the way back
 // cannot fail for want of space exactly when it is needed.
 func TestAServerRootVolumeTooFullForABackoutStopsTheRun(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	if os.Geteuid() != 0 {
 		t.Fatal("mounting a tmpfs needs root")
@@ -694,6 +702,7 @@ func TestAServerRootVolumeTooFullForABackoutStopsTheRun(t *testing.T) {
 // after the services were stopped), and the backout brings them back byte for
 // byte, the sparse file still sparse.
 func TestLatin1NamesAndSparseFilesSurviveUpgradeAndBackout(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 71})
@@ -741,6 +750,7 @@ func TestLatin1NamesAndSparseFilesSurviveUpgradeAndBackout(t *testing.T) {
 // Case 10 (signals): SIGTERM while the TUI shows the plan ends the wizard as
 // interrupted, exit 130, not 0 as a quit; nothing ran.
 func TestSIGTERMOnTheTUIPlanScreenExits130(t *testing.T) {
+	t.Parallel()
 	requireTmux(t)
 	requireTools(t)
 	bin := buildBinary(t)
@@ -813,6 +823,7 @@ func requireNoSecretInProcs(t *testing.T, secret string) {
 // FAULTS.md T6: --help, --version and `completion bash` work for an
 // unprivileged user, without a configuration, a terminal or an environment.
 func TestHelpVersionAndCompletionNeedNothing(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Fatal("the test drops to the nobody user and needs root for that")
 	}

@@ -11,6 +11,7 @@ import (
 // A backout killed inside a step leaves it neither done nor undone: status
 // says so and names the command that finishes it.
 func TestStatusShowsAStepABackoutStoppedInside(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 51})
@@ -32,6 +33,7 @@ func TestStatusShowsAStepABackoutStoppedInside(t *testing.T) {
 // A backout that cannot finish says what failed, what is kept safe and what to
 // run next, and the steps it already undid stay undone for the rerun.
 func TestAFailedBackoutSaysWhatIsKeptSafe(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 52})

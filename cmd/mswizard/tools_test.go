@@ -20,6 +20,7 @@ import (
 // operator checks an old backup by hand: a damaged archive exits 5 naming the
 // entry.
 func TestOperatorBackupCommands(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	src, dest := t.TempDir(), t.TempDir()
 	os.MkdirAll(filepath.Join(src, "imta", "queue", "tcp_local"), 0o755)
@@ -63,6 +64,7 @@ func TestOperatorBackupCommands(t *testing.T) {
 // TestOperatorLDIFCommands exports the simulated directory with the answers file
 // and verifies the files; a file that is not LDIF exits 5.
 func TestOperatorLDIFCommands(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 3, users: 15, noStart: true})
@@ -84,6 +86,21 @@ func TestOperatorLDIFCommands(t *testing.T) {
 			t.Fatalf("empty export %s", f)
 		}
 	}
+	if !strings.Contains(out, "the server's own count agrees") {
+		t.Errorf("ldif export does not say the server counted the entries again:\n%s", out)
+	}
+	// An export whose search finds nothing is no backup: it fails naming its
+	// finding ID and leaves no file that could pass for one.
+	empty := upHost(t, bin, hostOptions{seed: 3, users: 15, noStart: true,
+		wizard: []string{"Export = none | o=siroe.com | sub | (uid=no-such-user) | * | DATE.none.ldif"}})
+	emptyDir := t.TempDir()
+	out, code = run(t, bin, "ldif", "export", "--answers", empty.World.InstallInf(), "--out", emptyDir)
+	if code == 0 || !strings.Contains(out, "LDIF-EMPTY-NONE") {
+		t.Fatalf("an empty export: exit %d, want a failure naming LDIF-EMPTY-NONE\n%s", code, out)
+	}
+	if left, _ := filepath.Glob(filepath.Join(emptyDir, "*.ldif")); len(left) != 0 {
+		t.Fatalf("an empty export left %v", left)
+	}
 	bad := filepath.Join(outDir, "bad.ldif")
 	os.WriteFile(bad, []byte("version: 1\n\ndn: o=x\nno colon here\n"), 0o600)
 	if out, code := run(t, bin, "ldif", "verify", bad); code != 5 || !strings.Contains(out, "bad.ldif:4") {
@@ -98,6 +115,7 @@ func TestOperatorLDIFCommands(t *testing.T) {
 // tmpfs as BackupDir: the run stops at preflight with PRE-DISK-001 and every
 // service still runs.
 func TestPreflightRefusesATooSmallBackupVolumeBeforeAnythingStops(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a tmpfs needs root")

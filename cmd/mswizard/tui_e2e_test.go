@@ -73,6 +73,7 @@ func (p *tmuxPane) waitFor(d time.Duration, want ...string) string {
 // appendix's post-upgrade step 4 confirmed with y, and the final screen with
 // the report path.
 func TestTUIDemoUpgradeInTmux(t *testing.T) {
+	t.Parallel()
 	requireTmux(t)
 	requireTools(t)
 	bin := buildBinary(t)

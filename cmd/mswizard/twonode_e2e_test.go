@@ -294,6 +294,7 @@ func assertOrder(t *testing.T, got, want []string) {
 // restarted mid-run; reruns end in the uninterrupted run's state, and a
 // backout returns both nodes again.
 func TestSeed002NewSetupAcrossTwoNodes(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	h := upTwoNode(t, bin, false)
 	before := h.treeHash(t)
@@ -521,6 +522,7 @@ func assertBackoutReverse(t *testing.T, h *twoNode) {
 // GM_ENV is the cluster set-up's, every file is root:sys, the *_tmp
 // directories are gone; then the backout returns node 1 as it ran before.
 func TestSeed002ExistingEnvironmentAcrossTwoNodes(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	h := upTwoNode(t, bin, true)
 	before := h.treeHash(t)
@@ -574,6 +576,7 @@ func lastLinesOf(s string, n int) string {
 // running and an answers file the runbook accepts (a dry run reaches no
 // node); `demo --stop` ends every process it started.
 func TestDemoServiceguardWorld(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("-short: the two-node world starts real sshd")
 	}

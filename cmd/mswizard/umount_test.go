@@ -33,6 +33,7 @@ func mounted(path string) bool {
 // here, with no /etc/fstab entry) is unmounted for the upgrade, mounted again
 // afterwards with every message, and the backout does the same in reverse.
 func TestStoreOnItsOwnVolumeIsUnmountedAndMountedAgain(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	if os.Geteuid() != 0 {
 		t.Skip("loop devices and mounts need root")

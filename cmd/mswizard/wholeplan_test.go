@@ -67,6 +67,7 @@ func indexOf(lines []string, prefix string) int {
 // actions the run then journals, same summaries, same order. A half-done run's
 // plan is exactly its remaining actions.
 func TestThePlanOfAFreshWorldIsWhatTheRunJournals(t *testing.T) {
+	t.Parallel()
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 7})
