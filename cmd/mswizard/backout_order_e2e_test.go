@@ -283,6 +283,16 @@ func TestAHostWithoutTheComponentsSaysTheyAreSkipped(t *testing.T) {
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{})
+	plan, code := run(t, h.bin, "plan", "--answers", h.inf)
+	if code != 0 {
+		t.Fatalf("plan exit %d:\n%s", code, plan)
+	}
+	for _, want := range []string{"nothing to do: Delegated Administrator not installed (DelegatedAdminRoot unset): skipped",
+		"nothing to do: no Web Server in its own root (WebServerRoot unset): skipped"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("plan does not say %q:\n%s", want, plan)
+		}
+	}
 	if out, code := run(t, h.bin, "upgrade", "--answers", h.inf, "--yes", "--until", "stop/web"); code != 0 {
 		t.Fatalf("upgrade exit %d:\n%s", code, out)
 	}
