@@ -43,6 +43,10 @@ type Options struct {
 	Name     string   // base name: NAME.tar.zst and NAME.manifest.jsonl
 	Exclude  []string // relative paths left out with everything below them
 	Progress func(Progress)
+	// TotalFiles and TotalBytes are what the caller expects to archive (as
+	// Estimate measured it before: entries, and regular files' bytes), handed
+	// to Progress so a face can show an ETA; zero when unknown.
+	TotalFiles, TotalBytes int64
 	// Level is the zstd level; zero means DefaultLevel (SpeedFastest).
 	// zstd.SpeedDefault (about `zstd -3`) gives 3-4% smaller archives for
 	// about 35% more compression CPU.
@@ -148,6 +152,7 @@ func Create(ctx context.Context, opt Options) (res Result, err error) {
 		links:    map[fileID]linkInfo{},
 		buf:      make([]byte, 1<<20),
 		progress: opt.Progress,
+		total:    Progress{TotalFiles: opt.TotalFiles, TotalBytes: opt.TotalBytes},
 		archive:  partA,
 		hook:     opt.afterOpen,
 	}
@@ -223,6 +228,7 @@ type creator struct {
 	links    map[fileID]linkInfo // files with more than one name, by first name
 	buf      []byte
 	progress func(Progress)
+	total    Progress // the expected totals
 	archive  string
 	hook     func(rel string)
 	last     string // last entry added, to name it in late write errors
@@ -297,7 +303,16 @@ func (c *creator) add(n node) error {
 		return fmt.Errorf("backup %s: write manifest: %w", e.Path, err)
 	}
 	if c.progress != nil {
-		c.progress(Progress{Phase: "create", Path: e.Path, Files: c.entries, Bytes: c.bytes})
+		p := Progress{Phase: "create", Path: e.Path, Files: c.entries, Bytes: c.bytes}
+		// A tree that grew since it was measured (a live queue) never
+		// shows more than 100%.
+		if c.total.TotalFiles > 0 {
+			p.TotalFiles = max(c.total.TotalFiles, c.entries)
+		}
+		if c.total.TotalBytes > 0 {
+			p.TotalBytes = max(c.total.TotalBytes, c.bytes)
+		}
+		c.progress(p)
 	}
 	return nil
 }

@@ -22,6 +22,10 @@ type Config struct {
 	// configured. The engine's Env carries no directory: the steps that need
 	// one get it here.
 	Directory Directory
+
+	// sized keeps what preflight/disk-space measured of a tree (entries,
+	// bytes), by path: the archive of it shows progress against it.
+	sized map[string][2]int64
 }
 
 // Directory opens an authenticated connection to the user directory, typed as

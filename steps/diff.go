@@ -13,6 +13,7 @@ import (
 	"mswizard/steps/facts"
 	"mswizard/steps/service"
 	"mswizard/wizard"
+	"mswizard/wizard/journal"
 )
 
 // ConfigReport compares the newest msg-INSTANCE/backup.TIMESTAMP with the live
@@ -94,6 +95,13 @@ func ConfigDiff(c *Config) wizard.Step {
 					r.Note = fmt.Sprintf("%d re-applied, %d kept, %d conflict(s)", len(res.Reapplied), len(res.Kept), len(res.Conflicts))
 					if err := r.SetData(res.Decisions); err != nil {
 						return err
+					}
+					// The conflicts the operator decided (ConfigDecision lines, the
+					// TUI's choices saved into the answers) are journaled typed.
+					for _, d := range res.Decisions {
+						if slices.Contains(c.Answers.ConfigDecisions, d.String()) {
+							r.Decisions = append(r.Decisions, journal.Decision{Kind: journal.DecideMerge, Subject: d.File + " " + d.Key, Choice: string(d.Choice), Source: journal.SourceAnswers})
+						}
 					}
 					if res.Unresolved() {
 						return &wizard.DecisionError{Step: "upgrade/config-diff", Why: fmt.Sprintf("%d configuration conflict(s) need a decision (listed above)", len(res.Conflicts)),

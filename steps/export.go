@@ -106,8 +106,21 @@ func (c *Config) exportOne(ctx context.Context, env *wizard.Env, conn any, serve
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return export.Result{}, err
 	}
-	opts := export.Options{Server: server, Now: env.Now,
-		Progress: func(n int, b int64) { env.Progress(wizard.Progress{What: "entries", Done: int64(n)}) }}
+	opts := export.Options{Server: server, Now: env.Now}
+	// The entries to expect, for the progress's ETA: the server's count of
+	// the same search without attributes, a fraction of the export's work.
+	// Unknown when it fails (the export then reports the error itself).
+	total, err := export.Count(ctx, s, spec, opts)
+	if err != nil {
+		total = 0
+	}
+	opts.Progress = func(n int, b int64) {
+		p := wizard.Progress{Phase: "export", What: "entries", Done: int64(n), DoneBytes: b}
+		if total > 0 {
+			p.Total = int64(max(total, n)) // entries added meanwhile: never past 100%
+		}
+		env.Progress(p)
+	}
 	res, err := export.Export(ctx, s, spec, dir, opts)
 	if err != nil {
 		return res, err

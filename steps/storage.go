@@ -94,7 +94,8 @@ func DiskSpace(c *Config) wizard.Step {
 			return nil, err
 		}
 		fs = append(fs, earlier...)
-		_, srBytes, err := backup.Estimate(ctx, c.Host.ServerRoot(), c.serverRootExcludes())
+		srFiles, srBytes, err := backup.Estimate(ctx, c.Host.ServerRoot(), c.serverRootExcludes())
+		c.noteSize(c.Host.ServerRoot(), srFiles, srBytes)
 		if err != nil {
 			return append(fs, wizard.Finding{ID: "PRE-DISK-002", Severity: wizard.Inhibitor, Message: fmt.Sprintf("cannot read the server root to size its backup: %v", err), Remediation: "check ServerRoot in the answers and run the wizard as root"}), nil
 		}
@@ -205,7 +206,7 @@ func human(n uint64) string {
 
 // archiveAction archives source into BackupDir as NAME.RUN (archiveBase),
 // verified against its manifest before it gets its final name.
-func (c *Config) archiveAction(name, source string, exclude []string) wizard.Action {
+func (c *Config) archiveAction(env *wizard.Env, name, source string, exclude []string) wizard.Action {
 	dest := c.BackupDir
 	return wizard.Action{
 		Summary:    fmt.Sprintf("archive %s -> %s (tar+zstd, sha256 manifest, verified)", source, filepath.Join(dest, c.archiveBase(name)+backup.ArchiveSuffix)),
@@ -235,7 +236,9 @@ func (c *Config) archiveAction(name, source string, exclude []string) wizard.Act
 					return fmt.Errorf("backup %s: keep the previous archive: %w", source, err)
 				}
 			}
-			res, err := backup.Create(ctx, backup.Options{Source: source, Dest: dest, Name: base, Exclude: exclude, Verify: true})
+			files, bytes := c.sizeOf(ctx, source, exclude)
+			res, err := backup.Create(ctx, backup.Options{Source: source, Dest: dest, Name: base, Exclude: exclude, Verify: true,
+				Progress: backupProgress(env), TotalFiles: files, TotalBytes: bytes})
 			if err != nil {
 				return fmt.Errorf("backup %s: %w", source, err)
 			}
@@ -257,7 +260,7 @@ func (c *Config) archiveAction(name, source string, exclude []string) wizard.Act
 func BackupServerRoot(c *Config) wizard.Step {
 	return &unit{id: "backup/server-root", title: "Back up the whole server root",
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-			return []wizard.Action{c.archiveAction(serverRootArchive, c.Host.ServerRoot(), c.serverRootExcludes())}, nil
+			return []wizard.Action{c.archiveAction(env, serverRootArchive, c.Host.ServerRoot(), c.serverRootExcludes())}, nil
 		},
 		undoText: "nothing: the archive stays in BackupDir",
 	}
@@ -296,7 +299,7 @@ func BackupQueue(c *Config) wizard.Step {
 			return q.Value == 0, q.Text, err
 		},
 		plan: func(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-			return []wizard.Action{c.archiveAction(queueArchive, c.Host.QueueDir(), nil)}, nil
+			return []wizard.Action{c.archiveAction(env, queueArchive, c.Host.QueueDir(), nil)}, nil
 		},
 		undoText: "nothing: the archive stays in BackupDir",
 	}
@@ -639,9 +642,7 @@ func VerifyBackups(c *Config) wizard.Step {
 						if err := backup.CheckManifestHash(rec.Manifest, rec.ManifestSHA256); err != nil {
 							return fmt.Errorf("verify %s: %w", rec.Archive, err)
 						}
-						err := backup.Verify(ctx, rec.Archive, rec.Manifest, func(p backup.Progress) {
-							env.Progress(wizard.Progress{What: "bytes", Done: p.Bytes, Total: p.TotalBytes, DoneFiles: p.Files, TotalFiles: p.TotalFiles})
-						})
+						err := backup.Verify(ctx, rec.Archive, rec.Manifest, backupProgress(env))
 						if err != nil {
 							return fmt.Errorf("verify %s: %w", rec.Archive, err)
 						}

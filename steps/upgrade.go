@@ -19,6 +19,7 @@ import (
 	"mswizard/steps/host"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
+	"mswizard/wizard/journal"
 	"mswizard/wizard/lines"
 )
 
@@ -398,7 +399,31 @@ func (s *installerStep) interactive(ctx context.Context, env *wizard.Env, r *wiz
 	if out.ExitCode != 0 || runErr != nil {
 		return fmt.Errorf("installer: exit %d%s (transcript %s)", out.ExitCode, sigText(out.Signal), s.transcriptPath())
 	}
+	r.Decisions = append(r.Decisions, installerDecisions(prompts, out.Outcome.Answered)...)
 	return s.finish(ctx, env, r, installerRun{VersionBefore: before, Mode: "interactive", Transcript: s.transcriptPath(), Answered: out.Outcome.Answered})
+}
+
+// installerDecisions are the installer's prompts answered from the answers
+// file, in order, for the journal (a secret answer is never written).
+func installerDecisions(prompts []host.Prompt, answered []string) []journal.Decision {
+	var out []journal.Decision
+	for _, name := range answered {
+		for _, p := range prompts {
+			if p.Name != name {
+				continue
+			}
+			choice := p.Answer
+			switch {
+			case p.Secret:
+				choice = "REDACTED"
+			case choice == "":
+				choice = "Enter (the installer's default)"
+			}
+			out = append(out, journal.Decision{Kind: journal.DecideInstaller, Subject: name, Choice: choice, Source: journal.SourceAnswers, Reason: p.Source})
+			break
+		}
+	}
+	return out
 }
 
 func sigText(sig string) string {
@@ -633,9 +658,7 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 		return nil, fmt.Errorf("carry the store set aside: %w", err)
 	}
 	err := backup.Restore(ctx, rec.Archive, backup.RestoreOptions{Target: c.Host.ServerRoot(), Now: env.Now, Contents: inside, Keep: keep,
-		Progress: func(p backup.Progress) {
-			env.Progress(wizard.Progress{What: "bytes", Done: p.Bytes, Total: p.TotalBytes, DoneFiles: p.Files, TotalFiles: p.TotalFiles})
-		}})
+		Progress: backupProgress(env)})
 	if err != nil {
 		return nil, fmt.Errorf("restore %s: %w; %s", c.Host.ServerRoot(), err, putBack(carry, [][2]string{
 			{queueCarry, c.Host.QueueDir()}, {storeCarry, c.Host.StorePrimary()}, {asideCarry, aside}}))

@@ -64,6 +64,10 @@ type Options struct {
 	Yes     bool              // every confirmation answered yes
 	Waivers map[string]string // finding ID -> the operator's reason
 	Pin     Pin               // inputs the journal is bound to
+
+	// YesFrom says where Yes came from, for the journal's decisions:
+	// journal.SourceFlag (--yes, the default) or journal.SourceAnswers.
+	YesFrom journal.Source
 }
 
 // Runner runs a runbook against a journal. One engine serves every face.
@@ -76,6 +80,9 @@ type Runner struct {
 	// --yes), which refuses every confirmation.
 	Ask  func(ctx context.Context, q Question) (bool, error)
 	Opts Options
+
+	// AskFrom is who answers Ask, for the journal (journal.SourceTUI when empty).
+	AskFrom journal.Source
 }
 
 // StepError says which step and action failed, what was completed and what to run next.
@@ -210,11 +217,20 @@ func (r *Runner) nodeOf(id string) string {
 	return ""
 }
 
+// progressEvery is how often, at most, a long action's progress reaches the
+// faces; each face shows it more sparingly still (a batch line every few
+// seconds).
+const progressEvery = 250 * time.Millisecond
+
 func (r *Runner) wireEnv(step string) {
 	r.Env.Nop()
+	meter := NewMeter(r.Env.Now)
 	r.Env.Progress = func(p Progress) {
 		p.Step = step
-		r.emit(Event{Kind: EvProgress, Step: step, Progress: &p})
+		p = meter.Observe(p)
+		if meter.Due(p, progressEvery) {
+			r.emit(Event{Kind: EvProgress, Step: step, Progress: &p})
+		}
 	}
 	r.Env.Output = func(s, line string) { r.emit(Event{Kind: EvOutput, Step: s, Message: line}) }
 }
@@ -513,7 +529,8 @@ func (r *Runner) preflight(ctx context.Context) error {
 			if reason, ok := r.Opts.Waivers[f.ID]; ok && f.Severity == Inhibitor {
 				f.Waived = true
 				b, _ := json.Marshal(f)
-				if err := r.append(journal.Record{Kind: journal.KindWaived, Step: s.ID(), Summary: f.ID, Receipt: b, Note: reason}); err != nil {
+				d := &journal.Decision{Kind: journal.DecideWaive, Subject: f.ID, Choice: "waive", Source: journal.SourceAnswers, Reason: reason}
+				if err := r.append(journal.Record{Kind: journal.KindWaived, Step: s.ID(), Summary: f.ID, Receipt: b, Decision: d}); err != nil {
 					return err
 				}
 			}
@@ -545,7 +562,7 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 		}
 		switch res {
 		case WasDone:
-			if err := r.append(journal.Record{Kind: journal.KindResolved, Step: id, Action: rec.InDoubt, Summary: rec.InDoubtSummary, Note: "done"}); err != nil {
+			if err := r.append(r.resolved(rec, journal.ChoiceDone, journal.SourceEvidence, why)); err != nil {
 				return err
 			}
 			rec.DoneActions[rec.InDoubt] = rec.InDoubtSummary
@@ -553,14 +570,14 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 			// An action began: if the step's goal holds now, that action most
 			// likely achieved it, and the step must count as done, not skipped,
 			// or a backout would leave its change in place.
-			if done, _, err := s.Check(ctx, r.Env); err == nil && done {
-				if err := r.append(journal.Record{Kind: journal.KindResolved, Step: id, Action: rec.InDoubt, Summary: rec.InDoubtSummary, Note: "done"}); err != nil {
+			if done, cwhy, err := s.Check(ctx, r.Env); err == nil && done {
+				if err := r.append(r.resolved(rec, journal.ChoiceDone, journal.SourceEvidence, "the step's goal holds: "+cwhy)); err != nil {
 					return err
 				}
 				rec.DoneActions[rec.InDoubt] = rec.InDoubtSummary
 				break
 			}
-			if err := r.append(journal.Record{Kind: journal.KindResolved, Step: id, Action: rec.InDoubt, Summary: rec.InDoubtSummary, Note: "not-done: " + why}); err != nil {
+			if err := r.append(r.resolved(rec, journal.ChoiceRetry, journal.SourceEvidence, why)); err != nil {
 				return err
 			}
 		default:
@@ -594,18 +611,20 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 		return fail(0, "", fmt.Errorf("plan: %w", err), "fix the cause and rerun")
 	}
 	if nr := Describe(s).NoReturn; nr != "" && !rec.Confirmed {
-		if err := r.confirm(ctx, Question{ID: id, Prompt: fmt.Sprintf("%s is a point of no return: %s. Go on?", id, nr), Detail: planText(actions)}); err != nil {
+		q := Question{ID: id, Prompt: fmt.Sprintf("%s is a point of no return: %s. Go on?", id, nr), Detail: planText(actions)}
+		if err := r.confirm(ctx, q); err != nil {
 			return err
 		}
-		if err := r.append(journal.Record{Kind: journal.KindConfirmed, Step: id}); err != nil {
+		if err := r.append(journal.Record{Kind: journal.KindConfirmed, Step: id, Decision: r.confirmation(q)}); err != nil {
 			return err
 		}
 	}
 	if cf, ok := s.(Confirmer); ok && cf.Confirmation() != "" && !rec.Confirmed {
-		if err := r.confirm(ctx, Question{ID: id, Prompt: cf.Confirmation(), Detail: planText(actions)}); err != nil {
+		q := Question{ID: id, Prompt: cf.Confirmation(), Detail: planText(actions)}
+		if err := r.confirm(ctx, q); err != nil {
 			return err
 		}
-		if err := r.append(journal.Record{Kind: journal.KindConfirmed, Step: id}); err != nil {
+		if err := r.append(journal.Record{Kind: journal.KindConfirmed, Step: id, Decision: r.confirmation(q)}); err != nil {
 			return err
 		}
 	}
@@ -625,6 +644,13 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 		}
 		r.emit(Event{Kind: EvActionBegin, Step: id, Action: i, Summary: a.Summary})
 		rc := Receipt{Step: id, Action: i, Summary: a.Summary}
+		rc.intend = func(data json.RawMessage) error {
+			// The begin record restated with the action's intent, durable
+			// before the effect it announces.
+			again := begin
+			again.Intent = data
+			return r.append(again)
+		}
 		start := r.Env.Now()
 		// The action runs to completion even when ctx is cancelled: cancellation is
 		// honoured between actions (house rule 2). Actions get a context that is not
@@ -682,6 +708,26 @@ func (r *Runner) resolveInDoubt(ctx context.Context, s Step, rec *StepRecord) (R
 	return Undecided, fmt.Sprintf("the wizard stopped while this action ran, and the step's check cannot tell whether it took effect (%s)", why), nil
 }
 
+// confirmation is the decision a confirmed record keeps: who said yes to q.
+func (r *Runner) confirmation(q Question) *journal.Decision {
+	src := r.AskFrom
+	if r.Opts.Yes {
+		src = r.Opts.YesFrom
+		if src == "" {
+			src = journal.SourceFlag
+		}
+	} else if src == "" {
+		src = journal.SourceTUI
+	}
+	return &journal.Decision{Kind: journal.DecideConfirm, Subject: q.ID, Choice: "yes", Source: src, Reason: firstLine(q.Prompt)}
+}
+
+// resolved is the record of a decision about rec's in-doubt action.
+func (r *Runner) resolved(rec *StepRecord, choice string, src journal.Source, why string) journal.Record {
+	return journal.Record{Kind: journal.KindResolved, Step: rec.ID, Action: rec.InDoubt, Summary: rec.InDoubtSummary,
+		Decision: &journal.Decision{Kind: journal.DecideResolve, Subject: fmt.Sprintf("%s action %d (%s)", rec.ID, rec.InDoubt+1, rec.InDoubtSummary), Choice: choice, Source: src, Reason: why}}
+}
+
 func (r *Runner) confirm(ctx context.Context, q Question) error {
 	if r.Opts.Yes {
 		return nil
@@ -713,19 +759,16 @@ func planText(actions []Action) string {
 func (r *Runner) Resolve(stepID string, markDone bool) error {
 	st := Fold(r.Journal.Records())
 	rec, ok := st.Steps[stepID]
+	choice := journal.ChoiceRetry
+	if markDone {
+		choice = journal.ChoiceDone
+	}
 	if ok && rec.UndoInDoubt >= 0 {
-		note := noteUndoRetry
-		if markDone {
-			note = noteUndoDone
-		}
-		return r.append(journal.Record{Kind: journal.KindResolved, Step: stepID, Action: rec.UndoInDoubt, Summary: rec.UndoInDoubtS, Note: note})
+		return r.append(journal.Record{Kind: journal.KindResolved, Step: stepID, Action: rec.UndoInDoubt, Summary: rec.UndoInDoubtS,
+			Decision: &journal.Decision{Kind: journal.DecideResolve, Subject: fmt.Sprintf("%s undo action %d (%s)", stepID, rec.UndoInDoubt+1, rec.UndoInDoubtS), Choice: choice, Source: journal.SourceFlag, Undo: true}})
 	}
 	if !ok || rec.InDoubt < 0 {
 		return fmt.Errorf("step %s has no action in doubt", stepID)
 	}
-	note := "not-done: operator chose retry"
-	if markDone {
-		note = "done"
-	}
-	return r.append(journal.Record{Kind: journal.KindResolved, Step: stepID, Action: rec.InDoubt, Summary: rec.InDoubtSummary, Note: note})
+	return r.append(r.resolved(rec, choice, journal.SourceFlag, ""))
 }

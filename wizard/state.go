@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"encoding/json"
+	"slices"
 
 	"mswizard/wizard/journal"
 )
@@ -48,13 +49,28 @@ type StepRecord struct {
 	UndoBegan bool `json:"-"`
 	// Began says an action of the step began in this epoch.
 	Began bool `json:"-"`
+	// InDoubtIntent is what the in-doubt action recorded, before its effect,
+	// that it was about to do: the data of its receipt if it is resolved as
+	// done (the undo reads it).
+	InDoubtIntent json.RawMessage `json:"-"`
+	// Decisions taken on the step in this epoch, oldest first: its
+	// confirmation, in-doubt resolutions, and what its actions applied
+	// (configuration conflicts decided by the answers, installer answers).
+	Decisions []journal.Decision `json:"decisions,omitempty"`
 }
 
-// Notes of a resolved record that decides an undo action left in doubt.
-const (
-	noteUndoDone  = "undo-done"
-	noteUndoRetry = "undo-not-done: operator chose retry"
-)
+// resolvedUndo says whether a resolved record decides an undo action a stopped
+// backout left in doubt (typed since the Decision field; a Note before).
+func resolvedUndo(r journal.Record) bool {
+	d := journal.DecisionOf(r)
+	return r.Kind == journal.KindResolved && d != nil && d.Undo
+}
+
+// resolvedDone says whether a resolved record decides its action took effect.
+func resolvedDone(r journal.Record) bool {
+	d := journal.DecisionOf(r)
+	return d != nil && d.Choice == journal.ChoiceDone
+}
 
 // noteIdempotent is the note of a begin record whose action may be repeated.
 const noteIdempotent = "idempotent"
@@ -81,6 +97,9 @@ type State struct {
 	// BackedOut is true when the last thing the journal records is a completed backout.
 	BackedOut bool
 	Epochs    int
+	// Waivers are the preflight inhibitors waived in this epoch, each once
+	// (every run journals the waivers it applied).
+	Waivers []journal.Decision
 }
 
 // Pin is the set of inputs a journal is bound to.
@@ -124,10 +143,16 @@ func Fold(recs []journal.Record) *State {
 		case journal.KindBackoutDone:
 			st.Steps = map[string]*StepRecord{}
 			st.Order = nil
+			st.Waivers = nil
 			st.BackedOut = true
 			st.Epochs++
 			continue
-		case journal.KindRunStart, journal.KindRunEnd, journal.KindNote, journal.KindFinding, journal.KindWaived:
+		case journal.KindWaived:
+			if d := journal.DecisionOf(r); d != nil && !slices.ContainsFunc(st.Waivers, func(w journal.Decision) bool { return w.Subject == d.Subject }) {
+				st.Waivers = append(st.Waivers, *d)
+			}
+			continue
+		case journal.KindRunStart, journal.KindRunEnd, journal.KindNote, journal.KindFinding:
 			continue
 		}
 		if r.Step == "" {
@@ -135,7 +160,7 @@ func Fold(recs []journal.Record) *State {
 		}
 		st.BackedOut = false
 		s := get(r.Step)
-		if s.State == StateUndone && !isUndoKind(r.Kind) && r.Note != noteUndoDone && r.Note != noteUndoRetry {
+		if s.State == StateUndone && !isUndoKind(r.Kind) && !resolvedUndo(r) {
 			// A backout that stopped took this step back, and a new apply runs it
 			// again: its earlier actions, receipts and undo records describe an
 			// application that no longer exists.
@@ -147,7 +172,14 @@ func Fold(recs []journal.Record) *State {
 			s.State, s.Why = StateSkipped, r.Note
 		case journal.KindConfirmed:
 			s.Confirmed = true
+			s.Decisions = append(s.Decisions, *journal.DecisionOf(r))
 		case journal.KindBegin:
+			if len(r.Intent) > 0 && s.State == StateInDoubt && s.InDoubt == r.Action {
+				// The begun action restated its begin with its intent.
+				s.InDoubtIntent = r.Intent
+				continue
+			}
+			s.InDoubtIntent = r.Intent
 			s.State, s.InDoubt, s.InDoubtSummary = StateInDoubt, r.Action, r.Summary
 			s.InDoubtIdempotent = r.Note == noteIdempotent
 			s.Began = true
@@ -158,6 +190,8 @@ func Fold(recs []journal.Record) *State {
 			var rc Receipt
 			_ = json.Unmarshal(r.Receipt, &rc)
 			s.Receipts = append(s.Receipts, rc)
+			s.Decisions = append(s.Decisions, rc.Decisions...)
+			s.InDoubtIntent = nil
 			s.DoneActions[r.Action] = r.Summary
 			s.Applied = r.Seq
 			s.InDoubt, s.InDoubtSummary = -1, ""
@@ -166,19 +200,25 @@ func Fold(recs []journal.Record) *State {
 			s.State, s.LastError = StateFailed, r.Error
 			s.InDoubt, s.InDoubtSummary = -1, ""
 		case journal.KindResolved:
-			if r.Note == noteUndoDone || r.Note == noteUndoRetry {
+			if d := journal.DecisionOf(r); d != nil {
+				s.Decisions = append(s.Decisions, *d)
+			}
+			if resolvedUndo(r) {
 				s.UndoInDoubt, s.UndoInDoubtS = -1, ""
-				if r.Note == noteUndoDone {
+				if resolvedDone(r) {
 					s.UndoDone[r.Action] = r.Summary
 				}
 				continue
 			}
 			s.InDoubt, s.InDoubtSummary = -1, ""
-			if r.Note == "done" {
+			if resolvedDone(r) {
 				s.DoneActions[r.Action] = r.Summary
-				s.Receipts = append(s.Receipts, Receipt{Step: r.Step, Action: r.Action, Summary: r.Summary, Note: "resolved as done"})
+				// The receipt it never wrote: what it recorded it was about
+				// to do stands in for it, so its undo knows what to take back.
+				s.Receipts = append(s.Receipts, Receipt{Step: r.Step, Action: r.Action, Summary: r.Summary, Note: "resolved as done", Data: s.InDoubtIntent})
 				s.Applied = r.Seq
 			}
+			s.InDoubtIntent = nil
 			s.State = StateRunning
 		case journal.KindStepDone:
 			s.State, s.Why = StateDone, r.Note

@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"time"
+
+	"mswizard/wizard/journal"
 )
 
 // Step is one resumable, idempotent unit of a runbook.
@@ -56,6 +58,36 @@ type Receipt struct {
 	Duration time.Duration   `json:"duration_ns,omitempty"`
 	Data     json.RawMessage `json:"data,omitempty"` // step-specific, read back by Undo
 	Note     string          `json:"note,omitempty"`
+	// Decisions the action applied that someone made (a configuration
+	// conflict decided in the answers, an installer prompt answered): the
+	// journal keeps them typed, for status, the report and the TUI.
+	Decisions []journal.Decision `json:"decisions,omitempty"`
+
+	// intend journals the action's intent before its effect (see Intend);
+	// the runner sets it, nil elsewhere (a plan, a test calling Do).
+	intend func(json.RawMessage) error
+}
+
+// Intend stores v as the receipt's data and, inside a run, journals it
+// durably as the action's intent before it returns: call it before the
+// effect. An action killed mid-effect leaves no receipt; if its step's check
+// or the operator resolves it as done, its undo reads the intent instead.
+// Other steps may read it from the journal too (what a stop found running).
+func (r *Receipt) Intend(v any) error {
+	if err := r.SetData(v); err != nil {
+		return err
+	}
+	if r.intend == nil {
+		return nil
+	}
+	return r.intend(r.Data)
+}
+
+// WithIntent returns r journaling its intent through f: for callers that run
+// actions outside a Runner with a journal of their own (tests, tools).
+func (r Receipt) WithIntent(f func(json.RawMessage) error) Receipt {
+	r.intend = f
+	return r
 }
 
 // FileHash records a file an action wrote.
@@ -150,14 +182,26 @@ type Env struct {
 	projection map[Fact]bool
 }
 
-// Progress reports how far a long action has come.
+// Progress reports how far a long action has come. A step fills What, Phase
+// and the counts; the runner adds Elapsed, Rate and ETA (wizard.Meter).
 type Progress struct {
 	Step       string `json:"step"`
-	What       string `json:"what"` // "files", "bytes", "entries"
+	Phase      string `json:"phase,omitempty"` // "archive", "verify", "restore", "export"
+	What       string `json:"what"`            // "files", "bytes", "entries"
 	Done       int64  `json:"done"`
 	Total      int64  `json:"total"` // 0 when unknown
 	DoneFiles  int64  `json:"done_files,omitempty"`
 	TotalFiles int64  `json:"total_files,omitempty"`
+	// DoneBytes is the bytes written so far when What counts something else
+	// (an LDIF export's entries).
+	DoneBytes int64 `json:"done_bytes,omitempty"`
+	// Elapsed is the time since the phase began; Rate is What per second
+	// over it; ETA is how long the rest should take at that rate, and
+	// ETAKnown says there is one (a total and a rate to divide by).
+	Elapsed  time.Duration `json:"elapsed_ns,omitempty"`
+	Rate     float64       `json:"rate,omitempty"`
+	ETA      time.Duration `json:"eta_ns,omitempty"`
+	ETAKnown bool          `json:"eta_known,omitempty"`
 }
 
 // Nop fills the optional callbacks of an Env so steps can call them unconditionally.

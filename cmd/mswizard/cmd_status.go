@@ -44,6 +44,8 @@ type StatusReport struct {
 	// Host is what the steps read on the host now (the queue backup/queue
 	// would save, the free space preflight/disk-space weighs), by their rules.
 	Host map[string]wizard.Count `json:"host,omitempty"`
+	// Waivers are the preflight inhibitors this run waived, and why.
+	Waivers []journal.Decision `json:"waivers,omitempty"`
 }
 
 type statusStep struct {
@@ -51,6 +53,9 @@ type statusStep struct {
 	Node  string           `json:"node,omitempty"`
 	State wizard.StepState `json:"state"`
 	Note  string           `json:"note,omitempty"`
+	// Decisions taken on the step (confirmations, waivers, resolutions,
+	// configuration decisions), as the journal keeps them.
+	Decisions []journal.Decision `json:"decisions,omitempty"`
 }
 
 func printStatus(ctx context.Context, s *session, c *common, out io.Writer) error {
@@ -64,6 +69,7 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 		rep.Holder = &h
 	}
 	rep.Steps = statusSteps(s.steps, st)
+	rep.Waivers = st.Waivers
 	rep.Host = wizard.CountsOf(ctx, s.env, s.steps)
 	r := &wizard.Runner{Steps: s.steps, Env: s.env}
 	rep.Backout, _ = r.BackoutPlan(ctx, recs)
@@ -99,6 +105,12 @@ func printStatus(ctx context.Context, s *session, c *common, out io.Writer) erro
 			line += "  — " + x.Note
 		}
 		fmt.Fprintln(out, line)
+		for _, d := range x.Decisions {
+			fmt.Fprintf(out, "  %-10s   decided: %s\n", "", d)
+		}
+	}
+	for _, w := range rep.Waivers {
+		fmt.Fprintf(out, "waived: %s\n", w)
 	}
 	if len(nodes) > 1 {
 		fmt.Fprintln(out, "per node:")
@@ -159,7 +171,7 @@ func statusSteps(steps []wizard.Step, st *wizard.State) []statusStep {
 			state = "undoing"
 			note = fmt.Sprintf("a backout stopped inside this step (%d undo action(s) done); run `mswizard backout` to finish it", len(r.UndoDone))
 		}
-		out = append(out, statusStep{ID: step.ID(), Node: stepNode(step), State: state, Note: note})
+		out = append(out, statusStep{ID: step.ID(), Node: stepNode(step), State: state, Note: note, Decisions: r.Decisions})
 	}
 	return out
 }

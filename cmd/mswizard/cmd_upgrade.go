@@ -172,16 +172,44 @@ type versionedEvent struct {
 	wizard.Event
 }
 
+// progressLineEvery is the least time between two progress lines of a step
+// in the batch text output.
+const progressLineEvery = 3 * time.Second
+
+// progressText is a progress line of the batch text output: "backup/queue
+// archive 45% 1.2 MiB/2.7 MiB · 10/22 files · 8.0 MiB/s · ETA 1s".
+func progressText(step string, p wizard.Progress) string {
+	var b strings.Builder
+	b.WriteString(step)
+	if p.Phase != "" {
+		b.WriteString(" " + p.Phase)
+	}
+	if f, ok := p.Fraction(); ok {
+		fmt.Fprintf(&b, " %.0f%%", f*100)
+	}
+	b.WriteString(" " + p.Text())
+	return b.String()
+}
+
 // batchPrinter renders run events as text lines or JSON Lines.
 func batchPrinter(out io.Writer, format string) func(wizard.Event) {
 	enc := json.NewEncoder(out)
+	// Progress is throttled per step by the events' own times (the
+	// runner's clock): a JSON event a second at most, a text line every
+	// few seconds.
 	lastProgress := map[string]time.Time{}
+	due := func(e wizard.Event, every time.Duration) bool {
+		if last, ok := lastProgress[e.Step]; ok && e.Time.Sub(last) < every {
+			return false
+		}
+		lastProgress[e.Step] = e.Time
+		return true
+	}
 	return func(e wizard.Event) {
 		if format == "json" {
-			if e.Kind == wizard.EvProgress && time.Since(lastProgress[e.Step]) < time.Second {
+			if e.Kind == wizard.EvProgress && !due(e, time.Second) {
 				return
 			}
-			lastProgress[e.Step] = time.Now()
 			_ = enc.Encode(versionedEvent{V: wizard.PlanVersion, Event: e})
 			return
 		}
@@ -209,10 +237,8 @@ func batchPrinter(out io.Writer, format string) func(wizard.Event) {
 		case wizard.EvOutput:
 			fmt.Fprintf(out, "    | %s\n", e.Message)
 		case wizard.EvProgress:
-			if time.Since(lastProgress[e.Step]) >= 2*time.Second {
-				lastProgress[e.Step] = time.Now()
-				p := e.Progress
-				fmt.Fprintf(out, "    ... %s %d/%d %s\n", e.Step, p.Done, p.Total, p.What)
+			if e.Progress != nil && due(e, progressLineEvery) {
+				fmt.Fprintf(out, "    ... %s\n", progressText(e.Step, *e.Progress))
 			}
 		case wizard.EvNote:
 			fmt.Fprintf(out, "note: %s\n", e.Message)

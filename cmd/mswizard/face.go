@@ -135,7 +135,11 @@ func statusLines(s *session, recs []journal.Record) []tui.StatusLine {
 		if x.State == wizard.StateDone || x.State == wizard.StateSkipped {
 			note = ""
 		}
-		out = append(out, tui.StatusLine{Step: x.ID, State: string(x.State), Note: note})
+		var ds []string
+		for _, d := range x.Decisions {
+			ds = append(ds, d.String())
+		}
+		out = append(out, tui.StatusLine{Step: x.ID, State: string(x.State), Note: note, Decisions: ds})
 	}
 	return out
 }

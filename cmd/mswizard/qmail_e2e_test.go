@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"mswizard/fixtures/ldapd"
 	"mswizard/fixtures/qmail"
 	"mswizard/steps/runbook"
 )
@@ -60,29 +60,15 @@ func qmailBase(t *testing.T) (base, bin string) {
 	return base, bin
 }
 
-var portMu sync.Mutex
-var portsTaken = map[int]bool{}
-
-// freePort returns a port below the ephemeral range that nothing listens on.
+// freePort returns a port below the ephemeral range, reserved for this test
+// process (ldapd.FreePort).
 func freePort(t *testing.T) int {
 	t.Helper()
-	portMu.Lock()
-	defer portMu.Unlock()
-	for i := 0; i < 200; i++ {
-		p := 20000 + rand.IntN(12000)
-		if portsTaken[p] {
-			continue
-		}
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		portsTaken[p] = true
-		return p
+	p, err := ldapd.FreePort()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port")
-	return 0
+	return p
 }
 
 type qmailHost struct {

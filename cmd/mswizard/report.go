@@ -285,22 +285,32 @@ func buildReport(in reportInput) *runReport {
 		key := fmt.Sprintf("%s/%d/%t", r.Step, r.Action, isUndo(r.Kind))
 		switch r.Kind {
 		case journal.KindBegin, journal.KindUndoBegin:
-			begun[key] = r.Time
+			if len(r.Intent) == 0 { // not the begin restated with the action's intent
+				begun[key] = r.Time
+			}
 		case journal.KindDone, journal.KindFailed, journal.KindUndoDone, journal.KindUndoFailed:
 			if t, ok := begun[key]; ok {
 				v.Active += r.Time.Sub(t)
 				delete(begun, key)
 			}
-		case journal.KindConfirmed:
-			what := "point of no return"
-			if isOperatorAction(r.Step) {
-				what = "operator action"
+		case journal.KindConfirmed, journal.KindResolved, journal.KindWaived:
+			if r.Decision != nil {
+				v.Decisions = append(v.Decisions, decisionText(*r.Decision, r.Time))
+				continue
 			}
-			v.Decisions = append(v.Decisions, "the operator confirmed this "+what+" ("+r.Time.Format("15:04:05")+")")
-		case journal.KindResolved:
-			v.Decisions = append(v.Decisions, fmt.Sprintf("the operator resolved action %d (%s) as %s", r.Action+1, r.Summary, r.Note))
-		case journal.KindWaived:
-			v.Decisions = append(v.Decisions, fmt.Sprintf("inhibitor %s waived: %s", r.Summary, r.Note))
+			// A journal from before decisions were typed.
+			switch r.Kind {
+			case journal.KindConfirmed:
+				what := "point of no return"
+				if isOperatorAction(r.Step) {
+					what = "operator action"
+				}
+				v.Decisions = append(v.Decisions, "the operator confirmed this "+what+" ("+r.Time.Format("15:04:05")+")")
+			case journal.KindResolved:
+				v.Decisions = append(v.Decisions, fmt.Sprintf("the operator resolved action %d (%s) as %s", r.Action+1, r.Summary, r.Note))
+			case journal.KindWaived:
+				v.Decisions = append(v.Decisions, fmt.Sprintf("inhibitor %s waived: %s", r.Summary, r.Note))
+			}
 		}
 	}
 	span := rep.End.Sub(rep.Start)
@@ -314,7 +324,16 @@ func buildReport(in reportInput) *runReport {
 		default:
 			v.Note = v.why
 		}
-		if !v.Failed && v.err != "" && strings.Contains(v.err, "needs a decision") {
+		typed := false
+		for _, rc := range v.receipts {
+			for _, d := range rc.Decisions {
+				v.Decisions = append(v.Decisions, decisionText(d, time.Time{}))
+				typed = true
+			}
+		}
+		if !typed && !v.Failed && v.err != "" && strings.Contains(v.err, "needs a decision") {
+			// A journal from before the merge's decisions were typed: the
+			// answers' ConfigDecision lines the merge applied.
 			v.Decisions = append(v.Decisions, decidedByAnswers(v.receipts, in.ConfigDecisions)...)
 		}
 		for _, rc := range v.receipts {
@@ -353,6 +372,57 @@ func sevRank(s wizard.Severity) int {
 		return 1
 	}
 	return 2
+}
+
+// decisionText is a journaled decision as the report says it: what was
+// decided, and who decided it.
+func decisionText(d journal.Decision, at time.Time) string {
+	when := ""
+	if !at.IsZero() {
+		when = " (" + at.Format("15:04:05") + ")"
+	}
+	by := map[journal.Source]string{
+		journal.SourceAnswers:  "the answers file",
+		journal.SourceFlag:     "the command line",
+		journal.SourceTUI:      "the operator in the TUI",
+		journal.SourceEvidence: "the wizard, from the step's check",
+	}[d.Source]
+	if by == "" {
+		by = "the operator"
+	}
+	reason := ""
+	if d.Reason != "" {
+		reason = ": " + d.Reason
+	}
+	switch d.Kind {
+	case journal.DecideConfirm:
+		if d.Source == journal.SourceFlag {
+			by = "--yes"
+		} else if d.Source == journal.SourceAnswers {
+			by = "Confirm = yes in the answers"
+		}
+		return "confirmed by " + by + when + reason
+	case journal.DecideWaive:
+		return fmt.Sprintf("inhibitor %s waived by %s%s", d.Subject, by, reason)
+	case journal.DecideResolve:
+		what := "done"
+		if d.Choice == journal.ChoiceRetry {
+			what = "not done, to run again"
+		}
+		if d.Source == journal.SourceFlag {
+			by = "`mswizard resolve --" + map[string]string{journal.ChoiceDone: "mark-done", journal.ChoiceRetry: "retry"}[d.Choice] + "`"
+		}
+		undo := ""
+		if d.Undo {
+			undo = "undo "
+		}
+		return fmt.Sprintf("%sin doubt: %s resolved as %s by %s%s%s", undo, d.Subject, what, by, when, reason)
+	case journal.DecideMerge:
+		return "decided by the answers: ConfigDecision = " + d.Subject + " " + d.Choice
+	case journal.DecideInstaller:
+		return fmt.Sprintf("installer prompt %s answered %q from the answers%s", d.Subject, d.Choice, reason)
+	}
+	return d.String()
 }
 
 // decidedByAnswers names the ConfigDecision lines of the answers that the

@@ -180,7 +180,7 @@ func (s *session) pin() wizard.Pin {
 
 func (s *session) options(c *common) wizard.Options {
 	if s.rb != nil {
-		return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.rb.values.Confirm, Waivers: s.rb.values.Waivers, Pin: s.pin()}
+		return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.rb.values.Confirm, YesFrom: yesFrom(c.yes), Waivers: s.rb.values.Waivers, Pin: s.pin()}
 	}
 	waivers := s.answers.Waivers
 	if c.newRun {
@@ -190,7 +190,16 @@ func (s *session) options(c *common) wizard.Options {
 		}
 		waivers[steps.FindingEarlierRun] = "--new-run: the operator starts a new run beside what an earlier run left"
 	}
-	return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.answers.Confirm, Waivers: waivers, Pin: s.pin()}
+	return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.answers.Confirm, YesFrom: yesFrom(c.yes), Waivers: waivers, Pin: s.pin()}
+}
+
+// yesFrom says where a run's "yes" to every confirmation came from: --yes, or
+// Confirm = yes in the answers.
+func yesFrom(flag bool) journal.Source {
+	if flag {
+		return journal.SourceFlag
+	}
+	return journal.SourceAnswers
 }
 
 // openJournal locks the state directory's journal and then the server root's

@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 
-	"mswizard/internal/atomicfile"
 	"mswizard/wizard"
+	"mswizard/wizard/journal"
 	"mswizard/wizard/lines"
 )
 
@@ -34,6 +35,9 @@ type opData struct {
 	Prev *string `json:"prev,omitempty"`
 	// Argv of a Veritas change, to build its reverse.
 	Argv []string `json:"argv,omitempty"`
+	// WasUp is, for a stop, whether each unit was up before this run first
+	// stopped it (see hostState.WasRunning).
+	WasUp map[string]bool `json:"was_up,omitempty"`
 }
 
 func output(env *wizard.Env, step string) func(string) {
@@ -54,77 +58,111 @@ func run(ctx context.Context, env *wizard.Env, r *wizard.Receipt, cmd wizard.Com
 
 // hostState is what the stop steps learned that the post-upgrade steps need
 // (they cannot read another step's receipts): the auto-restart switches as they
-// were, and which daemontools down files existed. The first value recorded for a
-// key wins, so a rerun never records the wizard's own change as the operator's.
+// were, which daemontools down files existed, and which units ran before a
+// stop. It is read from the journal: each action states its intent in its own
+// begin record (wizard.Receipt.Intend) before its effect, so the record
+// exists even when the wizard was killed before the action's receipt. The
+// first value recorded for a key in the run wins, so a rerun never records
+// the wizard's own change as the operator's.
 type hostState struct {
-	Config      map[string]*string `json:"config,omitempty"`       // nil: the parameter was not set
-	DownExisted map[string]bool    `json:"down_existed,omitempty"` // service directory -> existed
-	// WasRunning records, before a stop command runs, whether each unit was up.
-	// A wizard killed during the stop leaves no receipt, and its rerun finds the
-	// units already down; this record lets the undo start them again.
-	WasRunning map[string]bool `json:"was_running,omitempty"`
-	// Pending holds each action's receipt data, keyed STEP#INDEX, written before
-	// the action's effect. A wizard killed mid-action leaves a journal record
-	// that the runner may resolve as done, with no data of its own; the undo
-	// then reads what the action was about to do from here.
-	Pending map[string]opData `json:"pending,omitempty"`
+	Config      map[string]*string // nil: the parameter was not set
+	DownExisted map[string]bool    // service directory -> existed
+	// WasRunning records, before a stop command ran, whether each unit was
+	// up. A wizard killed during the stop leaves no receipt, and its rerun
+	// finds the units already down; this record lets the undo start them
+	// again.
+	WasRunning map[string]bool
+	// Pending is what an older wizard kept in its own file (legacyStateName)
+	// of each action's data, keyed STEP#INDEX: a journal it began, resolved
+	// as done, has no intent records to read instead.
+	Pending map[string]opData
 }
 
 func pendingKey(step string, action int) string { return fmt.Sprintf("%s#%d", step, action) }
 
-// setData puts d in the receipt and, durably, in the host state before the
-// action's effect happens (see hostState.Pending).
-func setData(env *wizard.Env, r *wizard.Receipt, d opData) error {
-	if err := r.SetData(d); err != nil {
-		return err
-	}
-	return updateState(env, func(hs *hostState) {
-		if hs.Pending == nil {
-			hs.Pending = map[string]opData{}
-		}
-		hs.Pending[pendingKey(r.Step, r.Action)] = d
-	})
-}
+// setData puts d in the receipt and, durably, in the action's begin record
+// before the action's effect happens (see hostState).
+func setData(env *wizard.Env, r *wizard.Receipt, d opData) error { return r.Intend(d) }
 
-const stateName = "service-state.json"
+// legacyStateName is the second write-ahead file older wizards kept beside
+// the journal. It is only read (a run begun by one of them and resumed by
+// this one), never written.
+const legacyStateName = "service-state.json"
 
+// loadState reads what this run's service actions recorded before their
+// effects: the intents journaled since the last completed backout (an
+// earlier run's values describe a host that backout put back).
 func loadState(env *wizard.Env) (hostState, error) {
-	var st hostState
+	st := hostState{Config: map[string]*string{}, DownExisted: map[string]bool{}, WasRunning: map[string]bool{}, Pending: map[string]opData{}}
 	if env.StateDir == "" {
 		return st, nil
 	}
-	b, err := os.ReadFile(filepath.Join(env.StateDir, stateName))
+	if err := st.readLegacy(env.StateDir); err != nil {
+		return st, err
+	}
+	recs, err := journal.Read(env.StateDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
 	}
 	if err != nil {
 		return st, fmt.Errorf("service state: %w", err)
 	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("service state: %s: %w", stateName, err)
+	for i := len(recs) - 1; i >= 0; i-- {
+		if recs[i].Kind == journal.KindBackoutDone {
+			recs = recs[i+1:]
+			break
+		}
+	}
+	for _, r := range recs {
+		if r.Kind != journal.KindBegin || len(r.Intent) == 0 {
+			continue
+		}
+		var d opData
+		if json.Unmarshal(r.Intent, &d) != nil {
+			continue // another package's intent
+		}
+		switch {
+		case r.Step == IDAutoRestartOff && (d.Op == "config" || d.Op == "record"):
+			if _, ok := st.Config[d.Arg]; !ok {
+				st.Config[d.Arg] = d.Prev
+			}
+		case d.Op == "down" && d.Existed != nil:
+			if _, ok := st.DownExisted[d.Arg]; !ok {
+				st.DownExisted[d.Arg] = *d.Existed
+			}
+		}
+		for u, was := range d.WasUp {
+			if _, ok := st.WasRunning[u]; !ok {
+				st.WasRunning[u] = was
+			}
+		}
 	}
 	return st, nil
 }
 
-// updateState applies f to the recorded state and writes it atomically (temp
-// file, fsync, rename, fsync the directory: house rule 4).
-func updateState(env *wizard.Env, f func(*hostState)) error {
-	if env.StateDir == "" {
+// readLegacy reads an older wizard's service-state.json, if there is one.
+func (st *hostState) readLegacy(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, legacyStateName))
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	st, err := loadState(env)
 	if err != nil {
-		return err
-	}
-	f(&st)
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(env.StateDir, 0o700); err != nil {
 		return fmt.Errorf("service state: %w", err)
 	}
-	return atomicfile.WriteFile(filepath.Join(env.StateDir, stateName), append(b, '\n'), 0o600)
+	var old struct {
+		Config      map[string]*string `json:"config"`
+		DownExisted map[string]bool    `json:"down_existed"`
+		WasRunning  map[string]bool    `json:"was_running"`
+		Pending     map[string]opData  `json:"pending"`
+	}
+	if err := json.Unmarshal(b, &old); err != nil {
+		return fmt.Errorf("service state: %s: %w", legacyStateName, err)
+	}
+	maps.Copy(st.Config, old.Config)
+	maps.Copy(st.DownExisted, old.DownExisted)
+	maps.Copy(st.WasRunning, old.WasRunning)
+	maps.Copy(st.Pending, old.Pending)
+	return nil
 }
 
 func ptr[T any](v T) *T { return &v }

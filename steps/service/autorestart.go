@@ -101,9 +101,7 @@ func (c Config) switchOffAction(env *wizard.Env, name string) wizard.Action {
 	a := c.configAction(env, name, c.plain().SetConfig(name, "no"))
 	do := a.Do
 	a.Do = func(ctx context.Context, r *wizard.Receipt) error {
-		if err := recordPrev(env, c, name); err != nil {
-			return err
-		}
+		// configAction's intent records the value it replaces.
 		var running []string
 		if name == "local.watcher.enable" {
 			us, err := c.units("watcher")
@@ -129,37 +127,23 @@ func (c Config) switchOffAction(env *wizard.Env, name string) wizard.Action {
 }
 
 // recordAction keeps a switch's value for post/auto-restart when it was already
-// off and nothing needs changing.
+// off and nothing needs changing: its intent is the record.
 func recordAction(env *wizard.Env, c Config, name string) wizard.Action {
 	return wizard.Action{
 		Summary:    "record " + name + " for the post-upgrade restore",
 		Idempotent: true,
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
-			if err := r.SetData(opData{Op: "record", Arg: name}); err != nil {
+			conf, err := ReadConfig(c.Host)
+			if err != nil {
 				return err
 			}
-			return recordPrev(env, c, name)
+			d := opData{Op: "record", Arg: name}
+			if v, ok := conf.Value(name); ok {
+				d.Prev = &v
+			}
+			return setData(env, r, d)
 		},
 	}
-}
-
-func recordPrev(env *wizard.Env, c Config, name string) error {
-	conf, err := ReadConfig(c.Host)
-	if err != nil {
-		return err
-	}
-	var prev *string
-	if v, ok := conf.Value(name); ok {
-		prev = &v
-	}
-	return updateState(env, func(s *hostState) {
-		if s.Config == nil {
-			s.Config = map[string]*string{}
-		}
-		if _, ok := s.Config[name]; !ok {
-			s.Config[name] = prev
-		}
-	})
 }
 
 func (s *autoRestartOff) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {

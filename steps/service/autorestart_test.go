@@ -54,7 +54,7 @@ func TestAutoRestartOffThenUndoRestoresTheValuesExactly(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("plan = %q, want %q", summaries(acts), want)
 			}
-			rs, err := runActions(ctx, s.ID(), acts)
+			rs, err := runJournaled(t, ctx, env, s.ID(), acts)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 	"mswizard/fixtures/world"
 	hostmodel "mswizard/steps/host"
 	"mswizard/wizard"
+	"mswizard/wizard/journal"
 )
 
 // recExec runs commands for real and remembers every argv.
@@ -433,10 +435,27 @@ func TestStopKilledMidActionAndResolvedDoneIsStillUndone(t *testing.T) {
 		t.Fatalf("stop/messaging ran %d step(s)", len(done))
 	}
 	requirePorts(t, w, false, AdminUnit, "https-admserv", "https-"+w.Host)
-	// What the journal holds after the resolution: summaries, no data.
-	var bare []wizard.Receipt
-	for _, r := range done[0].rs {
-		bare = append(bare, wizard.Receipt{Step: r.Step, Action: r.Action, Summary: r.Summary, Note: "resolved as done"})
+	// What the journal holds had the wizard been killed in each action and
+	// each been resolved as done: its begin records (with the intent each
+	// stated before its effect), no receipts.
+	recs, err := journal.Read(env.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var killed []journal.Record
+	for _, r := range recs {
+		if r.Kind == journal.KindDone {
+			r = journal.Record{Kind: journal.KindResolved, Step: r.Step, Action: r.Action, Summary: r.Summary,
+				Decision: &journal.Decision{Kind: journal.DecideResolve, Subject: r.Summary, Choice: journal.ChoiceDone, Source: journal.SourceEvidence}}
+		}
+		killed = append(killed, r)
+	}
+	bare := wizard.Fold(killed).Step(s.ID()).Receipts
+	if len(bare) != len(done[0].rs) {
+		t.Fatalf("%d receipts resolved as done, want %d", len(bare), len(done[0].rs))
+	}
+	if _, err := os.Stat(filepath.Join(env.StateDir, legacyStateName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a second write-ahead file %s exists (%v): the journal alone must hold the intent", legacyStateName, err)
 	}
 	acts, err := s.Undo(t.Context(), env, bare)
 	if err != nil {

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"mswizard/internal/atomicfile"
 	hostmodel "mswizard/steps/host"
 	"mswizard/wizard"
+	"mswizard/wizard/journal"
 )
 
 const helperEnv = "SERVICE_TEST_HELPER"
@@ -181,7 +183,45 @@ func runPlan(t *testing.T, ctx context.Context, env *wizard.Env, s wizard.Step) 
 	if err != nil {
 		t.Fatalf("%s: plan: %v", s.ID(), err)
 	}
-	return runActions(ctx, s.ID(), acts)
+	return runJournaled(t, ctx, env, s.ID(), acts)
+}
+
+// runJournaled executes acts like the runner would, journaling each begin,
+// the intent an action states before its effect, and its receipt, in the
+// journal of env's state directory (where the service steps read what an
+// earlier step recorded).
+func runJournaled(t *testing.T, ctx context.Context, env *wizard.Env, id string, acts []wizard.Action) ([]wizard.Receipt, error) {
+	t.Helper()
+	if env.StateDir == "" {
+		return runActions(ctx, id, acts)
+	}
+	j, err := journal.Open(env.StateDir, journal.Options{Run: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var rs []wizard.Receipt
+	for i, a := range acts {
+		begin := journal.Record{Kind: journal.KindBegin, Step: id, Action: i, Summary: a.Summary}
+		if _, err := j.Append(begin); err != nil {
+			t.Fatal(err)
+		}
+		r := wizard.Receipt{Step: id, Action: i, Summary: a.Summary}.WithIntent(func(d json.RawMessage) error {
+			again := begin
+			again.Intent = d
+			_, err := j.Append(again)
+			return err
+		})
+		if err := a.Do(ctx, &r); err != nil {
+			return rs, fmt.Errorf("action %d (%s): %w", i, a.Summary, err)
+		}
+		b, _ := json.Marshal(r)
+		if _, err := j.Append(journal.Record{Kind: journal.KindDone, Step: id, Action: i, Summary: a.Summary, Receipt: b}); err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
 }
 
 func runActions(ctx context.Context, id string, acts []wizard.Action) ([]wizard.Receipt, error) {

@@ -132,25 +132,21 @@ func (c Config) stopAction(env *wizard.Env, op, arg string, cmd wizard.Command, 
 				}
 				d.Before = append(d.Before, st)
 			}
-			// Record who was up before the command runs; the first record wins,
-			// so a rerun after a kill mid-stop still knows what to start again.
-			var was map[string]bool
-			err := updateState(env, func(hs *hostState) {
-				if hs.WasRunning == nil {
-					hs.WasRunning = map[string]bool{}
-				}
-				for i, u := range units {
-					if _, ok := hs.WasRunning[u.Name]; !ok {
-						hs.WasRunning[u.Name] = !d.Before[i].down()
-					}
-				}
-				was = hs.WasRunning
-			})
+			// Record who was up before the command runs, in the intent; the
+			// first record of the run wins, so a rerun after a kill mid-stop
+			// still knows what to start again.
+			hs, err := loadState(env)
 			if err != nil {
 				return err
 			}
+			d.WasUp = map[string]bool{}
 			for i, u := range units {
-				if !d.Before[i].down() || (was != nil && was[u.Name]) {
+				was, ok := hs.WasRunning[u.Name]
+				if !ok {
+					was = !d.Before[i].down()
+				}
+				d.WasUp[u.Name] = was
+				if !d.Before[i].down() || was {
 					d.Units = append(d.Units, u.Name)
 				}
 			}
@@ -287,17 +283,9 @@ func touchDownAction(env *wizard.Env, dir string) wizard.Action {
 		Idempotent: true,
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
 			existed := exists(file)
+			// The intent records whether it existed (post/start reads the
+			// first such record of the run).
 			if err := setData(env, r, opData{Op: "down", Arg: dir, Existed: &existed}); err != nil {
-				return err
-			}
-			if err := updateState(env, func(s *hostState) {
-				if s.DownExisted == nil {
-					s.DownExisted = map[string]bool{}
-				}
-				if _, ok := s.DownExisted[dir]; !ok {
-					s.DownExisted[dir] = existed
-				}
-			}); err != nil {
 				return err
 			}
 			if existed {
@@ -377,8 +365,9 @@ func receiptsData(env *wizard.Env, receipts []wizard.Receipt) ([]opData, error) 
 	for i := len(receipts) - 1; i >= 0; i-- {
 		r := receipts[i]
 		if len(r.Data) == 0 {
-			// Resolved as done after a crash: what the action recorded before
-			// its effect stands in for the receipt it never wrote.
+			// Resolved as done after a crash by a wizard whose journal kept
+			// no intents (the journal's intent is the receipt's data now):
+			// what it kept in its own file stands in for the receipt.
 			if d, ok := hs.Pending[pendingKey(r.Step, r.Action)]; ok {
 				out = append(out, d)
 			}

@@ -68,6 +68,15 @@ type Record struct {
 	Receipt json.RawMessage `json:"receipt,omitempty"`
 	Error   string          `json:"error,omitempty"`
 	Note    string          `json:"note,omitempty"`
+	// Decision is what the operator (or the evidence) decided, on confirmed,
+	// waived and resolved records. Journals written before it existed said
+	// it in Note; DecisionOf reads both.
+	Decision *Decision `json:"decision,omitempty"`
+	// Intent is what a begun action is about to do, written before its
+	// effect (a begin record restated by the action once it knows): an
+	// action killed mid-effect and resolved as done leaves no receipt, and
+	// its undo reads this instead.
+	Intent json.RawMessage `json:"intent,omitempty"`
 }
 
 // FileName is the journal's name inside a state directory.
@@ -474,6 +483,12 @@ func Describe(r Record) string {
 	}
 	if r.Error != "" {
 		fmt.Fprintf(&b, " — %s", r.Error)
+	}
+	if r.Decision != nil {
+		fmt.Fprintf(&b, " {%s}", r.Decision)
+	}
+	if len(r.Intent) > 0 {
+		b.WriteString(" (intent recorded)")
 	}
 	if r.Note != "" {
 		fmt.Fprintf(&b, " (%s)", r.Note)

@@ -677,40 +677,47 @@ func (m *model) askView() []string {
 	return strings.Split(box, "\n")
 }
 
+// progressLine is a long action's progress: a bar when the total is known and
+// there is room, the percentage, the phase, the counts (bytes, files or
+// entries), the rate and the ETA. A narrow terminal loses the bar first, then
+// the bytes written, the rate, the file counts and the phase; the percentage,
+// the counts and the ETA stay.
 func (m *model) progressLine(p *wizard.Progress) string {
-	label := humanCount(p.Done, p.What)
-	if p.Total <= 0 {
-		return "  " + label
+	frac, ok := p.Fraction()
+	pct := ""
+	if ok {
+		pct = fmt.Sprintf("%3.0f%% ", frac*100)
 	}
-	label = fmt.Sprintf("%s/%s", humanCount(p.Done, p.What), humanCount(p.Total, p.What))
-	if p.TotalFiles > 0 {
-		label += fmt.Sprintf(" (%d/%d files)", p.DoneFiles, p.TotalFiles)
+	q := *p
+	drops := []func(){
+		func() { q.DoneBytes = 0 },
+		func() { q.Rate = 0 },
+		func() { q.DoneFiles, q.TotalFiles = 0, 0 },
+		func() { q.Phase = "" },
 	}
-	frac := float64(p.Done) / float64(p.Total)
-	frac = min(max(frac, 0), 1)
-	barW := max(min(m.width-len(label)-9, 40), 5)
-	fill := int(frac * float64(barW))
-	bar := strings.Repeat("█", fill) + strings.Repeat("░", barW-fill)
-	return fmt.Sprintf("  %s %3.0f%% %s", bar, frac*100, label)
-}
-
-func humanCount(n int64, what string) string {
-	if what != "bytes" {
-		if what == "" {
-			return fmt.Sprint(n)
+	label := func() string {
+		if q.Phase != "" {
+			return pct + q.Phase + " " + q.Text()
 		}
-		return fmt.Sprintf("%d %s", n, what)
+		return pct + q.Text()
 	}
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
+	room := m.width - 2
+	l := label()
+	for _, drop := range drops {
+		if lipgloss.Width(l) <= room {
+			break
+		}
+		drop()
+		l = label()
 	}
-	d, exp := int64(unit), 0
-	for x := n / unit; x >= unit; x /= unit {
-		d *= unit
-		exp++
+	if r := []rune(l); len(r) > room {
+		l = string(r[:max(room-1, 0)]) + "…"
 	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(d), "KMGTPE"[exp])
+	if barW := min(room-lipgloss.Width(l)-1, 30); ok && barW >= 8 {
+		fill := int(frac * float64(barW))
+		return "  " + strings.Repeat("█", fill) + strings.Repeat("░", barW-fill) + " " + l
+	}
+	return "  " + l
 }
 
 func (m *model) finalView() string {

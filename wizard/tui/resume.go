@@ -127,6 +127,9 @@ func (m *model) resumeView() []string {
 			}
 			detail = append(detail, note)
 		}
+		for _, d := range s.Decisions {
+			detail = append(detail, m.st.dim.Render("            decided: "+d))
+		}
 	}
 	out := []string{
 		m.st.title.Render("mswizard — a run is in progress in " + m.o.StateDir),
@@ -168,6 +171,9 @@ func (m *model) statusText() string {
 			line += "  — " + s.Note
 		}
 		b.WriteString(line + "\n")
+		for _, d := range s.Decisions {
+			b.WriteString("               decided: " + d + "\n")
+		}
 	}
 	return b.String()
 }

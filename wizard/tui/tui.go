@@ -22,6 +22,8 @@ type StatusLine struct {
 	Step  string
 	State string
 	Note  string
+	// Decisions taken on the step, one line each (journal.Decision.String).
+	Decisions []string
 }
 
 // Options say what the interactive face runs.

@@ -111,7 +111,8 @@ func midRun(m *model) {
 		{Kind: wizard.EvActionBegin, Step: "install", Summary: "tar -cf server-root.tar /opt/iplanet/server5"},
 		{Kind: wizard.EvOutput, Step: "install", Message: "a server5/bin"},
 		{Kind: wizard.EvOutput, Step: "install", Message: "a server5/lib\na server5/config"},
-		{Kind: wizard.EvProgress, Step: "install", Progress: &wizard.Progress{What: "bytes", Done: 512 << 20, Total: 1 << 30, DoneFiles: 10, TotalFiles: 40}},
+		{Kind: wizard.EvProgress, Step: "install", Progress: &wizard.Progress{Phase: "archive", What: "bytes", Done: 512 << 20, Total: 1 << 30, DoneFiles: 10, TotalFiles: 40,
+			Elapsed: 64 * time.Second, Rate: 8 << 20, ETA: 64 * time.Second, ETAKnown: true}},
 	} {
 		m.onEvent(e)
 	}
@@ -479,7 +480,8 @@ func resumeStatus() []StatusLine {
 	return []StatusLine{
 		{Step: "disk", State: "done"},
 		{Step: "stop", State: "done"},
-		{Step: "install", State: "in-doubt", Note: "action 1 began and has no outcome: ./setup -s install.inf"},
+		{Step: "install", State: "in-doubt", Note: "action 1 began and has no outcome: ./setup -s install.inf",
+			Decisions: []string{"confirmed install [by tui]"}},
 		{Step: "start", State: "pending"},
 		{Step: "check", State: "pending"},
 	}
