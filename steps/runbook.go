@@ -26,6 +26,8 @@ func (c *Config) Service() service.Config {
 		},
 	}
 	sc.ServiceDir = a.ServiceDir
+	sc.Cluster.Nodes = a.ClusterNodes
+	sc.WebServerRoot, sc.DelegatedAdminRoot, sc.DelegatedAdminInstance = a.WebServerRoot, a.DelegatedAdminRoot, a.DelegatedAdminInstance
 	return sc
 }
 
@@ -77,7 +79,18 @@ func Upgrade(c *Config) []wizard.Step {
 		StoreReturn(c),
 		PostSchema(c),
 	)
-	s = append(s, post...)
+	// The cluster's operator actions come before post/start enables the
+	// resource again; the appendix's post-upgrade steps 4 and 5 (Web Server
+	// 6.0 SP2, Delegated Administrator 1.2) once the Web Server and Delegated
+	// Administrator run again, as Delegated Administrator's uninstall needs
+	// (operator.go).
+	for _, st := range post {
+		if st.ID() == service.IDStart {
+			s = append(s, SC3Agent(c), VeritasChapter4(c))
+		}
+		s = append(s, st)
+	}
+	s = append(s, WebServerUpgrade(c), DelegatedAdminUpgrade(c))
 	s = append(s, MailProbe(c), LogCheck(c), QueueCheck(c))
 	return s
 }

@@ -289,10 +289,10 @@ func TestClusterRegimesUpgradeAndBackoutInTheDocumentedOrder(t *testing.T) {
 		}},
 		{"sc2.2", nil, [][]string{
 			{"hareg", "-n", "iMS50"}, {"hareg", "-n", "iMS50"}, {"hareg", "-u", "iMS50"}, // pre
-			{"hareg", "-r", "iMS50"}, {"hareg", "-y", "iMS50"}, // post
+			{"hareg", "-r", "iMS50", "-h", "budgie.siroe.com"}, {"hareg", "-y", "iMS50"}, // post
 		}, [][]string{
 			{"hareg", "-n", "iMS50"}, {"hareg", "-n", "iMS50"}, {"hareg", "-u", "iMS50"}, // undo post
-			{"hareg", "-r", "iMS50"}, {"hareg", "-y", "iMS50"}, // undo pre
+			{"hareg", "-r", "iMS50", "-h", "budgie.siroe.com"}, {"hareg", "-y", "iMS50"}, // undo pre
 		}},
 	} {
 		t.Run(tc.regime, func(t *testing.T) {

@@ -31,7 +31,15 @@ func backoutCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printBackoutPlan(out, c.output, plan)
+				if err := printBackoutPlan(out, c.output, plan); err != nil {
+					return err
+				}
+				if proc := s.run.backoutProcedure(); proc != "" && c.output == "text" {
+					// The components and their order, each installed one with
+					// what stops it, each other one skipped with its reason.
+					_, err = fmt.Fprint(out, "\n"+proc)
+				}
+				return err
 			}
 			if err := s.openLog(); err != nil {
 				return err

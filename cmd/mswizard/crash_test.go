@@ -51,6 +51,9 @@ type hostOptions struct {
 	listenAddr string
 	noWatcher  bool
 	dir        string // where the host lives; a new temporary directory when empty
+	// webServerRoot and delegatedAdmin add a Web Server in its own root and
+	// Delegated Administrator (fixtures/host.Options).
+	webServerRoot, delegatedAdmin bool
 }
 
 // upHost brings a simulated host up for one test and writes its answers: the
@@ -72,7 +75,7 @@ func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 		o.users = 20
 	}
 	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: o.seed, Scale: world.Small, Users: o.users, Regime: o.regime, NoStart: o.noStart, ColocatedDS: o.colocatedDS,
-		ListenAddr: o.listenAddr, NoWatcher: o.noWatcher})
+		ListenAddr: o.listenAddr, NoWatcher: o.noWatcher, WebServerRoot: o.webServerRoot, DelegatedAdmin: o.delegatedAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}

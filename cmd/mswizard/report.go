@@ -321,7 +321,11 @@ func buildReport(in reportInput) *runReport {
 			// A journal from before decisions were typed.
 			switch r.Kind {
 			case journal.KindConfirmed:
-				v.Decisions = append(v.Decisions, "the operator confirmed this point of no return ("+r.Time.Format("15:04:05")+")")
+				what := "point of no return"
+				if isOperatorAction(r.Step) {
+					what = "operator action"
+				}
+				v.Decisions = append(v.Decisions, "the operator confirmed this "+what+" ("+r.Time.Format("15:04:05")+")")
 			case journal.KindResolved:
 				v.Decisions = append(v.Decisions, fmt.Sprintf("the operator resolved action %d (%s) as %s", r.Action+1, r.Summary, r.Note))
 			case journal.KindWaived:

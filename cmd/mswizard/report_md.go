@@ -61,6 +61,7 @@ func renderMarkdown(w io.Writer, rep *runReport) {
 		p("\n")
 	}
 	writeNodesMD(w, rep)
+	writeOperatorMD(w, rep)
 	p("## Steps\n\n| step | state | started | took | estimated | note |\n|---|---|---|---|---|---|\n")
 	for _, v := range rep.Steps {
 		note := v.Note

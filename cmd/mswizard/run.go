@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mswizard/steps"
+	"mswizard/steps/service"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
 	"mswizard/wizard/journal"
@@ -46,6 +47,9 @@ type runKind interface {
 	// face adds what the run offers the interactive face beyond the plan and
 	// the status (the preflight screen, decisions to review).
 	face(ctx context.Context, s *session, c *common, r *wizard.Runner, o *tui.Options)
+	// backoutProcedure is the procedure a backout follows, with each component
+	// or why it is skipped ("" when the run has none of its own).
+	backoutProcedure() string
 	// decisions are the answers' decision lines the report names.
 	decisions() []string
 	// upgrade is the Messaging Server upgrade, for the commands that apply to
@@ -66,6 +70,12 @@ func (u *upgradeRun) answersFile() string { return u.answers.Path }
 func (u *upgradeRun) answersHash() string { return u.answers.Hash() }
 func (u *upgradeRun) confirms() bool      { return u.answers.Confirm }
 func (u *upgradeRun) decisions() []string { return u.answers.ConfigDecisions }
+
+// backoutProcedure: the appendix's strict order with the components this host
+// has, each other one skipped with its reason.
+func (u *upgradeRun) backoutProcedure() string {
+	return service.RenderProcedure(u.cfg.Service().Detect())
+}
 
 func (u *upgradeRun) upgrade() (*upgradeRun, error) { return u, nil }
 
@@ -132,6 +142,7 @@ func (u *upgradeRun) estimate(ctx context.Context, s *session, rep *wizard.PlanR
 
 func (u *upgradeRun) face(ctx context.Context, s *session, c *common, r *wizard.Runner, o *tui.Options) {
 	o.BackupDir, o.LDIFDir = u.answers.BackupDir, filepath.Join(s.state, "ldif")
+	o.BackoutProcedure = u.backoutProcedure()
 	if o.Mode != "backout" {
 		o.Preflight = detect(ctx, s, u)
 		o.Review = review(s, c, r)

@@ -68,6 +68,10 @@ func (b *runbookRun) estimate(context.Context, *session, *wizard.PlanReport) err
 // and config diff do not apply.
 func (b *runbookRun) face(context.Context, *session, *common, *wizard.Runner, *tui.Options) {}
 
+// backoutProcedure: a runbook file's backout is its journal's, newest first
+// or as its steps' backout keys place them; it has no procedure to render.
+func (b *runbookRun) backoutProcedure() string { return "" }
+
 // runbookRefFile, in the state directory, names the runbook of the run there,
 // so `status`, `resolve` and `backout --state-dir D` load the same one.
 const runbookRefFile = "runbook.ref"

@@ -69,8 +69,9 @@ func (p *tmuxPane) waitFor(d time.Duration, want ...string) string {
 // TestTUIDemoUpgradeInTmux runs `mswizard demo` in a real terminal (tmux, 100x30):
 // preflight, plan review, the run, the confirmation at the point of no return
 // answered y, the config diff viewer opened by the world's planted conflict
-// (decided r, written with w, the step rerun), and the final screen with the
-// report path.
+// (decided r, written with w, the step rerun), the operator action of the
+// appendix's post-upgrade step 4 confirmed with y, and the final screen with
+// the report path.
 func TestTUIDemoUpgradeInTmux(t *testing.T) {
 	t.Parallel()
 	requireTmux(t)
@@ -108,6 +109,10 @@ func TestTUIDemoUpgradeInTmux(t *testing.T) {
 	p.send("r")
 	p.waitFor(10*time.Second, "(1/1 decided)")
 	p.send("w")
+	// The demo host has a web server instance (https-HOST): the appendix's
+	// post-upgrade step 4 is an operator action the TUI asks to confirm.
+	p.waitFor(3*time.Minute, "operator action post/web-server-upgrade", "(y/n)")
+	p.send("y")
 	s = p.waitFor(3*time.Minute, "upgrade complete", "report: ")
 	for _, want := range []string{filepath.Join(dir, "state", "report.md"), "backups: ", "LDIF:"} {
 		if !strings.Contains(s, want) {

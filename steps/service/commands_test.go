@@ -45,6 +45,7 @@ func TestBuildersPinExactArgv(t *testing.T) {
 		{"sc2.2: hareg -y turns it on after the work", sc22.On(), []string{"/opt/SUNWcluster/bin/hareg", "-y", "iMS50"}},
 		{"sc2.2: hareg -u iMS50 unregisters it for the upgrade", sc22.Unregister(), []string{"/opt/SUNWcluster/bin/hareg", "-u", "iMS50"}},
 		{"sc2.2: hareg -r registers it again", sc22.Register(), []string{"/opt/SUNWcluster/bin/hareg", "-r", "iMS50"}},
+		{"sc2.2: hareg -r names the logical host", sc22.Register("-h", "budgie.siroe.com"), []string{"/opt/SUNWcluster/bin/hareg", "-r", "iMS50", "-h", "budgie.siroe.com"}},
 		{"sc2.2: haget -f mastered lists the logical hosts mastered here", sc22.Mastered(), []string{"/opt/SUNWcluster/bin/haget", "-f", "mastered"}},
 		{"sc3: scswitch -n -j stops one resource", sc3.Disable(), []string{"/usr/cluster/bin/scswitch", "-n", "-j", "ims-rs"}},
 		{"sc3: scswitch -e -j starts one resource", sc3.Enable(), []string{"/usr/cluster/bin/scswitch", "-e", "-j", "ims-rs"}},

@@ -69,9 +69,12 @@ type Config struct {
 	// Evidence reads the process table and the listening sockets; the zero
 	// value means the system's own (host.SystemEvidence).
 	Evidence host.Evidence
-	// DelegatedAdmin says iPlanet Delegated Administrator is installed (seed 003
-	// backout order).
-	DelegatedAdmin bool
+	// WebServerRoot is the appendix's webserver-root when the iPlanet Web
+	// Server has a root of its own; "" when none (the https-* instances of the
+	// server root are stop/web's). DelegatedAdminRoot is Delegated
+	// Administrator's install directory and DelegatedAdminInstance the
+	// WebServerRoot instance its servlets run in (components.go).
+	WebServerRoot, DelegatedAdminRoot, DelegatedAdminInstance string
 
 	// DirectoryStop, when set, returns the actions that stop a Directory
 	// Server inside the server root, proved down (steps/dsinstance_undo.go).

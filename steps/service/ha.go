@@ -137,7 +137,8 @@ type haPrepare struct{ step }
 // (seed 003):
 //   - Sun Cluster 2.2: on the physical host that masters the logical host (its
 //     preflight asks `haget -f mastered`), `hareg -n iMS50` then `hareg -u iMS50`;
-//     undo registers the data service again (`hareg -r iMS50`, off: the
+//     undo registers the data service again for the logical host (`hareg -r
+//     iMS50 -h LOGICALHOST`, off: the
 //     backout's own start order turns it on at the end);
 //   - Veritas: the service group offline, the mail resource disabled (`hares
 //     -modify RES Enabled 0`), its dependencies on the logical IP and the shared
@@ -212,7 +213,7 @@ func (c Config) reverseHA(env *wizard.Env, receipts []wizard.Receipt) ([]wizard.
 	for _, d := range ds {
 		switch d.Op {
 		case "unregister":
-			acts = append(acts, cmdAction(env, c.sc22().Register(), opData{Op: "register"}))
+			acts = append(acts, cmdAction(env, c.sc22().Register("-h", c.Cluster.LogicalHost), opData{Op: "register"}))
 		case "register":
 			acts = append(acts, cmdAction(env, c.sc22().Off(), opData{Op: "monitor-prep"}),
 				cmdAction(env, c.sc22().Unregister(), opData{Op: "unregister"}))
@@ -239,9 +240,10 @@ type haRestore struct{ step }
 // HARestore is post/ha-restore, the appendix's HA step after the upgrade (seed
 // 003): Veritas — the dependency tree of the installation again (the mail
 // resource linked to the logical IP and the shared mount, enabled); Sun Cluster
-// 2.2 — the data service registered again (`hareg -r iMS50`, what the agent
-// installation does); Sun Cluster 3 — a manual step printed for each node:
-// install the SUNWscims package from the 5.2 CD-ROM, which upgrades the HA agent.
+// 2.2 — the data service registered again for the logical host (`hareg -r
+// iMS50 -h LOGICALHOST`, what the agent installation does); Sun Cluster 3 —
+// nothing: the SUNWscims package on each node is the operator action
+// post/sc3-agent (steps/operator.go).
 func HARestore(c Config) wizard.Step {
 	s := &haRestore{step{c.withDefaults()}}
 	return wizard.Phase{

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -105,51 +104,15 @@ func TestMessagingStopIsNeverAWholeServerStopMsgUnderHA(t *testing.T) {
 	}
 }
 
-func TestBackoutOrderIsTheAppendixsStrictOrder(t *testing.T) {
-	for _, tc := range []struct {
-		name        string
-		in          Installed
-		stop, start []Component
-	}{
-		{"everything installed", Installed{DelegatedAdmin: true, Web: true, Directory: true},
-			[]Component{DelegatedAdmin, WebServer, Messaging, Directory, Administration},
-			[]Component{Administration, Directory, Messaging, WebServer, DelegatedAdmin}},
-		{"only what is installed", Installed{Directory: true},
-			[]Component{Messaging, Directory, Administration},
-			[]Component{Administration, Directory, Messaging}},
-		{"messaging and admin are always there", Installed{},
-			[]Component{Messaging, Administration}, []Component{Administration, Messaging}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			stop, start := BackoutOrder(tc.in)
-			if !slices.Equal(stop, tc.stop) || !slices.Equal(start, tc.start) {
-				t.Errorf("BackoutOrder = %v, %v; want %v, %v", stop, start, tc.stop, tc.start)
-			}
-		})
-	}
-}
-
-func TestDetectInstalledReadsTheServerRoot(t *testing.T) {
-	w := layout.Default(t.TempDir())
-	for _, d := range []string{w.WebDir("https-admserv"), filepath.Join(w.ServerRoot(), "slapd-budgie")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got := DetectInstalled(Config{Host: w.Layout(), DelegatedAdmin: true})
-	if want := (Installed{DelegatedAdmin: true, Directory: true}); got != want {
-		t.Errorf("DetectInstalled = %+v, want %+v (https-admserv is the admin server's, not a web server)", got, want)
-	}
-}
-
 func TestStepIDsAndOrderArePinned(t *testing.T) {
 	c := Config{Host: layout.Default("/w").Layout()}
 	var got []string
 	for _, s := range append(PreUpgrade(c), PostUpgrade(c)...) {
 		got = append(got, s.ID())
 	}
-	want := []string{"preflight/ha-probe", "stop/auto-restart", "stop/dispatcher", "stop/web", "stop/messaging", "stop/admin",
-		"check/directory-up", "ha/prepare", "post/ha-restore", "post/start", "post/auto-restart"}
+	want := []string{"preflight/ha-probe", "stop/auto-restart", "stop/dispatcher", "stop/delegated-admin", "stop/webserver-root",
+		"stop/web", "stop/messaging", "stop/admin", "check/directory-up", "ha/prepare", "check/directory-up-after-ha", "post/ha-restore", "post/start",
+		"post/auto-restart", "post/start-webserver-root", "post/start-delegated-admin"}
 	if !slices.Equal(got, want) {
 		t.Errorf("steps = %q, want %q", got, want)
 	}

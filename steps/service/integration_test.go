@@ -253,7 +253,7 @@ func TestSimPlainStopsEverythingButTheDirectoryThenStartsInOrder(t *testing.T) {
 
 	// A rerun finds every goal holding: nothing runs again.
 	before := len(x.ran())
-	if again := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...); len(again) != 0 {
+	if again := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp, IDDirectoryUpAfterHA)...); len(again) != 0 {
 		t.Errorf("a second run did work: %v", again)
 	}
 	if n := len(x.ran()); n != before {
@@ -290,7 +290,7 @@ func TestSimHARegimesUseTheClusterAndNeverAPlainStopMsg(t *testing.T) {
 	}{
 		{RegimeSC22, nil, [][]string{
 			{"hareg", "-n", "iMS50"}, {"hareg", "-n", "iMS50"}, {"hareg", "-u", "iMS50"}, // pre
-			{"hareg", "-r", "iMS50"}, {"hareg", "-y", "iMS50"}, // post
+			{"hareg", "-r", "iMS50", "-h", "budgie.siroe.com"}, {"hareg", "-y", "iMS50"}, // post
 		}},
 		{RegimeSC3, nil, [][]string{
 			{"scswitch", "-n", "-M", "-j", "ims-rs"}, // the fault monitor off first (seed 004)
@@ -315,7 +315,7 @@ func TestSimHARegimesUseTheClusterAndNeverAPlainStopMsg(t *testing.T) {
 			w, c := simWorld(t, tc.regime)
 			x := &recExec{}
 			env := (&wizard.Env{Exec: x, Now: time.Now, StateDir: t.TempDir()}).Nop()
-			apply(t, env, stepsOf(PreUpgrade(c), append([]string{IDDirectoryUp}, tc.skip...)...)...)
+			apply(t, env, stepsOf(PreUpgrade(c), append([]string{IDDirectoryUp, IDDirectoryUpAfterHA}, tc.skip...)...)...)
 			requirePorts(t, w, false)
 			apply(t, env, stepsOf(PostUpgrade(c), tc.skip...)...)
 			skip := []string{}
@@ -351,7 +351,7 @@ func TestSimDaemontoolsKeepsServicesDownThroughSupervise(t *testing.T) {
 	t.Parallel()
 	w, c := simWorld(t, RegimeDaemontools)
 	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
-	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...)
+	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp, IDDirectoryUpAfterHA)...)
 	requirePorts(t, w, false)
 	for _, s := range sim.DaemontoolsServices() {
 		if !exists(DownFile(w.ServiceDir(s))) {
@@ -374,7 +374,7 @@ func TestSimVeritasBackoutRestoresTheDependencyTree(t *testing.T) {
 	t.Parallel()
 	w, c := simWorld(t, RegimeVeritas)
 	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
-	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...)
+	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp, IDDirectoryUpAfterHA)...)
 	mail := func() (requires []string, enabled bool) {
 		b, err := os.ReadFile(filepath.Join(w.ClusterDir(), "state.json"))
 		if err != nil {
@@ -407,7 +407,7 @@ func TestSimDaemontoolsPostUpgradeRemovesTheDownFilesAndStarts(t *testing.T) {
 	t.Parallel()
 	w, c := simWorld(t, RegimeDaemontools)
 	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
-	apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp)...)
+	apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp, IDDirectoryUpAfterHA)...)
 	requirePorts(t, w, false)
 	apply(t, env, PostUpgrade(c)...)
 	requirePorts(t, w, true)

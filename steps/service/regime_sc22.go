@@ -55,8 +55,10 @@ func (regimeSC22) RestoreCheck(ctx context.Context, c Config, env *wizard.Env) (
 	return state != "unregistered", fmt.Sprintf("data service %s is %s", c.Cluster.HaregService, state), nil
 }
 
-// RestorePlan: `hareg -r iMS50`, what the agent installation does (seed 003
-// upgrade step 7).
+// RestorePlan: `hareg -r iMS50 -h LOGICALHOST`, what the agent installation
+// does (seed 003 upgrade step 7): the data service is registered for the
+// logical host that masters it (Sun Cluster 2.2 API Developer's Guide,
+// "Registering a Data Service"; docs/host-facts.md F-CMD-008).
 func (regimeSC22) RestorePlan(c Config, env *wizard.Env, _ string) []wizard.Action {
-	return []wizard.Action{cmdAction(env, c.sc22().Register(), opData{Op: "register"})}
+	return []wizard.Action{cmdAction(env, c.sc22().Register("-h", c.Cluster.LogicalHost), opData{Op: "register"})}
 }

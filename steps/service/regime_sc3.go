@@ -30,24 +30,12 @@ func (regimeSC3) PrepareCheck(context.Context, Config, *wizard.Env) (bool, strin
 }
 func (regimeSC3) PreparePlan(Config, *wizard.Env) []wizard.Action { return nil }
 
-// RestoreCheck: a manual step the wizard cannot observe.
+// RestoreCheck: nothing for the wizard to do; the SUNWscims package on each
+// node, which upgrades the HA agent (seed 003, Sun Cluster 3.x), is the
+// operator action post/sc3-agent, confirmed before post/start enables the
+// resource again (steps/operator.go).
 func (regimeSC3) RestoreCheck(context.Context, Config, *wizard.Env) (bool, string, error) {
-	return false, "a manual step: the SUNWscims package on each node", nil
+	return true, "Sun Cluster 3: the SUNWscims agent on each node is the operator action post/sc3-agent, confirmed before the resource is enabled again", nil
 }
 
-// RestorePlan prints, for each node, the SUNWscims installation that upgrades
-// the HA agent (seed 003, Sun Cluster 3.x).
-func (regimeSC3) RestorePlan(c Config, env *wizard.Env, step string) []wizard.Action {
-	nodes := c.Cluster.Nodes
-	if len(nodes) == 0 {
-		nodes = []string{"each cluster node"}
-	}
-	var acts []wizard.Action
-	for _, n := range nodes {
-		acts = append(acts, noteAction(env, step, "manual: on "+n+": pkgadd -d <Messaging Server 5.2 CD-ROM> SUNWscims", []string{
-			"On " + n + ": install the SUNWscims package from the Messaging Server 5.2 CD-ROM (pkgadd -d CDROM_DIR SUNWscims).",
-			"This upgrades the Messaging Server HA agent (appendix C, Sun Cluster 3.x; \"Sun Cluster 3.0 U1 and U2 agent installation\").",
-		}))
-	}
-	return acts
-}
+func (regimeSC3) RestorePlan(Config, *wizard.Env, string) []wizard.Action { return nil }

@@ -32,18 +32,25 @@ const (
 // directory, admin), so that the journal read backwards starts them in its
 // strict start order (admin, messaging, web); the Directory Server checked up
 // (seed 003: it must keep running); the HA preparation.
+//
+// Delegated Administrator and a Web Server in its own root stop right after
+// the dispatcher, first of the others, as the appendix's backout orders them
+// (components.go).
 func PreUpgrade(c Config) []wizard.Step {
 	return []wizard.Step{
-		HAProbe(c), AutoRestartOff(c), StopDispatcher(c), StopWeb(c), StopMessaging(c), StopAdmin(c),
-		DirectoryUp(c), HAPrepare(c),
+		HAProbe(c), AutoRestartOff(c), StopDispatcher(c), StopDelegatedAdmin(c), StopWebServerRoot(c),
+		StopWeb(c), StopMessaging(c), StopAdmin(c),
+		DirectoryUp(c), HAPrepare(c), DirectoryUpAfterHA(c),
 	}
 }
 
 // PostUpgrade is the service part after the upgrade: the HA agent restored,
 // the services started in the documented order, auto-restart and the cluster
 // monitor back on (seed 004: hareg -y after the administrative work).
+// The Web Server in its own root and Delegated Administrator start last,
+// after the Messaging Server and its auto-restart (components.go).
 func PostUpgrade(c Config) []wizard.Step {
-	return []wizard.Step{HARestore(c), Start(c), AutoRestartOn(c)}
+	return []wizard.Step{HARestore(c), Start(c), AutoRestartOn(c), StartWebServerRoot(c), StartDelegatedAdmin(c)}
 }
 
 // unitsStep stops a fixed set of units, each with its own script (or, under

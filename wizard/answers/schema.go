@@ -72,6 +72,10 @@ var Keys = []Key{
 	{Section: Wiz, Name: "HaregService", Meaning: "Sun Cluster 2.2: the data service registered with hareg", Default: "iMS50"},
 	{Section: Wiz, Name: "IPResource", Meaning: "Veritas: the logical IP resource", Example: "ims-ip"},
 	{Section: Wiz, Name: "MountResource", Meaning: "Veritas: the shared mount resource", Example: "ims-mount"},
+	{Section: Wiz, Name: "ClusterNodes", Meaning: "Sun Cluster 3: the cluster's nodes, space-separated; each needs the SUNWscims agent package after the upgrade (appendix C), an operator action confirmed before the resource is enabled again", Example: "node1 node2"},
+	{Section: Wiz, Name: "WebServerRoot", Meaning: "the appendix's webserver-root when the iPlanet Web Server has its own root (not ServerRoot): its https-* instances are stopped before the Messaging Server and started after it, and backout stops them first and starts them last (appendix C); empty: no web server outside the server root", Example: "/usr/iplanet/servers"},
+	{Section: Wiz, Name: "DelegatedAdminRoot", Meaning: "iPlanet Delegated Administrator's install directory (DelegatedAdmin_root, holding nda/classes/netscape/nda/servlet/resource.properties); it is stopped first and started last (appendix C); empty: not installed", Example: "/usr/iplanet/nda"},
+	{Section: Wiz, Name: "DelegatedAdminInstance", Meaning: "the web server instance Delegated Administrator's servlets run in, under WebServerRoot (its https-NAME/stop and start control Delegated Administrator); required with DelegatedAdminRoot", Example: "https-da.siroe.com"},
 	{Section: Wiz, Name: "Export", Meaning: "an LDIF export: NAME | BASE | SCOPE(base|one|sub) | FILTER | ATTRS(comma list or *) | FILE (DATE is replaced by YYYYMMDD); default: the appendix's ug and pab exports", Multi: true, Example: "ug | o=siroe.com | sub | (objectclass=inetlocalmailrecipient) | * | DATE.ug.ldif"},
 	{Section: Wiz, Name: "ConfigExport", Meaning: "the configuration directory's export, in the Export format; default: the whole suffix of ConfigDirectoryLdapURL, (objectclass=*), to DATE.config.ldif", Example: "config | o=NetscapeRoot | sub | (objectclass=*) | * | DATE.config.ldif"},
 	{Section: Wiz, Name: "PABSuffix", Meaning: "personal address book suffix exported to DATE.pab.ldif", Default: "o=pab"},
@@ -84,6 +88,7 @@ var Keys = []Key{
 	{Section: Wiz, Name: "ConfigMerge", Meaning: "what to do with an operator customization when the new version's file differs", Default: "reapply", Choices: []string{"reapply", "keep-new", "ask"}},
 	{Section: Wiz, Name: "ConfigDecision", Meaning: "a recorded merge decision, replayed on the HA peer: FILE KEY reapply|keep-new", Multi: true, Example: "config/local.conf service.imap.port reapply"},
 	{Section: Wiz, Name: "Confirm", Meaning: "answer yes to every confirmation (points of no return, backout) in batch mode", Default: "no", Choices: []string{"yes", "no"}},
+	{Section: Wiz, Name: "Confirmed", Meaning: "an operator action done by hand, named by its step (post/web-server-upgrade, post/delegated-admin-upgrade, post/sc3-agent, post/veritas-chapter4): a batch run goes on past it (Confirm = yes or --yes confirms them all)", Multi: true, Example: "post/web-server-upgrade"},
 	{Section: Wiz, Name: "Waive", Meaning: "waive a preflight inhibitor: ID reason (journaled with the finding)", Multi: true, Example: "PRE-DISK-001 backups go to a volume checked by hand"},
 	{Section: Wiz, Name: "StopTimeout", Meaning: "bound on one stop command and on the process going away", Default: "120s"},
 	{Section: Wiz, Name: "StartTimeout", Meaning: "bound on one start command and on its port answering", Default: "300s"},
@@ -133,6 +138,9 @@ type Answers struct {
 	PristineDefaults, StoreAction, Regime, ServiceDir                         string
 	ClusterBin, ClusterResource, ClusterGroup, ClusterSystem, HaregService    string
 	IPResource, MountResource                                                 string
+	ClusterNodes                                                              []string
+	WebServerRoot, DelegatedAdminRoot, DelegatedAdminInstance                 string
+	Confirmed                                                                 []string
 	Exports                                                                   []Export
 	ConfigExport                                                              *Export // nil: the default
 	PABSuffix, LDAPCAFile                                                     string
@@ -465,6 +473,10 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 	a.HaregService = str(Wiz, "HaregService")
 	a.IPResource = str(Wiz, "IPResource")
 	a.MountResource = str(Wiz, "MountResource")
+	a.ClusterNodes = strings.Fields(str(Wiz, "ClusterNodes"))
+	a.WebServerRoot = path("WebServerRoot")
+	a.DelegatedAdminRoot = path("DelegatedAdminRoot")
+	a.DelegatedAdminInstance = str(Wiz, "DelegatedAdminInstance")
 	a.PABSuffix = str(Wiz, "PABSuffix")
 	a.LDAPCAFile = path("LDAPCAFile")
 	a.SchemaAdminID = str(Wiz, "SchemaAdminID")
@@ -495,6 +507,21 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 			continue
 		}
 		a.InstallerAnswers = append(a.InstallerAnswers, kv.Value)
+	}
+	for _, kv := range w.All("Confirmed") {
+		if strings.TrimSpace(kv.Value) == "" || strings.ContainsAny(kv.Value, " \t") {
+			bad(kv.Line, "Confirmed = %q: name one operator action by its step, e.g. post/web-server-upgrade", kv.Value)
+			continue
+		}
+		a.Confirmed = append(a.Confirmed, kv.Value)
+	}
+	if a.DelegatedAdminRoot != "" && !strings.HasPrefix(a.DelegatedAdminInstance, "https-") {
+		_, line := get(Key{Section: Wiz, Name: "DelegatedAdminRoot"})
+		bad(line, "DelegatedAdminRoot is set: DelegatedAdminInstance must name the web server instance it runs in (https-NAME under WebServerRoot)")
+	}
+	if a.DelegatedAdminInstance != "" && a.WebServerRoot == "" {
+		_, line := get(Key{Section: Wiz, Name: "DelegatedAdminInstance"})
+		bad(line, "DelegatedAdminInstance = %q: set WebServerRoot, the web server root that holds it", a.DelegatedAdminInstance)
 	}
 	for _, kv := range w.All("Waive") {
 		id, reason, _ := strings.Cut(kv.Value, " ")
@@ -643,7 +670,7 @@ func distance(a, b string) int {
 // a run in progress (a merge conflict, a waived inhibitor, a confirmation, an
 // answer to an installer prompt the documentation does not list), which
 // the wizard itself asks them to add; they are not inputs the journal is pinned to.
-var decisionKeys = map[string]bool{"ConfigDecision": true, "Waive": true, "Confirm": true, "InstallerAnswer": true}
+var decisionKeys = map[string]bool{"ConfigDecision": true, "Waive": true, "Confirm": true, "Confirmed": true, "InstallerAnswer": true}
 
 // Hash is the sha256 of the answers with every secret value left out, so a
 // journal can pin its inputs without holding a credential. The decision keys are

@@ -500,6 +500,9 @@ func (m *model) planText() string {
 			b.WriteString("Nothing to undo: the journal records no step that changed anything.\n")
 		} else {
 			b.WriteString(wizard.RenderBackoutPlan(m.backout))
+			if m.o.BackoutProcedure != "" {
+				b.WriteString("\n" + m.o.BackoutProcedure)
+			}
 		}
 	} else if m.plan != nil {
 		b.WriteString(wizard.RenderPlan(m.plan))

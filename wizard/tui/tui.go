@@ -31,6 +31,9 @@ type Options struct {
 	Mode        string // "upgrade" or "backout"
 	Plan        func(ctx context.Context) (*wizard.PlanReport, error)
 	BackoutPlan func(ctx context.Context) ([]wizard.BackoutStep, error)
+	// BackoutProcedure, when set, is shown under the backout plan: the
+	// procedure's components in their order, or why each is skipped.
+	BackoutProcedure string
 	// Run runs the engine; it reports through events and asks through ask, which
 	// blocks until the operator answers or ctx ends.
 	Run        func(ctx context.Context, events func(wizard.Event), ask func(context.Context, wizard.Question) (bool, error)) error

@@ -819,3 +819,15 @@ func TestAStepDoneByAnEarlierRunCountsAsDone(t *testing.T) {
 		t.Errorf("the step whose goal already held is not the only skipped one:\n%s", v)
 	}
 }
+
+func TestTheBackoutScreenShowsTheProcedureAndItsSkips(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	proc := "The appendix's backout order:\n stop:\n  1. iPlanet Delegated Administrator: skipped, not installed\n"
+	m := newModel(ctx, cancel, Options{Mode: "backout", BackoutProcedure: proc}, asciiRenderer())
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 40})
+	m.Update(planMsg{backout: []wizard.BackoutStep{{ID: "stop/web", Title: "Stop the web server instances", Stage: "start 4"}}})
+	if v := m.View(); !strings.Contains(v, "1. iPlanet Delegated Administrator: skipped, not installed") {
+		t.Errorf("the backout screen does not show the procedure:\n%s", v)
+	}
+}
