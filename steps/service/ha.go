@@ -153,6 +153,12 @@ func HAPrepare(c Config) wizard.Step {
 	return wizard.Phase{
 		ID: IDHAPrepare, Title: "Prepare the cluster for the upgrade",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo, Preflight: s.Findings,
+		// Its undo gives the cluster back its control of the Messaging Server
+		// (registered, linked, enabled) and leaves the start to the backout:
+		// so it takes the Messaging Server's place in the start order, ahead
+		// of stop/messaging's start there (newest first within a place) —
+		// `hares -online` of a resource still disabled fails.
+		Backout: wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(Messaging)},
 	}.Step()
 }
 
