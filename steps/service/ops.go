@@ -318,22 +318,6 @@ func removeDownAction(dir, op string) wizard.Action {
 	}
 }
 
-// noteAction does nothing but tell the operator something, e.g. a manual step.
-func noteAction(env *wizard.Env, step, summary string, lines []string) wizard.Action {
-	return wizard.Action{
-		Summary:    summary,
-		Idempotent: true,
-		Do: func(ctx context.Context, r *wizard.Receipt) error {
-			out := output(env, step)
-			for _, l := range lines {
-				out(l)
-			}
-			r.Note = strings.Join(lines, "\n")
-			return r.SetData(opData{Op: "manual"})
-		},
-	}
-}
-
 // cmdAction runs a command whose effect this package cannot observe (a cluster
 // switch); data says how to undo it.
 func cmdAction(env *wizard.Env, cmd wizard.Command, d opData) wizard.Action {
