@@ -93,6 +93,21 @@ func (s *dsSteps) noInstance(skipped []dsSkipped) string {
 	return why
 }
 
+// pending is both steps' Check: done (skipped, saying why) when the server
+// root holds no instance, otherwise the instances still to verb.
+func (s *dsSteps) pending(verb string) func(context.Context, *wizard.Env) (bool, string, error) {
+	return func(context.Context, *wizard.Env) (bool, string, error) {
+		found, skipped, err := s.instances()
+		if err != nil {
+			return false, "", err
+		}
+		if len(found) == 0 {
+			return true, s.noInstance(skipped), nil
+		}
+		return false, fmt.Sprintf("%d instance(s) to %s", len(found), verb), nil
+	}
+}
+
 // DirectoryInstanceExport is backup/directory-instance: each Directory Server
 // instance inside the server root exports every backend with its own db2ldif
 // (seed 003, appendix C, backup step 3), re-read and counted against the
@@ -103,16 +118,7 @@ func DirectoryInstanceExport(c *Config) wizard.Step {
 	s := newDSSteps(c)
 	return wizard.Phase{
 		ID: IDDSExport, Title: "Export the Directory Server in the server root with its own db2ldif",
-		Check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
-			found, skipped, err := s.instances()
-			if err != nil {
-				return false, "", err
-			}
-			if len(found) == 0 {
-				return true, s.noInstance(skipped), nil
-			}
-			return false, fmt.Sprintf("%d instance(s) to export", len(found)), nil
-		},
+		Check:     s.pending("export"),
 		Preflight: s.findings,
 		Plan:      s.exportPlan,
 		Undo:      s.restoreUndo,
@@ -132,16 +138,7 @@ func DirectoryInstanceCheck(c *Config) wizard.Step {
 	s := newDSSteps(c)
 	return wizard.Phase{
 		ID: IDDSCheck, Title: "Record the Directory Server in the server root, for the backout's stop",
-		Check: func(ctx context.Context, env *wizard.Env) (bool, string, error) {
-			found, skipped, err := s.instances()
-			if err != nil {
-				return false, "", err
-			}
-			if len(found) == 0 {
-				return true, s.noInstance(skipped), nil
-			}
-			return false, fmt.Sprintf("%d instance(s) to record", len(found)), nil
-		},
+		Check:    s.pending("record"),
 		Plan:     s.checkPlan,
 		Undo:     s.stopUndo,
 		UndoText: "stop the Directory Server (stop-slapd) after the Messaging Server and before the Administration Server, proved down by its process and port, before the server root is restored",

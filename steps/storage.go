@@ -193,18 +193,7 @@ func existingParent(p string) string {
 	}
 }
 
-func human(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func human(n uint64) string { return wizard.HumanBytes(n) }
 
 // archiveAction archives source into BackupDir as NAME.RUN (archiveBase),
 // verified against its manifest before it gets its final name.

@@ -129,11 +129,16 @@ func HumanCount(n int64, what string) string {
 		}
 		return fmt.Sprintf("%d %s", n, what)
 	}
+	return HumanBytes(uint64(max(n, 0)))
+}
+
+// HumanBytes renders a byte count in binary units: "512 B", "16.3 MiB".
+func HumanBytes(n uint64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
 	}
-	d, exp := int64(unit), 0
+	d, exp := uint64(unit), 0
 	for x := n / unit; x >= unit; x /= unit {
 		d *= unit
 		exp++
