@@ -80,15 +80,7 @@ func demoCmd() *cobra.Command {
 				return nil
 			}
 			c := &common{answersPath: w.InstallInf(), output: "text"}
-			s, err := c.load(ctx, os.Stdin)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			if err := s.openLog(); err != nil {
-				return err
-			}
-			return runTUI(ctx, s, c)
+			return openTUI(ctx, c)
 		},
 	}
 	f := cmd.Flags()

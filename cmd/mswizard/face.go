@@ -103,15 +103,7 @@ func runTUIWithoutAnswers(ctx context.Context, c *common) error {
 	}
 	fmt.Fprintf(os.Stdout, "answers saved to %s\n", path)
 	c.answersPath = path
-	s, err := c.load(ctx, os.Stdin)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	if err := s.openLog(); err != nil {
-		return err
-	}
-	return runTUI(ctx, s, c)
+	return openTUI(ctx, c)
 }
 
 // statusLines is what status shows per step (statusSteps), for the resume
@@ -223,4 +215,18 @@ func saveDecisions(path string, ds []string) error {
 		mode = fi.Mode().Perm()
 	}
 	return atomicfile.WriteFile(path, out, mode)
+}
+
+// openTUI loads the session the answers describe, opens its log, and runs the
+// interactive face on it.
+func openTUI(ctx context.Context, c *common) error {
+	s, err := c.load(ctx, os.Stdin)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.openLog(); err != nil {
+		return err
+	}
+	return runTUI(ctx, s, c)
 }
