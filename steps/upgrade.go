@@ -145,7 +145,7 @@ func RunInstaller(c *Config) wizard.Step {
 	return wizard.Phase{
 		ID: IDRunInstaller, Title: "Run the new version's installer (Upgrade)",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
-		Preflight: s.Findings, InDoubt: s.ResolveInDoubt,
+		Preflight: s.findings, InDoubt: s.ResolveInDoubt,
 		NoReturn: "the installer moves the configuration into backup.TIMESTAMP and lays down the new version; only a restore of the verified server-root archive takes it back",
 		// The new version is installed and backup.TIMESTAMP exists.
 		Establishes: []wizard.Fact{facts.VersionInstalled},
@@ -183,9 +183,9 @@ func (s *installer) Check(ctx context.Context, env *wizard.Env) (bool, string, e
 	return false, "installed version is " + v.String(), nil
 }
 
-// Findings is the installed-version preflight: the version the host reports
+// findings is the installed-version preflight: the version the host reports
 // must be the answers' InstalledVersion (or the target, on a resumed run).
-func (s *installer) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+func (s *installer) findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
 	a := s.c.Answers
 	v := s.c.installedVersion(ctx, env)
 	switch {

@@ -72,7 +72,7 @@ func Build(rb *Runbook, v *Values, o Options) ([]wizard.Step, error) {
 			Check: func(context.Context, *wizard.Env) (bool, string, error) {
 				return true, "read-only checks; their findings ran first", nil
 			},
-			Preflight: p.Findings, UndoText: "nothing: read-only",
+			Preflight: p.findings, UndoText: "nothing: read-only",
 		}.Step())
 	}
 	for _, s0 := range rb.Steps {
@@ -263,7 +263,7 @@ type preflightStep struct {
 	checks   []*CheckSpec
 }
 
-func (p *preflightStep) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+func (p *preflightStep) findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
 	if recs, err := journal.Read(p.stateDir); err == nil && wizard.Fold(recs).Changed() {
 		return []wizard.Finding{{ID: "PRE-RUNBOOK-000", Severity: wizard.Warning,
 			Message:     "the journal records changes to this host: the preflight checks describe the starting host and were not run again",

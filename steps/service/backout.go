@@ -187,20 +187,20 @@ func RenderProcedure(ps []Presence) string {
 	return b.String()
 }
 
-// BackoutKey: stop/auto-restart's undo puts the switches back and starts
+// backoutKey: stop/auto-restart's undo puts the switches back and starts
 // what they enable (the 6.x watcher): part of the Messaging Server's start,
 // so it takes the Messaging Server's place in the start order — after the
 // Administration Server and before the web servers and Delegated
 // Administrator (without a place it would run after them all).
-func (s *autoRestartOff) BackoutKey() wizard.BackoutKey {
+func (s *autoRestartOff) backoutKey() wizard.BackoutKey {
 	return wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(Messaging)}
 }
 
-// BackoutKey: post/auto-restart's undo turns the cluster's fault monitor off
+// backoutKey: post/auto-restart's undo turns the cluster's fault monitor off
 // and stops the watcher it started — the restarters, not a component of the
 // appendix's order: before the first of the procedure's stops (rank 0), as
 // stop/auto-restart comes before the upgrade's stops, or the monitor restarts
 // what the backout stops (seed 004: hareg -n before administrative work).
-func (s *autoRestartOn) BackoutKey() wizard.BackoutKey {
+func (s *autoRestartOn) backoutKey() wizard.BackoutKey {
 	return wizard.BackoutKey{Stage: wizard.BackoutStop, Rank: 0}
 }

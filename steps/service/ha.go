@@ -37,7 +37,7 @@ func HAProbe(c Config) wizard.Step {
 		Check: func(context.Context, *wizard.Env) (bool, string, error) {
 			return true, "a read-only preflight: its findings are reported before the run", nil
 		},
-		Preflight: s.Findings, // read-only: no plan, nothing to undo
+		Preflight: s.findings, // read-only: no plan, nothing to undo
 	}.Step()
 }
 
@@ -95,7 +95,7 @@ func (c Config) evidence(root string) []haEvidence {
 	return out
 }
 
-func (s *haProbe) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+func (s *haProbe) findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
 	c := s.c
 	var fs []wizard.Finding
 	ev := c.evidence(env.Root)
@@ -152,7 +152,7 @@ func HAPrepare(c Config) wizard.Step {
 	s := &haPrepare{step{c.withDefaults()}}
 	return wizard.Phase{
 		ID: IDHAPrepare, Title: "Prepare the cluster for the upgrade",
-		Check: s.Check, Plan: s.Plan, Undo: s.Undo, Preflight: s.Findings,
+		Check: s.Check, Plan: s.Plan, Undo: s.Undo, Preflight: s.findings,
 		// Its undo gives the cluster back its control of the Messaging Server
 		// (registered, linked, enabled) and leaves the start to the backout:
 		// so it takes the Messaging Server's place in the start order, ahead
@@ -162,7 +162,7 @@ func HAPrepare(c Config) wizard.Step {
 	}.Step()
 }
 
-func (s *haPrepare) Findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
+func (s *haPrepare) findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
 	c := s.c
 	if c.Regime != RegimeSC22 {
 		return nil, nil
