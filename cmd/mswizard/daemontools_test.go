@@ -50,7 +50,22 @@ func TestDaemontoolsRegimeUpgradesAndBacksOut(t *testing.T) {
 	if left := downFiles(); len(left) != 0 {
 		t.Fatalf("down files before the run: %v", left)
 	}
-	before := answering(t, h)
+	// supervise reports a service running as soon as it has forked it; its
+	// port answers a moment later. The "before" snapshot waits for every port
+	// of a supervised service (none has a down file), so a loaded machine
+	// cannot take a service still binding for one the host does not run. The
+	// watcher is not supervised under daemontools and the world does not start
+	// it.
+	var before map[string]bool
+	waitFor(t, func() bool {
+		before = answering(t, h)
+		for name, up := range before {
+			if !up && name != "watcher" {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, func() string { return fmt.Sprintf("services not answering before the run: %v", before) })
 	out, code := run(t, h.bin, "upgrade", "--answers", h.inf, "--yes", "--until", "backup/verify")
 	if code != 0 {
 		t.Fatalf("upgrade --until backup/verify: exit %d\n%s", code, out)
