@@ -28,4 +28,18 @@ const (
 	// VersionInstalled: the installer ran and left msg-INSTANCE/backup.TIMESTAMP
 	// (upgrade/run-installer); upgrade/config-diff plans the merge from it.
 	VersionInstalled wizard.Fact = "version-installed"
+	// DispatcherStopped: the MTA dispatcher is proved down and, under
+	// daemontools, its down file is in place (stop/dispatcher, seed 003
+	// pre-upgrade step 1); stop/messaging's per-service stops (Sun Cluster
+	// 2.2, daemontools) find it down, as the run does.
+	DispatcherStopped wizard.Fact = "dispatcher-stopped"
+	// DownFilesMade: under daemontools the stop steps left a down file in each
+	// supervised service directory they stopped, and recorded which had none
+	// (stop/*); post/start removes those before its svc -u (seed 001).
+	DownFilesMade wizard.Fact = "down-files-made"
+	// ClusterReleased: the cluster let go of the Messaging Server for the
+	// upgrade — the Sun Cluster 2.2 data service unregistered, the Veritas mail
+	// resource disabled and unlinked (ha/prepare, seed 003's HA sections);
+	// post/ha-restore gives it back.
+	ClusterReleased wizard.Fact = "cluster-released"
 )

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"sort"
 	"strings"
 
@@ -86,4 +87,50 @@ func (c Config) switchesNow() (map[string]*string, error) {
 		}
 	}
 	return out, nil
+}
+
+// projectedDown: in a whole-run plan, an earlier step will have stopped the
+// unit (stop/dispatcher the dispatcher, before stop/messaging), with its down
+// file in place when supervise runs it.
+func projectedDown(env *wizard.Env, u unit) bool {
+	return u.Name == dispatcherUnit && env.Projected(facts.DispatcherStopped)
+}
+
+// dispatcherUnit is the MTA dispatcher's unit name.
+const dispatcherUnit = "dispatcher"
+
+// planObserve is observe as a step's Check or Plan sees the unit: in a
+// whole-run plan a unit an earlier step will have stopped is down, as the run
+// will find it; otherwise the host as it is.
+func (c Config) planObserve(ctx context.Context, env *wizard.Env, u unit) (status, error) {
+	if projectedDown(env, u) {
+		return status{Unit: u.Name, Source: "the plan: stopped by an earlier step"}, nil
+	}
+	return c.observe(ctx, u)
+}
+
+// hasDownFile: the unit's down file is there, or in a whole-run plan an
+// earlier step will have made it.
+func hasDownFile(env *wizard.Env, u unit) bool {
+	return exists(DownFile(u.SvcDir)) || projectedDown(env, u)
+}
+
+// stopFacts are what a stop step leaves true: the services stopped, and under
+// daemontools the down files made (post/start removes those it made).
+func (c Config) stopFacts(more ...wizard.Fact) []wizard.Fact {
+	fs := append([]wizard.Fact{facts.ServicesStopped}, more...)
+	if c.driver().PerUnit() {
+		fs = append(fs, facts.DownFilesMade)
+	}
+	return fs
+}
+
+// downFileMade: post/start removes a supervised unit's down file when this
+// run made it — the stop journaled that none was there, or, in a whole-run
+// plan, the stops will make it because none is there now.
+func downFileMade(env *wizard.Env, state hostState, u unit) bool {
+	if existed, ok := state.DownExisted[u.SvcDir]; ok {
+		return !existed && exists(DownFile(u.SvcDir))
+	}
+	return env.Projected(facts.DownFilesMade) && !exists(DownFile(u.SvcDir))
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"mswizard/steps/facts"
 	"mswizard/wizard"
 )
 
@@ -153,6 +154,7 @@ func HAPrepare(c Config) wizard.Step {
 	return wizard.Phase{
 		ID: IDHAPrepare, Title: "Prepare the cluster for the upgrade",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo, Preflight: s.findings,
+		Establishes: s.c.prepareFacts(),
 		// Its undo gives the cluster back its control of the Messaging Server
 		// (registered, linked, enabled) and leaves the start to the backout:
 		// so it takes the Messaging Server's place in the start order, ahead
@@ -160,6 +162,16 @@ func HAPrepare(c Config) wizard.Step {
 		// `hares -online` of a resource still disabled fails.
 		Backout: wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(Messaging)},
 	}.Step()
+}
+
+// prepareFacts: on Sun Cluster 2.2 and Veritas ha/prepare releases the
+// Messaging Server from the cluster (post/ha-restore gives it back); Sun
+// Cluster 3 and the hosts without a cluster have nothing to release.
+func (c Config) prepareFacts() []wizard.Fact {
+	if c.Regime == RegimeSC22 || c.Regime == RegimeVeritas {
+		return []wizard.Fact{facts.ClusterReleased}
+	}
+	return nil
 }
 
 func (s *haPrepare) findings(ctx context.Context, env *wizard.Env) ([]wizard.Finding, error) {
@@ -255,6 +267,7 @@ func HARestore(c Config) wizard.Step {
 	return wizard.Phase{
 		ID: IDHARestore, Title: "Restore the cluster's control of the Messaging Server",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
+		Establishes: []wizard.Fact{wizard.Not(facts.ClusterReleased)},
 	}.Step()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"mswizard/steps/facts"
 	"mswizard/wizard"
 )
 
@@ -46,8 +47,12 @@ func (regimeSC22) PreparePlan(c Config, env *wizard.Env) []wizard.Action {
 	}
 }
 
-// RestoreCheck: done when the data service is registered again.
+// RestoreCheck: done when the data service is registered again. In a
+// whole-run plan ha/prepare will have unregistered it by then.
 func (regimeSC22) RestoreCheck(ctx context.Context, c Config, env *wizard.Env) (bool, string, error) {
+	if env.Projected(facts.ClusterReleased) {
+		return false, fmt.Sprintf("ha/prepare will have unregistered data service %s by then", c.Cluster.HaregService), nil
+	}
 	state, err := c.haregState(ctx, env)
 	if err != nil {
 		return false, "", err

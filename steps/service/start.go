@@ -28,7 +28,7 @@ func Start(c Config) wizard.Step {
 	return wizard.Phase{
 		ID: IDStart, Title: "Start the services in the documented order",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
-		Establishes: []wizard.Fact{wizard.Not(facts.ServicesStopped)},
+		Establishes: []wizard.Fact{wizard.Not(facts.ServicesStopped), wizard.Not(facts.DispatcherStopped), wizard.Not(facts.DownFilesMade)},
 		// Undoing the start stops what it started, with the first component
 		// it started that the appendix stops (the web servers).
 		Backout: wizard.BackoutKey{Stage: wizard.BackoutStop, Rank: stopRank(WebServer)},
@@ -128,7 +128,7 @@ func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, err
 	default:
 		for _, u := range msg {
 			if u.supervised() {
-				if existed, ok := state.DownExisted[u.SvcDir]; ok && !existed && exists(DownFile(u.SvcDir)) {
+				if downFileMade(env, state, u) {
 					acts = append(acts, removeDownAction(u.SvcDir, "rmdown"))
 				}
 				if !up[u.Name] {
@@ -144,7 +144,7 @@ func (s *start) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, err
 	}
 	for _, u := range rest {
 		if u.supervised() {
-			if existed, ok := state.DownExisted[u.SvcDir]; ok && !existed && exists(DownFile(u.SvcDir)) {
+			if downFileMade(env, state, u) {
 				acts = append(acts, removeDownAction(u.SvcDir, "rmdown"))
 			}
 		}

@@ -64,13 +64,14 @@ type unitsStep struct {
 // stopUnits declares a step that stops the units names lists: done when they
 // are proved down (facts: the services stopped); its undo starts them again,
 // in the appendix's start order of the component op names (the dispatcher is
-// part of the Messaging Server).
-func stopUnits(c Config, id, title, op string, names func(Config) []string) wizard.Step {
+// part of the Messaging Server). more are facts of its own units a later
+// step's plan reads.
+func stopUnits(c Config, id, title, op string, names func(Config) []string, more ...wizard.Fact) wizard.Step {
 	s := &unitsStep{step{c.withDefaults()}, op, names}
 	return wizard.Phase{
 		ID: id, Title: title,
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
-		Establishes: []wizard.Fact{facts.ServicesStopped},
+		Establishes: s.c.stopFacts(more...),
 		Backout:     wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(component(op, nil))},
 	}.Step()
 }
@@ -80,7 +81,7 @@ func stopUnits(c Config, id, title, op string, names func(Config) []string) wiza
 // port refuses connections.
 func StopDispatcher(c Config) wizard.Step {
 	return stopUnits(c, IDStopDispatcher, "Stop the MTA dispatcher: no more mail is accepted",
-		"dispatcher", func(Config) []string { return []string{"dispatcher"} })
+		"dispatcher", func(Config) []string { return []string{dispatcherUnit} }, facts.DispatcherStopped)
 }
 
 // StopAdmin is stop/admin: SERVER-ROOT/stop-admin (seed 003 step 2).
@@ -154,13 +155,13 @@ func (s *unitsStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action,
 // stopUnit stops one unit: under supervise with a down file and svc -d, else
 // with its own stop command.
 func (c Config) stopUnit(ctx context.Context, env *wizard.Env, op string, u unit) ([]wizard.Action, error) {
-	st, err := c.observe(ctx, u)
+	st, err := c.planObserve(ctx, env, u) // a whole-run plan: as earlier steps leave it
 	if err != nil {
 		return nil, err
 	}
 	var acts []wizard.Action
 	if u.supervised() {
-		if !exists(DownFile(u.SvcDir)) {
+		if !hasDownFile(env, u) {
 			acts = append(acts, touchDownAction(env, u.SvcDir))
 		}
 		if !st.down() {
@@ -197,7 +198,7 @@ func StopMessaging(c Config) wizard.Step {
 	return wizard.Phase{
 		ID: IDStopMessaging, Title: "Stop the messaging services",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
-		Establishes: []wizard.Fact{facts.ServicesStopped},
+		Establishes: s.c.stopFacts(),
 		// Undoing the stop starts the Messaging Server after the
 		// Administration Server and before the web servers.
 		Backout: wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(Messaging)},
@@ -220,7 +221,7 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 	}
 	var running []unit
 	for _, u := range us {
-		st, err := c.observe(ctx, u)
+		st, err := c.planObserve(ctx, env, u) // a whole-run plan: as earlier steps leave it
 		if err != nil {
 			return nil, err
 		}
