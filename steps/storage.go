@@ -112,7 +112,7 @@ func DiskSpace(c *Config) wizard.Step {
 			// second server root (the upgraded one is still there), on top of the
 			// backups when they share it.
 			vol := c.backoutVolume()
-			restoreNeed := uint64(srBytes) + uint64(srBytes)/10 + 1<<20
+			restoreNeed := restoreRoom(uint64(srBytes))
 			volFree, err := backup.FreeBytes(vol)
 			if err != nil {
 				return nil, fmt.Errorf("free space on %s: %w", vol, err)

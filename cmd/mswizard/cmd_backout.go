@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"mswizard/steps"
 	"mswizard/wizard"
 )
 
@@ -31,7 +33,11 @@ func backoutCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := printBackoutPlan(out, c.output, plan); err != nil {
+				room, err := backoutRoom(s, plan)
+				if err != nil {
+					return err
+				}
+				if err := printBackoutPlan(out, c.output, plan, room); err != nil {
 					return err
 				}
 				if proc := s.run.backoutProcedure(); proc != "" && c.output == "text" {
@@ -80,13 +86,33 @@ func backoutCmd() *cobra.Command {
 	return cmd
 }
 
-func printBackoutPlan(out io.Writer, format string, plan []wizard.BackoutStep) error {
+func printBackoutPlan(out io.Writer, format string, plan []wizard.BackoutStep, room *steps.BackoutRoom) error {
 	if format == "json" {
 		return json.NewEncoder(out).Encode(struct {
 			Version int                  `json:"version"`
 			Steps   []wizard.BackoutStep `json:"steps"`
-		}{wizard.PlanVersion, plan})
+			Room    *steps.BackoutRoom   `json:"restore_room,omitempty"`
+		}{wizard.PlanVersion, plan, room})
 	}
-	_, err := io.WriteString(out, wizard.RenderBackoutPlan(plan))
+	text := wizard.RenderBackoutPlan(plan)
+	if room != nil {
+		text += "\n" + room.String() + "\n"
+	}
+	_, err := io.WriteString(out, text)
 	return err
+}
+
+// backoutRoom is the room the backout's restore of the server root stages
+// on its volume (issue 15 case 7: the plan states the room a backout needs),
+// when the backout plan restores it; nil otherwise.
+func backoutRoom(s *session, plan []wizard.BackoutStep) (*steps.BackoutRoom, error) {
+	u, err := s.run.upgrade()
+	if err != nil || !slices.ContainsFunc(plan, func(b wizard.BackoutStep) bool { return b.ID == steps.IDRunInstaller }) {
+		return nil, nil // a runbook file's run, or no restore to make room for
+	}
+	room, ok, err := u.cfg.BackoutRoomNeeded()
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &room, nil
 }

@@ -70,7 +70,8 @@ func indexOf(lines []string, prefix string) int {
 // and the checks (and no second schema preparation) — exactly the actions the
 // run then journals, same summaries, same order, on every regime and on the
 // world whose Directory Server lives in the server root. A half-done run's
-// plan is exactly its remaining actions.
+// plan is exactly its remaining actions; and the backout's plan then states
+// the room its restore needs.
 func TestThePlanOfAFreshWorldIsWhatTheRunJournals(t *testing.T) {
 	t.Parallel()
 	requireTools(t)
@@ -177,5 +178,11 @@ func planMatchesRun(t *testing.T, h *simHost, start []string) {
 	}
 	if got := journaledActions(t, state, mark); !slices.Equal(got, remaining) {
 		t.Errorf("the resumed run journaled\n  %s\nthe plan of the half-done run said\n  %s", strings.Join(got, "\n  "), strings.Join(remaining, "\n  "))
+	}
+	// The backout's plan states the room its restore of the server root
+	// stages (issue 15 case 7), sized from the archive the run recorded.
+	out, code = run(t, bin, "backout", "--answers", h.inf, "--dry-run")
+	if code != 0 || !strings.Contains(out, "Room: the restore stages a copy of the server root from "+h.w.BackupDir()) || strings.Contains(out, "NOT ENOUGH") {
+		t.Errorf("backout --dry-run does not state the room its restore needs: exit %d\n%s", code, out)
 	}
 }
