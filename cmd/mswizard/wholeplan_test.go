@@ -68,8 +68,9 @@ func indexOf(lines []string, prefix string) int {
 // plain host, svc -u and the down files removed under daemontools, `start-msg
 // ha` on Sun Cluster 2.2, the resource online on Sun Cluster 3 and Veritas)
 // and the checks (and no second schema preparation) — exactly the actions the
-// run then journals, same summaries, same order, on every regime and on the
-// world whose Directory Server lives in the server root. A half-done run's
+// run then journals, same summaries, same order, on every regime, on the
+// world whose Directory Server lives in the server root and on the one with a
+// Web Server in its own root and Delegated Administrator. A half-done run's
 // plan is exactly its remaining actions; and the backout's plan then states
 // the room its restore needs.
 func TestThePlanOfAFreshWorldIsWhatTheRunJournals(t *testing.T) {
@@ -98,6 +99,9 @@ func TestThePlanOfAFreshWorldIsWhatTheRunJournals(t *testing.T) {
 		}},
 		{"veritas", hostOptions{regime: sim.RegimeVeritas}, func(h *simHost) []string {
 			return []string{"post/ha-restore: " + h.w.BinDir() + "/hares -link", "post/start: " + h.w.BinDir() + "/hares -online " + sim.VCSResource}
+		}},
+		{"web server root and Delegated Administrator", hostOptions{webServerRoot: true, delegatedAdmin: true}, func(h *simHost) []string {
+			return []string{"post/start: " + h.World.MsgDir() + "/start-msg", "post/start-webserver-root: ", "post/start-delegated-admin: "}
 		}},
 		{"co-located Directory Server", hostOptions{colocatedDS: true}, func(h *simHost) []string {
 			return []string{"post/start: " + h.World.MsgDir() + "/start-msg", "post/start: " + h.World.ServerRoot() + "/start-admin"}

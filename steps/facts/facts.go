@@ -10,10 +10,12 @@ const (
 	// ServicesStopped: the messaging services, the Administration Server and
 	// the web servers are down (the stop/ steps); post/start plans the start.
 	ServicesStopped wizard.Fact = "services-stopped"
-	// WebComponentsStopped: Delegated Administrator and the Web Server in its
-	// own root are down (stop/delegated-admin, stop/webserver-root); their
-	// post-upgrade starts plan the start.
-	WebComponentsStopped wizard.Fact = "web-components-stopped"
+	// DelegatedAdminStopped and WebServerRootStopped: Delegated Administrator,
+	// and the Web Server in its own root, are down (stop/delegated-admin,
+	// stop/webserver-root); each one's post-upgrade start plans its start, and
+	// the first start does not hide the second's.
+	DelegatedAdminStopped wizard.Fact = "delegated-admin-stopped"
+	WebServerRootStopped  wizard.Fact = "webserver-root-stopped"
 	// AutoRestartOff: the watcher and local.autorestart are switched off and
 	// their values recorded (stop/auto-restart); post/start leaves the watcher
 	// to post/auto-restart, which puts the values back and starts it.

@@ -130,12 +130,20 @@ func (c Config) webRootNames() ([]string, string) {
 	return nil, "no web server instance (https-*) in WebServerRoot " + c.WebServerRoot
 }
 
-// establishes: the components are down, or up again.
+// establishes: the component is down, or up again.
 func (s *componentStep) establishes() []wizard.Fact {
 	if s.stop {
-		return []wizard.Fact{facts.WebComponentsStopped}
+		return []wizard.Fact{s.stoppedFact()}
 	}
-	return []wizard.Fact{wizard.Not(facts.WebComponentsStopped)}
+	return []wizard.Fact{wizard.Not(s.stoppedFact())}
+}
+
+// stoppedFact is the fact of this component's stop.
+func (s *componentStep) stoppedFact() wizard.Fact {
+	if s.comp == DelegatedAdmin {
+		return facts.DelegatedAdminStopped
+	}
+	return facts.WebServerRootStopped
 }
 
 // backoutKey: a stop is undone by a start in the appendix's start order, a
@@ -198,7 +206,7 @@ func (s *componentStep) Check(ctx context.Context, env *wizard.Env) (bool, strin
 	if s.stop {
 		return c.stoppedCheck(ctx, us)
 	}
-	if env.Projected(facts.WebComponentsStopped) {
+	if env.Projected(s.stoppedFact()) {
 		return false, "the stop steps will have stopped " + s.comp.Name() + " by then", nil
 	}
 	done := true
@@ -238,7 +246,7 @@ func (s *componentStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 		if err != nil {
 			return nil, err
 		}
-		if st.up() && !env.Projected(facts.WebComponentsStopped) {
+		if st.up() && !env.Projected(s.stoppedFact()) {
 			continue
 		}
 		cmd, _ := c.startCmd("web", u.Name)

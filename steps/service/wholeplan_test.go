@@ -75,6 +75,21 @@ func TestTheProjectedFactsAreReadByTheStepsAfterThem(t *testing.T) {
 			t.Errorf("%s: ha/prepare establishes %v, want %v", tc.regime, got, tc.want)
 		}
 	}
+	// The start of the Web Server in its own root does not end the projection
+	// of Delegated Administrator's stop: its start after it is still planned.
+	for _, tc := range []struct {
+		s    wizard.Step
+		want wizard.Fact
+	}{
+		{StopDelegatedAdmin(c), facts.DelegatedAdminStopped},
+		{StopWebServerRoot(c), facts.WebServerRootStopped},
+		{StartWebServerRoot(c), wizard.Not(facts.WebServerRootStopped)},
+		{StartDelegatedAdmin(c), wizard.Not(facts.DelegatedAdminStopped)},
+	} {
+		if got := wizard.Describe(tc.s).Establishes; !slices.Equal(got, []wizard.Fact{tc.want}) {
+			t.Errorf("%s establishes %v, want %v", tc.s.ID(), got, tc.want)
+		}
+	}
 	u := unit{Name: dispatcherUnit, SvcDir: t.TempDir()}
 	if hasDownFile(env, u) || !hasDownFile(env.Project(facts.DispatcherStopped), u) {
 		t.Error("the dispatcher's down file is made by stop/dispatcher, in the plan as in the run")
