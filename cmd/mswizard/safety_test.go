@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -242,6 +243,7 @@ func TestAFreshJournalStopsAtAnEarlierRunsArchives(t *testing.T) {
 	}
 	out, code = run(t, bin, "upgrade", "--answers", h.inf, "--yes")
 	refused(out, code)
+	refusal := out
 
 	// --new-run goes on beside it: new archives with names of their own.
 	out, code = run(t, bin, "upgrade", "--answers", h.inf, "--yes", "--new-run", "--until", "backup/verify")
@@ -254,12 +256,101 @@ func TestAFreshJournalStopsAtAnEarlierRunsArchives(t *testing.T) {
 	if got := fileSHA(t, rec.Archive); got != sum {
 		t.Fatalf("the earlier run's archive changed: sha256 %s, was %s", got, sum)
 	}
-	// And the earlier archive is still the way back, as the finding says.
+	// And the earlier archive is still the way back, as the finding says:
+	// the command it prints, followed as printed, keeps every message.
+	remedy := printedRestore(t, refusal, rec.Archive)
+	withHash := slices.Concat(remedy, []string{"--manifest-sha256", rec.ManifestSHA256})
+	// Under running services it refuses: unknown is not down, running is not.
+	h.startServices(t)
+	if out, code := run(t, bin, withHash...); code != 1 || !strings.Contains(out, "running") {
+		t.Fatalf("%v under running services: exit %d, want 1 naming what runs\n%s", withHash, code, out)
+	}
 	stopWorldServices(t, h)
-	if out, code := run(t, bin, "backup", "restore", rec.Archive, "--target", h.w.ServerRoot()); code != 0 {
-		t.Fatalf("restore of the earlier archive: exit %d\n%s", code, out)
+	// From here no service runs: no message leaves the host by itself.
+	kept := h.keep(t, rec.Archive)
+	if kept.mail == 0 {
+		t.Fatal("the world holds no mail to lose")
+	}
+	// Without the manifest's recorded hash (the journal that recorded it is
+	// gone) it asks for it, and touches nothing.
+	if out, code := run(t, bin, remedy...); code != 2 || !strings.Contains(out, "--manifest-sha256") {
+		t.Fatalf("%v without a recorded sha256: exit %d, want 2 naming --manifest-sha256\n%s", remedy, code, out)
+	}
+	// A plain --target refuses a server root: it would replace it whole.
+	if out, code := run(t, bin, "backup", "restore", rec.Archive, "--target", h.w.ServerRoot()); code != 2 || !strings.Contains(out, "--answers") {
+		t.Fatalf("backup restore --target SERVER-ROOT: exit %d, want 2 naming --answers\n%s", code, out)
+	}
+	h.requireNothingLost(t, bin, kept)
+	// A hash that is not the recorded one is refused.
+	wrong := slices.Concat(remedy, []string{"--manifest-sha256", strings.Repeat("0", 64)})
+	if out, code := run(t, bin, wrong...); code != 5 {
+		t.Fatalf("%v: exit %d, want 5\n%s", wrong, code, out)
+	}
+	out, code = run(t, bin, withHash...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d\n%s", withHash, code, out)
 	}
 	h.requireVersion(t, "5.1")
+	h.requireNothingLost(t, bin, kept)
+}
+
+// printedRestore is the restore command PRE-RUN-001 prints, as arguments of
+// the binary, with ARCHIVE replaced by archive.
+func printedRestore(t *testing.T, out, archive string) []string {
+	t.Helper()
+	i := strings.Index(out, "`mswizard backup restore ")
+	if i < 0 {
+		t.Fatalf("the refusal prints no `mswizard backup restore` command:\n%s", out)
+	}
+	cmd, _, ok := strings.Cut(out[i+1:], "`")
+	if !ok {
+		t.Fatalf("unterminated command in:\n%s", out)
+	}
+	args := strings.Fields(cmd)[1:]
+	for i, a := range args {
+		if a == "ARCHIVE" {
+			args[i] = archive
+		}
+	}
+	return args
+}
+
+// kept is what the ten scenarios must never lose: the pre-upgrade archive
+// (its sha256), and the mail on the host (messages by Message-ID in the
+// queue, the store partition and the store set aside).
+type kept struct {
+	archive, sum string
+	mail         int
+}
+
+// keep records what requireNothingLost later holds the host to.
+func (h *simHost) keep(t *testing.T, archive string) kept {
+	t.Helper()
+	k := kept{archive: archive, mail: len(messageIDs(t, h.mailDirs()...))}
+	if archive != "" {
+		k.sum = fileSHA(t, archive)
+	}
+	return k
+}
+
+// requireNothingLost is issue 15's promise, checked at the end of each
+// scenario: the pre-upgrade archive is the one made, the journal is readable
+// (`status` reads it), and every message is still on the host.
+func (h *simHost) requireNothingLost(t *testing.T, bin string, k kept) {
+	t.Helper()
+	if k.archive != "" {
+		if got := fileSHA(t, k.archive); got != k.sum {
+			t.Errorf("the pre-upgrade archive %s changed: sha256 %s, was %s", k.archive, got, k.sum)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(h.w.StateDir(), journal.FileName)); err == nil {
+		if out, code := run(t, bin, "status", "--answers", h.inf); code != 0 {
+			t.Errorf("status cannot read the journal: exit %d\n%s", code, out)
+		}
+	}
+	if got := len(messageIDs(t, h.mailDirs()...)); got != k.mail {
+		t.Errorf("mail lost: %d messages in the queue and the store, %d before", got, k.mail)
+	}
 }
 
 // Case 2: relative paths. StateDir and BackupDir given relative in the answers
