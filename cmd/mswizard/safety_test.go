@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -361,6 +362,8 @@ func TestRelativePathsArePinnedAbsolute(t *testing.T) {
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 62, wizard: []string{"StateDir = state", "BackupDir = ./backups/../backups"}})
+	// PristineDefaults, one of the other path keys, given relative too.
+	pristine := relativeKey(t, h.inf, "PristineDefaults")
 	dirA, dirB := t.TempDir(), t.TempDir()
 	rel, err := filepath.Rel(dirA, h.inf)
 	if err != nil {
@@ -379,7 +382,8 @@ func TestRelativePathsArePinnedAbsolute(t *testing.T) {
 		t.Fatalf("no journal in %s: %v", h.w.StateDir(), err)
 	}
 	pin := wizard.Fold(recs).Pin
-	if pin == nil || pin.Paths["state directory"] != h.w.StateDir() || pin.Paths["backup directory"] != h.w.BackupDir() || pin.Paths["server root"] != h.w.ServerRoot() {
+	if pin == nil || pin.Paths["state directory"] != h.w.StateDir() || pin.Paths["backup directory"] != h.w.BackupDir() || pin.Paths["server root"] != h.w.ServerRoot() ||
+		pin.Paths["PristineDefaults"] != pristine {
 		t.Fatalf("the journal pins %+v", pin)
 	}
 	// From elsewhere: the same journal, going on where it stopped.
@@ -400,9 +404,33 @@ func TestRelativePathsArePinnedAbsolute(t *testing.T) {
 	moved := filepath.Join(dirB, "install.inf")
 	copyFile(t, h.inf, moved)
 	out, code = run(t, bin, "upgrade", "--answers", moved, "--state-dir", h.w.StateDir(), "--yes")
-	if code != 2 || !strings.Contains(out, "backup directory: journal "+h.w.BackupDir()) {
+	if code != 2 || !strings.Contains(out, "backup directory: journal "+h.w.BackupDir()) || !strings.Contains(out, "PristineDefaults: journal "+pristine) {
 		t.Fatalf("moved answers: exit %d\n%s", code, out)
 	}
+}
+
+// relativeKey rewrites the absolute path of key in the answers file at inf as
+// a path relative to the file's directory, and returns the absolute one.
+func relativeKey(t *testing.T, inf, key string) string {
+	t.Helper()
+	b, err := os.ReadFile(inf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + ` = (.*)$`)
+	m := re.FindSubmatch(b)
+	if m == nil || !filepath.IsAbs(string(m[1])) {
+		t.Fatalf("%s holds no absolute %s", inf, key)
+	}
+	abs := filepath.Clean(string(m[1]))
+	rel, err := filepath.Rel(filepath.Dir(inf), abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(inf, re.ReplaceAllLiteral(b, []byte(key+" = "+rel)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return abs
 }
 
 // Case 3: an archive and manifest replaced together under their names (a
