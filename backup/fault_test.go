@@ -388,7 +388,10 @@ func TestKillDuringRestoreSwapThenRerunFinishes(t *testing.T) {
 
 func TestFullDiskFailsCleanly(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
+		if testing.Short() {
+			t.Skip("mounting a tmpfs needs root")
+		}
+		t.Fatal("mounting a tmpfs needs root: run the tests as root, as make test does")
 	}
 	src := t.TempDir()
 	for i := range 6 {
