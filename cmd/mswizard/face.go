@@ -91,7 +91,15 @@ func interrupted(ctx context.Context, err error) error {
 // chooses, then runs on it like `upgrade --answers FILE`.
 func runTUIWithoutAnswers(ctx context.Context, c *common) error {
 	v := tui.DefaultAnswerValues()
-	path, err := tui.AskAnswers(ctx, os.Stdin, os.Stdout, &v)
+	return askThenOpenTUI(ctx, c, func() (string, error) { return tui.AskAnswers(ctx, os.Stdin, os.Stdout, &v) })
+}
+
+// askThenOpenTUI runs an answers form (the upgrade's, or a runbook's) and, once
+// it has saved the answers, opens the interactive face on them. A form the
+// operator quits (ctrl+c) wrote nothing and ends the wizard without error; a
+// signal ends it as interrupted.
+func askThenOpenTUI(ctx context.Context, c *common, ask func() (string, error)) error {
+	path, err := ask()
 	if ctx.Err() != nil {
 		return interrupted(ctx, err)
 	}
