@@ -56,6 +56,7 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 	}
 	o := tui.Options{
 		Mode:       mode,
+		What:       s.run.what(),
 		StateDir:   s.state,
 		ReportPath: reportPath(s),
 		Plan:       func(ctx context.Context) (*wizard.PlanReport, error) { return planWithEstimate(ctx, s, r, j.Records()) },

@@ -180,6 +180,26 @@ func (a *RunbookAnswers) validator(f *RunbookField) func(string) error {
 // fieldsPerGroup keeps a page of the form within a 24-line terminal.
 const fieldsPerGroup = 5
 
+// pages splits the asked fields into the form's pages: a page per section, at
+// most fieldsPerGroup keys a page; fixed keys are not asked.
+func (a *RunbookAnswers) pages() [][]*RunbookField {
+	var out [][]*RunbookField
+	var page []*RunbookField
+	for _, f := range a.Fields {
+		if f.Fixed {
+			continue
+		}
+		if len(page) > 0 && (len(page) >= fieldsPerGroup || f.Section != page[0].Section) {
+			out, page = append(out, page), nil
+		}
+		page = append(page, f)
+	}
+	if len(page) > 0 {
+		out = append(out, page)
+	}
+	return out
+}
+
 // runbookForm is the form over a's fields; problems, when set, are shown first.
 func runbookForm(a *RunbookAnswers, problems string) *huh.Form {
 	var groups []*huh.Group
@@ -187,20 +207,16 @@ func runbookForm(a *RunbookAnswers, problems string) *huh.Form {
 		groups = append(groups, huh.NewGroup(huh.NewNote().Title("The answers have problems: fix them").Description(problems)))
 	}
 	intro := huh.NewNote().Title(a.Title).Description("No answers file was given: these are the keys it would hold.\nThey are checked as the file is, then saved (0600) and used for the run.")
-	page, n, section := []huh.Field{intro}, 0, ""
-	for _, f := range a.Fields {
-		if f.Fixed {
-			continue
+	for i, page := range a.pages() {
+		var fs []huh.Field
+		if i == 0 {
+			fs = append(fs, intro)
 		}
-		// A page per section, and at most fieldsPerGroup keys a page.
-		if n > 0 && (n >= fieldsPerGroup || f.Section != section) {
-			groups = append(groups, huh.NewGroup(page...))
-			page, n = nil, 0
+		for _, f := range page {
+			fs = append(fs, a.field(f))
 		}
-		section = f.Section
-		page, n = append(page, a.field(f)), n+1
+		groups = append(groups, huh.NewGroup(fs...))
 	}
-	groups = append(groups, huh.NewGroup(page...))
 	return huh.NewForm(groups...)
 }
 
