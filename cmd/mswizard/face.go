@@ -102,7 +102,9 @@ func runTUIWithoutAnswers(ctx context.Context, c *common) error {
 func askThenOpenTUI(ctx context.Context, c *common, ask func() (string, error)) error {
 	path, err := ask()
 	if ctx.Err() != nil {
-		return interrupted(ctx, err)
+		// huh reports the cancel as its own error ("timeout"): the signal is
+		// what ended the form.
+		return interrupted(ctx, nil)
 	}
 	if errors.Is(err, huh.ErrUserAborted) {
 		return nil // nothing was written, nothing ran

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/huh"
 
 	"mswizard/internal/atomicfile"
@@ -246,6 +247,14 @@ func (a *RunbookAnswers) field(f *RunbookField) huh.Field {
 	return in
 }
 
+// formOn runs f on in and out. The wizard's context carries the signals
+// (main): bubbletea's own handler is off, as in Run — with both, a SIGTERM
+// that cancels the context first leaves bubbletea's handler blocked sending
+// its quit to a program that has ended, and the form never returns.
+func formOn(f *huh.Form, in io.Reader, out io.Writer, accessible bool) *huh.Form {
+	return f.WithProgramOptions(tea.WithoutSignalHandler()).WithInput(in).WithOutput(out).WithAccessible(accessible)
+}
+
 // AskRunbookAnswers asks for a runbook's answers with a form until the
 // runbook's check passes, then for a path to save them to, saves them there
 // (0600, atomically) and returns the path. An aborted form returns
@@ -254,7 +263,7 @@ func AskRunbookAnswers(ctx context.Context, in io.Reader, out io.Writer, a *Runb
 	accessible := os.Getenv("TERM") == "dumb"
 	problems := ""
 	for {
-		f := runbookForm(a, problems).WithInput(in).WithOutput(out).WithAccessible(accessible)
+		f := formOn(runbookForm(a, problems), in, out, accessible)
 		if os.Getenv("NO_COLOR") != "" {
 			f = f.WithTheme(huh.ThemeBase())
 		}
@@ -272,10 +281,10 @@ func AskRunbookAnswers(ctx context.Context, in io.Reader, out io.Writer, a *Runb
 	}
 	path, save := a.Path, true
 	for {
-		f := huh.NewForm(huh.NewGroup(
+		f := formOn(huh.NewForm(huh.NewGroup(
 			huh.NewInput().Title("Save these answers to").Description("written 0600; a secret stays in its own file").Value(&path).Validate(required("the path")),
 			huh.NewConfirm().Title("Save and start the wizard on them?").Value(&save),
-		)).WithInput(in).WithOutput(out).WithAccessible(accessible)
+		)), in, out, accessible)
 		if err := f.RunWithContext(ctx); err != nil {
 			return "", err
 		}
