@@ -236,6 +236,10 @@ func openTUI(ctx context.Context, c *common) error {
 		return err
 	}
 	defer s.close()
+	// --until/--skip/--only name steps of the runbook, as in applyRun.
+	if err := wizard.ValidateStepIDs(s.steps, s.options(c)); err != nil {
+		return usagef("%v", err)
+	}
 	if err := s.openLog(); err != nil {
 		return err
 	}

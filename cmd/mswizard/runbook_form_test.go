@@ -227,3 +227,36 @@ func TestRunbookFormSecretsAndNodes(t *testing.T) {
 		}
 	})
 }
+
+// TestEveryShippedRunbookFormIsValidAtItsDefaults: for every shipped runbook,
+// the form's starting values, with its nodes given, are answers the runbook
+// accepts — the form never starts from what the runbook would refuse.
+func TestEveryShippedRunbookFormIsValidAtItsDefaults(t *testing.T) {
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(kh, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range runbook.Shipped() {
+		t.Run(id, func(t *testing.T) {
+			rb, err := runbook.Load(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := runbookAnswers(rb, id)
+			nodes := 0
+			for _, f := range a.Fields {
+				if f.Section == "Nodes" {
+					f.Value = "address=127.0.0.1:22 user=root agent=yes known_hosts=" + kh
+					nodes++
+				}
+			}
+			if want := len(runbook.NodeNames(rb)); nodes != want {
+				t.Errorf("%d node fields, the steps name %d nodes", nodes, want)
+			}
+			p, err := a.Problems(nil, "")
+			if err != nil || len(p.Field) != 0 || len(p.Other) != 0 {
+				t.Errorf("the form's starting values are refused: %s (%v)\n%s", p.String(a.Fields), err, a.Render())
+			}
+		})
+	}
+}
