@@ -170,6 +170,10 @@ func evalPlain(ctx context.Context, n node.Node, c *Cond) (condResult, error) {
 		}
 		conn.Close()
 		return condResult{ok: true, why: c.Port + " accepts connections"}, nil
+	case c.Svstat != "" && c.UpForT != "" && c.UpFor <= 0:
+		// Validation allows only a duration answer here; never read a value
+		// that is no duration as "up for no time at all".
+		return condResult{}, fmt.Errorf("up_for %q is not a duration", c.UpForT)
 	case c.Svstat != "":
 		st, err := svstat(ctx, n, c.Svstat)
 		if err != nil {

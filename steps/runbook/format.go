@@ -152,9 +152,12 @@ const (
 // EditSpec makes a line, or a KEY=VALUE record, present, absent, commented or
 // uncommented in a file. The original is kept for the exact undo.
 type EditSpec struct {
-	Path      string
-	Line      string // line mode
-	Replaces  string // present: put Line in place of this line when found
+	Path     string
+	Line     string // line mode
+	Replaces string // present: put Line in place of this line; not found is an error
+	// Append, with Replaces: when the replaced line is not found, uncomment a
+	// commented Line or append it instead of failing.
+	Append    bool
 	Key       string // record mode
 	Value     string
 	Separator string // default "="

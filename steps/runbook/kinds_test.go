@@ -198,6 +198,39 @@ func TestEditStep(t *testing.T) {
 			t.Fatalf("undo restored %q, not the original", got)
 		}
 	})
+	t.Run("replaces not found fails naming the file, the line and the fix, and changes nothing", func(t *testing.T) {
+		// netqmail's rc: the line the qmail runbook replaces is not there.
+		netqmail := "#!/bin/sh\nexec env - PATH=\"/var/qmail/bin:$PATH\" \\\nqmail-start \"`cat /var/qmail/control/defaultdelivery`\" splogger qmail\n"
+		w := newWorld(t, "", "  - {id: e, title: e, edit: {path: \"{{root}}/rc\", line: \"qmail-start ./Maildir/\", replaces: \"qmail-start ./Maildir/ splogger qmail\", state: present}}\n", "")
+		w.write("rc", netqmail, 0o755)
+		done, why := w.check("e")
+		want := []string{w.path("rc"), `"qmail-start ./Maildir/ splogger qmail"`, "change the step's replaces", "append: true"}
+		for _, s := range want {
+			if done || !strings.Contains(why, s) {
+				t.Fatalf("check = %v %q, want it to name %q", done, why, s)
+			}
+		}
+		err := w.plan("e")[0].Do(context.Background(), &wizard.Receipt{})
+		for _, s := range want {
+			if err == nil || !strings.Contains(err.Error(), s) {
+				t.Fatalf("action err = %v, want it to name %q", err, s)
+			}
+		}
+		if got := w.read("rc"); got != netqmail {
+			t.Fatalf("the failed edit changed the file:\n%q", got)
+		}
+	})
+	t.Run("replaces not found with append: true appends the line", func(t *testing.T) {
+		w := newWorld(t, "", "  - {id: e, title: e, edit: {path: \"{{root}}/rc\", line: new, replaces: old, append: true, state: present}}\n", "")
+		w.write("rc", "a\n", 0o644)
+		if a := w.plan("e")[0]; !strings.Contains(a.Summary, `in place of "old" (added when that line is missing)`) {
+			t.Fatalf("plan %q", a.Summary)
+		}
+		w.apply("e")
+		if got := w.read("rc"); got != "a\nnew\n" {
+			t.Fatalf("got %q", got)
+		}
+	})
 	t.Run("uncommenting a line that is not there fails", func(t *testing.T) {
 		w := newWorld(t, "", "  - {id: e, title: e, edit: {path: \"{{root}}/rc\", line: zz, state: uncommented}}\n", "")
 		w.write("rc", "a\n", 0o644)
