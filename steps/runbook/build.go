@@ -411,7 +411,10 @@ func (s *waitStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, 
 	return []wizard.Action{{Summary: s.summary(), Idempotent: true, Do: func(ctx context.Context, rc *wizard.Receipt) error {
 		deadline := time.Now().Add(s.w.Timeout)
 		var since time.Time
-		var key, last string
+		// seen is the last key observed (the pids svstat reported), moved
+		// says what last changed in it: a service restarting in a loop
+		// never holds for the stable time, and the error names it.
+		var key, last, seen, moved string
 		for {
 			r, err := eval(ctx, s.n, s.w.Until)
 			switch {
@@ -424,12 +427,21 @@ func (s *waitStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, 
 			default:
 				last = r.why
 			}
+			if err == nil && r.key != "" {
+				if m := restarted(seen, r.key); m != "" {
+					moved = m
+				}
+				seen = r.key
+			}
 			if !since.IsZero() && time.Since(since) >= s.w.Stable {
 				rc.Note = fmt.Sprintf("held for %s: %s", time.Since(since).Round(time.Millisecond), last)
 				env.Output(s.id, last)
 				return nil
 			}
 			if time.Now().After(deadline) {
+				if moved != "" {
+					last += "; restarted meanwhile: " + moved
+				}
 				return fmt.Errorf("%s did not hold within %s; last: %s", describe(s.w.Until), s.w.Timeout, last)
 			}
 			if err := wizard.Sleep(ctx, s.w.Interval); err != nil {

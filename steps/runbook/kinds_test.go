@@ -414,7 +414,7 @@ func TestServiceRC(t *testing.T) {
 `, "")
 	w.write("init", strings.ReplaceAll(lsbScript, "%s", w.dir), 0o755)
 	w.write("odd", "#!/bin/sh\nexit 4\n", 0o755)
-	t.Cleanup(func() { _ = exec(w.path("init"), "stop") })
+	t.Cleanup(func() { _ = runLocal(w.path("init"), "stop") })
 	w.apply("start")
 	if done, why := w.check("start"); !done || !strings.Contains(why, "exited 0") {
 		t.Fatal(why)
@@ -445,7 +445,7 @@ func TestServiceRC(t *testing.T) {
 	}
 }
 
-func exec(argv ...string) error {
+func runLocal(argv ...string) error {
 	_, err := (localNodes()["local"]).Run(context.Background(), nodeCommand(argv))
 	return err
 }
