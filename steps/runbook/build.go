@@ -214,6 +214,9 @@ func runCmd(ctx context.Context, env *wizard.Env, step string, n node.Node, c no
 	}
 	output(env, step, res.Output)
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return res, fmt.Errorf("%s: killed at its timeout of %s (the step's timeout: raise it if the command needs longer): %w", wizard.ShellQuote(c.Argv...), c.Timeout, err)
+		}
 		return res, err
 	}
 	if len(exits) == 0 {
@@ -473,7 +476,7 @@ func (s *confirmStep) confirmation() string {
 	if s.preconfirmed {
 		return ""
 	}
-	return s.text
+	return fmt.Sprintf("%s\nConfirm once it is done (in batch: add `Confirmed = %s` to [%s], or rerun with --yes).", s.text, s.id, Section)
 }
 
 func (s *confirmStep) Plan(context.Context, *wizard.Env) ([]wizard.Action, error) {

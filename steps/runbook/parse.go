@@ -851,7 +851,11 @@ func (d *decoder) backupSpec(n *yaml.Node, what string) *BackupSpec {
 	}
 	if x := f["exclude"]; x != nil {
 		for _, it := range d.list(x, "exclude") {
-			b.Exclude = append(b.Exclude, d.str(it, publicRef))
+			e := d.str(it, publicRef)
+			if strings.HasPrefix(e, "/") || e == "." || strings.HasPrefix(e, "../") {
+				d.errf(it, "exclude %q: give a path relative to the backup's path (\"cache\", \"queue/tmp\")", e)
+			}
+			b.Exclude = append(b.Exclude, e)
 		}
 	}
 	return b
