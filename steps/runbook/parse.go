@@ -761,7 +761,15 @@ func (d *decoder) serviceSpec(n *yaml.Node, what string) *ServiceSpec {
 	f := d.mapping(n, what, []string{"regime", "state", "script", "dir", "source", "log", "timeout"}, []string{"regime", "state"})
 	s := &ServiceSpec{Log: true, Timeout: 30 * time.Second}
 	if x := f["regime"]; x != nil {
-		s.Regime = d.oneOf(x, "regime", []string{RegimeRC, RegimeDaemontools})
+		if r := x.Value; x.Kind == yaml.ScalarNode && r != RegimeDaemontools && contains(answers.RegimeNames(), r) {
+			// The upgrade's regimes (steps/service) stop and start the whole
+			// Messaging Server of a service.Config (stop-msg, hareg,
+			// scswitch, hares): they have no unit a runbook could name.
+			d.errf(x, "regime %q is one of the Messaging Server upgrade's regimes, which control that server only; a runbook service step knows rc (an LSB script: script) and daemontools (a service directory: dir); a cluster's own commands go in run steps", r)
+			s.Regime = r
+		} else {
+			s.Regime = d.oneOf(x, "regime", []string{RegimeRC, RegimeDaemontools})
+		}
 	}
 	if x := f["script"]; x != nil {
 		s.Script = d.str(x, publicRef)

@@ -130,6 +130,7 @@ func TestParseRules(t *testing.T) {
 		{"a secret has no default in the runbook", head + "answers: {a: {type: secret, default: x, help: h}}\nsteps: [{id: a, title: b, confirm: {text: c}}]\n", "cannot have a default"},
 		{"a choice needs choices", head + "answers: {a: {type: choice, help: h}}\nsteps: [{id: a, title: b, confirm: {text: c}}]\n", "needs choices"},
 		{"a backup's exclude is relative to its path", head + "steps: [{id: a, title: b, backup: {path: /x, dest: /y, exclude: [/x/cache]}}]\n", `exclude "/x/cache": give a path relative to the backup's path`},
+		{"the upgrade's regimes are not a runbook's", head + "steps: [{id: a, title: b, service: {regime: sc3, state: stopped}}]\n", `regime "sc3" is one of the Messaging Server upgrade's regimes`},
 		{"append only with replaces", head + "steps: [{id: a, title: b, edit: {path: /x, line: y, append: true, state: present}}]\n", "append applies with replaces only"},
 	}
 	for _, tt := range tests {
