@@ -76,7 +76,8 @@ func TestSvstatProofCoversTheLogService(t *testing.T) {
 		t.Fatal("this test runs multilog as nobody (setuidgid): run the tests as root")
 	}
 	w := newWorld(t, "", `  - {id: prove, title: p, wait: {until: {svstat: "{{root}}/service/x", up_for: 1s}, stable: 1s, interval: 200ms, timeout: 4s}}
-  - {id: prove-nolog, title: p, wait: {until: {svstat: "{{root}}/service/y", up_for: 1s}, interval: 200ms, timeout: 6s}}
+  - {id: prove-fixed, title: p, wait: {until: {svstat: "{{root}}/service/x", up_for: 1s}, stable: 1s, interval: 200ms, timeout: 20s}}
+  - {id: prove-nolog, title: p, wait: {until: {svstat: "{{root}}/service/y", up_for: 1s}, interval: 200ms, timeout: 20s}}
 `, "")
 	w.write("service/x/run", "#!/bin/sh\nexec sleep 300\n", 0o755)
 	w.write("service/x/log/run", "#!/bin/sh\nexec setuidgid nobody multilog t ./main\n", 0o755)
@@ -111,7 +112,7 @@ func TestSvstatProofCoversTheLogService(t *testing.T) {
 	if err := os.Chown(w.path("service/x/log/main"), 65534, 65534); err != nil {
 		t.Fatal(err)
 	}
-	rcs = w.apply("prove")
+	rcs = w.apply("prove-fixed")
 	for _, want := range []string{w.path("service/x") + ": up (pid ", w.path("service/x/log") + ": up (pid "} {
 		if !strings.Contains(rcs[0].Note, want) {
 			t.Errorf("the proof's receipt %q lacks %q", rcs[0].Note, want)
@@ -124,10 +125,10 @@ func TestSvstatProofCoversTheLogService(t *testing.T) {
 // each the other's undo, waiting for svstat), the in-doubt rule (the check
 // decides), and the safe removal without a log.
 func TestServiceDaemontools(t *testing.T) {
-	w := newWorld(t, "", `  - {id: link, title: l, service: {regime: daemontools, state: supervised, dir: "{{root}}/service/a", source: "{{root}}/svc/a", log: false, timeout: 10s}}
+	w := newWorld(t, "", `  - {id: link, title: l, service: {regime: daemontools, state: supervised, dir: "{{root}}/service/a", source: "{{root}}/svc/a", log: false, timeout: 20s}}
   - {id: link-log, title: l, service: {regime: daemontools, state: supervised, dir: "{{root}}/service/a", source: "{{root}}/svc/a", timeout: 1s}}
-  - {id: down, title: d, service: {regime: daemontools, state: down, dir: "{{root}}/service/a", timeout: 5s}}
-  - {id: up, title: u, service: {regime: daemontools, state: up, dir: "{{root}}/service/a", timeout: 5s}}
+  - {id: down, title: d, service: {regime: daemontools, state: down, dir: "{{root}}/service/a", timeout: 15s}}
+  - {id: up, title: u, service: {regime: daemontools, state: up, dir: "{{root}}/service/a", timeout: 15s}}
 `, "")
 	w.write("svc/a/run", "#!/bin/sh\nexec sleep 300\n", 0o755)
 	if err := os.Mkdir(w.path("service"), 0o755); err != nil {
@@ -152,7 +153,7 @@ func TestServiceDaemontools(t *testing.T) {
 		t.Fatalf("in doubt before the link: %v, want not done (rerun)", res)
 	}
 	as := w.plan("link")
-	if len(as) != 2 || as[0].Summary != "ln -s "+w.path("svc/a")+" "+dir || as[1].Summary != "wait up to 10s until svscan runs supervise on "+dir+" (svok)" {
+	if len(as) != 2 || as[0].Summary != "ln -s "+w.path("svc/a")+" "+dir || as[1].Summary != "wait up to 20s until svscan runs supervise on "+dir+" (svok)" {
 		t.Fatalf("log: false: the plan waits for the service alone: %+v", as)
 	}
 	w.apply("link")
