@@ -304,6 +304,7 @@ func TestQmailRunbook(t *testing.T) {
 		delays := []time.Duration{time.Duration(100+rnd.IntN(20000)) * time.Millisecond, time.Duration(100+rnd.IntN(20000)) * time.Millisecond, time.Duration(50+rnd.IntN(3000)) * time.Millisecond}
 		scenario(fmt.Sprintf("kill%d", i), func(h *qmailHost) error { return killAndRerun(h, delays, ref) })
 	}
+	scenario("netqmail-rc", netqmailRC)
 	// A backout from every step. Up to the links, three worlds take them in
 	// turn (each backout gives the next run the world it started from);
 	// after, where svscan runs the services, a world each.
@@ -356,6 +357,40 @@ func tuiResumeAndBackout(t *testing.T, base, bin string) {
 	if err := h.backedOut("after-tui-backout"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// netqmailRC gives the world netqmail's /var/qmail/rc, whose qmail-start
+// line is not the one the runbook replaces: the preflight stops the run
+// (PRE-QMAIL-014) before anything changes, where the edit once appended a
+// second line and left splogger in place.
+func netqmailRC(h *qmailHost) error {
+	rc := filepath.Join(h.QmailDir(), "rc")
+	b, err := os.ReadFile(rc)
+	if err != nil {
+		return err
+	}
+	netqmail := strings.Replace(string(b), "qmail-start ./Maildir/ splogger qmail", "qmail-start \"`cat "+h.QmailDir()+"/control/defaultdelivery`\" splogger qmail", 1)
+	if netqmail == string(b) {
+		return fmt.Errorf("the world's rc has no seed line to replace:\n%s", b)
+	}
+	if err := os.WriteFile(rc, []byte(netqmail), 0o755); err != nil {
+		return err
+	}
+	before, err := h.TreeHash()
+	if err != nil {
+		return err
+	}
+	out, code, err := h.wizard("run", "qmail-daemontools", "--answers", h.inf)
+	if err != nil || code != 1 || !strings.Contains(out, "PRE-QMAIL-014") || !strings.Contains(out, "rc/remove-splogger") {
+		return fmt.Errorf("run on a netqmail rc: exit %d %v, want 1 with the inhibitor PRE-QMAIL-014 naming the step to adapt:\n%s", code, err, out)
+	}
+	if after, err := h.TreeHash(); err != nil || after != before {
+		return fmt.Errorf("the refused run changed the qmail tree (%v)", err)
+	}
+	if o, err := exec.Command(h.RCScript(), "status").CombinedOutput(); err != nil {
+		return fmt.Errorf("the refused run stopped qmail: %v: %s", err, o)
+	}
+	return nil
 }
 
 func backoutAfter(h *qmailHost, id string, last bool) error {
