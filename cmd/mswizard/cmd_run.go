@@ -57,7 +57,7 @@ func runRunbook(ctx context.Context, c *common, out io.Writer) error {
 				return tui.AskRunbookAnswers(ctx, os.Stdin, os.Stdout, runbookAnswers(rb, c.runbook))
 			})
 		}
-		return usagef("no terminal and no answers: give --answers FILE (`mswizard answers template --runbook %s > FILE` writes one), or --state-dir of a run in progress", c.runbook)
+		return usagef("no answers: give --answers FILE (`mswizard answers template --runbook %[1]s > FILE` writes one; on a terminal, `mswizard run %[1]s` alone asks for them), or --state-dir of a run in progress", c.runbook)
 	}
 	if _, err := runbook.Load(c.runbook); err != nil {
 		return err

@@ -69,7 +69,7 @@ func TestRunbookFormInTmux(t *testing.T) {
 	})
 	t.Run("--dry-run without answers on a terminal is a usage error", func(t *testing.T) {
 		p := formPane(t, bin, t.TempDir(), "dry", "--dry-run")
-		p.waitFor(10*time.Second, "no terminal and no answers", "EXIT=2")
+		p.waitFor(10*time.Second, "no answers: give --answers FILE", "EXIT=2")
 	})
 
 	h := upQmail(t, base, bin, "form")
