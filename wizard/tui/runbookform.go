@@ -178,7 +178,8 @@ func (a *RunbookAnswers) validator(f *RunbookField) func(string) error {
 	}
 }
 
-// fieldsPerGroup keeps a page of the form within a 24-line terminal.
+// fieldsPerGroup keeps a page of the form short (huh scrolls a page taller
+// than the terminal).
 const fieldsPerGroup = 5
 
 // pages splits the asked fields into the form's pages: a page per section, at

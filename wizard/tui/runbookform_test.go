@@ -123,8 +123,7 @@ func TestRunbookProblemsLandOnFields(t *testing.T) {
 }
 
 // TestRunbookFormPages: fixed keys are not asked; each section starts a page
-// and a page holds at most fieldsPerGroup keys, so every page fits a
-// 24-line terminal.
+// and a page holds at most fieldsPerGroup keys.
 func TestRunbookFormPages(t *testing.T) {
 	a := sampleRunbookAnswers()
 	for i := 0; i < 7; i++ {
