@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -104,5 +105,50 @@ func TestARestoreByHandKeepsWhatTheArchiveLeftOut(t *testing.T) {
 	}
 	if len(carried) != 2 {
 		t.Errorf("carried %v, want the two queued messages", carried)
+	}
+}
+
+// The manifest's hash a restore by hand is held to is the recorded one: from
+// the state directory's backup index, or an archive action's receipt in its
+// journal; an operator's hash that disagrees with it is refused; with nothing
+// recorded, only an explicit Unrecorded restores the manifest as it is.
+func TestARestoreByHandIsHeldToTheRecordedManifestHash(t *testing.T) {
+	c := testConfig(t)
+	writeFiles(t, c.Host.MsgDir(), map[string]string{"VERSION": "iPlanet Messaging Server 5.1\n"})
+	res, err := backup.Create(t.Context(), backup.Options{Source: c.Host.ServerRoot(), Dest: c.BackupDir, Name: serverRootArchive + ".earlier", Exclude: c.serverRootExcludes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := (&wizard.Env{}).Nop()
+	var ve *backup.VerifyError
+	other := strings.Repeat("0", 64)
+
+	// The journal of the run that made it records it in the archive's receipt.
+	j, err := journal.Open(c.StateDir, journal.Options{Run: "earlier"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, _ := json.Marshal(wizard.Receipt{Step: "backup/server-root", Files: []wizard.FileHash{{Path: res.Manifest, SHA256: other}}})
+	if _, err := j.Append(journal.Record{Kind: journal.KindDone, Step: "backup/server-root", Receipt: rc}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	if _, err := c.RestoreArchive(t.Context(), env, ArchiveRestore{Archive: res.Archive}); !errors.As(err, &ve) {
+		t.Fatalf("a manifest unlike the journal's record: %v, want a *backup.VerifyError", err)
+	}
+	// The backup index wins over the journal, and a given hash must agree.
+	if err := c.recordBackup(backupRecord{Name: serverRootArchive, Archive: res.Archive, Manifest: res.Manifest, ManifestSHA256: other}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RestoreArchive(t.Context(), env, ArchiveRestore{Archive: res.Archive, ManifestSHA256: res.ManifestSHA256}); !errors.As(err, &ve) || !strings.Contains(err.Error(), "not the one") {
+		t.Fatalf("a given hash unlike the recorded one: %v, want a *backup.VerifyError", err)
+	}
+	// Nothing recorded: refused, unless told.
+	c.StateDir = t.TempDir()
+	if _, err := c.RestoreArchive(t.Context(), env, ArchiveRestore{Archive: res.Archive}); !errors.Is(err, ErrNoRecordedHash) {
+		t.Fatalf("nothing recorded: %v, want ErrNoRecordedHash", err)
+	}
+	if _, err := c.RestoreArchive(t.Context(), env, ArchiveRestore{Archive: res.Archive, Unrecorded: true}); err != nil {
+		t.Fatalf("nothing recorded, Unrecorded: %v", err)
 	}
 }
