@@ -145,7 +145,7 @@ func RunInstaller(c *Config) wizard.Step {
 	return wizard.Phase{
 		ID: IDRunInstaller, Title: "Run the new version's installer (Upgrade)",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
-		Preflight: s.findings, InDoubt: s.ResolveInDoubt,
+		Preflight: s.preflight, InDoubt: s.ResolveInDoubt,
 		NoReturn: "the installer moves the configuration into backup.TIMESTAMP and lays down the new version; only a restore of the verified server-root archive takes it back",
 		// The new version is installed and backup.TIMESTAMP exists.
 		Establishes: []wizard.Fact{facts.VersionInstalled},
@@ -352,7 +352,7 @@ func (s *installer) interactive(ctx context.Context, env *wizard.Env, r *wizard.
 		// A line-by-line dialogue, read by a program: no terminal queries or
 		// colour (docs/host-facts.md F-INS-010).
 		Env:     []string{"TERM=dumb"},
-		Prompts: specPrompts, PromptTimeout: c.Answers.InstallerPromptTimeout,
+		Prompts: specPrompts, PromptTimeout: c.Answers.InstallerPromptTimeout, QuietTimeout: c.Answers.InstallerQuietTimeout,
 		Transcript: s.transcriptPath(), Result: s.resultPath(), Lock: s.lockPath()}
 	sb, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {

@@ -163,17 +163,17 @@ func (c Config) stopUnit(ctx context.Context, env *wizard.Env, op string, u unit
 		if !exists(DownFile(u.SvcDir)) {
 			acts = append(acts, touchDownAction(env, u.SvcDir))
 		}
-		if !st.down() {
-			acts = append(acts, c.stopAction(env, "svc", u.SvcDir, c.daemontools().Down(u.SvcDir), []unit{u}))
+		if st.down() {
+			return append(acts, c.proofAction(env, "svc", u.SvcDir, u)), nil
 		}
-		return acts, nil
-	}
-	if st.down() {
-		return nil, nil
+		return append(acts, c.stopAction(env, "svc", u.SvcDir, c.daemontools().Down(u.SvcDir), []unit{u})), nil
 	}
 	cmd, ok := c.stopCmd(op, u.Name)
 	if !ok {
 		return nil, fmt.Errorf("no stop command for %s", u.Name)
+	}
+	if st.down() {
+		return []wizard.Action{c.proofAction(env, op, u.Name, u)}, nil
 	}
 	return []wizard.Action{c.stopAction(env, op, u.Name, cmd, []unit{u})}, nil
 }
@@ -241,9 +241,15 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 		}
 		return acts, nil
 	case !c.hasWholeStop():
+		// One service at a time (Sun Cluster 2.2): each already down is
+		// proved so, in the journal, in its place in the stop order.
 		var acts []wizard.Action
-		for _, u := range running {
-			acts = append(acts, c.stopAction(env, "msg-svc", u.Name, c.plain().StopMsg(u.Name), []unit{u}))
+		for _, u := range us {
+			a, err := c.stopUnit(ctx, env, "msg-svc", u)
+			if err != nil {
+				return nil, err
+			}
+			acts = append(acts, a...)
 		}
 		return acts, nil
 	}
