@@ -18,6 +18,10 @@ type Config struct {
 	Host      host.Layout // the host's paths (server root, msg-INSTANCE, ...)
 	StateDir  string
 	BackupDir string
+	// NSServerCfg is the node's list of server roots (host-facts:
+	// F-LAYOUT-002): /etc/nsserver.cfg on a real host, the world's own file
+	// in a simulated one ([Wizard] NSServerCfg).
+	NSServerCfg string
 	// Directory opens the user directory the answers name; nil when none is
 	// configured. The engine's Env carries no directory: the steps that need
 	// one get it here.
@@ -45,5 +49,7 @@ func NewConfig(a *answers.Answers, stateDir string) *Config {
 		Host:      host.Layout{Root: a.ServerRoot, Instance: a.Instance, Host: a.FullMachineName},
 		StateDir:  stateDir,
 		BackupDir: a.BackupDir,
+
+		NSServerCfg: a.NSServerCfg,
 	}
 }

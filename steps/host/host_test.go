@@ -1,9 +1,11 @@
 package host
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -122,8 +124,13 @@ func TestDiscoveryFindsOneInstancePerServerRoot(t *testing.T) {
 		t.Fatalf("Discover = %v, %v", ls, err)
 	}
 	os.WriteFile(cfg, []byte(one+"\n"+two+"\n"), 0o644)
-	if _, err := Discover(cfg, "h"); err == nil || !strings.Contains(err.Error(), "one per server root") {
+	var several *InstancesError
+	if _, err := Discover(cfg, "h"); !errors.As(err, &several) || several.Root != two || !slices.Equal(several.Found, []string{"a", "b"}) ||
+		!strings.Contains(err.Error(), "one per server root") {
 		t.Errorf("two instances in one server root: %v", err)
+	}
+	if _, err := Instance(ds); !errors.Is(err, ErrNoInstance) {
+		t.Errorf("a server root without msg-*: %v, want ErrNoInstance", err)
 	}
 	os.WriteFile(cfg, []byte("relative/root\n"), 0o644)
 	if _, err := Discover(cfg, "h"); err == nil {
