@@ -27,6 +27,10 @@ type Config struct {
 	// one get it here.
 	Directory Directory
 
+	// processGroups reads the process table with process groups for the
+	// installer guard; nil: the host's own (host.ProcessGroups).
+	processGroups func(context.Context) ([]host.GroupedProc, error)
+
 	// sized keeps what preflight/disk-space measured of a tree (entries,
 	// bytes), by path: the archive of it shows progress against it.
 	sized map[string][2]int64

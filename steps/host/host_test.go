@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -149,4 +150,30 @@ func TestAFiveXHostHasNoWatcher(t *testing.T) {
 	if !HasWatcher(LocalConf{}, l, []Proc{{Pid: 9, Args: []string{"/r/lib/watcher"}}}) {
 		t.Error("a live watcher process of the instance is not seen")
 	}
+}
+
+func TestParsePSGroups(t *testing.T) {
+	ps, err := ParsePSGroups("  PID  PGID COMMAND\n    1     1 /sbin/init\n  700   700 /cdrom/setup -s -f /var/state/install.inf.installer\n  701   700 ns-setup\n")
+	if err != nil || len(ps) != 3 || ps[1].Pgid != 700 || ps[2].Pgid != 700 || ps[1].Args[3] != "/var/state/install.inf.installer" {
+		t.Fatalf("ParsePSGroups = %+v, %v", ps, err)
+	}
+	if _, err := ParsePSGroups("PID PGID COMMAND\n12 x /bin/sh\n"); err == nil {
+		t.Error("a line without a process group is accepted")
+	}
+}
+
+func TestProcessGroupsFindsThisProcessInItsGroup(t *testing.T) {
+	ps, err := ProcessGroups(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if p.Pid == os.Getpid() {
+			if p.Pgid != syscall.Getpgrp() {
+				t.Errorf("pgid %d, want %d", p.Pgid, syscall.Getpgrp())
+			}
+			return
+		}
+	}
+	t.Errorf("this process (%d) is not in the table", os.Getpid())
 }
