@@ -206,3 +206,41 @@ func TestAProofFailsWhenTheUnitRunsAgain(t *testing.T) {
 		t.Errorf("err = %v; a proof of a running unit must fail naming it", err)
 	}
 }
+
+func TestAnAdministrationServerWithoutItsFilesIsStillLookedForInTheProcessTable(t *testing.T) {
+	ctx := context.Background()
+	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
+	l := host.Layout{Root: filepath.Join(t.TempDir(), "server-root"), Instance: "budgie", Host: "budgie.siroe.com"}
+	if err := os.MkdirAll(l.Root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Neither stop-admin nor adm.conf: only the process table can tell.
+	table := func(ps []host.Proc, err error) host.Evidence {
+		return host.Evidence{Source: "fake table",
+			Procs:     func(context.Context) ([]host.Proc, error) { return ps, err },
+			Listeners: func(context.Context) ([]host.Listener, error) { return nil, nil }}
+	}
+	admin := host.Proc{Pid: 3131, Args: []string{l.Root + "/bin/https/bin/ns-httpd", "-d", l.AdminDir() + "/config"}}
+	for _, tc := range []struct {
+		name      string
+		ev        host.Evidence
+		stopped   bool
+		mentioned string
+	}{
+		{"nothing of it runs: nothing to stop", table([]host.Proc{{Pid: 1, Args: []string{"/sbin/init"}}}, nil), true, ""},
+		{"its ns-httpd runs: not taken for down", table([]host.Proc{admin}, nil), false, "pid 3131"},
+		{"the process table cannot be read: unknown is never down", table(nil, errors.New("no /proc")), false, "admin: state unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Config{Host: l, Evidence: tc.ev}
+			done, why, err := StopAdmin(c).Check(ctx, env)
+			if err != nil || done != tc.stopped {
+				t.Errorf("stop/admin Check = %v %q %v, want done %v", done, why, err, tc.stopped)
+			}
+			err = c.ProveDown(ctx)
+			if tc.stopped != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.mentioned)) {
+				t.Errorf("ProveDown = %v, want it to name %q", err, tc.mentioned)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"mswizard/steps/facts"
+	"mswizard/steps/host"
 	"mswizard/wizard"
 )
 
@@ -58,14 +59,14 @@ func PostUpgrade(c Config) []wizard.Step {
 type unitsStep struct {
 	step
 	op    string
-	names func(Config) []string
+	names func(context.Context, Config) []string
 }
 
 // stopUnits declares a step that stops the units names lists: done when they
 // are proved down (facts: the services stopped); its undo starts them again,
 // in the appendix's start order of the component op names (the dispatcher is
 // part of the Messaging Server).
-func stopUnits(c Config, id, title, op string, names func(Config) []string) wizard.Step {
+func stopUnits(c Config, id, title, op string, names func(context.Context, Config) []string) wizard.Step {
 	s := &unitsStep{step{c.withDefaults()}, op, names}
 	return wizard.Phase{
 		ID: id, Title: title,
@@ -80,29 +81,50 @@ func stopUnits(c Config, id, title, op string, names func(Config) []string) wiza
 // port refuses connections.
 func StopDispatcher(c Config) wizard.Step {
 	return stopUnits(c, IDStopDispatcher, "Stop the MTA dispatcher: no more mail is accepted",
-		"dispatcher", func(Config) []string { return []string{"dispatcher"} })
+		"dispatcher", func(context.Context, Config) []string { return []string{"dispatcher"} })
 }
 
 // StopAdmin is stop/admin: SERVER-ROOT/stop-admin (seed 003 step 2).
 func StopAdmin(c Config) wizard.Step {
 	return stopUnits(c, IDStopAdmin, "Stop the Administration Server",
-		"admin", func(c Config) []string {
-			if !exists(c.Host.StopAdmin()) && !exists(c.Host.AdmConf()) {
+		"admin", func(ctx context.Context, c Config) []string {
+			if !c.hasAdmin(ctx) {
 				return nil
 			}
 			return []string{AdminUnit}
 		})
 }
 
+// hasAdmin says whether the host has an Administration Server to stop: its
+// stop-admin or adm.conf is there (host-facts: F-LAYOUT-001), or, without
+// either, a process of it lives. A process table that cannot be read counts
+// as one: unknown is never down, and the stop's proof then says what could
+// not be read.
+func (c Config) hasAdmin(ctx context.Context) bool {
+	if exists(c.Host.StopAdmin()) || exists(c.Host.AdmConf()) {
+		return true
+	}
+	procs, err := c.Evidence.Procs(ctx)
+	if err != nil {
+		return true
+	}
+	for _, p := range procs {
+		if host.Owns(c.Host, AdminUnit, p) != host.No {
+			return true
+		}
+	}
+	return false
+}
+
 // StopWeb is stop/web: each web server instance's https-*/stop (seed 003 step 2:
 // https-admserv and https-HOST).
 func StopWeb(c Config) wizard.Step {
 	return stopUnits(c, IDStopWeb, "Stop the web server instances",
-		"web", func(c Config) []string { return webUnits(c.Host) })
+		"web", func(_ context.Context, c Config) []string { return webUnits(c.Host) })
 }
 
 func (s *unitsStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
-	us, err := s.c.units(s.names(s.c)...)
+	us, err := s.c.units(s.names(ctx, s.c)...)
 	if err != nil {
 		return false, "", err
 	}
@@ -136,7 +158,7 @@ func (c Config) stoppedCheck(ctx context.Context, us []unit) (bool, string, erro
 }
 
 func (s *unitsStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-	us, err := s.c.units(s.names(s.c)...)
+	us, err := s.c.units(s.names(ctx, s.c)...)
 	if err != nil {
 		return nil, err
 	}
