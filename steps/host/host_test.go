@@ -22,6 +22,7 @@ func TestProcessOwnershipFollowsTheServerRootAndTheDocumentedNames(t *testing.T)
 	}{
 		{"the MTA dispatcher under the server root", "dispatcher", Proc{Args: []string{l.Root + "/bin/msg/imta/bin/dispatcher"}}, Yes},
 		{"a tcp_smtp_server belongs to the dispatcher", "dispatcher", Proc{Args: []string{l.Root + "/bin/msg/imta/bin/tcp_smtp_server"}}, Yes},
+		{"a tcp_lmtp_server belongs to the dispatcher (F-PROC-001)", "dispatcher", Proc{Args: []string{l.Root + "/bin/msg/imta/bin/tcp_lmtp_server"}}, Yes},
 		{"the executable under the root counts when argv[0] was rewritten", "imap", Proc{Args: []string{"imapd: idle"}, Exe: l.Root + "/lib/imapd"}, Yes},
 		{"another server root is another instance", "imap", Proc{Args: []string{other + "/bin/msg/imap/bin/imapd"}}, No},
 		{"another program under the root is not the service", "imap", Proc{Args: []string{l.Root + "/bin/msg/pop/bin/popd"}}, No},

@@ -77,7 +77,7 @@ func stopUnits(c Config, id, title, op string, names func(context.Context, Confi
 }
 
 // StopDispatcher is stop/dispatcher: `imsimta stop dispatcher` (seed 003,
-// pre-upgrade step 1), done when the dispatcher's process is gone and the SMTP
+// pre-upgrade step 1; host-facts: F-CMD-005), done when the dispatcher's process is gone and the SMTP
 // port refuses connections.
 func StopDispatcher(c Config) wizard.Step {
 	return stopUnits(c, IDStopDispatcher, "Stop the MTA dispatcher: no more mail is accepted",
