@@ -62,7 +62,7 @@ func indexOf(lines []string, prefix string) int {
 // The plan of a fresh world tells the whole run: each step is planned against
 // the host as the steps before it will have left it, so after the installer it
 // shows the merge, the store's return, the documented start-msg, start-admin
-// (the watcher's start once post/auto-restart turns its switch back on) and
+// (and, the world being a 5.1 host, no watcher to start again) and
 // the checks (and no second schema preparation) — exactly the
 // actions the run then journals, same summaries, same order. A half-done run's
 // plan is exactly its remaining actions.
@@ -79,10 +79,13 @@ func TestThePlanOfAFreshWorldIsWhatTheRunJournals(t *testing.T) {
 		t.Fatalf("the plan has no installer:\n%s", strings.Join(whole, "\n"))
 	}
 	rest := whole[inst+1:]
-	for _, want := range []string{"upgrade/config-diff: merge", "post/store-return: move", "post/start: " + h.World.MsgDir() + "/start-msg", "post/start: " + h.World.ServerRoot() + "/start-admin", "post/auto-restart: " + h.World.MsgDir() + "/start-msg watcher", "post/log-check: scan", "post/queue-check: sample"} {
+	for _, want := range []string{"upgrade/config-diff: merge", "post/store-return: move", "post/start: " + h.World.MsgDir() + "/start-msg", "post/start: " + h.World.ServerRoot() + "/start-admin", "post/log-check: scan", "post/queue-check: sample"} {
 		if indexOf(rest, want) < 0 {
 			t.Errorf("after the installer the plan lacks %q:\n%s", want, strings.Join(rest, "\n"))
 		}
+	}
+	if i := slices.IndexFunc(whole, func(l string) bool { return strings.Contains(l, "watcher") }); i >= 0 {
+		t.Errorf("the plan of a host without a watcher acts on one: %s", whole[i])
 	}
 	if i := indexOf(rest, "post/schema: "); i >= 0 {
 		t.Errorf("post/schema plans again what directory/schema adds: %s", rest[i])
