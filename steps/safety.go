@@ -174,7 +174,8 @@ func sameDevice(a, b string) bool {
 
 // ProveDown is what the steps that act on a stopped server need from
 // steps/service: every service the pre-upgrade stops stop is down now, proved
-// by pid and port, or an error naming what runs.
+// by the process table and the listening sockets (host-facts F-PROC-001,
+// F-PROC-002), or an error naming what runs.
 type provenDown interface {
 	ProveDown(ctx context.Context) error
 }

@@ -47,9 +47,10 @@ type hostOptions struct {
 	colocatedDS bool
 	users       int // directory users to seed (default 20)
 	// listenAddr is the address every service binds (default 127.0.0.1; HA
-	// regimes the logical host's); noWatcher builds a 5.x host without one.
+	// regimes the logical host's). watcher builds a 6.x-like host with the
+	// watcher (fixtures/host.Options.Watcher); the default 5.1 host has none.
 	listenAddr string
-	noWatcher  bool
+	watcher    bool
 	dir        string // where the host lives; a new temporary directory when empty
 	// webServerRoot and delegatedAdmin add a Web Server in its own root and
 	// Delegated Administrator (fixtures/host.Options).
@@ -75,7 +76,7 @@ func upHost(t *testing.T, bin string, o hostOptions) *simHost {
 		o.users = 20
 	}
 	h, err := host.Up(ctx, host.Options{Dir: dir, SimExe: bin, Seed: o.seed, Scale: world.Small, Users: o.users, Regime: o.regime, NoStart: o.noStart, ColocatedDS: o.colocatedDS,
-		ListenAddr: o.listenAddr, NoWatcher: o.noWatcher, WebServerRoot: o.webServerRoot, DelegatedAdmin: o.delegatedAdmin})
+		ListenAddr: o.listenAddr, Watcher: o.watcher, WebServerRoot: o.webServerRoot, DelegatedAdmin: o.delegatedAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,13 +54,12 @@ func TestDaemontoolsRegimeUpgradesAndBacksOut(t *testing.T) {
 	// port answers a moment later. The "before" snapshot waits for every port
 	// of a supervised service (none has a down file), so a loaded machine
 	// cannot take a service still binding for one the host does not run. The
-	// watcher is not supervised under daemontools and the world does not start
-	// it.
+	// world is a 5.1 host: it has no watcher.
 	var before map[string]bool
 	waitFor(t, func() bool {
 		before = answering(t, h)
-		for name, up := range before {
-			if !up && name != "watcher" {
+		for _, up := range before {
+			if !up {
 				return false
 			}
 		}
@@ -102,8 +101,7 @@ func TestDaemontoolsRegimeUpgradesAndBacksOut(t *testing.T) {
 	if got := downFiles(); len(got) != 0 {
 		t.Fatalf("down files after the backout: %v", got)
 	}
-	// The host runs what it ran before the upgrade (under daemontools the
-	// watcher is not supervised and the world does not start it).
+	// The host runs what it ran before the upgrade.
 	waitFor(t, func() bool { return maps.Equal(answering(t, h), before) }, 10*time.Second,
 		func() string {
 			return fmt.Sprintf("services answering after the backout %v, before the upgrade %v", answering(t, h), before)

@@ -66,13 +66,14 @@ func indexOf(lines []string, prefix string) int {
 // the host as the steps before it will have left it, so after the installer it
 // shows the merge, the store's return, the documented start (start-msg on a
 // plain host, svc -u and the down files removed under daemontools, `start-msg
-// ha` on Sun Cluster 2.2, the resource online on Sun Cluster 3 and Veritas)
-// and the checks (and no second schema preparation) — exactly the actions the
-// run then journals, same summaries, same order, on every regime, on the
-// world whose Directory Server lives in the server root and on the one with a
-// Web Server in its own root and Delegated Administrator. A half-done run's
-// plan is exactly its remaining actions; and the backout's plan then states
-// the room its restore needs.
+// ha` on Sun Cluster 2.2, the resource online on Sun Cluster 3 and Veritas;
+// the watcher started again only on the 6.x-like host that has one) and the
+// checks (and no second schema preparation) — exactly the actions the run
+// then journals, same summaries, same order, on every regime, on the world
+// whose Directory Server lives in the server root and on the one with a Web
+// Server in its own root and Delegated Administrator. A half-done run's plan
+// is exactly its remaining actions; and the backout's plan then states the
+// room its restore needs.
 func TestThePlanOfAFreshWorldIsWhatTheRunJournals(t *testing.T) {
 	t.Parallel()
 	requireTools(t)
@@ -85,6 +86,9 @@ func TestThePlanOfAFreshWorldIsWhatTheRunJournals(t *testing.T) {
 		start func(h *simHost) []string
 	}{
 		{"plain", hostOptions{}, func(h *simHost) []string {
+			return []string{"post/start: " + h.World.MsgDir() + "/start-msg", "post/start: " + h.World.ServerRoot() + "/start-admin"}
+		}},
+		{"plain with a watcher", hostOptions{watcher: true}, func(h *simHost) []string {
 			return []string{"post/start: " + h.World.MsgDir() + "/start-msg", "post/start: " + h.World.ServerRoot() + "/start-admin",
 				"post/auto-restart: " + h.World.MsgDir() + "/start-msg watcher"}
 		}},
@@ -126,7 +130,7 @@ func TestThePlanOfAFreshWorldIsWhatTheRunJournals(t *testing.T) {
 					return true
 				}, 30*time.Second, func() string { return fmt.Sprintf("services not answering before the plan: %v", now) })
 			}
-			planMatchesRun(t, h, tc.start(h))
+			planMatchesRun(t, h, tc.o.watcher, tc.start(h))
 		})
 	}
 }
@@ -134,7 +138,7 @@ func TestThePlanOfAFreshWorldIsWhatTheRunJournals(t *testing.T) {
 // planMatchesRun plans a fresh world, checks that the plan holds the start
 // after the installer, runs the upgrade to the installer, plans the rest, runs
 // the rest, and compares both plans with what the journal says was done.
-func planMatchesRun(t *testing.T, h *simHost, start []string) {
+func planMatchesRun(t *testing.T, h *simHost, watcher bool, start []string) {
 	t.Helper()
 	bin, state := h.bin, h.World.StateDir()
 	whole := plannedActions(t, bin, h.inf)
@@ -147,6 +151,9 @@ func planMatchesRun(t *testing.T, h *simHost, start []string) {
 		if indexOf(rest, want) < 0 {
 			t.Errorf("after the installer the plan lacks %q:\n%s", want, strings.Join(rest, "\n"))
 		}
+	}
+	if i := slices.IndexFunc(whole, func(l string) bool { return strings.Contains(l, "watcher") }); i >= 0 && !watcher {
+		t.Errorf("the plan of a host without a watcher acts on one: %s", whole[i])
 	}
 	if i := indexOf(rest, "post/schema: "); i >= 0 {
 		t.Errorf("post/schema plans again what directory/schema adds: %s", rest[i])

@@ -1,8 +1,12 @@
 package service
 
 import (
+	"bytes"
+	"os"
 	"slices"
 	"testing"
+
+	"mswizard/wizard"
 )
 
 // configutilScript is a configutil that edits local.conf: -o NAME -v VALUE sets,
@@ -33,7 +37,7 @@ func TestAutoRestartOffThenUndoRestoresTheValuesExactly(t *testing.T) {
 			map[string]*string{"local.watcher.enable": ptr("yes"), "local.autorestart": nil}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHost(t, tc.local...)
+			h := newWatcherHost(t, tc.local...)
 			h.configutilScript()
 			ctx, env := t.Context(), h.env()
 			s := AutoRestartOff(h.config())
@@ -84,7 +88,7 @@ func TestAutoRestartOffThenUndoRestoresTheValuesExactly(t *testing.T) {
 }
 
 func TestPostAutoRestartRestoresWhatTheStopRecorded(t *testing.T) {
-	h := newHost(t, "local.watcher.enable = no", "local.autorestart = yes",
+	h := newWatcherHost(t, "local.watcher.enable = no", "local.autorestart = yes",
 		"local.ens.enable = no", "service.pop.enable = no", "service.http.enable = no",
 		"local.sched.enable = no", "local.imta.enable = no")
 	h.configutilScript()
@@ -114,6 +118,37 @@ func TestPostAutoRestartRestoresWhatTheStopRecorded(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("ran %q, want %q and no watcher start (the operator had it disabled)", got, want)
+	}
+}
+
+// TestAFiveXHostHasNoAutoRestartSwitches: a 5.x host names no watcher and no
+// local.autorestart and runs no watcher (host-facts: F-SVC-004), so
+// stop/auto-restart and post/auto-restart change nothing and start nothing:
+// their checks hold as found, their plans are empty, local.conf is untouched.
+func TestAFiveXHostHasNoAutoRestartSwitches(t *testing.T) {
+	h := newHost(t)
+	h.configutilScript()
+	h.startMsgScript(nil, nil)
+	ctx, env := t.Context(), h.env()
+	before, err := os.ReadFile(h.w.LocalConf())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []wizard.Step{AutoRestartOff(h.config()), AutoRestartOn(h.config())} {
+		if done, why, err := s.Check(ctx, env); err != nil || !done {
+			t.Errorf("%s: check = %v (%s), %v; want done: nothing to switch", s.ID(), done, why, err)
+		}
+		acts, err := s.Plan(ctx, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(acts) != 0 {
+			t.Errorf("%s: plan = %q, want nothing on a host without a watcher", s.ID(), summaries(acts))
+		}
+	}
+	after, _ := os.ReadFile(h.w.LocalConf())
+	if !bytes.Equal(before, after) {
+		t.Errorf("local.conf changed:\n%s\nwas\n%s", after, before)
 	}
 }
 

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,15 +55,23 @@ func portBase(t *testing.T) int {
 	return base
 }
 
-// simWorld builds a small world, installs the sim for regime with this test
-// binary, starts it, and at cleanup stops it and fails if a process is left.
+// simWorld builds a small world (a 5.1 host: no watcher), installs the sim
+// for regime with this test binary, starts it, and at cleanup stops it and
+// fails if a process is left.
 func simWorld(t *testing.T, regime Regime) (layout.World, Config) {
+	t.Helper()
+	return buildSimWorld(t, regime, false)
+}
+
+// buildSimWorld is simWorld, on a 6.x-like host with the watcher
+// (world.Options.Watcher) when watcher is set: for the tests of auto-restart.
+func buildSimWorld(t *testing.T, regime Regime, watcher bool) (layout.World, Config) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration with the simulated world: not under -short")
 	}
 	w := layout.Default(t.TempDir())
-	if _, err := world.Build(t.Context(), world.Options{Dir: w.Dir, Seed: 1, Scale: world.Small, PortBase: portBase(t)}); err != nil {
+	if _, err := world.Build(t.Context(), world.Options{Dir: w.Dir, Seed: 1, Scale: world.Small, PortBase: portBase(t), Watcher: watcher}); err != nil {
 		t.Fatal(err)
 	}
 	exe, err := os.Executable()
@@ -225,14 +234,37 @@ func (d dialer) DialLDAP(ctx context.Context) (ldap.Client, error) {
 	return c, nil
 }
 
+// TestSimPlainStopsEverythingButTheDirectoryThenStartsInOrder runs the
+// plain regime's steps on the default 5.1 host, which has no watcher (no
+// auto-restart switch is touched), and on a 6.x-like host with one (the
+// switches go off for the upgrade and come back on backout).
 func TestSimPlainStopsEverythingButTheDirectoryThenStartsInOrder(t *testing.T) {
 	t.Parallel()
-	w, c := simWorld(t, RegimePlain)
+	for _, tc := range []struct {
+		name    string
+		watcher bool
+	}{
+		{"a 5.1 host without a watcher", false},
+		{"a 6.x-like host with a watcher", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			simPlainStopsAndStarts(t, tc.watcher)
+		})
+	}
+}
+
+func simPlainStopsAndStarts(t *testing.T, watcher bool) {
+	w, c := buildSimWorld(t, RegimePlain, watcher)
 	dir := ldapd.RequireOpenLDAP(t, ldapd.Options{})
 	x := &recExec{}
 	c.Directory = dialer{dir.URL, dir.RootDN, dir.RootPW}
 	env := (&wizard.Env{Exec: x, Now: time.Now, StateDir: t.TempDir()}).Nop()
 	if err := sim.SetFault(w, "none", ""); err != nil { // the faults dir exists, no knob armed
+		t.Fatal(err)
+	}
+	localBefore, err := os.ReadFile(w.LocalConf())
+	if err != nil {
 		t.Fatal(err)
 	}
 	conf, _ := ReadConfig(w.Layout())
@@ -244,11 +276,28 @@ func TestSimPlainStopsEverythingButTheDirectoryThenStartsInOrder(t *testing.T) {
 		t.Error("the Directory Server was stopped")
 	}
 	conf, _ = ReadConfig(w.Layout())
-	if conf.Bool("local.watcher.enable", true) || conf.Bool("local.autorestart", false) {
+	if watcher && (conf.Bool("local.watcher.enable", true) || conf.Bool("local.autorestart", false)) {
 		t.Errorf("auto-restart not off during the upgrade: watcher %q autorestart %q", conf["local.watcher.enable"], conf["local.autorestart"])
 	}
-	if got := x.ran()[1]; !slices.Equal(got, []string{w.IMSimta(), "stop", "dispatcher"}) {
-		t.Errorf("the first stop was %q, want imsimta stop dispatcher", got)
+	if !watcher {
+		// host-facts: F-SVC-004: nothing to switch off, nothing invented.
+		for _, argv := range x.ran() {
+			if filepath.Base(argv[0]) == "configutil" {
+				t.Errorf("ran %q on a host without a watcher", argv)
+			}
+		}
+		if after, _ := os.ReadFile(w.LocalConf()); !bytes.Equal(after, localBefore) {
+			t.Errorf("local.conf changed on a host without a watcher:\n%s", after)
+		}
+	}
+	var stops [][]string // what ran, without the configutil switches
+	for _, argv := range x.ran() {
+		if filepath.Base(argv[0]) != "configutil" {
+			stops = append(stops, argv)
+		}
+	}
+	if len(stops) == 0 || !slices.Equal(stops[0], []string{w.IMSimta(), "stop", "dispatcher"}) {
+		t.Errorf("the stops were %q, want imsimta stop dispatcher first", stops)
 	}
 
 	// A rerun finds every goal holding: nothing runs again.
@@ -275,9 +324,13 @@ func TestSimPlainStopsEverythingButTheDirectoryThenStartsInOrder(t *testing.T) {
 	apply(t, env, PostUpgrade(c)...)
 	requirePorts(t, w, true)
 	want := append(append(MessagingServices(), sim.AdminServ), w.WebInstances()...)
-	want = slices.DeleteFunc(want, func(s string) bool { return s == "watcher" }) // started by post/auto-restart
-	if got := startedOrder(t, w, off); !slices.Equal(got[:len(want)], want) {
+	want = slices.DeleteFunc(want, func(s string) bool { return s == "watcher" }) // none, or started by post/auto-restart
+	got := startedOrder(t, w, off)
+	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
 		t.Errorf("start order = %q, want %q", got, want)
+	}
+	if !watcher && slices.Contains(got, "watcher") {
+		t.Errorf("a watcher was started on a host without one: %q", got)
 	}
 }
 
@@ -318,13 +371,7 @@ func TestSimHARegimesUseTheClusterAndNeverAPlainStopMsg(t *testing.T) {
 			apply(t, env, stepsOf(PreUpgrade(c), append([]string{IDDirectoryUp, IDDirectoryUpAfterHA}, tc.skip...)...)...)
 			requirePorts(t, w, false)
 			apply(t, env, stepsOf(PostUpgrade(c), tc.skip...)...)
-			skip := []string{}
-			if tc.regime != RegimeSC22 {
-				// Outside post/auto-restart nothing starts the watcher, which
-				// stop/auto-restart disabled.
-				skip = append(skip, "watcher")
-			}
-			requirePorts(t, w, true, skip...)
+			requirePorts(t, w, true)
 			for _, argv := range x.ran() {
 				if slices.Equal(argv, []string{w.StopMsg()}) || slices.Equal(argv, []string{w.StartMsg()}) {
 					t.Errorf("ran a whole-server %q under %s", argv, tc.regime)
@@ -362,7 +409,7 @@ func TestSimDaemontoolsKeepsServicesDownThroughSupervise(t *testing.T) {
 		}
 	}
 	backout(t, env, pre)
-	requirePorts(t, w, true, "watcher")
+	requirePorts(t, w, true)
 	for _, s := range sim.DaemontoolsServices() {
 		if exists(DownFile(w.ServiceDir(s))) {
 			t.Errorf("%s: backout left the down file this run created", s)

@@ -86,9 +86,16 @@ func freePort(t *testing.T) int {
 	return p
 }
 
-// newHost writes a host with a port for every messaging service and extra
-// local.conf lines, and kills every helper it started at cleanup.
-func newHost(t *testing.T, local ...string) *fakeHost {
+// newHost writes a 5.x host (no watcher, host-facts: F-SVC-004) with a port
+// for every messaging service and extra local.conf lines, and kills every
+// helper it started at cleanup.
+func newHost(t *testing.T, local ...string) *fakeHost { return newFakeHost(t, false, local...) }
+
+// newWatcherHost is newHost on a 6.x-like host whose local.conf names the
+// watcher's port: only the tests of the watcher and its auto-restart take it.
+func newWatcherHost(t *testing.T, local ...string) *fakeHost { return newFakeHost(t, true, local...) }
+
+func newFakeHost(t *testing.T, watcher bool, local ...string) *fakeHost {
 	t.Helper()
 	h := &fakeHost{t: t, w: layout.Default(t.TempDir()), ports: map[string]int{}, pidsDir: t.TempDir()}
 	for _, s := range MessagingServices() {
@@ -96,8 +103,11 @@ func newHost(t *testing.T, local ...string) *fakeHost {
 			h.ports[s] = freePort(t)
 		}
 	}
-	conf := fmt.Sprintf("service.imap.port = %d\nservice.pop.port = %d\nservice.http.port = %d\nlocal.watcher.port = %d\nlocal.ens.port = %d\n",
-		h.ports["imap"], h.ports["pop"], h.ports["http"], h.ports["watcher"], h.ports["ens"])
+	conf := fmt.Sprintf("service.imap.port = %d\nservice.pop.port = %d\nservice.http.port = %d\nlocal.ens.port = %d\n",
+		h.ports["imap"], h.ports["pop"], h.ports["http"], h.ports["ens"])
+	if watcher {
+		conf += fmt.Sprintf("local.watcher.port = %d\n", h.ports["watcher"])
+	}
 	writeFiles(t, map[string]string{
 		h.w.LocalConf(): conf + strings.Join(local, "\n") + "\n",
 		filepath.Join(h.w.IMTAConfig(), "dispatcher.cnf"):     fmt.Sprintf("[SERVICE=SMTP]\nPORT=%d\n", h.ports["dispatcher"]),

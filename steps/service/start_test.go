@@ -26,7 +26,7 @@ func (h *fakeHost) startMsgScript(enabled []string, extra map[string]string) {
 
 func TestStartFollowsTheDocumentedOrderSkippingDisabledServices(t *testing.T) {
 	h := newHost(t, "service.pop.enable = no", "service.http.enable = 0", "local.sched.enable = off")
-	on := []string{"watcher", "ens", "store", "imap", "dispatcher", "job_controller"}
+	on := []string{"ens", "store", "imap", "dispatcher", "job_controller"} // a 5.x host: no watcher
 	h.startMsgScript(on, nil)
 	ctx, env := t.Context(), h.env()
 	s := Start(h.config())
@@ -47,7 +47,7 @@ func TestStartFollowsTheDocumentedOrderSkippingDisabledServices(t *testing.T) {
 	if got := strings.Fields(string(log)); !slices.Equal(got, []string{"all"}) {
 		t.Errorf("start-msg ran for %q", got)
 	}
-	for _, svc := range []string{"watcher", "ens", "imap", "dispatcher", "job_controller"} {
+	for _, svc := range []string{"ens", "imap", "dispatcher", "job_controller"} {
 		if !portOpen(ctx, "127.0.0.1", h.ports[svc]) {
 			t.Errorf("%s does not answer after the start", svc)
 		}
@@ -63,7 +63,7 @@ func TestStartFollowsTheDocumentedOrderSkippingDisabledServices(t *testing.T) {
 }
 
 func TestServiceThatCrashesDuringTheStartIsReportedWithTheManualsAdvice(t *testing.T) {
-	h := newHost(t, "local.watcher.enable = no", "local.ens.enable = no", "service.pop.enable = no",
+	h := newHost(t, "local.ens.enable = no", "service.pop.enable = no",
 		"service.http.enable = no", "local.sched.enable = no", "local.imta.enable = no")
 	// Starting imap makes the store crash.
 	h.startMsgScript([]string{"store", "imap"}, map[string]string{"imap": h.killLine("store")})
@@ -80,7 +80,7 @@ func TestServiceThatCrashesDuringTheStartIsReportedWithTheManualsAdvice(t *testi
 }
 
 func TestUndoOfTheStartStopsWhatItStarted(t *testing.T) {
-	h := newHost(t, "local.watcher.enable = no", "local.ens.enable = no", "service.pop.enable = no",
+	h := newHost(t, "local.ens.enable = no", "service.pop.enable = no",
 		"service.http.enable = no", "local.sched.enable = no", "local.imta.enable = no")
 	h.startMsgScript([]string{"store", "imap"}, nil)
 	h.script(h.w.StopMsg(), `case "$1" in "") `+h.killLine("imap")+`; `+h.killLine("store")+`;; *) exit 3;; esac`)

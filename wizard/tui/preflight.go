@@ -15,7 +15,7 @@ import (
 // unknown.
 type Preflight struct {
 	ServerRoot, Instance string
-	Installed, Target    string // msg-INSTANCE/VERSION and the answers' TargetVersion
+	Installed, Target    string // `imsimta version` cross-checked with setup/install.inf (host-facts F-VER-001, F-VER-002), and the answers' TargetVersion
 	Regime               string
 	DirectoryURL         string
 	DirectoryErr         string // "" when the directory answered a bind
