@@ -17,8 +17,9 @@ const (
 	DelegatedAdminStopped wizard.Fact = "delegated-admin-stopped"
 	WebServerRootStopped  wizard.Fact = "webserver-root-stopped"
 	// AutoRestartOff: the watcher and local.autorestart are switched off and
-	// their values recorded (stop/auto-restart); post/start leaves the watcher
-	// to post/auto-restart, which puts the values back and starts it.
+	// their values recorded, and the cluster's fault monitor is off
+	// (stop/auto-restart); post/start leaves the watcher to post/auto-restart,
+	// which puts the values back, starts it and turns the monitor on.
 	AutoRestartOff wizard.Fact = "auto-restart-off"
 	// StoreAside: the message store partition is moved aside or unmounted
 	// (store/aside); post/store-return plans its return.

@@ -290,6 +290,11 @@ func (s *autoRestartOn) Check(ctx context.Context, env *wizard.Env) (bool, strin
 		if c.Regime != RegimeSC22 {
 			done = false
 			why = append(why, "the cluster fault monitor's state cannot be read here")
+		} else if env.Projected(facts.AutoRestartOff) {
+			// A whole-run plan: stop/auto-restart's hareg -n (and
+			// ha/prepare's unregistration) will have left it off.
+			done = false
+			why = append(why, "stop/auto-restart will have switched the fault monitor of data service "+c.Cluster.HaregService+" off by then")
 		} else {
 			state, err := c.haregState(ctx, env)
 			done = done && err == nil && state == "on"
