@@ -289,6 +289,19 @@ func (s *SSH) connect(ctx context.Context) (*sshConn, error) {
 	return c, nil
 }
 
+// Connect dials the node now, if it is not connected: the TCP connection,
+// the host key checked against known_hosts, authentication and the SFTP
+// subsystem; nothing runs on the node. A run calls it for every node before
+// its first action, so a refused or unreachable node stops the run before any
+// other node was changed. The connection stays for the commands that follow.
+func (s *SSH) Connect(ctx context.Context) error {
+	_, err := s.connect(ctx)
+	return err
+}
+
+// Config is the node as the answers name it.
+func (s *SSH) Config() Config { return s.cfg }
+
 // keepAlive closes the client when the peer stops answering, so a command
 // running on a node that vanished (no FIN, no RST) is noticed as lost.
 func keepAlive(client *ssh.Client, dead <-chan struct{}, every time.Duration) {
