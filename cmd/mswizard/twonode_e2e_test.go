@@ -435,8 +435,23 @@ func killsAndRestart(t *testing.T, h *twoNode) {
 		t.Fatalf("the rerun after a lost connection: exit %d, want 3 naming resolve new/node1/db-setup\n%s", code, out)
 	}
 	status := h.mustRun(t, "status", "--answers", h.inf)
-	if !strings.Contains(status, "in-doubt") || !strings.Contains(status, "node1") {
-		t.Errorf("status does not show node1's step in doubt:\n%s", status)
+	if !regexp.MustCompile(`in-doubt\s+node1\s+new/node1/db-setup\s.*\[on node1: no exit status came back\]`).MatchString(status) {
+		t.Errorf("status does not show node1's step in doubt with its command's node:\n%s", status)
+	}
+	// The in-doubt action's partial receipt is journaled beside it (a note:
+	// the action stays in doubt), naming the node and no exit status.
+	recs, err := journal.Read(h.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := false
+	for _, r := range recs {
+		if r.Kind == journal.KindNote && r.Step == "new/node1/db-setup" && strings.Contains(string(r.Receipt), `"node":"node1"`) && strings.Contains(string(r.Receipt), `"exit_code":-1`) {
+			kept = true
+		}
+	}
+	if !kept {
+		t.Error("the journal keeps no receipt of DB_SETUP, in doubt on node1")
 	}
 	h.mustRun(t, "resolve", "new/node1/db-setup", "--retry", "--answers", h.inf)
 	// Then SIGKILLs of the wizard at random moments.
