@@ -462,7 +462,7 @@ func killsAndRestart(t *testing.T, h *twoNode) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		delay := time.Duration(500+rng.IntN(3000)) * time.Millisecond
+		delay := time.Duration(300+rng.IntN(1500)) * time.Millisecond // well inside the rest of the run: a kill must land
 		killMidRun(t, cmd, delay, &outb)
 		t.Logf("round %d: SIGKILL after %s", round, delay)
 		h.checkDisk(t)
