@@ -809,6 +809,84 @@ func TestSeed002ExistingEnvironmentAcrossTwoNodes(t *testing.T) {
 		}
 		assertBackoutReverse(t, h, 15)
 	})
+	t.Run("a secret in a step's env never reaches node2's process list nor the journal", func(t *testing.T) { secretEnvOnNode(t, h) })
+}
+
+// secretEnvOnNode runs a runbook file whose one step, on node2, gets a secret
+// answer in its environment: while the command runs no /proc/PID/cmdline on
+// the machine (the nodes are its processes) holds the secret, the command
+// sees it, and nothing in the state directory (journal, log, reports) holds it.
+func secretEnvOnNode(t *testing.T, h *twoNode) {
+	dir := t.TempDir()
+	secret := fmt.Sprintf("gm-pw-%d", time.Now().UnixNano())
+	book := filepath.Join(dir, "secret-env.yaml")
+	os.WriteFile(book, []byte(`id: secret-env
+title: a secret in a command's environment on node2
+answers:
+  pw: {type: secret, help: the secret}
+  marker: {type: path, help: the file the command writes while it runs}
+steps:
+  - id: use
+    title: use the secret on node2
+    node: node2
+    run:
+      argv: [sh, -c, ': > "$0"; sleep 2; case "$GM_PW" in gm-pw-*) [ "${#GM_PW}" = "$1" ] && echo "the secret arrived";; esac', "{{marker}}", "` + fmt.Sprint(len(secret)) + `"]
+      env: {GM_PW: "{{pw}}"}
+      idempotent: true
+`), 0o644)
+	state := filepath.Join(dir, "state")
+	inf := filepath.Join(dir, "secret.inf")
+	marker := "/var/tmp/mswizard-secret-marker"
+	os.WriteFile(inf, []byte(fmt.Sprintf("[Runbook]\nStateDir = %s\n\n[secret-env]\npw = %s\nmarker = %s%s\n\n%s", state, secret, h.w.NodeRoot, marker, h.w.NodesSection())), 0o600)
+	onHost := filepath.Join(h.w.Nodes[1].Root, marker)
+	defer os.Remove(onHost)
+	cmd := exec.Command(h.bin, "run", book, "--answers", inf)
+	var outb strings.Builder
+	cmd.Stdout, cmd.Stderr = &outb, &outb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	scans := 0
+	for done := false; !done; {
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("the run: %v\n%s", err, outb.String())
+			}
+			done = true
+		case <-time.After(50 * time.Millisecond):
+			if _, err := os.Stat(onHost); err != nil {
+				continue
+			}
+			scans++
+			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+			for _, p := range procs {
+				if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), secret) {
+					t.Errorf("%s holds the secret while the command runs: %q", p, strings.ReplaceAll(string(b), "\x00", " "))
+				}
+			}
+		}
+	}
+	if scans == 0 {
+		t.Fatalf("the process table was never read while the command ran:\n%s", outb.String())
+	}
+	// The command saw a value of the secret's form and length in its env.
+	if !strings.Contains(outb.String(), "the secret arrived") {
+		t.Errorf("the command did not get the secret in its environment:\n%s", outb.String())
+	}
+	if strings.Contains(outb.String(), secret) {
+		t.Errorf("the run's output shows the secret:\n%s", outb.String())
+	}
+	filepath.WalkDir(state, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); strings.Contains(string(b), secret) {
+				t.Errorf("%s holds the secret", p)
+			}
+		}
+		return nil
+	})
 }
 
 func lastLinesOf(s string, n int) string {
