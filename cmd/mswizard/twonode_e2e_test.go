@@ -830,7 +830,7 @@ steps:
     title: use the secret on node2
     node: node2
     run:
-      argv: [sh, -c, ': > "$0"; sleep 2; case "$GM_PW" in gm-pw-*) [ "${#GM_PW}" = "$1" ] && echo "the secret arrived";; esac', "{{marker}}", "` + fmt.Sprint(len(secret)) + `"]
+      argv: [sh, -c, ': > "$0"; sleep 2; case "$GM_PW" in gm-pw-*) [ "${#GM_PW}" = "$1" ] && echo "the secret arrived";; esac', "{{marker}}", "`+fmt.Sprint(len(secret))+`"]
       env: {GM_PW: "{{pw}}"}
       idempotent: true
 `), 0o644)
