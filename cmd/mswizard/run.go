@@ -36,6 +36,9 @@ type runKind interface {
 	// lock takes, beside the state directory's journal, what keeps a second run
 	// off the same host; the session closes it.
 	lock(s *session, now time.Time) error
+	// reach connects to every host the run acts on beyond the control host,
+	// before a run's or a backout's first action (wizard.Options.Ready).
+	reach(ctx context.Context, s *session) error
 	// beforeRetry refuses `resolve STEP --retry` while retrying would do harm.
 	beforeRetry(step string) error
 	// remember writes what `--state-dir` commands need to load the run again.
@@ -158,6 +161,9 @@ func (u *upgradeRun) lock(s *session, now time.Time) error {
 }
 
 // beforeRetry: never a second installer, nor a restore under the first.
+// reach: the upgrade acts on the host the wizard runs on only.
+func (u *upgradeRun) reach(context.Context, *session) error { return nil }
+
 func (u *upgradeRun) beforeRetry(step string) error {
 	if step != steps.IDRunInstaller {
 		return nil
