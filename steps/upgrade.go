@@ -661,6 +661,30 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 	if err := moveIfPresent(aside, asideCarry); err != nil {
 		return nil, fmt.Errorf("carry the store set aside: %w", err)
 	}
+	// Whatever else the archive left out and the live tree holds (its
+	// manifest says: a BackupDir inside the server root, a store partition
+	// it was told to leave out) is carried the same way: a restore must
+	// never delete what it cannot bring back.
+	extra, err := c.excludedCarries(rec, carry)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range extra {
+		if err := os.MkdirAll(filepath.Dir(m[0]), 0o700); err != nil {
+			return nil, err
+		}
+		if err := moveIfPresent(m[1], m[0]); err != nil {
+			return nil, fmt.Errorf("carry %s, which the archive left out: %w", m[1], err)
+		}
+		// The archive itself may lie in what is carried (BackupDir inside
+		// the server root): read it where it went.
+		for _, p := range []*string{&rec.Archive, &rec.Manifest} {
+			if within(*p, m[1]) {
+				rel, _ := filepath.Rel(m[1], *p)
+				*p = filepath.Join(m[0], rel)
+			}
+		}
+	}
 	// A Directory Server of the server root that runs keeps its live files
 	// (dsinstance_undo.go): carried through like the queue, never swapped
 	// under it.
@@ -673,11 +697,11 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 			return nil, fmt.Errorf("carry the running Directory Server %s: %w", m[1], err)
 		}
 	}
-	err := backup.Restore(ctx, rec.Archive, backup.RestoreOptions{Target: c.Host.ServerRoot(), Now: env.Now, Contents: inside, Keep: keep,
+	err = backup.Restore(ctx, rec.Archive, backup.RestoreOptions{Target: c.Host.ServerRoot(), Manifest: rec.Manifest, Now: env.Now, Contents: inside, Keep: keep,
 		Progress: backupProgress(env)})
 	if err != nil {
-		return nil, fmt.Errorf("restore %s: %w; %s", c.Host.ServerRoot(), err, putBack(carry, append([][2]string{
-			{queueCarry, c.Host.QueueDir()}, {storeCarry, c.Host.StorePrimary()}, {asideCarry, aside}}, dsMoves...)))
+		moves := append([][2]string{{queueCarry, c.Host.QueueDir()}, {storeCarry, c.Host.StorePrimary()}, {asideCarry, aside}}, extra...)
+		return nil, fmt.Errorf("restore %s: %w; %s", c.Host.ServerRoot(), err, putBack(carry, append(moves, dsMoves...)))
 	}
 	var carried []string
 	// Queue: the live queue is the truth — what it held at the backup was either
@@ -714,6 +738,9 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 			return carried, fmt.Errorf("carry the store set aside back: %w", err)
 		}
 	}
+	if err := carryBack(extra); err != nil {
+		return carried, err
+	}
 	if err := dsCarryBack(dsMoves); err != nil {
 		return carried, err
 	}
@@ -729,6 +756,67 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 		return carried, err
 	}
 	return carried, os.Chtimes(c.Host.ServerRoot(), fi.ModTime(), fi.ModTime())
+}
+
+// excludedCarries lists, as {carried, live} pairs, what the archive's
+// manifest records as left out and the live server root holds, beyond the
+// store partition, the store set aside and the queue, which restoreServerRoot
+// carries by name. A path inside another one carried moves with it.
+func (c *Config) excludedCarries(rec backupRecord, carry string) ([][2]string, error) {
+	m, err := backup.OpenManifest(rec.Manifest)
+	if err != nil {
+		return nil, fmt.Errorf("restore %s: %w", c.Host.ServerRoot(), err)
+	}
+	excluded := m.Header.Excluded
+	m.Close()
+	root := c.Host.ServerRoot()
+	named := []string{c.Host.QueueDir(), c.Host.StorePrimary(), c.Host.StorePrimary() + storeAsideSuffix}
+	var out [][2]string
+	var taken []string
+	for _, rel := range excluded {
+		live := filepath.Join(root, filepath.FromSlash(rel))
+		if !within(live, root) || live == root {
+			continue
+		}
+		skip := false
+		for _, n := range append(named, taken...) {
+			if within(live, n) || within(n, live) {
+				skip = true
+			}
+		}
+		if skip {
+			continue
+		}
+		carried := filepath.Join(carry, "excluded", filepath.FromSlash(rel))
+		_, errLive := os.Lstat(live)
+		_, errCarried := os.Lstat(carried)
+		if errLive != nil && errCarried != nil {
+			continue // nothing there, and nothing carried before an interruption
+		}
+		taken = append(taken, live)
+		out = append(out, [2]string{carried, live})
+	}
+	return out, nil
+}
+
+// carryBack returns what excludedCarries carried to its place in the restored
+// tree (the archive left it out, so nothing but an empty directory is there).
+func carryBack(moves [][2]string) error {
+	for _, m := range moves {
+		if _, err := os.Lstat(m[0]); err != nil {
+			continue
+		}
+		if isEmptyDir(m[1]) {
+			_ = os.Remove(m[1])
+		}
+		if err := os.MkdirAll(filepath.Dir(m[1]), 0o755); err != nil {
+			return err
+		}
+		if err := atomicfile.Rename(m[0], m[1]); err != nil {
+			return fmt.Errorf("carry %s back: %w", m[1], err)
+		}
+	}
+	return nil // the carry directory, emptied, is removed with the rest
 }
 
 // configutil is the product's configutil of the instance, through which the

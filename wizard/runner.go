@@ -293,6 +293,11 @@ func pinDiff(have *Pin, want Pin, st *State) []string {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
+			// A key the journal's pin lacks was not pinned by the wizard that
+			// wrote it: nothing to compare (the answers hash still binds them).
+			if _, ok := have.Paths[k]; !ok {
+				continue
+			}
 			if have.Paths[k] != want.Paths[k] {
 				diff = append(diff, fmt.Sprintf("%s: journal %s, now %s", k, have.Paths[k], want.Paths[k]))
 			}

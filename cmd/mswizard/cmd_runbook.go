@@ -23,6 +23,9 @@ func runbookCmd() *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%-24s %s (%d steps)\n", id, rb.Title, len(rb.Steps))
+				for _, l := range rb.DescriptionLines(52) {
+					fmt.Fprintf(cmd.OutOrStdout(), "%-24s   %s\n", "", l)
+				}
 			}
 			return nil
 		},
@@ -50,6 +53,9 @@ func runbookCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid runbook %s (%d answers, %d preflight checks, %d steps)\n", args[0], rb.ID, len(rb.Answers), len(rb.Preflight), len(steps))
+			for _, l := range rb.DescriptionLines(76) {
+				fmt.Fprintf(cmd.OutOrStdout(), "  %s\n", l)
+			}
 			for _, st := range steps {
 				fmt.Fprintf(cmd.OutOrStdout(), "  %-28s %s\n", st.ID(), st.Title())
 			}

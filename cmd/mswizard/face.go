@@ -56,6 +56,7 @@ func runTUIMode(ctx context.Context, s *session, c *common, mode string) error {
 	}
 	o := tui.Options{
 		Mode:       mode,
+		What:       s.run.what(),
 		StateDir:   s.state,
 		ReportPath: reportPath(s),
 		Plan:       func(ctx context.Context) (*wizard.PlanReport, error) { return planWithEstimate(ctx, s, r, j.Records()) },
@@ -91,9 +92,19 @@ func interrupted(ctx context.Context, err error) error {
 // chooses, then runs on it like `upgrade --answers FILE`.
 func runTUIWithoutAnswers(ctx context.Context, c *common) error {
 	v := tui.DefaultAnswerValues()
-	path, err := tui.AskAnswers(ctx, os.Stdin, os.Stdout, &v)
+	return askThenOpenTUI(ctx, c, func() (string, error) { return tui.AskAnswers(ctx, os.Stdin, os.Stdout, &v) })
+}
+
+// askThenOpenTUI runs an answers form (the upgrade's, or a runbook's) and, once
+// it has saved the answers, opens the interactive face on them. A form the
+// operator quits (ctrl+c) wrote nothing and ends the wizard without error; a
+// signal ends it as interrupted.
+func askThenOpenTUI(ctx context.Context, c *common, ask func() (string, error)) error {
+	path, err := ask()
 	if ctx.Err() != nil {
-		return interrupted(ctx, err)
+		// huh reports the cancel as its own error ("timeout"): the signal is
+		// what ended the form.
+		return interrupted(ctx, nil)
 	}
 	if errors.Is(err, huh.ErrUserAborted) {
 		return nil // nothing was written, nothing ran
@@ -225,6 +236,10 @@ func openTUI(ctx context.Context, c *common) error {
 		return err
 	}
 	defer s.close()
+	// --until/--skip/--only name steps of the runbook, as in applyRun.
+	if err := wizard.ValidateStepIDs(s.steps, s.options(c)); err != nil {
+		return usagef("%v", err)
+	}
 	if err := s.openLog(); err != nil {
 		return err
 	}

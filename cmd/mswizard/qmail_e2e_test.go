@@ -71,6 +71,37 @@ func freePort(t *testing.T) int {
 	return p
 }
 
+// logUsers are the services' log users in the test's answers: accounts
+// every Debian host has, one per service.
+var logUsers = map[string]struct {
+	name string
+	uid  uint32
+}{"qmail": {"daemon", 1}, "smtpd": {"bin", 2}, "pop3d": {"nobody", 65534}}
+
+// refState is the state an uninterrupted run ends in (endToEnd's), for the
+// runs killed and rerun to compare theirs with (World.StateHash).
+type refState struct {
+	once sync.Once
+	done chan struct{}
+	hash string
+	err  error
+}
+
+func newRefState() *refState { return &refState{done: make(chan struct{})} }
+
+func (r *refState) set(hash string, err error) {
+	r.once.Do(func() { r.hash, r.err = hash, err; close(r.done) })
+}
+
+func (r *refState) get() (string, error) {
+	select {
+	case <-r.done:
+		return r.hash, r.err
+	case <-time.After(5 * time.Minute):
+		return "", errors.New("the uninterrupted run gave no end state within 5 minutes")
+	}
+}
+
 type qmailHost struct {
 	*qmail.World
 	bin, inf, state string
@@ -81,7 +112,10 @@ type qmailHost struct {
 // script and svscan on its scan directory, and the runbook's answers. The
 // caller stops it (World.Stop).
 func newQmail(t *testing.T, base, bin, name string) (*qmailHost, error) {
-	w, err := qmail.Build(filepath.Join(base, name, "root"), qmail.Options{Exe: bin, SMTPPort: freePort(t), POP3Port: freePort(t)})
+	// A log user of its own for each service, so a log/run or a log
+	// directory given the wrong one shows.
+	w, err := qmail.Build(filepath.Join(base, name, "root"), qmail.Options{Exe: bin, SMTPPort: freePort(t), POP3Port: freePort(t),
+		SendLogUser: logUsers["qmail"].name, SMTPDLogUser: logUsers["smtpd"].name, POP3DLogUser: logUsers["pop3d"].name})
 	if err != nil {
 		return nil, err
 	}
@@ -265,10 +299,12 @@ func TestQmailRunbook(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("kill seed %d", seed)
 	rnd := rand.New(rand.NewPCG(uint64(seed), 1))
+	ref := newRefState()
 	for i := 0; i < 2; i++ {
 		delays := []time.Duration{time.Duration(100+rnd.IntN(20000)) * time.Millisecond, time.Duration(100+rnd.IntN(20000)) * time.Millisecond, time.Duration(50+rnd.IntN(3000)) * time.Millisecond}
-		scenario(fmt.Sprintf("kill%d", i), func(h *qmailHost) error { return killAndRerun(h, delays) })
+		scenario(fmt.Sprintf("kill%d", i), func(h *qmailHost) error { return killAndRerun(h, delays, ref) })
 	}
+	scenario("netqmail-rc", netqmailRC)
 	// A backout from every step. Up to the links, three worlds take them in
 	// turn (each backout gives the next run the world it started from);
 	// after, where svscan runs the services, a world each.
@@ -291,7 +327,7 @@ func TestQmailRunbook(t *testing.T) {
 			return nil
 		})
 	}
-	endToEnd(t, base, bin)
+	endToEnd(t, base, bin, ref)
 	tuiResumeAndBackout(t, base, bin)
 }
 
@@ -323,6 +359,40 @@ func tuiResumeAndBackout(t *testing.T, base, bin string) {
 	}
 }
 
+// netqmailRC gives the world netqmail's /var/qmail/rc, whose qmail-start
+// line is not the one the runbook replaces: the preflight stops the run
+// (PRE-QMAIL-014) before anything changes, where the edit once appended a
+// second line and left splogger in place.
+func netqmailRC(h *qmailHost) error {
+	rc := filepath.Join(h.QmailDir(), "rc")
+	b, err := os.ReadFile(rc)
+	if err != nil {
+		return err
+	}
+	netqmail := strings.Replace(string(b), "qmail-start ./Maildir/ splogger qmail", "qmail-start \"`cat "+h.QmailDir()+"/control/defaultdelivery`\" splogger qmail", 1)
+	if netqmail == string(b) {
+		return fmt.Errorf("the world's rc has no seed line to replace:\n%s", b)
+	}
+	if err := os.WriteFile(rc, []byte(netqmail), 0o755); err != nil {
+		return err
+	}
+	before, err := h.TreeHash()
+	if err != nil {
+		return err
+	}
+	out, code, err := h.wizard("run", "qmail-daemontools", "--answers", h.inf)
+	if err != nil || code != 1 || !strings.Contains(out, "PRE-QMAIL-014") || !strings.Contains(out, "rc/remove-splogger") {
+		return fmt.Errorf("run on a netqmail rc: exit %d %v, want 1 with the inhibitor PRE-QMAIL-014 naming the step to adapt:\n%s", code, err, out)
+	}
+	if after, err := h.TreeHash(); err != nil || after != before {
+		return fmt.Errorf("the refused run changed the qmail tree (%v)", err)
+	}
+	if o, err := exec.Command(h.RCScript(), "status").CombinedOutput(); err != nil {
+		return fmt.Errorf("the refused run stopped qmail: %v: %s", err, o)
+	}
+	return nil
+}
+
 func backoutAfter(h *qmailHost, id string, last bool) error {
 	if out, code, err := h.wizard("run", "qmail-daemontools", "--answers", h.inf, "--until", id); code != 0 || err != nil {
 		return fmt.Errorf("run --until %s exit %d %v:\n%s", id, code, err, out)
@@ -342,8 +412,9 @@ func backoutAfter(h *qmailHost, id string, last bool) error {
 }
 
 // killAndRerun kills the run twice and the backout once, after the delays,
-// rerunning each to its end.
-func killAndRerun(h *qmailHost, delays []time.Duration) error {
+// rerunning each to its end: the rerun ends in the state an uninterrupted
+// run ends in (ref), and the backout in the state before the run.
+func killAndRerun(h *qmailHost, delays []time.Duration, ref *refState) error {
 	killed := 0
 	for _, d := range delays[:2] {
 		k, err := h.runKilledAfter(d, "run", "qmail-daemontools", "--answers", h.inf)
@@ -362,6 +433,17 @@ func killAndRerun(h *qmailHost, delays []time.Duration) error {
 	if err := h.migrated("migrated"); err != nil {
 		return fmt.Errorf("after %d kill(s) (%v): %w", killed, delays[:2], err)
 	}
+	got, err := h.StateHash()
+	if err != nil {
+		return err
+	}
+	want, err := ref.get()
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("after %d kill(s) (%v) and a rerun, the qmail tree differs from an uninterrupted run's (state hash %s, want %s)", killed, delays[:2], got, want)
+	}
 	k, err := h.runKilledAfter(delays[2], "backout", "--answers", h.inf, "--yes")
 	if err != nil {
 		return err
@@ -378,16 +460,27 @@ func killAndRerun(h *qmailHost, delays []time.Duration) error {
 // endToEnd runs the shipped qmail-daemontools runbook through the real binary
 // on a qmail world: plan, run, mail by SMTP logged by multilog, status, backout
 // to the same files with mail flowing.
-func endToEnd(t *testing.T, base, bin string) {
+func endToEnd(t *testing.T, base, bin string, ref *refState) {
+	// Should this fail before the migrated state, the killed runs waiting
+	// for it are told so rather than left to wait.
+	defer ref.set("", errors.New("the uninterrupted run (endToEnd) failed before its migrated state"))
 	h := upQmail(t, base, bin, "w")
 
-	out, code := h.wizardT(t, "runbook", "validate", "qmail-daemontools", "--answers", h.inf)
+	out, code := h.wizardT(t, "runbook", "list")
+	if code != 0 || !strings.Contains(out, "qmail-daemontools ") || !strings.Contains(out, "Seed 001. Writes run and log/run") {
+		t.Errorf("runbook list does not show the runbook with its description, exit %d:\n%s", code, out)
+	}
+
+	out, code = h.wizardT(t, "runbook", "validate", "qmail-daemontools", "--answers", h.inf)
 	if code != 0 || !strings.Contains(out, "valid runbook qmail-daemontools") {
 		t.Fatalf("validate exit %d:\n%s", code, out)
 	}
 	out, code = h.wizardT(t, "run", "qmail-daemontools", "--answers", h.inf, "--dry-run")
-	if code != 0 || !strings.Contains(out, "setuidgid") && !strings.Contains(out, "ln -s "+filepath.Join(h.QmailDir(), "services/qmail")) {
-		t.Fatalf("dry run exit %d:\n%s", code, out)
+	// Each of these must be in the projected plan: one missing fails.
+	for _, want := range []string{"multilog as " + logUsers["smtpd"].name, "ln -s " + filepath.Join(h.QmailDir(), "services/qmail") + " " + filepath.Join(h.ServiceDir(), "qmail")} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("dry run exit %d, want it to show %q:\n%s", code, want, out)
+		}
 	}
 	if _, err := os.Stat(h.state); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("the dry run wrote the state directory")
@@ -404,13 +497,18 @@ func endToEnd(t *testing.T, base, bin string) {
 		if !strings.Contains(string(o), ": up (pid ") {
 			t.Fatalf("svstat %s: %s", svc, o)
 		}
+		u := logUsers[svc]
 		run, _ := os.ReadFile(filepath.Join(h.QmailDir(), "services", svc, "log/run"))
-		if want := fmt.Sprintf("exec setuidgid nobody multilog t s4096 n3 %s/%s\n", h.LogDir(), svc); !strings.HasSuffix(string(run), want) {
+		if want := fmt.Sprintf("exec setuidgid %s multilog t s4096 n3 %s/%s\n", u.name, h.LogDir(), svc); !strings.HasSuffix(string(run), want) {
 			t.Errorf("%s log/run:\n%s\nwant it to end in %q", svc, run, want)
 		}
 		var st syscall.Stat_t
-		if err := syscall.Stat(filepath.Join(h.LogDir(), svc), &st); err != nil || st.Uid != 65534 {
-			t.Errorf("the %s log directory is not owned by the log user: uid %d, %v", svc, st.Uid, err)
+		if err := syscall.Stat(filepath.Join(h.LogDir(), svc), &st); err != nil || st.Uid != u.uid {
+			t.Errorf("the %s log directory is not owned by its log user %s (uid %d): uid %d, %v", svc, u.name, u.uid, st.Uid, err)
+		}
+		// multilog runs as that user (its log directory is written by it).
+		if o, err := exec.Command("pgrep", "-u", u.name, "-f", "multilog t s4096 n3 "+filepath.Join(h.LogDir(), svc)+"$").Output(); err != nil || len(strings.Fields(string(o))) != 1 {
+			t.Errorf("no single multilog for %s runs as %s: %q %v", svc, u.name, o, err)
 		}
 	}
 	if rc, _ := os.ReadFile(filepath.Join(h.QmailDir(), "rc")); strings.Contains(string(rc), "splogger qmail") {
@@ -428,6 +526,7 @@ func endToEnd(t *testing.T, base, bin string) {
 	if err := h.mailFlows("alice", "after-migration"); err != nil {
 		t.Fatal(err)
 	}
+	ref.set(h.StateHash())
 	deadline := time.Now().Add(5 * time.Second)
 	var logged []byte
 	for time.Now().Before(deadline) {

@@ -79,13 +79,53 @@ func (u *upgradeRun) backoutProcedure() string {
 
 func (u *upgradeRun) upgrade() (*upgradeRun, error) { return u, nil }
 
+// pin binds the journal to every path the answers name, made absolute (a
+// relative one resolves against the answers file's directory): a rerun whose
+// answers file moved, with the same contents, would otherwise stop other web
+// servers, read another CA file or another password file (FAULTS.md C8). The
+// four first keys keep their names from older journals; the others are the
+// answers' key names. A journal pinned by an older wizard lacks the newer keys
+// and is resumed (wizard.pinDiff compares the keys both pins hold).
 func (u *upgradeRun) pin(p *wizard.Pin, state string) {
+	a := u.answers
 	p.Paths = map[string]string{
-		"state directory":  state,
-		"backup directory": u.cfg.BackupDir,
-		"server root":      u.cfg.Host.ServerRoot(),
-		"installer":        u.answers.Installer,
+		"state directory":    state,
+		"backup directory":   u.cfg.BackupDir,
+		"server root":        u.cfg.Host.ServerRoot(),
+		"installer":          a.Installer,
+		"ServiceDir":         a.ServiceDir,
+		"WebServerRoot":      a.WebServerRoot,
+		"DelegatedAdminRoot": a.DelegatedAdminRoot,
+		"PristineDefaults":   a.PristineDefaults,
+		"ClusterBin":         a.ClusterBin,
+		"LDAPCAFile":         a.LDAPCAFile,
 	}
+	for k, v := range secretFiles(a) {
+		p.Paths[k] = v
+	}
+}
+
+// secretFiles are the NAMEFile references of the answers' secrets, absolute
+// (answers.Load reads them against the answers file's directory), by key name.
+func secretFiles(a *answers.Answers) map[string]string {
+	out := map[string]string{}
+	for _, k := range answers.Keys {
+		if !k.Secret {
+			continue
+		}
+		v := ""
+		if a.File != nil {
+			v, _ = a.File.Section(k.Section).Get(k.Name + "File")
+		}
+		if v != "" && !filepath.IsAbs(v) {
+			v = filepath.Join(filepath.Dir(a.Path), v)
+		}
+		if v != "" {
+			v = filepath.Clean(v)
+		}
+		out[k.Name+"File"] = v
+	}
+	return out
 }
 
 func (u *upgradeRun) waivers(newRun bool) map[string]string {

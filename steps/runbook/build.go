@@ -214,6 +214,9 @@ func runCmd(ctx context.Context, env *wizard.Env, step string, n node.Node, c no
 	}
 	output(env, step, res.Output)
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return res, fmt.Errorf("%s: killed at its timeout of %s (the step's timeout: raise it if the command needs longer): %w", wizard.ShellQuote(c.Argv...), c.Timeout, err)
+		}
 		return res, err
 	}
 	if len(exits) == 0 {
@@ -411,7 +414,10 @@ func (s *waitStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, 
 	return []wizard.Action{{Summary: s.summary(), Idempotent: true, Do: func(ctx context.Context, rc *wizard.Receipt) error {
 		deadline := time.Now().Add(s.w.Timeout)
 		var since time.Time
-		var key, last string
+		// seen is the last key observed (the pids svstat reported), moved
+		// says what last changed in it: a service restarting in a loop
+		// never holds for the stable time, and the error names it.
+		var key, last, seen, moved string
 		for {
 			r, err := eval(ctx, s.n, s.w.Until)
 			switch {
@@ -424,12 +430,21 @@ func (s *waitStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, 
 			default:
 				last = r.why
 			}
+			if err == nil && r.key != "" {
+				if m := restarted(seen, r.key); m != "" {
+					moved = m
+				}
+				seen = r.key
+			}
 			if !since.IsZero() && time.Since(since) >= s.w.Stable {
 				rc.Note = fmt.Sprintf("held for %s: %s", time.Since(since).Round(time.Millisecond), last)
 				env.Output(s.id, last)
 				return nil
 			}
 			if time.Now().After(deadline) {
+				if moved != "" {
+					last += "; restarted meanwhile: " + moved
+				}
 				return fmt.Errorf("%s did not hold within %s; last: %s", describe(s.w.Until), s.w.Timeout, last)
 			}
 			if err := wizard.Sleep(ctx, s.w.Interval); err != nil {
@@ -461,7 +476,7 @@ func (s *confirmStep) confirmation() string {
 	if s.preconfirmed {
 		return ""
 	}
-	return s.text
+	return fmt.Sprintf("%s\nConfirm once it is done (in batch: add `Confirmed = %s` to [%s], or rerun with --yes).", s.text, s.id, Section)
 }
 
 func (s *confirmStep) Plan(context.Context, *wizard.Env) ([]wizard.Action, error) {

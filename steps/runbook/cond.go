@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -64,7 +65,7 @@ func describe(c *Cond) string {
 	case c.Port != "":
 		s = c.Port + " accepts TCP connections"
 	case c.Svstat != "":
-		s = "svstat " + c.Svstat + " says up"
+		s = "svstat " + c.Svstat + " (and " + path.Join(c.Svstat, "log") + ", when it has a log) says up"
 		if c.UpFor > 0 {
 			s += fmt.Sprintf(" for at least %s", c.UpFor)
 		}
@@ -170,18 +171,12 @@ func evalPlain(ctx context.Context, n node.Node, c *Cond) (condResult, error) {
 		}
 		conn.Close()
 		return condResult{ok: true, why: c.Port + " accepts connections"}, nil
+	case c.Svstat != "" && c.UpForT != "" && c.UpFor <= 0:
+		// Validation allows only a duration answer here; never read a value
+		// that is no duration as "up for no time at all".
+		return condResult{}, fmt.Errorf("up_for %q is not a duration", c.UpForT)
 	case c.Svstat != "":
-		st, err := svstat(ctx, n, c.Svstat)
-		if err != nil {
-			return condResult{}, err
-		}
-		if !st.up {
-			return condResult{why: "svstat: " + st.line}, nil
-		}
-		if st.seconds < int64(c.UpFor/time.Second) {
-			return condResult{why: fmt.Sprintf("svstat: %s (not yet up for %s)", st.line, c.UpFor), key: strconv.Itoa(st.pid)}, nil
-		}
-		return condResult{ok: true, why: "svstat: " + st.line, key: strconv.Itoa(st.pid)}, nil
+		return evalSvstat(ctx, n, c)
 	case c.Any != nil:
 		var whys []string
 		for _, a := range c.Any {
@@ -200,31 +195,110 @@ func evalPlain(ctx context.Context, n node.Node, c *Cond) (condResult, error) {
 	return condResult{}, errors.New("empty condition")
 }
 
-// svstatus is what svstat(8) prints for a service directory:
-// "DIR: up (pid 123) 45 seconds", "DIR: down 3 seconds, normally up",
-// "DIR: supervise not running".
+// evalSvstat tests a daemontools service and, when it has one, its log
+// service: seed 001 proves each migrated service "stays up" with svstat, and
+// a multilog that cannot write (its directory owned by another user, an s
+// outside 4096..16777215) exits at once and supervise restarts it every
+// second, while the main service stays up with its output piped to nobody.
+// So DIR/log, when it exists, must be up for as long as DIR, and a restart of
+// either (a new pid) counts as a change for a wait's stable time.
+func evalSvstat(ctx context.Context, n node.Node, c *Cond) (condResult, error) {
+	dirs := []string{c.Svstat}
+	logDir := path.Join(c.Svstat, "log")
+	if _, err := n.Lstat(ctx, logDir); err == nil {
+		dirs = append(dirs, logDir)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return condResult{}, fmt.Errorf("svstat %s: %w", logDir, err)
+	}
+	sts := make([]svstatus, len(dirs))
+	var lines, keys []string
+	for i, d := range dirs {
+		st, err := svstat(ctx, n, d)
+		if err != nil {
+			return condResult{}, err
+		}
+		sts[i] = st
+		lines, keys = append(lines, st.line), append(keys, d+" pid "+strconv.Itoa(st.pid))
+	}
+	key := strings.Join(keys, "; ")
+	for _, st := range sts {
+		switch {
+		case !st.running():
+			return condResult{why: "svstat: " + st.line, key: key}, nil
+		case st.seconds < int64(c.UpFor/time.Second):
+			return condResult{why: fmt.Sprintf("svstat: %s (not yet up for %s)", st.line, c.UpFor), key: key}, nil
+		}
+	}
+	return condResult{ok: true, why: "svstat: " + strings.Join(lines, "; "), key: key}, nil
+}
+
+// restarted names what changed between two keys of the same condition
+// ("DIR/log pid 12" then "DIR/log pid 15"): for svstat, the services that
+// restarted.
+func restarted(prev, cur string) string {
+	was := map[string]string{}
+	for _, p := range strings.Split(prev, "; ") {
+		if name, v, ok := strings.Cut(p, " pid "); ok {
+			was[name] = v
+		}
+	}
+	var out []string
+	for _, p := range strings.Split(cur, "; ") {
+		if name, v, ok := strings.Cut(p, " pid "); ok && was[name] != "" && was[name] != v {
+			out = append(out, fmt.Sprintf("%s (pid %s, then %s)", name, was[name], v))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// svstatus is what svstat(8) prints for a service directory (daemontools
+// 0.76 svstat.c): "DIR: up (pid 123) 45 seconds", "DIR: down 3 seconds,
+// normally up", then any of ", normally down", ", paused", ", want up",
+// ", want down"; or "DIR: supervise not running".
 type svstatus struct {
 	line    string
 	up      bool
 	pid     int
 	seconds int64
+	paused  bool   // svc -p: the process is stopped (SIGSTOP)
+	want    string // "up" or "down": svc asked for it and it is not so yet
 }
 
-var svstatRE = regexp.MustCompile(`: (up|down)(?: \(pid (\d+)\))? (\d+) seconds`)
+// running is up in the sense a proof needs: a process, not stopped, and not
+// on its way down.
+func (st svstatus) running() bool { return st.up && !st.paused && st.want != "down" }
+
+var svstatRE = regexp.MustCompile(`: (up|down)(?: \(pid (\d+)\))? (\d+) seconds((?:, [a-z ]+)*)$`)
+
+// parseSvstat reads one line of svstat's output; a line it does not know
+// ("supervise not running", "unable to open supervise/ok") is not up.
+func parseSvstat(line string) svstatus {
+	line = strings.TrimSpace(line)
+	st := svstatus{line: line}
+	m := svstatRE.FindStringSubmatch(line)
+	if m == nil {
+		return st
+	}
+	st.up = m[1] == "up"
+	st.pid, _ = strconv.Atoi(m[2])
+	st.seconds, _ = strconv.ParseInt(m[3], 10, 64)
+	for _, f := range strings.Split(m[4], ", ") {
+		switch f {
+		case "paused":
+			st.paused = true
+		case "want up":
+			st.want = "up"
+		case "want down":
+			st.want = "down"
+		}
+	}
+	return st
+}
 
 func svstat(ctx context.Context, n node.Node, dir string) (svstatus, error) {
 	res, err := n.Run(ctx, node.Command{Argv: []string{"svstat", dir}, Timeout: 10 * time.Second})
 	if err != nil {
 		return svstatus{}, fmt.Errorf("svstat %s: %w", dir, err)
 	}
-	line := strings.TrimSpace(string(res.Output))
-	st := svstatus{line: line}
-	m := svstatRE.FindStringSubmatch(line)
-	if m == nil {
-		return st, nil // "supervise not running", "unable to open": not up
-	}
-	st.up = m[1] == "up"
-	st.pid, _ = strconv.Atoi(m[2])
-	st.seconds, _ = strconv.ParseInt(m[3], 10, 64)
-	return st, nil
+	return parseSvstat(lastLine(strings.TrimSpace(string(res.Output)))), nil
 }

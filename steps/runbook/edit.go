@@ -43,6 +43,9 @@ func (s *editStep) what() string {
 	w += " " + e.State
 	if e.Replaces != "" {
 		w += fmt.Sprintf(" in place of %q", e.Replaces)
+		if e.Append {
+			w += " (added when that line is missing)"
+		}
 	}
 	return w
 }
@@ -239,6 +242,12 @@ func (s *editStep) apply(content string) (string, bool, error) {
 				l, done = e.Line, true
 			}
 			out = append(out, l)
+		}
+		if !done && e.Replaces != "" && !e.Append {
+			// The file is not what the runbook was written for (netqmail's rc
+			// reads `cat /var/qmail/control/defaultdelivery`, not ./Maildir/):
+			// appending would leave the old line live and add a second one.
+			return content, false, fmt.Errorf("%s has no line %q to replace with %q: the file is not what the runbook expects; change the step's replaces to the file's line, or add append: true to add the line when it is missing", e.Path, e.Replaces, e.Line)
 		}
 		if !done {
 			out = out[:0]

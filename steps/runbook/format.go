@@ -12,6 +12,7 @@
 package runbook
 
 import (
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,26 @@ type Runbook struct {
 	Answers     []*AnswerSpec
 	Preflight   []*CheckSpec
 	Steps       []*StepSpec
+}
+
+// DescriptionLines is the runbook's description word-wrapped to width
+// columns (runbook list, the answers template); none when it has none.
+func (rb *Runbook) DescriptionLines(width int) []string {
+	var out []string
+	line := ""
+	for _, w := range strings.Fields(rb.Description) {
+		if line != "" && len(line)+1+len(w) > width {
+			out, line = append(out, line), ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		out = append(out, line)
+	}
+	return out
 }
 
 // Answer types.
@@ -152,9 +173,12 @@ const (
 // EditSpec makes a line, or a KEY=VALUE record, present, absent, commented or
 // uncommented in a file. The original is kept for the exact undo.
 type EditSpec struct {
-	Path      string
-	Line      string // line mode
-	Replaces  string // present: put Line in place of this line when found
+	Path     string
+	Line     string // line mode
+	Replaces string // present: put Line in place of this line; not found is an error
+	// Append, with Replaces: when the replaced line is not found, uncomment a
+	// commented Line or append it instead of failing.
+	Append    bool
 	Key       string // record mode
 	Value     string
 	Separator string // default "="

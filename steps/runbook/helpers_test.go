@@ -9,6 +9,7 @@ import (
 	"mswizard/steps/node"
 	"mswizard/wizard"
 	"mswizard/wizard/answers"
+	"mswizard/wizard/journal"
 )
 
 func localNodes() map[string]node.Node { return map[string]node.Node{"local": node.Local{}} }
@@ -19,6 +20,7 @@ type world struct {
 	dir   string
 	state string
 	steps map[string]wizard.Step
+	order []wizard.Step
 	env   *wizard.Env
 	vals  *Values
 	rb    *Runbook
@@ -50,6 +52,7 @@ func newWorld(t *testing.T, answersYAML, stepsYAML, ini string) *world {
 	for _, s := range steps {
 		w.steps[s.ID()] = s
 	}
+	w.order = steps
 	var out []string
 	w.env = (&wizard.Env{Root: "/", StateDir: w.state, Output: func(_, l string) { out = append(out, l) }}).Nop()
 	return w
@@ -154,3 +157,46 @@ func (w *world) read(rel string) string {
 func nodeCommand(argv []string) node.Command { return node.Command{Argv: argv} }
 
 func secretOf(s string) answers.Secret { return answers.NewSecret(s) }
+
+// runner is the engine over steps (the world's, in runbook order, when nil)
+// and the world's journal, as `mswizard run` builds it; done closes the
+// journal.
+func (w *world) runner(steps []wizard.Step, o wizard.Options) (*wizard.Runner, func()) {
+	w.t.Helper()
+	if steps == nil {
+		steps = w.order
+	}
+	j, err := journal.Open(w.state, journal.Options{Run: "test"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return &wizard.Runner{Steps: steps, Env: &wizard.Env{Root: "/", StateDir: w.state}, Journal: j, Opts: o}, func() { j.Close() }
+}
+
+// crashIn journals the begin of a step's action with no outcome, as a
+// wizard killed during it leaves the journal.
+func (w *world) crashIn(id string, action int) {
+	w.t.Helper()
+	as := w.plan(id)
+	j, err := journal.Open(w.state, journal.Options{Run: "killed"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer j.Close()
+	if _, err := j.Append(journal.Record{Kind: journal.KindRunStart, Note: "apply"}); err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := j.Append(journal.Record{Kind: journal.KindBegin, Step: id, Action: action, Summary: as[action].Summary}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// stateOf is what the journal says of a step.
+func (w *world) stateOf(id string) *wizard.StepRecord {
+	w.t.Helper()
+	recs, err := journal.Read(w.state)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return wizard.Fold(recs).Step(id)
+}

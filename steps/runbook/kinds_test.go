@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"mswizard/wizard"
+	"mswizard/wizard/answers"
 )
 
 func TestRunStep(t *testing.T) {
@@ -40,6 +41,12 @@ func TestRunStep(t *testing.T) {
   - id: exits
     title: accepted exit codes
     run: {argv: [sh, -c, "exit 2"], exit: [2]}
+  - id: slow
+    title: a command past its timeout
+    run: {argv: [sleep, "5"], timeout: 200ms}
+  - id: indir
+    title: a command in a directory
+    run: {argv: [sh, -c, "pwd > here"], dir: "{{root}}/sub"}
 `, "pw = s3cret\n")
 	t.Run("check reads the host: the goal does not hold yet", func(t *testing.T) {
 		if done, why := w.check("mark"); done || !strings.Contains(why, "does not exist") {
@@ -103,6 +110,33 @@ func TestRunStep(t *testing.T) {
 	t.Run("declared exit codes are success", func(t *testing.T) {
 		w.apply("exits")
 	})
+	t.Run("a command past its timeout is killed and the step fails saying so", func(t *testing.T) {
+		a := w.plan("slow")[0]
+		start := time.Now()
+		rc := wizard.Receipt{}
+		err := a.Do(context.Background(), &rc)
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("the command ran %s: its timeout of 200ms was not enforced", d)
+		}
+		if err == nil || !strings.Contains(err.Error(), "sleep 5: killed at its timeout of 200ms") {
+			t.Fatalf("err = %v", err)
+		}
+		if rc.Command == nil || rc.Command.Duration < 200*time.Millisecond {
+			t.Fatalf("the receipt does not keep the killed command: %+v", rc.Command)
+		}
+	})
+	t.Run("dir runs the command there, and the plan says so", func(t *testing.T) {
+		if err := os.MkdirAll(w.path("sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if a := w.plan("indir")[0]; a.Summary != "(cd "+w.path("sub")+") sh -c 'pwd > here'" {
+			t.Fatalf("plan %q", a.Summary)
+		}
+		w.apply("indir")
+		if got := w.read("sub/here"); got != w.path("sub")+"\n" {
+			t.Fatalf("the command ran in %q", got)
+		}
+	})
 	t.Run("no undo declared: the plan says it cannot be taken back", func(t *testing.T) {
 		if a := w.plan("noundo")[0]; a.Irreversible == "" || !a.Idempotent {
 			t.Fatalf("%+v", a)
@@ -144,6 +178,10 @@ func TestEditStep(t *testing.T) {
 		{"an absent record is removed", `key: A, state: absent`, strings.Replace(orig, "A = 1\n", "", 1)},
 		{"a commented record", `key: A, state: commented`, strings.Replace(orig, "A = 1", "# A = 1", 1)},
 		{"an uncommented record", `key: KEY, state: uncommented`, strings.Replace(orig, "# KEY=old", "KEY=old", 1)},
+		{"a custom separator reads and writes the record with it", `key: A, value: "2", separator: " = ", state: present`, strings.Replace(orig, "A = 1", "A = 2", 1)},
+		{"a custom comment mark comments a line with it", `line: "keep me", state: commented, comment: "//"`, strings.Replace(orig, "keep me", "// keep me", 1)},
+		{"a custom comment mark comments a record with it", `key: A, separator: " = ", state: commented, comment: ";"`, strings.Replace(orig, "A = 1", "; A = 1", 1)},
+		{"a line commented with another mark is not taken for commented", `line: "disabled line", state: present, comment: "//"`, orig + "disabled line\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,6 +234,39 @@ func TestEditStep(t *testing.T) {
 		w.undo("e", nil)
 		if got := w.read("rc"); got != "a\n" {
 			t.Fatalf("undo restored %q, not the original", got)
+		}
+	})
+	t.Run("replaces not found fails naming the file, the line and the fix, and changes nothing", func(t *testing.T) {
+		// netqmail's rc: the line the qmail runbook replaces is not there.
+		netqmail := "#!/bin/sh\nexec env - PATH=\"/var/qmail/bin:$PATH\" \\\nqmail-start \"`cat /var/qmail/control/defaultdelivery`\" splogger qmail\n"
+		w := newWorld(t, "", "  - {id: e, title: e, edit: {path: \"{{root}}/rc\", line: \"qmail-start ./Maildir/\", replaces: \"qmail-start ./Maildir/ splogger qmail\", state: present}}\n", "")
+		w.write("rc", netqmail, 0o755)
+		done, why := w.check("e")
+		want := []string{w.path("rc"), `"qmail-start ./Maildir/ splogger qmail"`, "change the step's replaces", "append: true"}
+		for _, s := range want {
+			if done || !strings.Contains(why, s) {
+				t.Fatalf("check = %v %q, want it to name %q", done, why, s)
+			}
+		}
+		err := w.plan("e")[0].Do(context.Background(), &wizard.Receipt{})
+		for _, s := range want {
+			if err == nil || !strings.Contains(err.Error(), s) {
+				t.Fatalf("action err = %v, want it to name %q", err, s)
+			}
+		}
+		if got := w.read("rc"); got != netqmail {
+			t.Fatalf("the failed edit changed the file:\n%q", got)
+		}
+	})
+	t.Run("replaces not found with append: true appends the line", func(t *testing.T) {
+		w := newWorld(t, "", "  - {id: e, title: e, edit: {path: \"{{root}}/rc\", line: new, replaces: old, append: true, state: present}}\n", "")
+		w.write("rc", "a\n", 0o644)
+		if a := w.plan("e")[0]; !strings.Contains(a.Summary, `in place of "old" (added when that line is missing)`) {
+			t.Fatalf("plan %q", a.Summary)
+		}
+		w.apply("e")
+		if got := w.read("rc"); got != "a\nnew\n" {
+			t.Fatalf("got %q", got)
 		}
 	})
 	t.Run("uncommenting a line that is not there fails", func(t *testing.T) {
@@ -381,7 +452,7 @@ func TestServiceRC(t *testing.T) {
 `, "")
 	w.write("init", strings.ReplaceAll(lsbScript, "%s", w.dir), 0o755)
 	w.write("odd", "#!/bin/sh\nexit 4\n", 0o755)
-	t.Cleanup(func() { _ = exec(w.path("init"), "stop") })
+	t.Cleanup(func() { _ = runLocal(w.path("init"), "stop") })
 	w.apply("start")
 	if done, why := w.check("start"); !done || !strings.Contains(why, "exited 0") {
 		t.Fatal(why)
@@ -412,7 +483,7 @@ func TestServiceRC(t *testing.T) {
 	}
 }
 
-func exec(argv ...string) error {
+func runLocal(argv ...string) error {
 	_, err := (localNodes()["local"]).Run(context.Background(), nodeCommand(argv))
 	return err
 }
@@ -449,21 +520,212 @@ func TestWaitStep(t *testing.T) {
 	}
 }
 
+// A confirm step through the engine, as `mswizard run` in batch drives it:
+// without a confirmation the run stops there with a decision (exit 3), the
+// steps before it done and none after it; with Confirmed = STEP in the
+// answers it goes on, and the journal keeps who confirmed.
 func TestConfirmStepThroughTheRunner(t *testing.T) {
-	w := newWorld(t, "", `  - {id: ask, title: a, confirm: {text: "put the tape in"}}
-`, "")
-	if q := wizard.Describe(w.step("ask")).Confirm; q != "put the tape in" {
-		t.Fatal(q)
-	}
+	const steps = `  - {id: before, title: b, run: {argv: [touch, "{{root}}/before"], check: {path: "{{root}}/before"}, undo: [rm, "{{root}}/before"]}}
+  - {id: ask, title: a, confirm: {text: "put the tape in"}}
+  - {id: after, title: c, run: {argv: [touch, "{{root}}/after"], check: {path: "{{root}}/after"}, undo: [rm, "{{root}}/after"]}}
+`
+	w := newWorld(t, "", steps, "")
 	if a := w.plan("ask")[0]; a.Summary != "operator confirms: put the tape in" {
 		t.Fatal(a.Summary)
 	}
-	pre := newWorld(t, "", `  - {id: ask, title: a, confirm: {text: "x"}}
+	q := wizard.Describe(w.step("ask")).Confirm
+	if !strings.HasPrefix(q, "put the tape in\n") || !strings.Contains(q, "`Confirmed = ask` to [Runbook]") {
+		t.Fatalf("the question does not say how to confirm in batch: %q", q)
+	}
+
+	r, done := w.runner(nil, wizard.Options{}) // batch: nobody to ask, no --yes
+	err := r.Apply(context.Background())
+	done()
+	var de *wizard.DecisionError
+	if !errors.As(err, &de) || de.Step != "ask" || !strings.Contains(de.Why, "put the tape in") || !strings.Contains(de.Why, "Confirmed = ask") {
+		t.Fatalf("without a confirmation: %v, want a decision (exit 3) at ask naming Confirmed = ask", err)
+	}
+	if st := w.stateOf("before").State; st != wizard.StateDone {
+		t.Fatalf("before is %s", st)
+	}
+	if _, err := os.Stat(w.path("after")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("the run went past the unconfirmed step")
+	}
+
+	// The operator adds Confirmed = ask to the answers and reruns.
+	f, err := answers.Parse("t.inf", []byte("[Runbook]\nConfirmed = ask\n[t]\nroot = "+w.dir+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := valuesFrom(w.rb, f, w.dir, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirmed, err := Build(w.rb, v, Options{StateDir: w.state, Nodes: localNodes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := wizard.Describe(confirmed[1]).Confirm; q != "" {
+		t.Fatalf("Confirmed = ask in the answers, yet the step still asks %q", q)
+	}
+	r, done = w.runner(confirmed, wizard.Options{})
+	err = r.Apply(context.Background())
+	done()
+	if err != nil {
+		t.Fatalf("with Confirmed = ask: %v", err)
+	}
+	rec := w.stateOf("ask")
+	if rec.State != wizard.StateDone || len(rec.Receipts) != 1 || rec.Receipts[0].Note != "confirmed by Confirmed = ask in the answers" {
+		t.Fatalf("ask in the journal: %+v", rec)
+	}
+	if w.read("after") != "" {
+		t.Fatal("after did not run")
+	}
+}
+
+// A confirm step asked in the TUI: a yes is journaled as the operator's, a
+// no stops the run.
+func TestConfirmStepAskedByTheFace(t *testing.T) {
+	w := newWorld(t, "", "  - {id: ask, title: a, confirm: {text: \"put the tape in\"}}\n", "")
+	var asked []string
+	r, done := w.runner(nil, wizard.Options{})
+	r.Ask = func(_ context.Context, q wizard.Question) (bool, error) {
+		asked = append(asked, q.ID)
+		return false, nil
+	}
+	err := r.Apply(context.Background())
+	done()
+	var de *wizard.DecisionError
+	if !errors.As(err, &de) || !strings.Contains(de.Why, "declined") || len(asked) != 1 {
+		t.Fatalf("declined: %v (asked %v)", err, asked)
+	}
+	r, done = w.runner(nil, wizard.Options{})
+	r.Ask = func(_ context.Context, q wizard.Question) (bool, error) { return true, nil }
+	err = r.Apply(context.Background())
+	done()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := w.stateOf("ask"); rec.State != wizard.StateDone || rec.Receipts[0].Note != "confirmed" {
+		t.Fatalf("ask: %+v", rec)
+	}
+}
+
+// In doubt through the engine: a wizard killed during an edit, a file or a
+// backup action leaves a begin without an outcome. The rerun settles it from
+// the host (each is idempotent; its check says whether the goal holds), ends
+// with the step done, and a backout takes it back to what was there before.
+func TestInDoubtThroughTheRunner(t *testing.T) {
+	const orig = "exec qmail-start ./Maildir/ splogger qmail\n"
+	tests := []struct {
+		name, step string
+		// crash leaves the host as a kill during the action would.
+		crash func(w *world)
+		after func(w *world)
+		back  func(w *world)
+	}{
+		{"an edit killed after its effect is done, not redone; backout restores the original", "edit",
+			func(w *world) { w.apply("edit") },
+			func(w *world) {
+				if got := w.read("rc"); got != "exec qmail-start ./Maildir/\n" {
+					t.Fatalf("rc %q", got)
+				}
+			},
+			func(w *world) {
+				if got := w.read("rc"); got != orig {
+					t.Fatalf("backout left rc %q", got)
+				}
+			}},
+		{"an edit killed after keeping the original, before writing, runs again", "edit",
+			func(w *world) {
+				e := w.kind("edit").(*editStep)
+				if err := os.MkdirAll(e.saveDir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := writeSaved(filepath.Join(e.saveDir, "original"), []byte(orig)); err != nil {
+					t.Fatal(err)
+				}
+				fi, _ := os.Stat(w.path("rc"))
+				if err := e.saveJSON("original.json", original{Path: w.path("rc"), SHA256: sha([]byte(orig)), Mode: uint32(fi.Mode().Perm())}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			func(w *world) {
+				if got := w.read("rc"); got != "exec qmail-start ./Maildir/\n" {
+					t.Fatalf("rc %q", got)
+				}
+			},
+			func(w *world) {
+				if got := w.read("rc"); got != orig {
+					t.Fatalf("backout left rc %q", got)
+				}
+			}},
+		{"a file killed after keeping what was there, before writing, runs again; backout leaves nothing", "file",
+			func(w *world) {
+				if _, err := w.kind("file").(*fileStep).savePrior(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			},
+			func(w *world) {
+				if w.read("run") != "#!/bin/sh\nexec true\n" {
+					t.Fatal(w.read("run"))
+				}
+			},
+			func(w *world) {
+				if _, err := os.Lstat(w.path("run")); !errors.Is(err, fs.ErrNotExist) {
+					t.Fatal("backout left the file")
+				}
+			}},
+		{"a backup killed mid-archive makes a new, verified archive", "backup",
+			func(w *world) { w.write("archives/data-19700101T000000Z.tar.zst", "torn", 0o600) },
+			func(w *world) {
+				if done, why := w.check("backup"); !done {
+					t.Fatal(why)
+				}
+			},
+			func(w *world) {
+				if done, _ := w.check("backup"); done {
+					t.Fatal("after the backout the archive still counts as this run's")
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, "", `  - {id: edit, title: e, edit: {path: "{{root}}/rc", line: "exec qmail-start ./Maildir/", replaces: "exec qmail-start ./Maildir/ splogger qmail", state: present}}
+  - {id: file, title: f, file: {path: "{{root}}/run", content: "#!/bin/sh\nexec true\n", mode: "0755"}}
+  - {id: backup, title: b, backup: {path: "{{root}}/data", dest: "{{root}}/archives", name: data}}
 `, "")
-	pre.vals.Confirmed = []string{"ask"}
-	steps, _ := Build(mustParse(t, "id: t\ntitle: t\nsteps:\n  - {id: ask, title: a, confirm: {text: x}}\n"), pre.vals, Options{StateDir: pre.state, Nodes: localNodes()})
-	if wizard.Describe(steps[0]).Confirm != "" {
-		t.Fatal("Confirmed = ask in the answers is not asked again")
+			w.write("rc", orig, 0o755)
+			w.write("data/a", "alpha", 0o644)
+			var only []wizard.Step
+			for _, s := range w.order {
+				if s.ID() == tt.step {
+					only = append(only, s)
+				}
+			}
+			w.crashIn(tt.step, 0)
+			tt.crash(w)
+			if st := w.stateOf(tt.step).State; st != wizard.StateInDoubt {
+				t.Fatalf("the journal after the kill says %s, want in-doubt", st)
+			}
+			r, done := w.runner(only, wizard.Options{})
+			err := r.Apply(context.Background())
+			done()
+			if err != nil {
+				t.Fatalf("the rerun: %v", err)
+			}
+			if rec := w.stateOf(tt.step); rec.State != wizard.StateDone {
+				t.Fatalf("after the rerun %s is %s, want done (so a backout takes it back)", tt.step, rec.State)
+			}
+			tt.after(w)
+			r, done = w.runner(only, wizard.Options{Yes: true})
+			err = r.Backout(context.Background())
+			done()
+			if err != nil {
+				t.Fatalf("backout: %v", err)
+			}
+			tt.back(w)
+		})
 	}
 }
 
@@ -477,10 +739,13 @@ func mustParse(t *testing.T, src string) *Runbook {
 }
 
 func TestBackupStep(t *testing.T) {
-	w := newWorld(t, "", `  - {id: b, title: b, backup: {path: "{{root}}/data", dest: "{{root}}/archives", name: data}}
+	w := newWorld(t, "", `  - {id: b, title: b, backup: {path: "{{root}}/data", dest: "{{root}}/archives", name: data, exclude: [cache, sub/tmp]}}
 `, "")
 	w.write("data/a", "alpha", 0o644)
 	w.write("data/sub/b", "beta", 0o600)
+	w.write("data/cache/big", "left out", 0o644)
+	w.write("data/sub/tmp/x", "left out", 0o644)
+	w.write("data/cachet", "kept: only cache and what is below it are left out", 0o644)
 	if done, _ := w.check("b"); done {
 		t.Fatal("done before")
 	}
@@ -492,6 +757,45 @@ func TestBackupStep(t *testing.T) {
 		t.Fatal(why)
 	}
 	archive := rcs[0].Files[0].Path
+	var rec backupRecord
+	if err := rcs[0].DataInto(&rec); err != nil {
+		t.Fatal(err)
+	}
+	manifest, err := os.ReadFile(rec.Manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{`"path":"a"`, `"path":"sub/b"`, `"path":"cachet"`} {
+		if !strings.Contains(string(manifest), p) {
+			t.Errorf("the manifest lacks %s:\n%s", p, manifest)
+		}
+	}
+	for _, p := range []string{`"path":"cache/big"`, `"path":"sub/tmp/x"`} {
+		if strings.Contains(string(manifest), p) {
+			t.Errorf("exclude left %s in the archive", p)
+		}
+	}
+	// A damaged archive is no backup: the check says so and a rerun makes another.
+	good, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), good...)
+	for i := len(bad) / 2; i < len(bad)/2+16 && i < len(bad); i++ {
+		bad[i] ^= 0xff
+	}
+	if err := os.WriteFile(archive, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if done, why := w.check("b"); done || !strings.Contains(why, "does not verify") {
+		t.Fatalf("check with a corrupted archive: %v %q", done, why)
+	}
+	if err := os.WriteFile(archive, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if done, why := w.check("b"); !done {
+		t.Fatalf("check with the archive restored: %s", why)
+	}
 	w.undo("b", rcs)
 	if _, err := os.Stat(archive); err != nil {
 		t.Fatalf("the undo removed the archive: %v", err)

@@ -49,6 +49,10 @@ func (d *decoder) errf(n *yaml.Node, format string, a ...any) {
 	if n != nil {
 		line = n.Line
 	}
+	d.errfLine(line, format, a...)
+}
+
+func (d *decoder) errfLine(line int, format string, a ...any) {
 	d.probs = append(d.probs, answers.Problem{File: d.file, Line: line, Msg: fmt.Sprintf(format, a...)})
 }
 
@@ -421,8 +425,14 @@ func (d *decoder) cond(n *yaml.Node, what string) *Cond {
 			d.errf(x, "up_for applies to an svstat condition only")
 		}
 		c.UpForT = d.str(x, publicRef)
-		if !refRE.MatchString(c.UpForT) {
+		if m := refRE.FindStringSubmatch(c.UpForT); m == nil {
 			c.UpFor = d.duration(x)
+		} else if a, ok := d.answers[m[1]]; m[0] != c.UpForT {
+			d.errf(x, "up_for %q: write a duration (30s) or one reference to a duration answer, nothing around it", c.UpForT)
+		} else if ok && a.Type != TypeDuration {
+			// Otherwise the value would not parse as a duration and the
+			// proof would silently ask only "up", not "up for so long".
+			d.errf(x, "up_for %s: answer %s is of type %s; up_for needs a duration answer (type: duration)", m[0], a.Name, a.Type)
 		}
 	}
 	if x := f["any"]; x != nil {
@@ -563,12 +573,14 @@ func (d *decoder) runSpec(n *yaml.Node, what string) *RunSpec {
 	r := &RunSpec{}
 	if x := f["argv"]; x != nil {
 		r.Argv = d.argv(x, "argv")
+		d.lintMultilogArgv(x.Content)
 	}
 	if x := f["check"]; x != nil {
 		r.Check = d.cond(x, "check")
 	}
 	if x := f["undo"]; x != nil {
 		r.Undo = d.argv(x, "undo")
+		d.lintMultilogArgv(x.Content)
 	}
 	if x := f["exit"]; x != nil {
 		r.Exit = d.exits(x)
@@ -604,7 +616,7 @@ func (d *decoder) runSpec(n *yaml.Node, what string) *RunSpec {
 }
 
 func (d *decoder) editSpec(n *yaml.Node, what string) *EditSpec {
-	f := d.mapping(n, what, []string{"path", "line", "replaces", "key", "value", "separator", "state", "comment"}, []string{"path", "state"})
+	f := d.mapping(n, what, []string{"path", "line", "replaces", "append", "key", "value", "separator", "state", "comment"}, []string{"path", "state"})
 	e := &EditSpec{Separator: "=", Comment: "#"}
 	if x := f["path"]; x != nil {
 		e.Path = d.str(x, publicRef)
@@ -614,6 +626,9 @@ func (d *decoder) editSpec(n *yaml.Node, what string) *EditSpec {
 	}
 	if x := f["replaces"]; x != nil {
 		e.Replaces = d.str(x, publicRef)
+	}
+	if x := f["append"]; x != nil {
+		e.Append = d.boolean(x)
 	}
 	if x := f["key"]; x != nil {
 		e.Key = d.str(x, publicRef)
@@ -645,6 +660,9 @@ func (d *decoder) editSpec(n *yaml.Node, what string) *EditSpec {
 		if f["replaces"] != nil && (e.State != StatePresent || f["line"] == nil) {
 			d.errf(f["replaces"], "replaces applies to a present line only")
 		}
+		if f["append"] != nil && f["replaces"] == nil {
+			d.errf(f["append"], "append applies with replaces only (a present line without replaces is appended when missing)")
+		}
 		if f["line"] != nil && strings.Contains(e.Line, "\n") {
 			d.errf(f["line"], "line must be one line")
 		}
@@ -668,6 +686,7 @@ func (d *decoder) fileSpec(n *yaml.Node, what string) *FileSpec {
 	}
 	if x := f["content"]; x != nil {
 		s.Content, s.HasBody = d.str(x, secretRef), true
+		d.lintMultilogText(x, s.Content)
 	}
 	if x := f["copy"]; x != nil {
 		s.Copy = d.str(x, publicRef)
@@ -742,7 +761,15 @@ func (d *decoder) serviceSpec(n *yaml.Node, what string) *ServiceSpec {
 	f := d.mapping(n, what, []string{"regime", "state", "script", "dir", "source", "log", "timeout"}, []string{"regime", "state"})
 	s := &ServiceSpec{Log: true, Timeout: 30 * time.Second}
 	if x := f["regime"]; x != nil {
-		s.Regime = d.oneOf(x, "regime", []string{RegimeRC, RegimeDaemontools})
+		if r := x.Value; x.Kind == yaml.ScalarNode && r != RegimeDaemontools && contains(answers.RegimeNames(), r) {
+			// The upgrade's regimes (steps/service) stop and start the whole
+			// Messaging Server of a service.Config (stop-msg, hareg,
+			// scswitch, hares): they have no unit a runbook could name.
+			d.errf(x, "regime %q is one of the Messaging Server upgrade's regimes, which control that server only; a runbook service step knows rc (an LSB script: script) and daemontools (a service directory: dir); a cluster's own commands go in run steps", r)
+			s.Regime = r
+		} else {
+			s.Regime = d.oneOf(x, "regime", []string{RegimeRC, RegimeDaemontools})
+		}
 	}
 	if x := f["script"]; x != nil {
 		s.Script = d.str(x, publicRef)
@@ -832,7 +859,11 @@ func (d *decoder) backupSpec(n *yaml.Node, what string) *BackupSpec {
 	}
 	if x := f["exclude"]; x != nil {
 		for _, it := range d.list(x, "exclude") {
-			b.Exclude = append(b.Exclude, d.str(it, publicRef))
+			e := d.str(it, publicRef)
+			if strings.HasPrefix(e, "/") || e == "." || strings.HasPrefix(e, "../") {
+				d.errf(it, "exclude %q: give a path relative to the backup's path (\"cache\", \"queue/tmp\")", e)
+			}
+			b.Exclude = append(b.Exclude, e)
 		}
 	}
 	return b

@@ -129,6 +129,9 @@ func TestParseRules(t *testing.T) {
 		{"min and max only for numbers", head + "answers: {a: {type: string, min: 1, help: h}}\nsteps: [{id: a, title: b, confirm: {text: c}}]\n", "min and max apply to int and port"},
 		{"a secret has no default in the runbook", head + "answers: {a: {type: secret, default: x, help: h}}\nsteps: [{id: a, title: b, confirm: {text: c}}]\n", "cannot have a default"},
 		{"a choice needs choices", head + "answers: {a: {type: choice, help: h}}\nsteps: [{id: a, title: b, confirm: {text: c}}]\n", "needs choices"},
+		{"a backup's exclude is relative to its path", head + "steps: [{id: a, title: b, backup: {path: /x, dest: /y, exclude: [/x/cache]}}]\n", `exclude "/x/cache": give a path relative to the backup's path`},
+		{"the upgrade's regimes are not a runbook's", head + "steps: [{id: a, title: b, service: {regime: sc3, state: stopped}}]\n", `regime "sc3" is one of the Messaging Server upgrade's regimes`},
+		{"append only with replaces", head + "steps: [{id: a, title: b, edit: {path: /x, line: y, append: true, state: present}}]\n", "append applies with replaces only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,5 +164,98 @@ func TestShippedRunbooksAreValid(t *testing.T) {
 	}
 	if _, err := Load("qmail-daemontool"); err == nil || !strings.Contains(err.Error(), `did you mean "qmail-daemontools"?`) {
 		t.Errorf("an unknown shipped id suggests the near one: %v", err)
+	}
+}
+
+// lintRunbook has, at known lines, every multilog size or count and every
+// up_for the validator must refuse, and the ones it must accept.
+const lintRunbook = `id: lint
+title: multilog ranges and up_for types
+answers:
+  good_size: {type: int, default: 99999, min: 4096, max: 16777215, help: s}
+  open_size: {type: int, default: 99999, help: no min or max}
+  wide_size: {type: int, default: 99999, min: 4096, max: 99999999, help: max too big}
+  word_size: {type: string, default: "99999", help: a string}
+  count: {type: int, default: 10, min: 2, help: n}
+  low_count: {type: int, default: 10, min: 1, help: n may be 1}
+  stable: {type: duration, default: 5s, help: d}
+  name: {type: string, default: x, help: s}
+  port: {type: port, default: 25, help: p}
+steps:
+  - id: content
+    title: log/run scripts
+    file:
+      path: /x
+      content: |
+        #!/bin/sh
+        exec setuidgid u multilog t s99 n10 ./main
+        exec setuidgid u multilog t s{{good_size}} n{{count}} ./main
+        exec setuidgid u multilog t s{{open_size}} ./main
+        exec multilog t s{{wide_size}} n{{low_count}} ./main
+        exec multilog t s16777216 n1 ./main
+        exec multilog t s{{word_size}} ./main
+        echo s12 | multilog t s4096 ./main
+  - id: argv
+    title: multilog in argv
+    run:
+      argv: [multilog, t, s100, "n{{count}}", ./main]
+      undo: [sh, -c, "exec multilog t s20000000 ./main"]
+  - id: argv-ok
+    title: multilog in argv within range
+    run: {argv: [/usr/bin/multilog, t, s4096, n2, ./main]}
+  - id: up1
+    title: up_for a string
+    wait: {until: {svstat: /s/x, up_for: "{{name}}"}, timeout: 60s}
+  - id: up2
+    title: up_for a port
+    wait:
+      until:
+        svstat: /s/x
+        up_for: "{{port}}"
+      timeout: 60s
+  - id: up3
+    title: up_for a duration answer
+    wait: {until: {svstat: /s/x, up_for: "{{stable}}"}, timeout: 60s}
+  - id: up4
+    title: up_for text around a reference
+    wait: {until: {svstat: /s/x, up_for: "{{stable}}0"}, timeout: 60s}
+`
+
+func TestValidateMultilogRangesAndUpForTypesAtTheirLines(t *testing.T) {
+	_, err := Parse("lint.yaml", []byte(lintRunbook))
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("want Problems, got %v", err)
+	}
+	want := []struct {
+		line int
+		msg  string
+	}{
+		{20, "multilog s99: s (the largest log file, in bytes) must be between 4096 and 16777215 (multilog(8))"},
+		{22, "multilog s{{open_size}}: s (the largest log file, in bytes) must be between 4096 and 16777215 (multilog(8)), but answer open_size allows less; declare min: 4096"},
+		{23, "multilog s{{wide_size}}: s (the largest log file, in bytes) must be between 4096 and 16777215 (multilog(8)), but answer wide_size allows more; declare max: 16777215"},
+		{23, "multilog n{{low_count}}: n (how many log files are kept) must be at least 2 (multilog(8)), but answer low_count allows less; declare min: 2"},
+		{24, "multilog s16777216: s (the largest log file, in bytes) must be between 4096 and 16777215"},
+		{24, "multilog n1: n (how many log files are kept) must be at least 2"},
+		{25, "but answer word_size is of type string; make it an int with min: 4096 and max: 16777215"},
+		{30, "multilog s100: s (the largest log file, in bytes) must be between 4096"},
+		{31, "multilog s20000000: s (the largest log file, in bytes) must be between 4096 and 16777215"},
+		{37, "up_for {{name}}: answer name is of type string; up_for needs a duration answer (type: duration)"},
+		{43, "up_for {{port}}: answer port is of type port"},
+		{50, `up_for "{{stable}}0": write a duration (30s) or one reference to a duration answer`},
+	}
+	for _, w := range want {
+		found := false
+		for _, p := range ps {
+			if p.Line == w.line && strings.Contains(p.Msg, w.msg) && p.File == "lint.yaml" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("missing lint.yaml:%d: …%s…\nall problems:\n%s", w.line, w.msg, ps.Error())
+		}
+	}
+	if len(ps) != len(want) {
+		t.Errorf("%d problems, want %d (the accepted lines 21, 26, 33 and 46 must stay quiet):\n%s", len(ps), len(want), ps.Error())
 	}
 }

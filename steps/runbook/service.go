@@ -181,11 +181,31 @@ func (s *serviceStep) flipOf() (flip, bool) {
 }
 
 // flipAction runs one of a flip's commands: the script's verb, or svc's flag.
+// svc only asks supervise (svc(8)); the action waits until svstat says the
+// service is up or down, so a service that ignores TERM fails the step
+// rather than passing it.
 func (s *serviceStep) flipAction(env *wizard.Env, verb string) wizard.Action {
 	if s.s.Regime == RegimeRC {
 		return s.rcAction(env, verb)
 	}
-	return s.svc(env, verb, s.s.Dir, false)
+	a := s.svc(env, verb, s.s.Dir, false)
+	want := verb == "-u"
+	word := map[bool]string{true: "up", false: "down"}[want]
+	do := a.Do
+	a.Summary += fmt.Sprintf(" (then svstat until it says %s)", word)
+	a.Do = func(ctx context.Context, rc *wizard.Receipt) error {
+		if err := do(ctx, rc); err != nil {
+			return err
+		}
+		if _, err := s.n.Lstat(ctx, s.s.Dir); errors.Is(err, fs.ErrNotExist) {
+			return nil // nothing was signalled (the receipt says so)
+		}
+		return s.poll(ctx, "svc "+verb+" "+s.s.Dir, func() (bool, string, error) {
+			st, err := svstat(ctx, s.n, s.s.Dir)
+			return st.up == want, "svstat: " + st.line, err
+		})
+	}
+	return a
 }
 
 func (s *serviceStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {

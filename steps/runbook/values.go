@@ -156,6 +156,17 @@ func valuesFrom(rb *Runbook, f *answers.File, base string, perm os.FileMode) (*V
 				if strings.TrimSpace(reason) == "" {
 					bad(kv.Line, "Waive %q: give the finding ID and the reason (Waive = PRE-X-001 why it is safe)", kv.Value)
 				}
+				if !hasFinding(rb, id) {
+					// A typo'd ID would waive nothing and the run would stop
+					// at the inhibitor the operator meant to waive.
+					msg := fmt.Sprintf("Waive %s: runbook %s has no preflight finding of that id", id, rb.ID)
+					if s := suggest(id, findingIDs(rb)); s != "" {
+						msg += fmt.Sprintf("; did you mean %q?", s)
+					} else if ids := findingIDs(rb); len(ids) > 0 {
+						msg += " (its findings: " + strings.Join(ids, ", ") + ")"
+					}
+					bad(kv.Line, "%s", msg)
+				}
 				v.Waivers[id] = strings.TrimSpace(reason)
 			}
 		}
@@ -312,6 +323,16 @@ func valuesFrom(rb *Runbook, f *answers.File, base string, perm os.FileMode) (*V
 	return v, nil
 }
 
+func findingIDs(rb *Runbook) []string {
+	var out []string
+	for _, c := range rb.Preflight {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+func hasFinding(rb *Runbook, id string) bool { return contains(findingIDs(rb), id) }
+
 func specOf(rb *Runbook, name string) *AnswerSpec {
 	for _, a := range rb.Answers {
 		if a.Name == name {
@@ -431,6 +452,9 @@ func (v *Values) renderAll(ss []string) []string {
 func WriteTemplate(w io.Writer, rb *Runbook, arg string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Answers for the runbook %s: %s\n", rb.ID, rb.Title)
+	for _, l := range rb.DescriptionLines(76) {
+		fmt.Fprintf(&b, "#   %s\n", l)
+	}
 	fmt.Fprintf(&b, "# Run: mswizard run %s --answers THIS-FILE   (chmod 600 if it holds a secret)\n\n", arg)
 	fmt.Fprintf(&b, "[%s]\n", Section)
 	fmt.Fprintf(&b, "# The runbook: a shipped id or a runbook file.\nRunbook = %s\n", arg)

@@ -20,6 +20,8 @@ answers:
   who: {type: user, default: qmaill, help: a user}
   mode: {type: choice, choices: [a, b], default: a, help: a choice}
   pw: {type: secret, help: a password}
+preflight:
+  - {id: PRE-V-001, message: m, fix: f, check: {path: /}}
 steps:
   - {id: s, title: s, run: {argv: [echo, "{{dir}}"], stdin: "{{pw}}"}}
 `
@@ -46,6 +48,9 @@ func TestLoadValues(t *testing.T) {
 		{"a missing secret is named", "[v]\n", 0o600, []string{"has no secret pw"}},
 		{"an answer in no section of this runbook", "[other]\na = 1\n[v]\npw_file = " + pwFile + "\n", 0o600, []string{"v.inf:1: section [other]"}},
 		{"a waiver needs a reason", "[Runbook]\nWaive = PRE-A-1\n[v]\npw_file = " + pwFile + "\n", 0o600, []string{"give the finding ID and the reason"}},
+		{"a waiver of a finding of the runbook is accepted", "[Runbook]\nWaive = PRE-V-001 checked by hand\n[v]\npw_file = " + pwFile + "\n", 0o600, nil},
+		{"a waiver names a finding of the runbook", "[Runbook]\nConfirm = no\nWaive = PRE-V-002 a typo\n[v]\npw_file = " + pwFile + "\n", 0o600,
+			[]string{`v.inf:3: Waive PRE-V-002: runbook v has no preflight finding of that id; did you mean "PRE-V-001"?`}},
 		{"Confirmed names a confirm step", "[Runbook]\nConfirmed = s\n[v]\npw_file = " + pwFile + "\n", 0o600, []string{"no confirm step of that id"}},
 	}
 	for _, tt := range tests {
@@ -115,7 +120,7 @@ func TestTemplateIsAValidAnswersFile(t *testing.T) {
 		if v.Runbook != id || v.StateDir == "" {
 			t.Fatalf("template [Runbook]: %+v", v)
 		}
-		for _, want := range []string{"log_size = 99999", "(int, 4096..16777215)", "# default: {{root}}/var/qmail"} {
+		for _, want := range []string{"log_size = 99999", "(int, 4096..16777215)", "# default: {{root}}/var/qmail", "#   Seed 001. Writes run and log/run for qmail-send,"} {
 			if id == "qmail-daemontools" && !strings.Contains(b.String(), want) {
 				t.Errorf("template lacks %q", want)
 			}

@@ -157,7 +157,7 @@ func AskAnswers(ctx context.Context, in io.Reader, out io.Writer, v *AnswerValue
 	accessible := os.Getenv("TERM") == "dumb"
 	problems := ""
 	for {
-		f := answersForm(v, problems).WithInput(in).WithOutput(out).WithAccessible(accessible)
+		f := formOn(answersForm(v, problems), in, out, accessible)
 		if os.Getenv("NO_COLOR") != "" {
 			f = f.WithTheme(huh.ThemeBase())
 		}
@@ -172,10 +172,10 @@ func AskAnswers(ctx context.Context, in io.Reader, out io.Writer, v *AnswerValue
 	}
 	path, save := "install.inf", true
 	for {
-		f := huh.NewForm(huh.NewGroup(
+		f := formOn(huh.NewForm(huh.NewGroup(
 			huh.NewInput().Title("Save these answers to").Description("written 0600; the password stays in its own file").Value(&path).Validate(required("the path")),
 			huh.NewConfirm().Title("Save and start the wizard on them?").Value(&save),
-		)).WithInput(in).WithOutput(out).WithAccessible(accessible)
+		)), in, out, accessible)
 		if err := f.RunWithContext(ctx); err != nil {
 			return "", err
 		}

@@ -234,6 +234,9 @@ func (m *model) verb() string {
 	if m.o.Mode == "backout" {
 		return "backout"
 	}
+	if m.o.What != "" {
+		return m.o.What
+	}
 	return "upgrade"
 }
 

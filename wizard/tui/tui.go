@@ -28,7 +28,10 @@ type StatusLine struct {
 
 // Options say what the interactive face runs.
 type Options struct {
-	Mode        string // "upgrade" or "backout"
+	Mode string // "upgrade" or "backout"
+	// What names the run in the titles when it is not a backout: "upgrade"
+	// when empty, "runbook qmail-daemontools" for a runbook file's run.
+	What        string
 	Plan        func(ctx context.Context) (*wizard.PlanReport, error)
 	BackoutPlan func(ctx context.Context) ([]wizard.BackoutStep, error)
 	// BackoutProcedure, when set, is shown under the backout plan: the
