@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"mswizard/steps/facts"
 	"mswizard/steps/host"
 	"mswizard/wizard"
 )
@@ -242,5 +243,29 @@ func TestAnAdministrationServerWithoutItsFilesIsStillLookedForInTheProcessTable(
 				t.Errorf("ProveDown = %v, want it to name %q", err, tc.mentioned)
 			}
 		})
+	}
+}
+
+// A whole-run plan shows what the run will journal: under Sun Cluster 2.2,
+// stop/messaging finds the dispatcher stop/dispatcher stopped, and proves it.
+func TestTheWholeRunPlanShowsTheProofOfTheDispatcherStoppedEarlier(t *testing.T) {
+	ctx := context.Background()
+	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
+	l, mark := evidenceHost(t)
+	c := Config{Host: l, Regime: RegimeSC22, Evidence: fakeEvidence(l, mark, nil, false)}.withDefaults()
+	stopMsg := c.plain().StopMsg("dispatcher").String()
+	now, err := StopMessaging(c).Plan(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(summaries(now), stopMsg) {
+		t.Errorf("a plan of the step alone, the dispatcher running: %q, want %q", summaries(now), stopMsg)
+	}
+	whole, err := StopMessaging(c).Plan(ctx, env.Project(facts.ServicesStopped))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := summaries(whole); slices.Contains(got, stopMsg) || !slices.Contains(got, "prove dispatcher stopped (process table, listening sockets)") {
+		t.Errorf("the whole-run plan after stop/dispatcher: %q, want the dispatcher's proof, not its stop", got)
 	}
 }
