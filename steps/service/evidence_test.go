@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"mswizard/steps/facts"
 	"mswizard/steps/host"
 	"mswizard/wizard"
 )
@@ -261,7 +260,8 @@ func TestTheWholeRunPlanShowsTheProofOfTheDispatcherStoppedEarlier(t *testing.T)
 	if !slices.Contains(summaries(now), stopMsg) {
 		t.Errorf("a plan of the step alone, the dispatcher running: %q, want %q", summaries(now), stopMsg)
 	}
-	whole, err := StopMessaging(c).Plan(ctx, env.Project(facts.ServicesStopped))
+	// What a whole-run plan hands on once stop/dispatcher is planned.
+	whole, err := StopMessaging(c).Plan(ctx, env.Project(wizard.Describe(StopDispatcher(c)).Establishes...))
 	if err != nil {
 		t.Fatal(err)
 	}

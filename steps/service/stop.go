@@ -255,10 +255,6 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 	case c.driver().PerUnit():
 		var acts []wizard.Action
 		for _, u := range us {
-			if a, ok := c.stoppedEarlier(env, u); ok {
-				acts = append(acts, a)
-				continue
-			}
 			op := "msg-svc"
 			a, err := c.stopUnit(ctx, env, op, u)
 			if err != nil {
@@ -272,10 +268,6 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 		// proved so, in the journal, in its place in the stop order.
 		var acts []wizard.Action
 		for _, u := range us {
-			if a, ok := c.stoppedEarlier(env, u); ok {
-				acts = append(acts, a)
-				continue
-			}
 			a, err := c.stopUnit(ctx, env, "msg-svc", u)
 			if err != nil {
 				return nil, err
@@ -289,22 +281,6 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 	}
 	cmd, _ := c.messagingStop()
 	return []wizard.Action{c.stopAction(env, "msg", "", cmd, us)}, nil
-}
-
-// stoppedEarlier: in a whole-run plan, the dispatcher stop/dispatcher will
-// have stopped (and, supervised, left its down file) is down when
-// stop/messaging runs, which then proves it so rather than stopping it again:
-// the plan shows that proof, as the run will journal it. Should the
-// dispatcher run again by then, the proof fails naming it and the rerun plans
-// its stop.
-func (c Config) stoppedEarlier(env *wizard.Env, u unit) (wizard.Action, bool) {
-	if u.Name != "dispatcher" || !env.Projected(facts.ServicesStopped) {
-		return wizard.Action{}, false
-	}
-	if u.supervised() {
-		return c.proofAction(env, "svc", u.SvcDir, u), true
-	}
-	return c.proofAction(env, "msg-svc", u.Name, u), true
 }
 
 func (s *stopMessaging) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {
