@@ -32,6 +32,7 @@ func AutoRestartOff(c Config) wizard.Step {
 		ID: IDAutoRestartOff, Title: "Turn auto-restart and the cluster fault monitor off",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
 		Establishes: []wizard.Fact{facts.AutoRestartOff}, // the switches are off (and recorded)
+		UndoText:    autoRestartOffUndo,
 		Backout:     s.backoutKey(),
 	}.Step()
 }
@@ -221,6 +222,7 @@ func AutoRestartOn(c Config) wizard.Step {
 		ID: IDAutoRestartOn, Title: "Turn auto-restart and the cluster fault monitor back on",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
 		Establishes: []wizard.Fact{wizard.Not(facts.AutoRestartOff)}, // the switches are back
+		UndoText:    autoRestartOnUndo,
 		Backout:     s.backoutKey(),
 	}.Step()
 }

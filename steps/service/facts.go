@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -133,4 +134,48 @@ func downFileMade(env *wizard.Env, state hostState, u unit) bool {
 		return !existed && exists(DownFile(u.SvcDir))
 	}
 	return env.Projected(facts.DownFilesMade) && !exists(DownFile(u.SvcDir))
+}
+
+// What backout does for each service step, in words, for the plan's "if you
+// stop after this step" lists (wizard.Phase.UndoText); the order is the
+// appendix's (Appendix C, "To back out of the upgrade").
+
+// stopUndoText: a stop is undone by starting what it stopped again, where it
+// ran; the dispatcher is part of the Messaging Server.
+func stopUndoText(op string) string {
+	comp := component(op, nil)
+	what := "the " + comp.Name()
+	if op == "dispatcher" {
+		what = "the MTA dispatcher (imsimta start dispatcher)"
+	}
+	return fmt.Sprintf("start %s again where it ran, in the appendix's start order (place %d of %d)", what, startRank(comp), len(appendixStopOrder))
+}
+
+const (
+	autoRestartOffUndo = "put back the auto-restart switches it recorded and start the watcher if it ran; the cluster's fault monitor on again"
+	autoRestartOnUndo  = "put back the switches' values before it, stop the watcher it started, the cluster's fault monitor off"
+	startUndo          = "stop what it started in the appendix's stop order (web servers, Messaging Server, Administration Server), and put back the down files it removed"
+)
+
+// prepareUndoText and restoreUndoText: ha/prepare and post/ha-restore are each
+// other's reverse (reverseHA); plain, daemontools and Sun Cluster 3 hosts have
+// nothing of theirs to undo.
+func (c Config) prepareUndoText() string {
+	switch c.Regime {
+	case RegimeSC22:
+		return "register the data service " + c.Cluster.HaregService + " again for " + c.Cluster.LogicalHost + " (hareg -r), leaving the start to the backout's order"
+	case RegimeVeritas:
+		return "link the mail resource " + c.Cluster.Resource + " to the logical IP and the shared mount again and enable it, leaving the start to the backout's order"
+	}
+	return "nothing: no cluster preparation"
+}
+
+func (c Config) restoreUndoText() string {
+	switch c.Regime {
+	case RegimeSC22:
+		return "unregister the data service " + c.Cluster.HaregService + " again (hareg -n, hareg -u), as ha/prepare left it"
+	case RegimeVeritas:
+		return "unlink the mail resource " + c.Cluster.Resource + " and disable it again, as ha/prepare left it"
+	}
+	return "nothing: no cluster control to take back"
 }

@@ -154,7 +154,7 @@ func HAPrepare(c Config) wizard.Step {
 	return wizard.Phase{
 		ID: IDHAPrepare, Title: "Prepare the cluster for the upgrade",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo, Preflight: s.findings,
-		Establishes: s.c.prepareFacts(),
+		Establishes: s.c.prepareFacts(), UndoText: s.c.prepareUndoText(),
 		// Its undo gives the cluster back its control of the Messaging Server
 		// (registered, linked, enabled) and leaves the start to the backout:
 		// so it takes the Messaging Server's place in the start order, ahead
@@ -267,7 +267,7 @@ func HARestore(c Config) wizard.Step {
 	return wizard.Phase{
 		ID: IDHARestore, Title: "Restore the cluster's control of the Messaging Server",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
-		Establishes: []wizard.Fact{wizard.Not(facts.ClusterReleased)},
+		Establishes: []wizard.Fact{wizard.Not(facts.ClusterReleased)}, UndoText: s.c.restoreUndoText(),
 	}.Step()
 }
 

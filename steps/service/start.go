@@ -29,6 +29,7 @@ func Start(c Config) wizard.Step {
 		ID: IDStart, Title: "Start the services in the documented order",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
 		Establishes: []wizard.Fact{wizard.Not(facts.ServicesStopped), wizard.Not(facts.DispatcherStopped), wizard.Not(facts.DownFilesMade)},
+		UndoText:    startUndo,
 		// Undoing the start stops what it started, with the first component
 		// it started that the appendix stops (the web servers).
 		Backout: wizard.BackoutKey{Stage: wizard.BackoutStop, Rank: stopRank(WebServer)},

@@ -72,8 +72,8 @@ func stopUnits(c Config, id, title, op string, names func(context.Context, Confi
 	return wizard.Phase{
 		ID: id, Title: title,
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
-		Establishes: s.c.stopFacts(more...),
-		Backout:     wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(component(op, nil))},
+		Establishes: s.c.stopFacts(more...), UndoText: stopUndoText(op),
+		Backout: wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(component(op, nil))},
 	}.Step()
 }
 
@@ -220,7 +220,7 @@ func StopMessaging(c Config) wizard.Step {
 	return wizard.Phase{
 		ID: IDStopMessaging, Title: "Stop the messaging services",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
-		Establishes: s.c.stopFacts(),
+		Establishes: s.c.stopFacts(), UndoText: stopUndoText("msg"),
 		// Undoing the stop starts the Messaging Server after the
 		// Administration Server and before the web servers.
 		Backout: wizard.BackoutKey{Stage: wizard.BackoutStart, Rank: startRank(Messaging)},

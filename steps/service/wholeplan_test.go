@@ -105,3 +105,28 @@ func TestTheProjectedFactsAreReadByTheStepsAfterThem(t *testing.T) {
 		t.Error("a down file the journal says was there before the run is kept")
 	}
 }
+
+// Every service step that changes the host says what backout does for it,
+// for the plan's "if you stop after this step" lists; only the read-only
+// checks and the probe have nothing to say.
+func TestEveryServiceStepThatActsSaysWhatItsBackoutDoes(t *testing.T) {
+	readOnly := []string{IDHAProbe, IDDirectoryUp, IDDirectoryUpAfterHA}
+	for _, r := range []Regime{RegimePlain, RegimeDaemontools, RegimeSC22, RegimeSC3, RegimeVeritas} {
+		c := Config{Regime: r, Cluster: Cluster{Resource: "mail"}}.withDefaults()
+		for _, s := range append(PreUpgrade(c), PostUpgrade(c)...) {
+			if slices.Contains(readOnly, s.ID()) {
+				continue
+			}
+			if u := wizard.Describe(s).UndoText; u == "" {
+				t.Errorf("%s: %s says nothing of its backout", r, s.ID())
+			}
+		}
+	}
+	sc22 := Config{Regime: RegimeSC22, Cluster: Cluster{LogicalHost: "budgie.siroe.com"}}.withDefaults()
+	if u := wizard.Describe(HAPrepare(sc22)).UndoText; !strings.Contains(u, "register the data service iMS50 again for budgie.siroe.com") {
+		t.Errorf("ha/prepare's backout on Sun Cluster 2.2: %q", u)
+	}
+	if u := wizard.Describe(StopDispatcher(sc22)).UndoText; !strings.Contains(u, "start the MTA dispatcher (imsimta start dispatcher) again") {
+		t.Errorf("stop/dispatcher's backout: %q", u)
+	}
+}
