@@ -145,18 +145,18 @@ type reportInput struct {
 
 // runReport is the report's model; the Markdown and HTML renderings read it.
 type runReport struct {
-	Generated  time.Time
-	StateDir   string
-	Journal    string
-	BackedOut  bool
+	Generated time.Time
+	StateDir  string
+	Journal   string
+	BackedOut bool
 	// BackoutDecision says who confirmed the backout (the last one the
 	// journal holds), "" when none was journaled.
 	BackoutDecision string
 	Start, End      time.Time
-	Steps      []*stepView
-	Window     *mailWindow
-	Findings   []wizard.Finding
-	Backout    []wizard.BackoutStep
+	Steps           []*stepView
+	Window          *mailWindow
+	Findings        []wizard.Finding
+	Backout         []wizard.BackoutStep
 	// Estimated is the downtime estimated before the first run.
 	Estimated *wizard.Downtime
 	// Host is what the steps read on the host as the report was written.
