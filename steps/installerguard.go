@@ -1,14 +1,13 @@
 package steps
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"mswizard/steps/host"
@@ -35,65 +34,35 @@ type installerProc struct {
 // installer's answers copy (`setup -s -f COPY`, whatever program the setup
 // wrapper execs), and every process of its process group. The wizard starts
 // the installer in its own process group, so a wizard killed with -9 leaves it
-// running: this is how a later run finds it (/proc, proc(5)).
-func (c *Config) installerProcs() []installerProc {
-	copyPath := c.InstallerAnswersPath()
-	ents, err := os.ReadDir("/proc")
+// running: this is how a later run finds it. The table comes from the host
+// model (host.ProcessGroups: /proc on Linux, `ps -e -o pid,pgid,args`
+// elsewhere); a table that cannot be read is an error, never "no installer"
+// (host-facts: F-PROC-001).
+func (c *Config) installerProcs(ctx context.Context) ([]installerProc, error) {
+	table := c.processGroups
+	if table == nil {
+		table = host.ProcessGroups
+	}
+	procs, err := table(ctx)
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("cannot tell whether an installer still runs on this server root: %w", err)
 	}
-	type info struct {
-		pgid int
-		argv []string
-	}
-	all := map[int]info{}
+	copyPath := c.InstallerAnswersPath()
+	self := os.Getpid()
 	groups := map[int]bool{}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		pgid, zombie, ok := procStat(pid)
-		if !ok || zombie {
-			continue
-		}
-		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		argv := strings.Split(string(bytes.TrimRight(b, "\x00")), "\x00")
-		all[pid] = info{pgid, argv}
-		for _, a := range argv {
-			if a == copyPath {
-				groups[pgid] = true
-			}
+	for _, p := range procs {
+		if p.Pid != self && slices.Contains(p.Args, copyPath) {
+			groups[p.Pgid] = true
 		}
 	}
 	var out []installerProc
-	for pid, in := range all {
-		if groups[in.pgid] && in.pgid != os.Getpid() {
-			out = append(out, installerProc{Pid: pid, Pgid: in.pgid, Cmdline: strings.Join(in.argv, " ")})
+	for _, p := range procs {
+		if p.Pid != self && groups[p.Pgid] && p.Pgid != self {
+			out = append(out, installerProc{Pid: p.Pid, Pgid: p.Pgid, Cmdline: strings.Join(p.Args, " ")})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Pid < out[j].Pid })
-	return out
-}
-
-// procStat reads a process's group and whether it is a zombie from
-// /proc/PID/stat; the fields after the parenthesised name are space-separated:
-// state, ppid, pgrp (proc(5)).
-func procStat(pid int) (pgid int, zombie, ok bool) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0, false, false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, false, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 3 {
-		return 0, false, false
-	}
-	pgid, err = strconv.Atoi(f[2])
-	return pgid, f[0] == "Z", err == nil
+	return out, nil
 }
 
 // InstallerRunningError says an installer of this server root is still at work,
@@ -111,8 +80,11 @@ func (e *InstallerRunningError) Error() string {
 // found by its answers-copy argument. (An interactive one is found by its
 // supervisor's lock where upgrade/run-installer prepares and resolves;
 // supervisorAlive is that check for the other callers.)
-func (c *Config) installerAlive() error {
-	ps := c.installerProcs()
+func (c *Config) installerAlive(ctx context.Context) error {
+	ps, err := c.installerProcs(ctx)
+	if err != nil {
+		return err
+	}
 	if len(ps) == 0 {
 		return nil
 	}
@@ -137,7 +109,7 @@ func (c *Config) supervisorAlive() error {
 // action (`resolve upgrade/run-installer --retry`): an error while one lives,
 // silent or interactive.
 func RefuseWhileInstallerRuns(c *Config) error {
-	if err := c.installerAlive(); err != nil {
+	if err := c.installerAlive(context.Background()); err != nil {
 		return err
 	}
 	return c.supervisorAlive()
@@ -152,8 +124,12 @@ func ScrubInstallerAnswers(c *Config) (bool, error) {
 	if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
-	if c.installerAlive() != nil {
+	var running *InstallerRunningError
+	if err := c.installerAlive(context.Background()); errors.As(err, &running) {
 		return false, nil // in use; the run refuses to go on until it exits
+	} else if err != nil {
+		// Unknown is never "no installer": the copy stays.
+		return false, fmt.Errorf("keep the installer's answers copy: %w", err)
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, fmt.Errorf("remove the installer's answers copy (it holds secrets): %w", err)
@@ -166,7 +142,7 @@ func ScrubInstallerAnswers(c *Config) (bool, error) {
 // the services the run stopped are still down, and no stale answers copy lies
 // around.
 func (c *Config) BeforeInstaller(ctx context.Context) error {
-	if err := c.installerAlive(); err != nil {
+	if err := c.installerAlive(ctx); err != nil {
 		return err
 	}
 	if _, err := ScrubInstallerAnswers(c); err != nil {
@@ -178,4 +154,4 @@ func (c *Config) BeforeInstaller(ctx context.Context) error {
 // InstallerInDoubt is the evidence upgrade/run-installer's in-doubt resolution
 // needs first: while an installer still runs nothing can be decided, and it
 // must never be started a second time.
-func (c *Config) InstallerInDoubt() error { return c.installerAlive() }
+func (c *Config) InstallerInDoubt() error { return c.installerAlive(context.Background()) }

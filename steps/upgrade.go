@@ -59,7 +59,7 @@ func (c *Config) configBackups() []string {
 
 // installerLeftovers lists the backup.TIMESTAMP directories made after the
 // server-root archive: an installer of this run made them. Older ones, from
-// upgrades before, are part of the archived tree.
+// upgrades before, are part of the archived tree (docs/host-facts.md F-VER-004).
 func (c *Config) installerLeftovers() []string {
 	rec, err := c.serverRootRecord()
 	if err != nil {
@@ -92,7 +92,7 @@ func (c *Config) serverRootRecord() (backupRecord, error) {
 }
 
 // installerAnswers renders the answers for a silent installer run
-// (InstallerMode = silent): the same install.inf, without the wizard's own
+// (InstallerMode = silent; docs/host-facts.md F-INS-011): the same install.inf, without the wizard's own
 // section, with secrets given by reference written inline (the installer reads
 // only its own keys). Nothing is added: a silent upgrade needs whatever keys
 // the site's installer media document, and the operator writes them.
@@ -145,7 +145,7 @@ func RunInstaller(c *Config) wizard.Step {
 	return wizard.Phase{
 		ID: IDRunInstaller, Title: "Run the new version's installer (Upgrade)",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
-		Preflight: s.findings, InDoubt: s.ResolveInDoubt,
+		Preflight: s.preflight, InDoubt: s.ResolveInDoubt,
 		NoReturn: "the installer moves the configuration into backup.TIMESTAMP and lays down the new version; only a restore of the verified server-root archive takes it back",
 		// The new version is installed and backup.TIMESTAMP exists.
 		Establishes: []wizard.Fact{facts.VersionInstalled},
@@ -224,6 +224,8 @@ func (s *installer) resultPath() string {
 func (s *installer) lockPath() string { return filepath.Join(s.c.StateDir, "installer.lock") }
 func (s *installer) specPath() string { return filepath.Join(s.c.StateDir, "installer.spec.json") }
 
+// silent: `setup -s -f` only on the explicit InstallerMode = silent, never
+// the default (docs/host-facts.md F-INS-011: a silent upgrade is undocumented).
 func (s *installer) silent() bool { return s.c.Answers.InstallerMode == "silent" }
 
 // prompts is the prompt table from the answers.
@@ -352,7 +354,7 @@ func (s *installer) interactive(ctx context.Context, env *wizard.Env, r *wizard.
 		// A line-by-line dialogue, read by a program: no terminal queries or
 		// colour (docs/host-facts.md F-INS-010).
 		Env:     []string{"TERM=dumb"},
-		Prompts: specPrompts, PromptTimeout: c.Answers.InstallerPromptTimeout,
+		Prompts: specPrompts, PromptTimeout: c.Answers.InstallerPromptTimeout, QuietTimeout: c.Answers.InstallerQuietTimeout,
 		Transcript: s.transcriptPath(), Result: s.resultPath(), Lock: s.lockPath()}
 	sb, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {

@@ -51,6 +51,43 @@ type Evidence struct {
 	Source    string // e.g. "/proc, /proc/net/tcp{,6}" or "ps -e -o pid,args, netstat -an"
 }
 
+// GroupedProc is a process with its process group: the installer guard finds
+// every process of an installer's group (steps/installerguard.go).
+type GroupedProc struct {
+	Proc
+	Pgid int `json:"pgid"`
+}
+
+// ParsePSGroups reads the output of `ps -e -o pid,pgid,args`: a header line,
+// then the pid, the process group and the arguments of one process a line.
+func ParsePSGroups(text string) ([]GroupedProc, error) {
+	var out []GroupedProc
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	first := true
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		pid, perr := strconv.Atoi(f[0])
+		if perr != nil && first {
+			first = false
+			continue // the header, "PID PGID COMMAND"
+		}
+		first = false
+		if perr != nil || len(f) < 2 {
+			return nil, fmt.Errorf("ps: not a pid and a process group: %q", sc.Text())
+		}
+		pgid, err := strconv.Atoi(f[1])
+		if err != nil {
+			return nil, fmt.Errorf("ps: not a process group: %q", sc.Text())
+		}
+		out = append(out, GroupedProc{Proc: Proc{Pid: pid, Args: f[2:]}, Pgid: pgid})
+	}
+	return out, sc.Err()
+}
+
 // psArgsWidth is how much of the arguments Solaris ps shows (PRARGSZ, 80).
 const psArgsWidth = 80
 

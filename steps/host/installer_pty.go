@@ -51,6 +51,7 @@ type InstallerSpec struct {
 	Prompts       []PromptSpec  `json:"prompts"`
 	Settle        time.Duration `json:"settle_ns,omitempty"`
 	PromptTimeout time.Duration `json:"prompt_timeout_ns,omitempty"`
+	QuietTimeout  time.Duration `json:"quiet_timeout_ns,omitempty"`
 	Transcript    string        `json:"transcript"`
 	Result        string        `json:"result"`
 	Lock          string        `json:"lock"`
@@ -222,7 +223,7 @@ func Supervise(ctx context.Context, specPath string, stdin io.Reader, stdout io.
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); close(exited) }()
 
-	d := &Dialogue{Prompts: prompts, Settle: spec.Settle, PromptTimeout: spec.PromptTimeout, Transcript: out, Secrets: redact}
+	d := &Dialogue{Prompts: prompts, Settle: spec.Settle, PromptTimeout: spec.PromptTimeout, QuietTimeout: spec.QuietTimeout, Transcript: out, Secrets: redact}
 	oc, derr := d.Run(ctx, ptmx, ptmx, exited)
 	res.Outcome = oc
 	if derr != nil {

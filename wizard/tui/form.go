@@ -143,7 +143,7 @@ func answersForm(v *AnswerValues, problems string) *huh.Form {
 		huh.NewGroup(
 			huh.NewInput().Title("StateDir").Description("journal, logs, reports and LDIF exports of this run").Placeholder("/var/opt/mswizard/state").Value(&v.StateDir).Validate(required("StateDir")),
 			huh.NewInput().Title("BackupDir").Description("where the archives go; not inside the server root").Placeholder("/backup/mswizard").Value(&v.BackupDir).Validate(required("BackupDir")),
-			huh.NewSelect[string]().Title("Regime").Description("how services are controlled").Options(opts("plain", "daemontools", "sc2.2", "sc3", "veritas")...).Value(&v.Regime),
+			huh.NewSelect[string]().Title("Regime").Description("how services are controlled").Options(opts(answers.RegimeNames()...)...).Value(&v.Regime),
 			huh.NewSelect[string]().Title("StoreAction").Description("how the message store is kept out of the upgrade").Options(opts("move", "umount")...).Value(&v.StoreAction),
 		),
 	)
