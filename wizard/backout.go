@@ -110,10 +110,13 @@ func (r *Runner) Backout(ctx context.Context) (err error) {
 	if err := r.ready(ctx); err != nil {
 		return err
 	}
-	if err := r.confirm(ctx, Question{ID: "backout", Prompt: fmt.Sprintf("Back out %d step(s) in the backout procedure's order?", len(ran))}); err != nil {
+	q := Question{ID: "backout", Prompt: fmt.Sprintf("Back out %d step(s) in the backout procedure's order?", len(ran))}
+	if err := r.confirm(ctx, q); err != nil {
 		return err
 	}
-	if err := r.append(journal.Record{Kind: journal.KindRunStart, Note: "backout"}); err != nil {
+	// The backout's start carries who confirmed it, as a step's confirmation
+	// does (--yes, Confirm = yes in the answers, or the operator in the TUI).
+	if err := r.append(journal.Record{Kind: journal.KindRunStart, Note: "backout", Decision: r.confirmation(q)}); err != nil {
 		return err
 	}
 	r.emit(Event{Kind: EvRunStart, Message: "backout"})

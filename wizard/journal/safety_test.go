@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // reversion re-seals line n with format version v, as a newer wizard would
@@ -101,4 +103,33 @@ func TestTheServerRootLockNamesItsHolderAndJoinsNoStateDirectory(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 	l2.Close()
+}
+
+// TestALockReleasedAMomentLaterIsTaken: a lock released within the settle
+// time (a forked child about to exec still sharing the descriptor) is taken,
+// not reported as held; one held past it is refused.
+func TestALockReleasedAMomentLaterIsTaken(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.lock")
+	other, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(int(other.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		other.Close()
+	}()
+	f, err := acquire(path, Holder{Since: time.Now()})
+	if err != nil {
+		t.Fatalf("a lock released after 200ms was reported held: %v", err)
+	}
+	defer f.Close()
+	if _, err := acquire(path, Holder{Since: time.Now()}); err == nil {
+		t.Fatal("a lock held past the settle time was taken twice")
+	} else if le := (*LockedError)(nil); !errors.As(err, &le) || le.Holder.PID != os.Getpid() {
+		t.Fatalf("err = %v, want the holder named", err)
+	}
 }
