@@ -71,7 +71,7 @@ func backoutIgnore(h *simHost) []string {
 }
 
 // requireBackedOut checks a backout left the host as it was before the
-// upgrade: VERSION 5.1, the server-root tree equal to the pre-upgrade manifest
+// upgrade: 5.1 installed (imsimta version), the server-root tree equal to the pre-upgrade manifest
 // (but for backoutIgnore; a directory whose entries came and went may differ in
 // mtime, and local.conf, rewritten by configutil to the same switches, is
 // compared by content), the services answering and auto-restart as before.
@@ -210,7 +210,7 @@ func TestBackoutSurvivesSIGKILL(t *testing.T) {
 }
 
 // TestInstallerDiesHalfWayThenBackout: the installer dies after moving the
-// configuration into backup.TIMESTAMP (VERSION still 5.1); the run fails
+// configuration into backup.TIMESTAMP (5.1 still installed); the run fails
 // naming it; the backout restores the 5.1 host, customizations and all.
 func TestInstallerDiesHalfWayThenBackout(t *testing.T) {
 	t.Parallel()

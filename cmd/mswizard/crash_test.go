@@ -383,8 +383,9 @@ func (c *child) kill9(t *testing.T, powerCut bool) {
 var inDoubtRE = regexp.MustCompile(`mswizard resolve (\S+) --retry`)
 
 // resolveFromEvidence decides an in-doubt action as an operator would: the
-// installer did its work when VERSION names the target version, otherwise it
-// must run again; any other step is retried (its action is repeatable).
+// installer did its work when the host reports the target version (imsimta
+// version, host-facts F-VER-001), otherwise it must run again; any other step
+// is retried (its action is repeatable).
 func (h *simHost) resolveFromEvidence(t *testing.T, out string) string {
 	t.Helper()
 	m := inDoubtRE.FindStringSubmatch(out)
@@ -510,10 +511,10 @@ func (h *simHost) requireUpgraded(t *testing.T) {
 
 // TestUpgradeSurvivesSIGKILLAnywhere is issue 2's invariant through the real
 // binary: `mswizard upgrade` killed with SIGKILL at random moments and rerun
-// (deciding an in-doubt installer from VERSION, as an operator would) ends in
-// the state of an uninterrupted run: VERSION 5.2, the same journal step states,
-// the services up, every customization in the new configuration, the store
-// whole and no half-written archive or LDIF file.
+// (deciding an in-doubt installer from the installed version, as an operator
+// would) ends in the state of an uninterrupted run: 5.2 installed, the same
+// journal step states, the services up, every customization in the new
+// configuration, the store whole and no half-written archive or LDIF file.
 func TestUpgradeSurvivesSIGKILLAnywhere(t *testing.T) {
 	t.Parallel()
 	requireTools(t)
