@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"sort"
 	"strings"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/steps/host"
+	"mswizard/wizard/journal"
 )
 
 // installerAnswersName is the 0600 copy of the answers the installer reads
@@ -47,11 +50,16 @@ func (c *Config) installerProcs(ctx context.Context) ([]installerProc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot tell whether an installer still runs on this server root: %w", err)
 	}
-	copyPath := c.InstallerAnswersPath()
+	copies := []string{c.InstallerAnswersPath()}
+	if m, err := c.readInstallerMark(); err != nil {
+		return nil, err
+	} else if m != nil && m.AnswersCopy != "" && m.AnswersCopy != copies[0] {
+		copies = append(copies, m.AnswersCopy) // a run of another state directory
+	}
 	self := os.Getpid()
 	groups := map[int]bool{}
 	for _, p := range procs {
-		if p.Pid != self && slices.Contains(p.Args, copyPath) {
+		if p.Pid != self && slices.ContainsFunc(p.Args, func(a string) bool { return slices.Contains(copies, a) }) {
 			groups[p.Pgid] = true
 		}
 	}
@@ -76,23 +84,109 @@ func (e *InstallerRunningError) Error() string {
 		"): it outlived the wizard that started it; it is never run twice nor restored under — wait for it to exit (or stop its process group), then rerun: the wizard decides from its result"
 }
 
-// installerAlive refuses while a silent installer of this server root lives,
-// found by its answers-copy argument. (An interactive one is found by its
-// supervisor's lock where upgrade/run-installer prepares and resolves;
-// supervisorAlive is that check for the other callers.)
+// installerMark is the record of the last installer run on a server root,
+// kept beside the server root (as the host-wide lock is) so that a run of
+// another state directory — the journal lost, a different StateDir — finds an
+// installer a killed wizard left running: it names the answers copy a silent
+// installer reads, and an interactive run's supervisor holds an fcntl lock on
+// it for as long as the installer runs (steps/host InstallerSpec.HostLock).
+type installerMark struct {
+	StateDir    string `json:"state_dir"`
+	AnswersCopy string `json:"answers_copy,omitempty"`
+}
+
+// installerMarkPath is the server root's installer record, beside it.
+func (c *Config) installerMarkPath() string {
+	return journal.BesideServerRoot(c.Host.ServerRoot(), "installer")
+}
+
+// readInstallerMark reads the server root's installer record; nil when there
+// is none (no run has started an installer on it, or no server root is known).
+func (c *Config) readInstallerMark() (*installerMark, error) {
+	if c.Host.ServerRoot() == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(c.installerMarkPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot tell whether an installer still runs on this server root: %w", err)
+	}
+	var m installerMark
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("cannot tell whether an installer still runs on this server root: %s: %w", c.installerMarkPath(), err)
+	}
+	return &m, nil
+}
+
+// markInstallerRun records, before an installer starts, which run starts it
+// (and, for a silent run, the answers copy it reads). It is written only after
+// installerAlive found none running, so no live supervisor holds the file it
+// replaces.
+func (c *Config) markInstallerRun(answersCopy string) error {
+	b, err := json.Marshal(installerMark{StateDir: c.StateDir, AnswersCopy: answersCopy})
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(c.installerMarkPath(), append(b, '\n'), 0o600)
+}
+
+// installerAlive refuses while an installer of this server root lives: a
+// silent one found by its answers-copy argument (this state directory's, or
+// the one the server root's installer record names), an interactive one of
+// another state directory by its supervisor's lock on that record. (This
+// state directory's own supervisor is checked by its lock where
+// upgrade/run-installer prepares and resolves; supervisorAlive is that check
+// for the other callers.)
 func (c *Config) installerAlive(ctx context.Context) error {
 	ps, err := c.installerProcs(ctx)
 	if err != nil {
 		return err
 	}
 	if len(ps) == 0 {
-		return nil
+		return c.markedSupervisorAlive()
 	}
 	var d []string
 	for _, p := range ps {
 		d = append(d, fmt.Sprintf("pid %d, process group %d: %s", p.Pid, p.Pgid, p.Cmdline))
 	}
 	return &InstallerRunningError{Procs: d}
+}
+
+// markedSupervisorAlive refuses while a supervisor holds the lock on the
+// server root's installer record: an interactive installer of any state
+// directory still runs on this server root.
+func (c *Config) markedSupervisorAlive() error {
+	if c.Host.ServerRoot() == "" {
+		return nil
+	}
+	running, pid, err := host.SupervisorRunning(c.installerMarkPath())
+	if err != nil {
+		return fmt.Errorf("cannot tell whether an installer still runs on this server root: %w", err)
+	}
+	if !running {
+		return nil
+	}
+	m, _ := c.readInstallerMark()
+	state := "unknown"
+	if m != nil {
+		state = m.StateDir
+	}
+	return &InstallerRunningError{Procs: []string{fmt.Sprintf("pid %d, the supervisor of an interactive installer started by the run of state directory %s (transcript %s)", pid, state, filepath.Join(state, "installer.transcript"))}}
+}
+
+// RefuseAnotherRunsInstaller is checked as a run takes the server root's lock:
+// an installer that the run of another state directory started, and that
+// outlived its wizard, still works on the server root; nothing may stop,
+// archive, install or restore under it. (This state directory's own installer
+// is decided where its step resolves and retries.)
+func RefuseAnotherRunsInstaller(ctx context.Context, c *Config) error {
+	m, err := c.readInstallerMark()
+	if err != nil || m == nil || m.StateDir == c.StateDir {
+		return err
+	}
+	return c.installerAlive(ctx)
 }
 
 // supervisorAlive refuses while the supervisor of an interactive installer run

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -67,4 +68,57 @@ func TestTheAnswersCopyIsScrubbedOnlyWhenNoInstallerIsProvedToRun(t *testing.T) 
 			}
 		})
 	}
+}
+
+// TestAnInstallerOfAnotherStateDirectoryIsFoundByTheServerRootsRecord: a run
+// whose journal is lost or whose StateDir differs finds the silent installer
+// the earlier run started through the record beside the server root; a
+// record whose installer is gone refuses nothing.
+func TestAnInstallerOfAnotherStateDirectoryIsFoundByTheServerRootsRecord(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "iplanet")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	first := &Config{StateDir: t.TempDir(), Host: host.Layout{Root: root}}
+	if err := first.markInstallerRun(first.InstallerAnswersPath()); err != nil {
+		t.Fatal(err)
+	}
+	table := func(args ...string) func(context.Context) ([]host.GroupedProc, error) {
+		return func(context.Context) ([]host.GroupedProc, error) {
+			return []host.GroupedProc{
+				{Proc: host.Proc{Pid: 1, Args: []string{"/sbin/init"}}, Pgid: 1},
+				{Proc: host.Proc{Pid: 800, Args: args}, Pgid: 800},
+			}, nil
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"the first run's silent installer still runs: refused, named", []string{"/cdrom/setup", "-s", "-f", first.InstallerAnswersPath()}, "pid 800, process group 800"},
+		{"it has exited: nothing refused", []string{"/usr/sbin/cron"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			second := &Config{StateDir: t.TempDir(), Host: host.Layout{Root: root}}
+			second.processGroups = table(tc.args...)
+			err := RefuseAnotherRunsInstaller(t.Context(), second)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var running *InstallerRunningError
+			if !errors.As(err, &running) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want an installer running naming %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("the same state directory is left to its own step", func(t *testing.T) {
+		first.processGroups = table("/cdrom/setup", "-s", "-f", first.InstallerAnswersPath())
+		if err := RefuseAnotherRunsInstaller(t.Context(), first); err != nil {
+			t.Fatalf("refused its own run: %v", err)
+		}
+	})
 }

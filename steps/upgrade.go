@@ -252,7 +252,7 @@ func (s *installer) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action,
 			Summary:      cmd.String() + " (InstallerMode = silent)",
 			Irreversible: "short of restoring the server-root archive",
 			Do: func(ctx context.Context, r *wizard.Receipt) error {
-				before, err := s.prepare(ctx, env, r)
+				before, err := s.prepare(ctx, env, r, copyPath)
 				if err != nil {
 					return err
 				}
@@ -286,7 +286,7 @@ func (s *installer) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action,
 		Summary:      summary,
 		Irreversible: "short of restoring the server-root archive",
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
-			before, err := s.prepare(ctx, env, r)
+			before, err := s.prepare(ctx, env, r, "")
 			if err != nil {
 				return err
 			}
@@ -297,8 +297,10 @@ func (s *installer) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action,
 
 // prepare makes the host ready for an installer run and returns the version
 // before it: no other installer run may be going on, and one that stopped
-// half-way is undone first.
-func (s *installer) prepare(ctx context.Context, env *wizard.Env, r *wizard.Receipt) (string, error) {
+// half-way is undone first. The server root's installer record names this run
+// (and answersCopy, the copy a silent installer reads), so a run of another
+// state directory finds the installer if this wizard is killed.
+func (s *installer) prepare(ctx context.Context, env *wizard.Env, r *wizard.Receipt, answersCopy string) (string, error) {
 	c := s.c
 	// Never two installers at once, and never one under live services
 	// (installerguard.go).
@@ -331,6 +333,9 @@ func (s *installer) prepare(ctx context.Context, env *wizard.Env, r *wizard.Rece
 	if !v.Known() {
 		return "", s.unknownVersion(v)
 	}
+	if err := c.markInstallerRun(answersCopy); err != nil {
+		return "", fmt.Errorf("record the installer run beside the server root: %w", err)
+	}
 	return v.String(), nil
 }
 
@@ -355,7 +360,7 @@ func (s *installer) interactive(ctx context.Context, env *wizard.Env, r *wizard.
 		// colour (docs/host-facts.md F-INS-010).
 		Env:     []string{"TERM=dumb"},
 		Prompts: specPrompts, PromptTimeout: c.Answers.InstallerPromptTimeout, QuietTimeout: c.Answers.InstallerQuietTimeout,
-		Transcript: s.transcriptPath(), Result: s.resultPath(), Lock: s.lockPath()}
+		Transcript: s.transcriptPath(), Result: s.resultPath(), Lock: s.lockPath(), HostLock: c.installerMarkPath()}
 	sb, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {
 		return err

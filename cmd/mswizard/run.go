@@ -144,14 +144,20 @@ func (u *upgradeRun) waivers(newRun bool) map[string]string {
 }
 
 // lock takes the server root's host-wide lock (one run per server root,
-// whatever its state directory) and removes an installer answers copy a killed
-// run left (it holds secrets).
+// whatever its state directory), refuses while an installer another state
+// directory's run started still works on the server root, and removes an
+// installer answers copy a killed run left (it holds secrets).
 func (u *upgradeRun) lock(s *session, now time.Time) error {
 	l, err := journal.LockServerRoot(u.cfg.Host.ServerRoot(), s.state, now)
 	if err != nil {
 		return err
 	}
 	s.hostLock = l
+	if err := steps.RefuseAnotherRunsInstaller(context.Background(), u.cfg); err != nil {
+		l.Close()
+		s.hostLock = nil
+		return err
+	}
 	if removed, err := steps.ScrubInstallerAnswers(u.cfg); err != nil {
 		s.env.Log.Error("installer answers copy", "err", err)
 	} else if removed {

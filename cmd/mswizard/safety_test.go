@@ -693,6 +693,38 @@ func TestAnInstallerThatOutlivedItsWizardIsNeverRunTwice(t *testing.T) {
 		h.requireNoSecretIn(t, h.w.StateDir())
 		h.requireNothingLost(t, bin, k)
 	})
+	t.Run("a run of another state directory", func(t *testing.T) {
+		// The journal is lost or another StateDir is given: the server
+		// root's installer record, beside it, names the live installer.
+		h, starts, pid := killMidInstaller(t, 69)
+		k := h.keep(t, backupIndex(t, h.w.StateDir())["server-root"].Archive)
+		other := t.TempDir()
+		for _, args := range [][]string{
+			{"upgrade", "--answers", h.inf, "--yes", "--state-dir", other},
+			{"upgrade", "--answers", h.inf, "--yes", "--state-dir", other, "--new-run"},
+		} {
+			out, code := run(t, bin, args...)
+			if code == 0 || !strings.Contains(out, "an installer is still running") || !strings.Contains(out, fmt.Sprintf("pid %d", pid)) {
+				t.Fatalf("%v under the live installer: exit %d\n%s", args, code, out)
+			}
+		}
+		if recs, err := journal.Read(other); err == nil {
+			for _, r := range recs {
+				if r.Step != "" {
+					t.Fatalf("the refused run journaled %s %s", r.Kind, r.Step)
+				}
+			}
+		}
+		waitGone(t, pid, 2*time.Minute)
+		if out, code := run(t, bin, "upgrade", "--answers", h.inf, "--yes"); code != 0 {
+			t.Fatalf("rerun of the first run after the installer exited: exit %d\n%s", code, out)
+		}
+		if n := len(installerStarts(t, starts)); n != 1 {
+			t.Fatalf("the installer started %d times", n)
+		}
+		h.requireVersion(t, "5.2")
+		h.requireNothingLost(t, bin, k)
+	})
 	t.Run("backout", func(t *testing.T) {
 		h, starts, pid := killMidInstaller(t, 68)
 		k := h.keep(t, backupIndex(t, h.w.StateDir())["server-root"].Archive)

@@ -55,6 +55,10 @@ type InstallerSpec struct {
 	Transcript    string        `json:"transcript"`
 	Result        string        `json:"result"`
 	Lock          string        `json:"lock"`
+	// HostLock is the server root's installer record, beside the server
+	// root: the supervisor holds a lock on it too, so a run of another state
+	// directory sees the installer running.
+	HostLock string `json:"host_lock,omitempty"`
 }
 
 // PromptSpec is a Prompt as the spec file carries it: the pattern as text,
@@ -192,6 +196,18 @@ func Supervise(ctx context.Context, specPath string, stdin io.Reader, stdout io.
 	if err := unix.FcntlFlock(lf.Fd(), unix.F_SETLK, &lk); err != nil {
 		fmt.Fprintf(stdout, "installer-pty: another installer run holds %s\n", spec.Lock)
 		return 4
+	}
+	if spec.HostLock != "" {
+		hf, err := os.OpenFile(spec.HostLock, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer hf.Close()
+		hk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0}
+		if err := unix.FcntlFlock(hf.Fd(), unix.F_SETLK, &hk); err != nil {
+			fmt.Fprintf(stdout, "installer-pty: another installer run holds %s\n", spec.HostLock)
+			return 4
+		}
 	}
 
 	// A closed terminal or Ctrl-C of the wizard must not end the dialogue;

@@ -253,9 +253,18 @@ func flockSettled(f *os.File) error {
 type HostLock struct{ f *os.File }
 
 // HostLockPath is the host-wide lock file of serverRoot.
-func HostLockPath(serverRoot string) string {
+func HostLockPath(serverRoot string) string { return BesideServerRoot(serverRoot, "lock") }
+
+// BesideServerRoot is the path of the wizard's file of the given kind beside
+// serverRoot (.ROOT.mswizard.KIND in its parent directory). A server root
+// named through a symbolic link is resolved first, so two runs naming the same
+// tree by different paths share the file.
+func BesideServerRoot(serverRoot, kind string) string {
 	root := filepath.Clean(serverRoot)
-	return filepath.Join(filepath.Dir(root), "."+filepath.Base(root)+".mswizard.lock")
+	if r, err := filepath.EvalSymlinks(root); err == nil {
+		root = r
+	}
+	return filepath.Join(filepath.Dir(root), "."+filepath.Base(root)+".mswizard."+kind)
 }
 
 // LockServerRoot takes the host-wide lock of serverRoot for the run whose state

@@ -72,7 +72,10 @@ func TestAnUnknownRecordVersionIsRefusedNeverCut(t *testing.T) {
 }
 
 func TestTheServerRootLockNamesItsHolderAndJoinsNoStateDirectory(t *testing.T) {
-	base := t.TempDir()
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	root := filepath.Join(base, "server-root")
 	if err := os.Mkdir(root, 0o755); err != nil {
 		t.Fatal(err)
@@ -96,6 +99,14 @@ func TestTheServerRootLockNamesItsHolderAndJoinsNoStateDirectory(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the refusal does not name %q: %v", want, err)
 		}
+	}
+	// The same tree named through a symbolic link is the same server root.
+	link := filepath.Join(base, "msg-link")
+	if err := os.Symlink(root, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LockServerRoot(link, "/var/state-c", time.Now()); !errors.As(err, &le) {
+		t.Fatalf("a lock through a symbolic link to the locked server root was taken: %v", err)
 	}
 	l.Close()
 	l2, err := LockServerRoot(root, "/var/state-b", time.Now())
