@@ -158,8 +158,11 @@ func (c *Config) installerAlive(ctx context.Context) error {
 // server root's installer record: an interactive installer of any state
 // directory still runs on this server root.
 func (c *Config) markedSupervisorAlive() error {
-	if c.Host.ServerRoot() == "" {
-		return nil
+	m, err := c.readInstallerMark()
+	if err != nil || m == nil || m.StateDir == c.StateDir {
+		// This state directory's own supervisor is decided by its own lock
+		// where upgrade/run-installer prepares and resolves.
+		return err
 	}
 	running, pid, err := host.SupervisorRunning(c.installerMarkPath())
 	if err != nil {
@@ -168,12 +171,7 @@ func (c *Config) markedSupervisorAlive() error {
 	if !running {
 		return nil
 	}
-	m, _ := c.readInstallerMark()
-	state := "unknown"
-	if m != nil {
-		state = m.StateDir
-	}
-	return &InstallerRunningError{Procs: []string{fmt.Sprintf("pid %d, the supervisor of an interactive installer started by the run of state directory %s (transcript %s)", pid, state, filepath.Join(state, "installer.transcript"))}}
+	return &InstallerRunningError{Procs: []string{fmt.Sprintf("pid %d, the supervisor of an interactive installer started by the run of state directory %s (transcript %s)", pid, m.StateDir, filepath.Join(m.StateDir, "installer.transcript"))}}
 }
 
 // RefuseAnotherRunsInstaller is checked as a run takes the server root's lock:
