@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -311,5 +312,33 @@ func requireTool(t *testing.T, tool, msg string) {
 			t.Skip(msg)
 		}
 		t.Fatal(msg)
+	}
+}
+
+// Dropped names what a restore into a target would delete because the
+// archive left it out: the excluded paths the target holds, and only those.
+func TestDroppedNamesTheExcludedPathsTheTargetHolds(t *testing.T) {
+	src := t.TempDir()
+	for _, p := range []string{"msg-x/store/partition/primary/=user/1.msg", "msg-x/config/msg.conf", "gone/file"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(src, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, p), []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Create(context.Background(), Options{Source: src, Dest: t.TempDir(), Name: "b", Exclude: []string{"msg-x/store/partition/primary", "gone"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(src, "gone")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Dropped(res.Manifest, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(src, "msg-x/store/partition/primary")}; !slices.Equal(got, want) {
+		t.Errorf("Dropped = %v, want %v", got, want)
 	}
 }

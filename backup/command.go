@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -80,4 +81,23 @@ func RunRestore(ctx context.Context, out io.Writer, path, target string) error {
 	}
 	_, err := fmt.Fprintf(out, "restored %s into %s\n", path, target)
 	return err
+}
+
+// Dropped lists the paths of target that the archive's manifest records as
+// left out of the archive (Excluded) and that exist: a restore replaces the
+// whole target, so it would delete them and could not bring them back.
+func Dropped(manifest, target string) ([]string, error) {
+	m, err := OpenManifest(manifest)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	var out []string
+	for _, rel := range m.Header.Excluded {
+		p := filepath.Join(target, filepath.FromSlash(rel))
+		if _, err := os.Lstat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }

@@ -56,6 +56,24 @@ type Options struct {
 	Verify bool
 
 	afterOpen func(rel string) // test hook: runs after a file is opened and stat'ed
+	// openDest opens the archive's and the manifest's .partial files; nil
+	// means os.OpenFile. A test gives files whose Sync or Close fail after
+	// every write succeeded (FAULTS.md B2: ENOSPC reported only then).
+	openDest func(name string) (destFile, error)
+}
+
+// destFile is what Create needs of the files it writes: the archive and the
+// manifest are written, fsynced, stat'ed and closed, and each error counts.
+type destFile interface {
+	io.Writer
+	Sync() error
+	Close() error
+	Stat() (fs.FileInfo, error)
+	Chmod(fs.FileMode) error
+}
+
+func openPartial(name string) (destFile, error) {
+	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 }
 
 // Result describes a finished backup.
@@ -120,11 +138,15 @@ func Create(ctx context.Context, opt Options) (res Result, err error) {
 		return res, fmt.Errorf("backup: %s: %w", res.Archive, fs.ErrExist)
 	}
 	partA, partM := res.Archive+".partial", res.Manifest+".partial"
-	af, err := os.OpenFile(partA, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	open := opt.openDest
+	if open == nil {
+		open = openPartial
+	}
+	af, err := open(partA)
 	if err != nil {
 		return res, fmt.Errorf("backup: %w", err)
 	}
-	mf, err := os.OpenFile(partM, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	mf, err := open(partM)
 	if err != nil {
 		af.Close()
 		os.Remove(partA)

@@ -388,7 +388,10 @@ func TestKillDuringRestoreSwapThenRerunFinishes(t *testing.T) {
 
 func TestFullDiskFailsCleanly(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
+		if testing.Short() {
+			t.Skip("mounting a tmpfs needs root")
+		}
+		t.Fatal("mounting a tmpfs needs root: run the tests as root, as make test does")
 	}
 	src := t.TempDir()
 	for i := range 6 {
@@ -408,4 +411,68 @@ func TestFullDiskFailsCleanly(t *testing.T) {
 		t.Errorf("error %q does not name the archive and the entry being added", err)
 	}
 	assertNoArchive(t, dest, "x")
+}
+
+// enospcAt is a destination file whose Sync or Close fails with ENOSPC after
+// every write succeeded: a filesystem that reports a full disk only when the
+// data is flushed (FAULTS.md B2; NFS, thin provisioning, delayed allocation).
+type enospcAt struct {
+	*os.File
+	sync, close bool
+}
+
+func (f enospcAt) Sync() error {
+	if f.sync {
+		return fmt.Errorf("fsync %s: %w", f.Name(), syscall.ENOSPC)
+	}
+	return f.File.Sync()
+}
+
+func (f enospcAt) Close() error {
+	err := f.File.Close()
+	if f.close && err == nil {
+		return fmt.Errorf("close %s: %w", f.Name(), syscall.ENOSPC)
+	}
+	return err
+}
+
+// ENOSPC reported only by fsync or close — of the archive after its last zstd
+// frame, or of the manifest after its trailer — fails the backup naming it,
+// and leaves neither a final name nor a .partial behind: never a success.
+func TestENOSPCAtSyncOrCloseFailsTheBackup(t *testing.T) {
+	src := t.TempDir()
+	makeTree(t, src, everyKind())
+	for _, tc := range []struct {
+		name, file  string
+		sync, close bool
+	}{
+		{"the archive's fsync", ArchiveSuffix, true, false},
+		{"the archive's close", ArchiveSuffix, false, true},
+		{"the manifest's fsync", ManifestSuffix, true, false},
+		{"the manifest's close", ManifestSuffix, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dest := t.TempDir()
+			hit := false
+			opt := Options{Source: src, Dest: dest, Name: "b", Verify: true,
+				openDest: func(name string) (destFile, error) {
+					f, err := openPartial(name)
+					if err != nil || !strings.HasSuffix(name, tc.file+".partial") {
+						return f, err
+					}
+					hit = true
+					return enospcAt{File: f.(*os.File), sync: tc.sync, close: tc.close}, nil
+				}}
+			res, err := Create(context.Background(), opt)
+			if !hit {
+				t.Fatal("the failing file was never opened")
+			}
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("Create: %v (result %+v), want ENOSPC", err, res)
+			}
+			if names, _ := readNames(dest); len(names) != 0 {
+				t.Errorf("left in the destination: %v", names)
+			}
+		})
+	}
 }

@@ -123,12 +123,12 @@ const (
 
 // manifestWriter writes JSON Lines and hashes what it writes.
 type manifestWriter struct {
-	f   *os.File
+	f   destFile
 	bw  *bufio.Writer
 	sum hash.Hash
 }
 
-func newManifestWriter(f *os.File) *manifestWriter {
+func newManifestWriter(f destFile) *manifestWriter {
 	h := sha256.New()
 	return &manifestWriter{f: f, sum: h, bw: bufio.NewWriterSize(io.MultiWriter(f, h), 64<<10)}
 }

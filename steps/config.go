@@ -18,10 +18,18 @@ type Config struct {
 	Host      host.Layout // the host's paths (server root, msg-INSTANCE, ...)
 	StateDir  string
 	BackupDir string
+	// NSServerCfg is the node's list of server roots (host-facts:
+	// F-LAYOUT-002): /etc/nsserver.cfg on a real host, the world's own file
+	// in a simulated one ([Wizard] NSServerCfg).
+	NSServerCfg string
 	// Directory opens the user directory the answers name; nil when none is
 	// configured. The engine's Env carries no directory: the steps that need
 	// one get it here.
 	Directory Directory
+
+	// processGroups reads the process table with process groups for the
+	// installer guard; nil: the host's own (host.ProcessGroups).
+	processGroups func(context.Context) ([]host.GroupedProc, error)
 
 	// sized keeps what preflight/disk-space measured of a tree (entries,
 	// bytes), by path: the archive of it shows progress against it.
@@ -45,5 +53,7 @@ func NewConfig(a *answers.Answers, stateDir string) *Config {
 		Host:      host.Layout{Root: a.ServerRoot, Instance: a.Instance, Host: a.FullMachineName},
 		StateDir:  stateDir,
 		BackupDir: a.BackupDir,
+
+		NSServerCfg: a.NSServerCfg,
 	}
 }

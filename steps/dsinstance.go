@@ -26,11 +26,14 @@ import (
 
 // dsInstance is one Directory Server instance found in the server root.
 type dsInstance struct {
-	Name     string      `json:"name"` // slapd-ID
-	Dir      string      `json:"dir"`  // SERVER-ROOT/slapd-ID
-	Port     int         `json:"port"` // nsslapd-port of cn=config
-	RootDN   string      `json:"root_dn,omitempty"`
-	Backends []dsBackend `json:"backends"`
+	Name string `json:"name"` // slapd-ID
+	Dir  string `json:"dir"`  // SERVER-ROOT/slapd-ID
+	Port int    `json:"port"` // nsslapd-port of cn=config
+	// ListenHost is cn=config's nsslapd-listenhost, the one address the
+	// instance binds when set (F-DSI-008); "" binds all interfaces.
+	ListenHost string      `json:"listen_host,omitempty"`
+	RootDN     string      `json:"root_dn,omitempty"`
+	Backends   []dsBackend `json:"backends"`
 }
 
 // dsBackend is one ldbm database of an instance: its name (the -n of
@@ -133,6 +136,9 @@ func parseDSE(r io.Reader, name string) (dsInstance, error) {
 			}
 			if v := e.Get("nsslapd-rootdn"); len(v) > 0 {
 				inst.RootDN = v[0]
+			}
+			if v := e.Get("nsslapd-listenhost"); len(v) > 0 {
+				inst.ListenHost = strings.TrimSpace(v[0])
 			}
 		case strings.HasSuffix(dn, ","+normDN(ldbmBase)) && hasValue(e.Get("objectClass"), "nsBackendInstance"):
 			cn := e.Get("cn")

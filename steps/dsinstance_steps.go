@@ -314,21 +314,33 @@ func (s *dsSteps) count(ctx context.Context, d dsInstance, b dsBackend) (int, er
 
 // dialInstance binds to an instance as the answers' user-directory
 // administrator: through the answers' own connection when the instance is
-// the user directory (same port on this host), otherwise at 127.0.0.1 on its
-// nsslapd-port with the same credentials. A bind that fails fails the count:
-// an export no server count confirms is not trusted.
+// the user directory (same port on this host), otherwise at the address its
+// dse.ldif names (nsslapd-listenhost, F-DSI-008; 127.0.0.1 when unset: the
+// instance then binds every interface) on its nsslapd-port with the same
+// credentials. A bind that fails fails the count: an export no server count
+// confirms is not trusted.
 func (s *dsSteps) dialInstance(ctx context.Context, d dsInstance) (ldap.Client, error) {
 	a := s.c.Answers
 	if s.c.Directory != nil && s.isUserDirectory(d) {
 		return s.c.Directory.DialLDAP(ctx)
 	}
-	conn, err := export.Dial(ctx, fmt.Sprintf("ldap://127.0.0.1:%d", d.Port),
+	conn, err := export.Dial(ctx, d.url(),
 		export.Bind{DN: a.UserDirectoryAdminID, Password: export.Secret(a.UserDirectoryAdminPwd.Reveal())},
 		export.TLS{}, export.DialOptions{Timeout: a.LDAPTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("bind to %s as UserDirectoryAdminID: %w", d.Name, err)
 	}
 	return conn, nil
+}
+
+// url is where the wizard reaches an instance on this host: its
+// nsslapd-listenhost when set (F-DSI-008), else 127.0.0.1.
+func (d dsInstance) url() string {
+	h := d.ListenHost
+	if h == "" || h == "0.0.0.0" || h == "::" {
+		h = "127.0.0.1"
+	}
+	return "ldap://" + net.JoinHostPort(h, strconv.Itoa(d.Port))
 }
 
 // isUserDirectory says whether the answers' user directory is this instance:

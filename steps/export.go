@@ -106,7 +106,16 @@ func (c *Config) exportOne(ctx context.Context, env *wizard.Env, conn any, serve
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return export.Result{}, err
 	}
-	opts := export.Options{Server: server, Now: env.Now}
+	// The appendix's exports are of mail recipients and address books: the
+	// directory's subentries (password policies, class of service, roles)
+	// are not theirs, and are left out (FAULTS.md L8).
+	opts := export.Options{Server: server, Now: env.Now, Subentries: false}
+	if spec.Name == "ug" && len(spec.Attributes) == 0 {
+		// Users authenticate with userPassword: a bind DN an access control
+		// keeps from reading it would export every user without one, a
+		// backup that cannot bring logins back (FAULTS.md L4).
+		opts.Required = []string{"userPassword"}
+	}
 	// The entries to expect, for the progress's ETA: the server's count of
 	// the same search without attributes, a fraction of the export's work.
 	// Unknown when it fails (the export then reports the error itself).

@@ -1,17 +1,19 @@
 package steps
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
+	"mswizard/internal/atomicfile"
 	"mswizard/steps/host"
+	"mswizard/wizard/journal"
 )
 
 // installerAnswersName is the 0600 copy of the answers the installer reads
@@ -35,65 +37,40 @@ type installerProc struct {
 // installer's answers copy (`setup -s -f COPY`, whatever program the setup
 // wrapper execs), and every process of its process group. The wizard starts
 // the installer in its own process group, so a wizard killed with -9 leaves it
-// running: this is how a later run finds it (/proc, proc(5)).
-func (c *Config) installerProcs() []installerProc {
-	copyPath := c.InstallerAnswersPath()
-	ents, err := os.ReadDir("/proc")
+// running: this is how a later run finds it. The table comes from the host
+// model (host.ProcessGroups: /proc on Linux, `ps -e -o pid,pgid,args`
+// elsewhere); a table that cannot be read is an error, never "no installer"
+// (host-facts: F-PROC-001).
+func (c *Config) installerProcs(ctx context.Context) ([]installerProc, error) {
+	table := c.processGroups
+	if table == nil {
+		table = host.ProcessGroups
+	}
+	procs, err := table(ctx)
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("cannot tell whether an installer still runs on this server root: %w", err)
 	}
-	type info struct {
-		pgid int
-		argv []string
+	copies := []string{c.InstallerAnswersPath()}
+	if m, err := c.readInstallerMark(); err != nil {
+		return nil, err
+	} else if m != nil && m.AnswersCopy != "" && m.AnswersCopy != copies[0] {
+		copies = append(copies, m.AnswersCopy) // a run of another state directory
 	}
-	all := map[int]info{}
+	self := os.Getpid()
 	groups := map[int]bool{}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		pgid, zombie, ok := procStat(pid)
-		if !ok || zombie {
-			continue
-		}
-		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		argv := strings.Split(string(bytes.TrimRight(b, "\x00")), "\x00")
-		all[pid] = info{pgid, argv}
-		for _, a := range argv {
-			if a == copyPath {
-				groups[pgid] = true
-			}
+	for _, p := range procs {
+		if p.Pid != self && slices.ContainsFunc(p.Args, func(a string) bool { return slices.Contains(copies, a) }) {
+			groups[p.Pgid] = true
 		}
 	}
 	var out []installerProc
-	for pid, in := range all {
-		if groups[in.pgid] && in.pgid != os.Getpid() {
-			out = append(out, installerProc{Pid: pid, Pgid: in.pgid, Cmdline: strings.Join(in.argv, " ")})
+	for _, p := range procs {
+		if p.Pid != self && groups[p.Pgid] && p.Pgid != self {
+			out = append(out, installerProc{Pid: p.Pid, Pgid: p.Pgid, Cmdline: strings.Join(p.Args, " ")})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Pid < out[j].Pid })
-	return out
-}
-
-// procStat reads a process's group and whether it is a zombie from
-// /proc/PID/stat; the fields after the parenthesised name are space-separated:
-// state, ppid, pgrp (proc(5)).
-func procStat(pid int) (pgid int, zombie, ok bool) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0, false, false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, false, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 3 {
-		return 0, false, false
-	}
-	pgid, err = strconv.Atoi(f[2])
-	return pgid, f[0] == "Z", err == nil
+	return out, nil
 }
 
 // InstallerRunningError says an installer of this server root is still at work,
@@ -107,20 +84,107 @@ func (e *InstallerRunningError) Error() string {
 		"): it outlived the wizard that started it; it is never run twice nor restored under — wait for it to exit (or stop its process group), then rerun: the wizard decides from its result"
 }
 
-// installerAlive refuses while a silent installer of this server root lives,
-// found by its answers-copy argument. (An interactive one is found by its
-// supervisor's lock where upgrade/run-installer prepares and resolves;
-// supervisorAlive is that check for the other callers.)
-func (c *Config) installerAlive() error {
-	ps := c.installerProcs()
+// installerMark is the record of the last installer run on a server root,
+// kept beside the server root (as the host-wide lock is) so that a run of
+// another state directory — the journal lost, a different StateDir — finds an
+// installer a killed wizard left running: it names the answers copy a silent
+// installer reads, and an interactive run's supervisor holds an fcntl lock on
+// it for as long as the installer runs (steps/host InstallerSpec.HostLock).
+type installerMark struct {
+	StateDir    string `json:"state_dir"`
+	AnswersCopy string `json:"answers_copy,omitempty"`
+}
+
+// installerMarkPath is the server root's installer record, beside it.
+func (c *Config) installerMarkPath() string {
+	return journal.BesideServerRoot(c.Host.ServerRoot(), "installer")
+}
+
+// readInstallerMark reads the server root's installer record; nil when there
+// is none (no run has started an installer on it, or no server root is known).
+func (c *Config) readInstallerMark() (*installerMark, error) {
+	if c.Host.ServerRoot() == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(c.installerMarkPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot tell whether an installer still runs on this server root: %w", err)
+	}
+	var m installerMark
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("cannot tell whether an installer still runs on this server root: %s: %w", c.installerMarkPath(), err)
+	}
+	return &m, nil
+}
+
+// markInstallerRun records, before an installer starts, which run starts it
+// (and, for a silent run, the answers copy it reads). It is written only after
+// installerAlive found none running, so no live supervisor holds the file it
+// replaces.
+func (c *Config) markInstallerRun(answersCopy string) error {
+	b, err := json.Marshal(installerMark{StateDir: c.StateDir, AnswersCopy: answersCopy})
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(c.installerMarkPath(), append(b, '\n'), 0o600)
+}
+
+// installerAlive refuses while an installer of this server root lives: a
+// silent one found by its answers-copy argument (this state directory's, or
+// the one the server root's installer record names), an interactive one of
+// another state directory by its supervisor's lock on that record. (This
+// state directory's own supervisor is checked by its lock where
+// upgrade/run-installer prepares and resolves; supervisorAlive is that check
+// for the other callers.)
+func (c *Config) installerAlive(ctx context.Context) error {
+	ps, err := c.installerProcs(ctx)
+	if err != nil {
+		return err
+	}
 	if len(ps) == 0 {
-		return nil
+		return c.markedSupervisorAlive()
 	}
 	var d []string
 	for _, p := range ps {
 		d = append(d, fmt.Sprintf("pid %d, process group %d: %s", p.Pid, p.Pgid, p.Cmdline))
 	}
 	return &InstallerRunningError{Procs: d}
+}
+
+// markedSupervisorAlive refuses while a supervisor holds the lock on the
+// server root's installer record: an interactive installer of any state
+// directory still runs on this server root.
+func (c *Config) markedSupervisorAlive() error {
+	m, err := c.readInstallerMark()
+	if err != nil || m == nil || m.StateDir == c.StateDir {
+		// This state directory's own supervisor is decided by its own lock
+		// where upgrade/run-installer prepares and resolves.
+		return err
+	}
+	running, pid, err := host.SupervisorRunning(c.installerMarkPath())
+	if err != nil {
+		return fmt.Errorf("cannot tell whether an installer still runs on this server root: %w", err)
+	}
+	if !running {
+		return nil
+	}
+	return &InstallerRunningError{Procs: []string{fmt.Sprintf("pid %d, the supervisor of an interactive installer started by the run of state directory %s (transcript %s)", pid, m.StateDir, filepath.Join(m.StateDir, "installer.transcript"))}}
+}
+
+// RefuseAnotherRunsInstaller is checked as a run takes the server root's lock:
+// an installer that the run of another state directory started, and that
+// outlived its wizard, still works on the server root; nothing may stop,
+// archive, install or restore under it. (This state directory's own installer
+// is decided where its step resolves and retries.)
+func RefuseAnotherRunsInstaller(ctx context.Context, c *Config) error {
+	m, err := c.readInstallerMark()
+	if err != nil || m == nil || m.StateDir == c.StateDir {
+		return err
+	}
+	return c.installerAlive(ctx)
 }
 
 // supervisorAlive refuses while the supervisor of an interactive installer run
@@ -137,7 +201,7 @@ func (c *Config) supervisorAlive() error {
 // action (`resolve upgrade/run-installer --retry`): an error while one lives,
 // silent or interactive.
 func RefuseWhileInstallerRuns(c *Config) error {
-	if err := c.installerAlive(); err != nil {
+	if err := c.installerAlive(context.Background()); err != nil {
 		return err
 	}
 	return c.supervisorAlive()
@@ -152,8 +216,12 @@ func ScrubInstallerAnswers(c *Config) (bool, error) {
 	if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
-	if c.installerAlive() != nil {
+	var running *InstallerRunningError
+	if err := c.installerAlive(context.Background()); errors.As(err, &running) {
 		return false, nil // in use; the run refuses to go on until it exits
+	} else if err != nil {
+		// Unknown is never "no installer": the copy stays.
+		return false, fmt.Errorf("keep the installer's answers copy: %w", err)
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, fmt.Errorf("remove the installer's answers copy (it holds secrets): %w", err)
@@ -166,7 +234,7 @@ func ScrubInstallerAnswers(c *Config) (bool, error) {
 // the services the run stopped are still down, and no stale answers copy lies
 // around.
 func (c *Config) BeforeInstaller(ctx context.Context) error {
-	if err := c.installerAlive(); err != nil {
+	if err := c.installerAlive(ctx); err != nil {
 		return err
 	}
 	if _, err := ScrubInstallerAnswers(c); err != nil {
@@ -178,4 +246,4 @@ func (c *Config) BeforeInstaller(ctx context.Context) error {
 // InstallerInDoubt is the evidence upgrade/run-installer's in-doubt resolution
 // needs first: while an installer still runs nothing can be decided, and it
 // must never be started a second time.
-func (c *Config) InstallerInDoubt() error { return c.installerAlive() }
+func (c *Config) InstallerInDoubt() error { return c.installerAlive(context.Background()) }

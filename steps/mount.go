@@ -118,6 +118,13 @@ func storeUmount(c *Config, store string) wizard.Step {
 			a := commandAction(env, wizard.Command{Path: "umount", Args: []string{store}})
 			do := a.Do
 			a.Do = func(ctx context.Context, r *wizard.Receipt) error {
+				// As before the move of StoreAction = move: a store daemon
+				// started again since the stops (a resumed run, boot scripts)
+				// holds the partition, and the unmount would pull it away
+				// from under it (or fail busy).
+				if err := c.servicesDown(ctx, "unmounting the store"); err != nil {
+					return err
+				}
 				// What a remount needs is durable before the store goes away.
 				m, ok, err := mountAt(store)
 				if err != nil {

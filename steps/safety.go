@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -131,15 +132,28 @@ func (c *Config) earlierRun(ctx context.Context, env *wizard.Env) ([]wizard.Find
 	}
 	fix := fmt.Sprintf("these belong to an earlier run whose journal is not in %s (deleted, or another StateDir). "+
 		"If that run's state directory still exists, go on with it (--state-dir DIR). "+
-		"To go back to what an archive holds: stop the services, then `mswizard backup restore ARCHIVE --target %s`. "+
+		"To go back to what an archive holds: stop the services, then `mswizard backup restore ARCHIVE --answers %s` "+
+		"(it restores %s keeping the live store partition and queue, once the services are proved down; "+
+		"give the manifest's sha256 from that run's report with --manifest-sha256, as no journal here records it). "+
 		"To start a new run anyway — nothing found is overwritten or deleted, and the new archives are named for the new run — rerun with --new-run, or add `Waive = %s REASON` to [Wizard]",
-		c.StateDir, c.Host.ServerRoot(), FindingEarlierRun)
+		c.StateDir, c.answersPath(), c.Host.ServerRoot(), FindingEarlierRun)
 	if len(foreign) > 0 {
 		fix += fmt.Sprintf("; keep %s: it may be the only copy of the server root before an upgrade", foreign[0])
 	}
 	return []wizard.Finding{{ID: FindingEarlierRun, Severity: wizard.Inhibitor,
 		Message:     "this journal is new, but the host holds what an earlier run left: " + strings.Join(what, "; "),
 		Remediation: fix}}, nil
+}
+
+// answersPath names the answers file in a command to give the operator.
+func (c *Config) answersPath() string {
+	if c.Answers == nil || c.Answers.Path == "" {
+		return "FILE"
+	}
+	if abs, err := filepath.Abs(c.Answers.Path); err == nil {
+		return abs
+	}
+	return c.Answers.Path
 }
 
 // backoutRoom is where a backout's restore stages its copy of the server root:
@@ -190,4 +204,102 @@ func (c *Config) beforeRestore(ctx context.Context, rec backupRecord) error {
 		return err
 	}
 	return c.servicesDown(ctx, "restoring "+c.Host.ServerRoot())
+}
+
+// ErrNoRecordedHash is RestoreArchive's refusal of an archive whose manifest
+// hash nothing records (the state directory's backup index and journal do not
+// name it) when the operator gave none and did not accept that explicitly.
+var ErrNoRecordedHash = errors.New("no sha256 of the manifest is recorded")
+
+// ArchiveRestore is what an operator asks of RestoreArchive: an archive of the
+// server root, and the manifest's sha256 when no journal records it.
+type ArchiveRestore struct {
+	Archive string
+	// ManifestSHA256 is the operator's record of the manifest's sha256 (the
+	// run's report, `backup create`'s output); it must agree with a recorded one.
+	ManifestSHA256 string
+	// Unrecorded accepts the manifest as it is when nothing records its hash.
+	Unrecorded bool
+}
+
+// RestoreArchive puts the server root back to what an archive of it holds, by
+// hand (`mswizard backup restore ARCHIVE --answers FILE`): the way back
+// PRE-RUN-001 names when an earlier run's journal is gone. It is the backout's
+// restore (restoreServerRoot): the live store partition, the store set aside,
+// the queue and whatever else the archive's manifest records as left out are
+// carried into the restored tree, so no mail is lost; the manifest's hash is
+// compared with the recorded one; the services must be proved down and no
+// installer may run; and it holds the server root's host-wide lock, so no run
+// acts on the server root meanwhile. It returns the queued or delivered
+// message files carried over.
+func (c *Config) RestoreArchive(ctx context.Context, env *wizard.Env, req ArchiveRestore) ([]string, error) {
+	archive, err := filepath.Abs(req.Archive)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasSuffix(archive, backup.ArchiveSuffix) {
+		return nil, fmt.Errorf("%s is not an archive (NAME%s)", archive, backup.ArchiveSuffix)
+	}
+	manifest := backup.ManifestPath(archive)
+	m, err := backup.OpenManifest(manifest)
+	if err != nil {
+		return nil, err
+	}
+	source := m.Header.Source
+	m.Close()
+	root := c.Host.ServerRoot()
+	if filepath.Clean(source) != filepath.Clean(root) {
+		return nil, fmt.Errorf("%s is an archive of %s, not of the server root %s: only a server-root archive is restored this way", archive, source, root)
+	}
+	recorded, where := c.recordedManifestHash(archive, manifest)
+	want := recorded
+	switch {
+	case recorded != "" && req.ManifestSHA256 != "" && !strings.EqualFold(recorded, req.ManifestSHA256):
+		return nil, &backup.VerifyError{Reason: fmt.Sprintf("the sha256 given for %s, %s, is not the one %s records, %s", manifest, req.ManifestSHA256, where, recorded)}
+	case recorded == "" && req.ManifestSHA256 != "":
+		want = strings.ToLower(req.ManifestSHA256)
+	case recorded == "" && req.Unrecorded:
+		want, err = backup.ManifestHash(manifest)
+		if err != nil {
+			return nil, err
+		}
+		env.Output("restore", fmt.Sprintf("no sha256 of %s is recorded; restoring it as it is (sha256 %s), as asked", manifest, want))
+	case recorded == "":
+		return nil, fmt.Errorf("%w in %s (backups.json or the journal) for %s: an archive replaced under its name could not be told from yours", ErrNoRecordedHash, c.StateDir, manifest)
+	}
+	l, err := journal.LockServerRoot(root, c.StateDir, env.Now())
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	return c.restoreServerRoot(ctx, env, backupRecord{Name: serverRootArchive, Source: source, Archive: archive, Manifest: manifest, ManifestSHA256: want})
+}
+
+// recordedManifestHash is the sha256 recorded for the manifest of archive:
+// in the state directory's backup index, or in a backup action's receipt in its
+// journal (a journal whose index was lost). It names where it found it.
+func (c *Config) recordedManifestHash(archive, manifest string) (string, string) {
+	if idx, err := c.readBackupIndex(); err == nil {
+		for _, r := range idx {
+			if r.Archive == archive && r.ManifestSHA256 != "" {
+				return r.ManifestSHA256, c.backupIndex()
+			}
+		}
+	}
+	recs, _ := journal.Read(c.StateDir)
+	for i := len(recs) - 1; i >= 0; i-- {
+		if len(recs[i].Receipt) == 0 {
+			continue
+		}
+		var rc wizard.Receipt
+		if json.Unmarshal(recs[i].Receipt, &rc) != nil {
+			continue
+		}
+		for _, f := range rc.Files {
+			if f.Path == manifest && f.SHA256 != "" {
+				return f.SHA256, filepath.Join(c.StateDir, journal.FileName)
+			}
+		}
+	}
+	return "", ""
 }

@@ -59,7 +59,7 @@ func (c *Config) configBackups() []string {
 
 // installerLeftovers lists the backup.TIMESTAMP directories made after the
 // server-root archive: an installer of this run made them. Older ones, from
-// upgrades before, are part of the archived tree.
+// upgrades before, are part of the archived tree (docs/host-facts.md F-VER-004).
 func (c *Config) installerLeftovers() []string {
 	rec, err := c.serverRootRecord()
 	if err != nil {
@@ -92,7 +92,7 @@ func (c *Config) serverRootRecord() (backupRecord, error) {
 }
 
 // installerAnswers renders the answers for a silent installer run
-// (InstallerMode = silent): the same install.inf, without the wizard's own
+// (InstallerMode = silent; docs/host-facts.md F-INS-011): the same install.inf, without the wizard's own
 // section, with secrets given by reference written inline (the installer reads
 // only its own keys). Nothing is added: a silent upgrade needs whatever keys
 // the site's installer media document, and the operator writes them.
@@ -145,7 +145,7 @@ func RunInstaller(c *Config) wizard.Step {
 	return wizard.Phase{
 		ID: IDRunInstaller, Title: "Run the new version's installer (Upgrade)",
 		Check: s.Check, Plan: s.Plan, Undo: s.Undo,
-		Preflight: s.findings, InDoubt: s.ResolveInDoubt,
+		Preflight: s.preflight, InDoubt: s.ResolveInDoubt,
 		NoReturn: "the installer moves the configuration into backup.TIMESTAMP and lays down the new version; only a restore of the verified server-root archive takes it back",
 		// The new version is installed and backup.TIMESTAMP exists.
 		Establishes: []wizard.Fact{facts.VersionInstalled},
@@ -224,6 +224,8 @@ func (s *installer) resultPath() string {
 func (s *installer) lockPath() string { return filepath.Join(s.c.StateDir, "installer.lock") }
 func (s *installer) specPath() string { return filepath.Join(s.c.StateDir, "installer.spec.json") }
 
+// silent: `setup -s -f` only on the explicit InstallerMode = silent, never
+// the default (docs/host-facts.md F-INS-011: a silent upgrade is undocumented).
 func (s *installer) silent() bool { return s.c.Answers.InstallerMode == "silent" }
 
 // prompts is the prompt table from the answers.
@@ -250,7 +252,7 @@ func (s *installer) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action,
 			Summary:      cmd.String() + " (InstallerMode = silent)",
 			Irreversible: "short of restoring the server-root archive",
 			Do: func(ctx context.Context, r *wizard.Receipt) error {
-				before, err := s.prepare(ctx, env, r)
+				before, err := s.prepare(ctx, env, r, copyPath)
 				if err != nil {
 					return err
 				}
@@ -284,7 +286,7 @@ func (s *installer) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action,
 		Summary:      summary,
 		Irreversible: "short of restoring the server-root archive",
 		Do: func(ctx context.Context, r *wizard.Receipt) error {
-			before, err := s.prepare(ctx, env, r)
+			before, err := s.prepare(ctx, env, r, "")
 			if err != nil {
 				return err
 			}
@@ -295,8 +297,10 @@ func (s *installer) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action,
 
 // prepare makes the host ready for an installer run and returns the version
 // before it: no other installer run may be going on, and one that stopped
-// half-way is undone first.
-func (s *installer) prepare(ctx context.Context, env *wizard.Env, r *wizard.Receipt) (string, error) {
+// half-way is undone first. The server root's installer record names this run
+// (and answersCopy, the copy a silent installer reads), so a run of another
+// state directory finds the installer if this wizard is killed.
+func (s *installer) prepare(ctx context.Context, env *wizard.Env, r *wizard.Receipt, answersCopy string) (string, error) {
 	c := s.c
 	// Never two installers at once, and never one under live services
 	// (installerguard.go).
@@ -329,6 +333,9 @@ func (s *installer) prepare(ctx context.Context, env *wizard.Env, r *wizard.Rece
 	if !v.Known() {
 		return "", s.unknownVersion(v)
 	}
+	if err := c.markInstallerRun(answersCopy); err != nil {
+		return "", fmt.Errorf("record the installer run beside the server root: %w", err)
+	}
 	return v.String(), nil
 }
 
@@ -352,8 +359,8 @@ func (s *installer) interactive(ctx context.Context, env *wizard.Env, r *wizard.
 		// A line-by-line dialogue, read by a program: no terminal queries or
 		// colour (docs/host-facts.md F-INS-010).
 		Env:     []string{"TERM=dumb"},
-		Prompts: specPrompts, PromptTimeout: c.Answers.InstallerPromptTimeout,
-		Transcript: s.transcriptPath(), Result: s.resultPath(), Lock: s.lockPath()}
+		Prompts: specPrompts, PromptTimeout: c.Answers.InstallerPromptTimeout, QuietTimeout: c.Answers.InstallerQuietTimeout,
+		Transcript: s.transcriptPath(), Result: s.resultPath(), Lock: s.lockPath(), HostLock: c.installerMarkPath()}
 	sb, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {
 		return err
@@ -659,6 +666,30 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 	if err := moveIfPresent(aside, asideCarry); err != nil {
 		return nil, fmt.Errorf("carry the store set aside: %w", err)
 	}
+	// Whatever else the archive left out and the live tree holds (its
+	// manifest says: a BackupDir inside the server root, a store partition
+	// it was told to leave out) is carried the same way: a restore must
+	// never delete what it cannot bring back.
+	extra, err := c.excludedCarries(rec, carry)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range extra {
+		if err := os.MkdirAll(filepath.Dir(m[0]), 0o700); err != nil {
+			return nil, err
+		}
+		if err := moveIfPresent(m[1], m[0]); err != nil {
+			return nil, fmt.Errorf("carry %s, which the archive left out: %w", m[1], err)
+		}
+		// The archive itself may lie in what is carried (BackupDir inside
+		// the server root): read it where it went.
+		for _, p := range []*string{&rec.Archive, &rec.Manifest} {
+			if within(*p, m[1]) {
+				rel, _ := filepath.Rel(m[1], *p)
+				*p = filepath.Join(m[0], rel)
+			}
+		}
+	}
 	// A Directory Server of the server root that runs keeps its live files
 	// (dsinstance_undo.go): carried through like the queue, never swapped
 	// under it.
@@ -671,11 +702,11 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 			return nil, fmt.Errorf("carry the running Directory Server %s: %w", m[1], err)
 		}
 	}
-	err := backup.Restore(ctx, rec.Archive, backup.RestoreOptions{Target: c.Host.ServerRoot(), Now: env.Now, Contents: inside, Keep: keep,
+	err = backup.Restore(ctx, rec.Archive, backup.RestoreOptions{Target: c.Host.ServerRoot(), Manifest: rec.Manifest, Now: env.Now, Contents: inside, Keep: keep,
 		Progress: backupProgress(env)})
 	if err != nil {
-		return nil, fmt.Errorf("restore %s: %w; %s", c.Host.ServerRoot(), err, putBack(carry, append([][2]string{
-			{queueCarry, c.Host.QueueDir()}, {storeCarry, c.Host.StorePrimary()}, {asideCarry, aside}}, dsMoves...)))
+		moves := append([][2]string{{queueCarry, c.Host.QueueDir()}, {storeCarry, c.Host.StorePrimary()}, {asideCarry, aside}}, extra...)
+		return nil, fmt.Errorf("restore %s: %w; %s", c.Host.ServerRoot(), err, putBack(carry, append(moves, dsMoves...)))
 	}
 	var carried []string
 	// Queue: the live queue is the truth — what it held at the backup was either
@@ -712,6 +743,9 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 			return carried, fmt.Errorf("carry the store set aside back: %w", err)
 		}
 	}
+	if err := carryBack(extra); err != nil {
+		return carried, err
+	}
 	if err := dsCarryBack(dsMoves); err != nil {
 		return carried, err
 	}
@@ -727,6 +761,67 @@ func (c *Config) restoreServerRoot(ctx context.Context, env *wizard.Env, rec bac
 		return carried, err
 	}
 	return carried, os.Chtimes(c.Host.ServerRoot(), fi.ModTime(), fi.ModTime())
+}
+
+// excludedCarries lists, as {carried, live} pairs, what the archive's
+// manifest records as left out and the live server root holds, beyond the
+// store partition, the store set aside and the queue, which restoreServerRoot
+// carries by name. A path inside another one carried moves with it.
+func (c *Config) excludedCarries(rec backupRecord, carry string) ([][2]string, error) {
+	m, err := backup.OpenManifest(rec.Manifest)
+	if err != nil {
+		return nil, fmt.Errorf("restore %s: %w", c.Host.ServerRoot(), err)
+	}
+	excluded := m.Header.Excluded
+	m.Close()
+	root := c.Host.ServerRoot()
+	named := []string{c.Host.QueueDir(), c.Host.StorePrimary(), c.Host.StorePrimary() + storeAsideSuffix}
+	var out [][2]string
+	var taken []string
+	for _, rel := range excluded {
+		live := filepath.Join(root, filepath.FromSlash(rel))
+		if !within(live, root) || live == root {
+			continue
+		}
+		skip := false
+		for _, n := range append(named, taken...) {
+			if within(live, n) || within(n, live) {
+				skip = true
+			}
+		}
+		if skip {
+			continue
+		}
+		carried := filepath.Join(carry, "excluded", filepath.FromSlash(rel))
+		_, errLive := os.Lstat(live)
+		_, errCarried := os.Lstat(carried)
+		if errLive != nil && errCarried != nil {
+			continue // nothing there, and nothing carried before an interruption
+		}
+		taken = append(taken, live)
+		out = append(out, [2]string{carried, live})
+	}
+	return out, nil
+}
+
+// carryBack returns what excludedCarries carried to its place in the restored
+// tree (the archive left it out, so nothing but an empty directory is there).
+func carryBack(moves [][2]string) error {
+	for _, m := range moves {
+		if _, err := os.Lstat(m[0]); err != nil {
+			continue
+		}
+		if isEmptyDir(m[1]) {
+			_ = os.Remove(m[1])
+		}
+		if err := os.MkdirAll(filepath.Dir(m[1]), 0o755); err != nil {
+			return err
+		}
+		if err := atomicfile.Rename(m[0], m[1]); err != nil {
+			return fmt.Errorf("carry %s back: %w", m[1], err)
+		}
+	}
+	return nil // the carry directory, emptied, is removed with the rest
 }
 
 // configutil is the product's configutil of the instance, through which the

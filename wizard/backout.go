@@ -107,10 +107,16 @@ func (r *Runner) Backout(ctx context.Context) (err error) {
 	if len(ran) == 0 {
 		return ErrNothingToUndo
 	}
-	if err := r.confirm(ctx, Question{ID: "backout", Prompt: fmt.Sprintf("Back out %d step(s) in the backout procedure's order?", len(ran))}); err != nil {
+	if err := r.ready(ctx); err != nil {
 		return err
 	}
-	if err := r.append(journal.Record{Kind: journal.KindRunStart, Note: "backout"}); err != nil {
+	q := Question{ID: "backout", Prompt: fmt.Sprintf("Back out %d step(s) in the backout procedure's order?", len(ran))}
+	if err := r.confirm(ctx, q); err != nil {
+		return err
+	}
+	// The backout's start carries who confirmed it, as a step's confirmation
+	// does (--yes, Confirm = yes in the answers, or the operator in the TUI).
+	if err := r.append(journal.Record{Kind: journal.KindRunStart, Note: "backout", Decision: r.confirmation(q)}); err != nil {
 		return err
 	}
 	r.emit(Event{Kind: EvRunStart, Message: "backout"})
@@ -155,12 +161,14 @@ func (r *Runner) Backout(ctx context.Context) (err error) {
 			aerr := a.Do(context.WithoutCancel(ctx), &rc)
 			rc.Duration = r.Env.Now().Sub(start)
 			if IsOutcomeUnknown(aerr) {
-				// Left in doubt (no outcome record), as in a run.
+				// Left in doubt (no outcome record), as in a run; its partial
+				// receipt in a note.
+				r.noteInDoubt(id, i, a.Summary, aerr, rc)
 				r.emit(Event{Kind: EvActionFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error(), Undo: true})
 				return &StepError{Step: id, Action: i, Summary: a.Summary, Err: aerr, Completed: completed, Next: "the undo action is in doubt: rerun `mswizard backout` when the node is reachable, or `mswizard resolve` after looking"}
 			}
 			if aerr != nil {
-				_ = r.append(journal.Record{Kind: journal.KindUndoFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error()})
+				_ = r.append(journal.Record{Kind: journal.KindUndoFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error(), Receipt: failedReceipt(rc)})
 				r.emit(Event{Kind: EvActionFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error(), Undo: true})
 				return &StepError{Step: id, Action: i, Summary: a.Summary, Err: aerr, Completed: completed, Next: "fix the cause and rerun `mswizard backout`; steps already undone stay undone"}
 			}

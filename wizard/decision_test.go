@@ -182,3 +182,40 @@ func TestAnActionsIntentIsInItsBeginRecordAndReachesItsUndo(t *testing.T) {
 		t.Fatalf("receipts %+v, want the intent as the resolved action's data", rc)
 	}
 }
+
+// TestTheBackoutsConfirmationIsATypedDecision: the backout's own "back out N
+// steps?" is journaled on the backout's start record with who confirmed it.
+func TestTheBackoutsConfirmationIsATypedDecision(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts Options
+		ask  bool
+		want journal.Source
+	}{
+		{"confirmed in the TUI", Options{}, true, journal.SourceTUI},
+		{"confirmed by --yes", Options{Yes: true}, false, journal.SourceFlag},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.apply(t, Options{Until: "stop/a"})
+			r, done := h.runner(t, c.opts)
+			if c.ask {
+				r.Ask = func(context.Context, Question) (bool, error) { return true, nil }
+			}
+			err := r.Backout(context.Background())
+			done()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got *journal.Decision
+			for _, rec := range mustRead(t, h.state) {
+				if rec.Kind == journal.KindRunStart && rec.Note == "backout" {
+					got = rec.Decision
+				}
+			}
+			if got == nil || got.Kind != journal.DecideConfirm || got.Subject != "backout" || got.Choice != "yes" || got.Source != c.want {
+				t.Fatalf("backout decision %+v, want confirm backout yes by %s", got, c.want)
+			}
+		})
+	}
+}

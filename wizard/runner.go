@@ -68,6 +68,13 @@ type Options struct {
 	// YesFrom says where Yes came from, for the journal's decisions:
 	// journal.SourceFlag (--yes, the default) or journal.SourceAnswers.
 	YesFrom journal.Source
+
+	// Ready, when set, is called by Apply and Backout before their first
+	// action (and before they journal the run's start): a runbook across
+	// nodes connects to every node there, so a node refused (its host key)
+	// or unreachable stops the run before anything ran on any node, not
+	// after earlier nodes' actions. Plans never call it.
+	Ready func(ctx context.Context) error
 }
 
 // Runner runs a runbook against a journal. One engine serves every face.
@@ -293,6 +300,11 @@ func pinDiff(have *Pin, want Pin, st *State) []string {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
+			// A key the journal's pin lacks was not pinned by the wizard that
+			// wrote it: nothing to compare (the answers hash still binds them).
+			if _, ok := have.Paths[k]; !ok {
+				continue
+			}
 			if have.Paths[k] != want.Paths[k] {
 				diff = append(diff, fmt.Sprintf("%s: journal %s, now %s", k, have.Paths[k], want.Paths[k]))
 			}
@@ -457,6 +469,9 @@ func (r *Runner) Apply(ctx context.Context) (err error) {
 		r.emit(Event{Kind: EvNote, Message: "journal: " + note})
 		_ = r.append(journal.Record{Kind: journal.KindNote, Note: note})
 	}
+	if err := r.ready(ctx); err != nil {
+		return err
+	}
 	if err := r.append(journal.Record{Kind: journal.KindRunStart, Note: "apply"}); err != nil {
 		return err
 	}
@@ -497,6 +512,40 @@ func (r *Runner) Apply(ctx context.Context) (err error) {
 		}
 	}
 	return nil
+}
+
+// failedReceipt is a failed or in-doubt action's receipt as the journal keeps
+// it, or nil when the action recorded nothing (no command, no files, no data).
+func failedReceipt(rc Receipt) json.RawMessage {
+	if rc.Command == nil && len(rc.Files) == 0 && len(rc.Data) == 0 && rc.Note == "" {
+		return nil
+	}
+	b, err := json.Marshal(rc)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// noteInDoubtReceipt is the note of the record that keeps an in-doubt action's
+// partial receipt. It is a note, so the action stays in doubt (no outcome
+// record) and journals written before read the same.
+const noteInDoubtReceipt = "in doubt: the outcome is unknown; the receipt holds what came back before"
+
+// noteInDoubt journals the partial receipt of an action left in doubt (what
+// output the node sent before the connection broke or the timeout struck).
+func (r *Runner) noteInDoubt(step string, action int, summary string, aerr error, rc Receipt) {
+	if b := failedReceipt(rc); b != nil {
+		_ = r.append(journal.Record{Kind: journal.KindNote, Step: step, Action: action, Summary: summary, Error: aerr.Error(), Receipt: b, Note: noteInDoubtReceipt})
+	}
+}
+
+// ready runs Opts.Ready, if any.
+func (r *Runner) ready(ctx context.Context) error {
+	if r.Opts.Ready == nil {
+		return nil
+	}
+	return r.Opts.Ready(ctx)
 }
 
 func firstLine(s string) string {
@@ -652,12 +701,16 @@ func (r *Runner) runStep(ctx context.Context, s Step, rec *StepRecord, completed
 		rc.Duration = r.Env.Now().Sub(start)
 		if IsOutcomeUnknown(aerr) {
 			// No outcome record: the journal keeps the action in doubt, for
-			// its check or the operator to settle on the rerun.
+			// its check or the operator to settle on the rerun. What output
+			// came back before the connection broke is kept in a note.
+			r.noteInDoubt(id, i, a.Summary, aerr, rc)
 			r.emit(Event{Kind: EvActionFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error()})
 			return fail(i, a.Summary, aerr, "the action is in doubt: rerun when the node is reachable; its check settles it, or `mswizard resolve "+id+" --retry|--mark-done` after looking")
 		}
 		if aerr != nil {
-			if err := r.append(journal.Record{Kind: journal.KindFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error()}); err != nil {
+			// The receipt goes with the failure: the node, the command, its
+			// exit code and output tail are the evidence of what went wrong.
+			if err := r.append(journal.Record{Kind: journal.KindFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error(), Receipt: failedReceipt(rc)}); err != nil {
 				return errors.Join(aerr, err)
 			}
 			r.emit(Event{Kind: EvActionFailed, Step: id, Action: i, Summary: a.Summary, Error: aerr.Error()})

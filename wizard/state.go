@@ -36,6 +36,11 @@ type StepRecord struct {
 	// a resume may simply repeat it, whatever the step plans now.
 	InDoubtIdempotent bool   `json:"-"`
 	LastError         string `json:"error,omitempty"`
+	// LastReceipt is the receipt of the step's last failed action (or undo
+	// action), or what came back from an action left in doubt: the node,
+	// the command, its exit code and output tail. Journals written before
+	// failed records carried receipts leave it nil.
+	LastReceipt *Receipt `json:"last_receipt,omitempty"`
 	// Applied is the sequence number of the step's last done action: backout runs in
 	// descending order of it.
 	Applied int64 `json:"-"`
@@ -152,7 +157,13 @@ func Fold(recs []journal.Record) *State {
 				st.Waivers = append(st.Waivers, *d)
 			}
 			continue
-		case journal.KindRunStart, journal.KindRunEnd, journal.KindNote, journal.KindFinding:
+		case journal.KindNote:
+			// An in-doubt action's partial receipt (noteInDoubtReceipt).
+			if s, ok := st.Steps[r.Step]; ok && r.Step != "" && len(r.Receipt) > 0 && s.State == StateInDoubt && s.InDoubt == r.Action {
+				s.LastReceipt = decodeReceipt(r.Receipt)
+			}
+			continue
+		case journal.KindRunStart, journal.KindRunEnd, journal.KindFinding:
 			continue
 		}
 		if r.Step == "" {
@@ -198,6 +209,7 @@ func Fold(recs []journal.Record) *State {
 			s.State = StateRunning
 		case journal.KindFailed:
 			s.State, s.LastError = StateFailed, r.Error
+			s.LastReceipt = decodeReceipt(r.Receipt)
 			s.InDoubt, s.InDoubtSummary = -1, ""
 		case journal.KindResolved:
 			if d := journal.DecisionOf(r); d != nil {
@@ -232,6 +244,7 @@ func Fold(recs []journal.Record) *State {
 		case journal.KindUndoFailed:
 			s.UndoInDoubt = -1
 			s.LastError = r.Error
+			s.LastReceipt = decodeReceipt(r.Receipt)
 		case journal.KindUndone:
 			// Its receipts stay for the report; what it did is no longer done, so
 			// a new apply runs (and confirms) every action again.
@@ -241,6 +254,18 @@ func Fold(recs []journal.Record) *State {
 		}
 	}
 	return st
+}
+
+// decodeReceipt reads a receipt a failed or in-doubt action left, or nil.
+func decodeReceipt(b json.RawMessage) *Receipt {
+	if len(b) == 0 {
+		return nil
+	}
+	var rc Receipt
+	if json.Unmarshal(b, &rc) != nil {
+		return nil
+	}
+	return &rc
 }
 
 func isUndoKind(k journal.Kind) bool {

@@ -56,6 +56,9 @@ type statusStep struct {
 	// Decisions taken on the step (confirmations, waivers, resolutions,
 	// configuration decisions), as the journal keeps them.
 	Decisions []journal.Decision `json:"decisions,omitempty"`
+	// Command is the failed (or in-doubt) action's command: the node it ran
+	// on, its argv, exit code and output tail.
+	Command *wizard.Result `json:"command,omitempty"`
 }
 
 func printStatus(ctx context.Context, s *session, c *common, out io.Writer) error {
@@ -164,6 +167,11 @@ func statusSteps(steps []wizard.Step, st *wizard.State) []statusStep {
 		if r.State == wizard.StateFailed {
 			note = r.LastError
 		}
+		var cmd *wizard.Result
+		if (r.State == wizard.StateFailed || r.State == wizard.StateInDoubt) && r.LastReceipt != nil && r.LastReceipt.Command != nil {
+			cmd = r.LastReceipt.Command
+			note += " [" + commandOutcome(cmd) + "]"
+		}
 		state := r.State
 		if state != wizard.StateUndone && (len(r.UndoDone) > 0 || r.UndoInDoubt >= 0) {
 			// A backout stopped inside this step: say so, it is neither done
@@ -171,9 +179,22 @@ func statusSteps(steps []wizard.Step, st *wizard.State) []statusStep {
 			state = "undoing"
 			note = fmt.Sprintf("a backout stopped inside this step (%d undo action(s) done); run `mswizard backout` to finish it", len(r.UndoDone))
 		}
-		out = append(out, statusStep{ID: step.ID(), Node: stepNode(step), State: state, Note: note, Decisions: r.Decisions})
+		out = append(out, statusStep{ID: step.ID(), Node: stepNode(step), State: state, Note: note, Decisions: r.Decisions, Command: cmd})
 	}
 	return out
+}
+
+// commandOutcome says where a failed or in-doubt command ran and how it
+// ended: "on node2: exit 1", "on node1: no exit status (connection lost)".
+func commandOutcome(c *wizard.Result) string {
+	where := "on the control host"
+	if c.Node != "" {
+		where = "on " + c.Node
+	}
+	if c.ExitCode < 0 {
+		return where + ": no exit status came back"
+	}
+	return fmt.Sprintf("%s: exit %d", where, c.ExitCode)
 }
 
 // countLine is a count as the step said it.

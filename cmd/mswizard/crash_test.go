@@ -156,6 +156,19 @@ func (h *simHost) stepStates(t *testing.T) map[string]wizard.StepState {
 	return out
 }
 
+// queueFoundEmpty says whether backup/queue was skipped because the queue
+// held no message when it ran.
+func (h *simHost) queueFoundEmpty(t *testing.T) bool {
+	t.Helper()
+	recs, err := journal.Read(h.w.StateDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.ContainsFunc(recs, func(r journal.Record) bool {
+		return r.Kind == journal.KindSkipped && r.Step == "backup/queue" && strings.Contains(r.Note, "the queue is empty")
+	})
+}
+
 // version is what the host's own `imsimta version` reports, as the wizard
 // reads it (steps/host.ReadVersion).
 func (h *simHost) version(t *testing.T) string {
@@ -535,6 +548,13 @@ func TestUpgradeSurvivesSIGKILLAnywhere(t *testing.T) {
 			h.requireUpgraded(t)
 			got := h.stepStates(t)
 			for _, id := range h.stepIDs(t) {
+				if id == "backup/queue" && got[id] == wizard.StateSkipped && h.queueFoundEmpty(t) {
+					// The live host delivered the last queued messages before
+					// the stops (the kills delayed them): backup/queue ("if it
+					// holds messages") found nothing to save, as the journal
+					// says — the one divergence the host, not the wizard, makes.
+					continue
+				}
 				if got[id] != want[id] {
 					t.Errorf("step %s is %s in the journal; an uninterrupted run leaves it %s", id, got[id], want[id])
 				}

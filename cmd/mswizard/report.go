@@ -145,15 +145,18 @@ type reportInput struct {
 
 // runReport is the report's model; the Markdown and HTML renderings read it.
 type runReport struct {
-	Generated  time.Time
-	StateDir   string
-	Journal    string
-	BackedOut  bool
-	Start, End time.Time
-	Steps      []*stepView
-	Window     *mailWindow
-	Findings   []wizard.Finding
-	Backout    []wizard.BackoutStep
+	Generated time.Time
+	StateDir  string
+	Journal   string
+	BackedOut bool
+	// BackoutDecision says who confirmed the backout (the last one the
+	// journal holds), "" when none was journaled.
+	BackoutDecision string
+	Start, End      time.Time
+	Steps           []*stepView
+	Window          *mailWindow
+	Findings        []wizard.Finding
+	Backout         []wizard.BackoutStep
 	// Estimated is the downtime estimated before the first run.
 	Estimated *wizard.Downtime
 	// Host is what the steps read on the host as the report was written.
@@ -271,6 +274,11 @@ func buildReport(in reportInput) *runReport {
 		st = wizard.Fold(recs[:len(recs)-1])
 	}
 	slices.SortStableFunc(rep.Findings, func(a, b wizard.Finding) int { return sevRank(a.Severity) - sevRank(b.Severity) })
+	for _, r := range in.Records {
+		if r.Kind == journal.KindRunStart && r.Note == "backout" && r.Decision != nil {
+			rep.BackoutDecision = "the backout was " + decisionText(*r.Decision, r.Time)
+		}
+	}
 	byID := map[string]*stepView{}
 	for _, si := range in.Steps {
 		sr := st.Step(si.ID)

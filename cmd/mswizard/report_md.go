@@ -20,6 +20,9 @@ func renderMarkdown(w io.Writer, rep *runReport) {
 	if rep.BackedOut {
 		p("**The run was backed out.** The steps below are what ran, and were undone.\n\n")
 	}
+	if rep.BackoutDecision != "" {
+		p("Decision: %s\n\n", rep.BackoutDecision)
+	}
 	if !rep.Start.IsZero() {
 		p("The journal covers %s to %s (%s).\n\n", rep.Start.Format("2006-01-02 15:04:05"), rep.End.Format("15:04:05"), fmtDur(rep.End.Sub(rep.Start)))
 	}

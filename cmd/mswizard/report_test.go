@@ -198,6 +198,8 @@ func TestReportOfABackedOutRun(t *testing.T) {
 	in.Records = in.Records[:6] // up to the queue backup's begin... then backout
 	t1 := in.Records[len(in.Records)-1].Time
 	in.Records = append(in.Records,
+		journal.Record{Seq: 99, Time: t1.Add(time.Second), Kind: journal.KindRunStart, Note: "backout",
+			Decision: &journal.Decision{Kind: journal.DecideConfirm, Subject: "backout", Choice: "yes", Source: journal.SourceFlag, Reason: "Back out 1 step(s) in the backout procedure's order?"}},
 		journal.Record{Seq: 100, Time: t1.Add(time.Second), Kind: journal.KindUndoBegin, Step: "stop/dispatcher"},
 		journal.Record{Seq: 101, Time: t1.Add(2 * time.Second), Kind: journal.KindUndoDone, Step: "stop/dispatcher"},
 		journal.Record{Seq: 102, Time: t1.Add(2 * time.Second), Kind: journal.KindUndone, Step: "stop/dispatcher"},
@@ -213,6 +215,9 @@ func TestReportOfABackedOutRun(t *testing.T) {
 	renderMarkdown(&md, rep)
 	if !strings.Contains(md.String(), "| `stop/dispatcher` | undone |") {
 		t.Errorf("the dispatcher stop is not shown undone:\n%s", md.String())
+	}
+	if want := "Decision: the backout was confirmed by --yes"; !strings.Contains(md.String(), want) {
+		t.Errorf("the report does not say who confirmed the backout (%q):\n%s", want, md.String())
 	}
 }
 

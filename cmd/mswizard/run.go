@@ -36,6 +36,9 @@ type runKind interface {
 	// lock takes, beside the state directory's journal, what keeps a second run
 	// off the same host; the session closes it.
 	lock(s *session, now time.Time) error
+	// reach connects to every host the run acts on beyond the control host,
+	// before a run's or a backout's first action (wizard.Options.Ready).
+	reach(ctx context.Context, s *session) error
 	// beforeRetry refuses `resolve STEP --retry` while retrying would do harm.
 	beforeRetry(step string) error
 	// remember writes what `--state-dir` commands need to load the run again.
@@ -79,13 +82,53 @@ func (u *upgradeRun) backoutProcedure() string {
 
 func (u *upgradeRun) upgrade() (*upgradeRun, error) { return u, nil }
 
+// pin binds the journal to every path the answers name, made absolute (a
+// relative one resolves against the answers file's directory): a rerun whose
+// answers file moved, with the same contents, would otherwise stop other web
+// servers, read another CA file or another password file (FAULTS.md C8). The
+// four first keys keep their names from older journals; the others are the
+// answers' key names. A journal pinned by an older wizard lacks the newer keys
+// and is resumed (wizard.pinDiff compares the keys both pins hold).
 func (u *upgradeRun) pin(p *wizard.Pin, state string) {
+	a := u.answers
 	p.Paths = map[string]string{
-		"state directory":  state,
-		"backup directory": u.cfg.BackupDir,
-		"server root":      u.cfg.Host.ServerRoot(),
-		"installer":        u.answers.Installer,
+		"state directory":    state,
+		"backup directory":   u.cfg.BackupDir,
+		"server root":        u.cfg.Host.ServerRoot(),
+		"installer":          a.Installer,
+		"ServiceDir":         a.ServiceDir,
+		"WebServerRoot":      a.WebServerRoot,
+		"DelegatedAdminRoot": a.DelegatedAdminRoot,
+		"PristineDefaults":   a.PristineDefaults,
+		"ClusterBin":         a.ClusterBin,
+		"LDAPCAFile":         a.LDAPCAFile,
 	}
+	for k, v := range secretFiles(a) {
+		p.Paths[k] = v
+	}
+}
+
+// secretFiles are the NAMEFile references of the answers' secrets, absolute
+// (answers.Load reads them against the answers file's directory), by key name.
+func secretFiles(a *answers.Answers) map[string]string {
+	out := map[string]string{}
+	for _, k := range answers.Keys {
+		if !k.Secret {
+			continue
+		}
+		v := ""
+		if a.File != nil {
+			v, _ = a.File.Section(k.Section).Get(k.Name + "File")
+		}
+		if v != "" && !filepath.IsAbs(v) {
+			v = filepath.Join(filepath.Dir(a.Path), v)
+		}
+		if v != "" {
+			v = filepath.Clean(v)
+		}
+		out[k.Name+"File"] = v
+	}
+	return out
 }
 
 func (u *upgradeRun) waivers(newRun bool) map[string]string {
@@ -101,14 +144,20 @@ func (u *upgradeRun) waivers(newRun bool) map[string]string {
 }
 
 // lock takes the server root's host-wide lock (one run per server root,
-// whatever its state directory) and removes an installer answers copy a killed
-// run left (it holds secrets).
+// whatever its state directory), refuses while an installer another state
+// directory's run started still works on the server root, and removes an
+// installer answers copy a killed run left (it holds secrets).
 func (u *upgradeRun) lock(s *session, now time.Time) error {
 	l, err := journal.LockServerRoot(u.cfg.Host.ServerRoot(), s.state, now)
 	if err != nil {
 		return err
 	}
 	s.hostLock = l
+	if err := steps.RefuseAnotherRunsInstaller(context.Background(), u.cfg); err != nil {
+		l.Close()
+		s.hostLock = nil
+		return err
+	}
 	if removed, err := steps.ScrubInstallerAnswers(u.cfg); err != nil {
 		s.env.Log.Error("installer answers copy", "err", err)
 	} else if removed {
@@ -118,6 +167,9 @@ func (u *upgradeRun) lock(s *session, now time.Time) error {
 }
 
 // beforeRetry: never a second installer, nor a restore under the first.
+// reach: the upgrade acts on the host the wizard runs on only.
+func (u *upgradeRun) reach(context.Context, *session) error { return nil }
+
 func (u *upgradeRun) beforeRetry(step string) error {
 	if step != steps.IDRunInstaller {
 		return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,8 @@ type runbookRun struct {
 	book   *runbook.Runbook
 	values *runbook.Values
 	ref    string // a shipped id, or the runbook file's absolute path
+	// remote are the answers' [Nodes], reached over SSH.
+	remote map[string]*node.SSH
 }
 
 func (b *runbookRun) what() string                   { return "runbook " + b.book.ID }
@@ -41,6 +44,35 @@ func (b *runbookRun) upgrade() (*upgradeRun, error) { return nil, onlyUpgrade(b.
 func (b *runbookRun) pin(p *wizard.Pin, state string) {
 	p.Runbook = b.book.ID
 	p.Paths = map[string]string{"state directory": state}
+}
+
+// reach connects to every node of [Nodes] a step of this run acts on, in the
+// order the steps first act on them (handshake, host key, authentication;
+// nothing runs), so that a node whose host key known_hosts refuses, or one
+// that cannot be reached, stops a run or a backout before its first action
+// on any node: without it, the nodes connected on first use and node1's
+// services were stopped before the run found node2's key changed. Every
+// node is tried; each refusal is named.
+func (b *runbookRun) reach(ctx context.Context, s *session) error {
+	var errs []error
+	for _, name := range nodeOrder(s.steps) {
+		n, ok := b.remote[name]
+		if !ok {
+			continue // the control host
+		}
+		err := n.Connect(ctx)
+		if err == nil {
+			continue
+		}
+		cfg := n.Config()
+		var he *node.HostKeyError
+		if errors.As(err, &he) {
+			errs = append(errs, fmt.Errorf("%w; nothing was run on any node (every node's host key is checked before the first action)", err))
+			continue
+		}
+		errs = append(errs, fmt.Errorf("node %s (%s, host key checked against %s) cannot be reached before the first action, so nothing was run on any node: %w", cfg.Name, cfg.Address, cfg.KnownHosts, err))
+	}
+	return errors.Join(errs...)
 }
 
 // beforeRetry: every runbook step's in-doubt action is its own step's
@@ -120,11 +152,13 @@ func (c *common) loadRunbook(ref, answersPath string) (*session, error) {
 	if state == "" {
 		return nil, usagef("%s: [%s] has no StateDir, and no --state-dir was given", answersPath, runbook.Section)
 	}
-	// The answers' [Nodes] are reached over SSH; each connects on first use,
-	// so a plan or a status does not need them up.
-	nodes, order := map[string]node.Node{"local": node.Local{}}, []string(nil)
+	// The answers' [Nodes] are reached over SSH. A plan or a status does not
+	// need them up (a dry run contacts no node); a run and a backout connect
+	// to every one of them before their first action (runbookRun.reach).
+	nodes, order, remote := map[string]node.Node{"local": node.Local{}}, []string(nil), map[string]*node.SSH{}
 	for _, c := range v.Nodes {
-		nodes[c.Name] = node.NewSSH(c)
+		n := node.NewSSH(c)
+		nodes[c.Name], remote[c.Name] = n, n
 		order = append(order, c.Name)
 	}
 	steps, err := runbook.Build(rb, v, runbook.Options{StateDir: state, Nodes: nodes, Order: order})
@@ -137,7 +171,7 @@ func (c *common) loadRunbook(ref, answersPath string) (*session, error) {
 		}
 	}
 	return &session{
-		run:   &runbookRun{book: rb, values: v, ref: ref},
+		run:   &runbookRun{book: rb, values: v, ref: ref, remote: remote},
 		state: state, steps: steps,
 		env: &wizard.Env{Root: "/", StateDir: state, Exec: wizard.OSExecer{}, Now: time.Now, Log: slog.New(slog.DiscardHandler)},
 	}, nil

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -242,6 +244,7 @@ func TestAFreshJournalStopsAtAnEarlierRunsArchives(t *testing.T) {
 	}
 	out, code = run(t, bin, "upgrade", "--answers", h.inf, "--yes")
 	refused(out, code)
+	refusal := out
 
 	// --new-run goes on beside it: new archives with names of their own.
 	out, code = run(t, bin, "upgrade", "--answers", h.inf, "--yes", "--new-run", "--until", "backup/verify")
@@ -254,12 +257,137 @@ func TestAFreshJournalStopsAtAnEarlierRunsArchives(t *testing.T) {
 	if got := fileSHA(t, rec.Archive); got != sum {
 		t.Fatalf("the earlier run's archive changed: sha256 %s, was %s", got, sum)
 	}
-	// And the earlier archive is still the way back, as the finding says.
+	// And the earlier archive is still the way back, as the finding says:
+	// the command it prints, followed as printed, keeps every message.
+	remedy := printedRestore(t, refusal, rec.Archive)
+	withHash := slices.Concat(remedy, []string{"--manifest-sha256", rec.ManifestSHA256})
+	// Under running services it refuses: unknown is not down, running is not.
+	h.startServices(t)
+	if out, code := run(t, bin, withHash...); code != 1 || !strings.Contains(out, "running") {
+		t.Fatalf("%v under running services: exit %d, want 1 naming what runs\n%s", withHash, code, out)
+	}
 	stopWorldServices(t, h)
-	if out, code := run(t, bin, "backup", "restore", rec.Archive, "--target", h.w.ServerRoot()); code != 0 {
-		t.Fatalf("restore of the earlier archive: exit %d\n%s", code, out)
+	// From here no service runs: no message leaves the host by itself.
+	kept := h.keep(t, rec.Archive)
+	if len(kept.mail) == 0 {
+		t.Fatal("the world holds no mail to lose")
+	}
+	// Without the manifest's recorded hash (the journal that recorded it is
+	// gone) it asks for it, and touches nothing.
+	if out, code := run(t, bin, remedy...); code != 2 || !strings.Contains(out, "--manifest-sha256") {
+		t.Fatalf("%v without a recorded sha256: exit %d, want 2 naming --manifest-sha256\n%s", remedy, code, out)
+	}
+	// A plain --target refuses a server root: it would replace it whole.
+	if out, code := run(t, bin, "backup", "restore", rec.Archive, "--target", h.w.ServerRoot()); code != 2 || !strings.Contains(out, "--answers") {
+		t.Fatalf("backup restore --target SERVER-ROOT: exit %d, want 2 naming --answers\n%s", code, out)
+	}
+	h.requireNothingLost(t, bin, kept)
+	// A hash that is not the recorded one is refused.
+	wrong := slices.Concat(remedy, []string{"--manifest-sha256", strings.Repeat("0", 64)})
+	if out, code := run(t, bin, wrong...); code != 5 {
+		t.Fatalf("%v: exit %d, want 5\n%s", wrong, code, out)
+	}
+	out, code = run(t, bin, withHash...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d\n%s", withHash, code, out)
 	}
 	h.requireVersion(t, "5.1")
+	h.requireNothingLost(t, bin, kept)
+}
+
+// printedRestore is the restore command PRE-RUN-001 prints, as arguments of
+// the binary, with ARCHIVE replaced by archive.
+func printedRestore(t *testing.T, out, archive string) []string {
+	t.Helper()
+	i := strings.Index(out, "`mswizard backup restore ")
+	if i < 0 {
+		t.Fatalf("the refusal prints no `mswizard backup restore` command:\n%s", out)
+	}
+	cmd, _, ok := strings.Cut(out[i+1:], "`")
+	if !ok {
+		t.Fatalf("unterminated command in:\n%s", out)
+	}
+	args := strings.Fields(cmd)[1:]
+	for i, a := range args {
+		if a == "ARCHIVE" {
+			args[i] = archive
+		}
+	}
+	return args
+}
+
+// kept is what the ten scenarios must never lose: the pre-upgrade archive
+// (its sha256) and the mail kept on the host (messages by Message-ID).
+type kept struct {
+	archive, sum string
+	mail         map[string]string
+}
+
+// localMail is the mail the host keeps, by Message-ID: in the store
+// partition, the store set aside and the queue of the message store's channel
+// (ims-ms), whose messages the MTA delivers into the store with their
+// Message-ID, so they are counted wherever they are. The other channels'
+// messages (tcp_* to other hosts, l to UNIX mailboxes) leave the MTA's and the
+// store's keeping when delivered while the services run: a delivery is not a
+// loss, so they are not counted.
+func (h *simHost) localMail(t *testing.T) map[string]string {
+	t.Helper()
+	// The queue first: a live host delivers from the ims-ms queue into the
+	// store, and a message moved between two scans must not fall between them.
+	return messageIDs(t, filepath.Join(h.w.QueueDir(), "ims-ms"), h.w.StorePrimary(), h.w.StorePrimary()+".mswizard-aside")
+}
+
+// keep records what requireNothingLost later holds the host to; archive is
+// "" when no pre-upgrade archive exists yet (withArchive adds it once made).
+func (h *simHost) keep(t *testing.T, archive string) kept {
+	t.Helper()
+	return kept{mail: h.localMail(t)}.withArchive(t, archive)
+}
+
+func (k kept) withArchive(t *testing.T, archive string) kept {
+	t.Helper()
+	k.archive, k.sum = archive, ""
+	if archive != "" {
+		k.sum = fileSHA(t, archive)
+	}
+	return k
+}
+
+// requireNothingLost is issue 15's promise, checked at the end of each
+// scenario: the pre-upgrade archive is the one made, the journal is readable
+// (`status` reads it), and every message the host kept is still on it (as
+// many as before; mail that arrived since, a probe, may add to them).
+func (h *simHost) requireNothingLost(t *testing.T, bin string, k kept) {
+	t.Helper()
+	if k.archive != "" {
+		if got := fileSHA(t, k.archive); got != k.sum {
+			t.Errorf("the pre-upgrade archive %s changed: sha256 %s, was %s", k.archive, got, k.sum)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(h.w.StateDir(), journal.FileName)); err == nil {
+		if out, code := run(t, bin, "status", "--answers", h.inf); code != 0 {
+			t.Errorf("status cannot read the journal: exit %d\n%s", code, out)
+		}
+	}
+	var lost []string
+	// A message in the middle of its delivery (a live host) is looked for
+	// again a moment later; one lost stays lost.
+	for try := 0; try < 5; try++ {
+		have := h.localMail(t)
+		lost = lost[:0]
+		for id, p := range k.mail {
+			if _, ok := have[id]; !ok {
+				lost = append(lost, id+" (was "+p+")")
+			}
+		}
+		if len(lost) == 0 {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if len(lost) > 0 {
+		t.Errorf("mail lost: %d of the %d messages kept on the host are gone, e.g. %s", len(lost), len(k.mail), lost[0])
+	}
 }
 
 // Case 2: relative paths. StateDir and BackupDir given relative in the answers
@@ -270,7 +398,10 @@ func TestRelativePathsArePinnedAbsolute(t *testing.T) {
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 62, wizard: []string{"StateDir = state", "BackupDir = ./backups/../backups"}})
+	// PristineDefaults, one of the other path keys, given relative too.
+	pristine := relativeKey(t, h.inf, "PristineDefaults")
 	dirA, dirB := t.TempDir(), t.TempDir()
+	k := h.keep(t, "")
 	rel, err := filepath.Rel(dirA, h.inf)
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +419,8 @@ func TestRelativePathsArePinnedAbsolute(t *testing.T) {
 		t.Fatalf("no journal in %s: %v", h.w.StateDir(), err)
 	}
 	pin := wizard.Fold(recs).Pin
-	if pin == nil || pin.Paths["state directory"] != h.w.StateDir() || pin.Paths["backup directory"] != h.w.BackupDir() || pin.Paths["server root"] != h.w.ServerRoot() {
+	if pin == nil || pin.Paths["state directory"] != h.w.StateDir() || pin.Paths["backup directory"] != h.w.BackupDir() || pin.Paths["server root"] != h.w.ServerRoot() ||
+		pin.Paths["PristineDefaults"] != pristine {
 		t.Fatalf("the journal pins %+v", pin)
 	}
 	// From elsewhere: the same journal, going on where it stopped.
@@ -296,9 +428,11 @@ func TestRelativePathsArePinnedAbsolute(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "--- stop/dispatcher: already done") || strings.Contains(out, "PRE-RUN-001") {
 		t.Fatalf("rerun from %s: exit %d\n%s", dirB, code, out)
 	}
-	if idx := backupIndex(t, h.w.StateDir()); !strings.HasPrefix(idx["server-root"].Archive, h.w.BackupDir()+"/") {
+	idx := backupIndex(t, h.w.StateDir())
+	if !strings.HasPrefix(idx["server-root"].Archive, h.w.BackupDir()+"/") {
 		t.Fatalf("archive %s is not in %s", idx["server-root"].Archive, h.w.BackupDir())
 	}
+	k = k.withArchive(t, idx["server-root"].Archive)
 	// A relative --state-dir names the same directory.
 	out, code = runIn(t, filepath.Dir(h.w.StateDir()), bin, "status", "--state-dir", "state")
 	if code != 0 || !strings.Contains(out, "state directory: "+h.w.StateDir()+"\n") || !strings.Contains(out, "done       backup/verify") {
@@ -309,9 +443,34 @@ func TestRelativePathsArePinnedAbsolute(t *testing.T) {
 	moved := filepath.Join(dirB, "install.inf")
 	copyFile(t, h.inf, moved)
 	out, code = run(t, bin, "upgrade", "--answers", moved, "--state-dir", h.w.StateDir(), "--yes")
-	if code != 2 || !strings.Contains(out, "backup directory: journal "+h.w.BackupDir()) {
+	if code != 2 || !strings.Contains(out, "backup directory: journal "+h.w.BackupDir()) || !strings.Contains(out, "PristineDefaults: journal "+pristine) {
 		t.Fatalf("moved answers: exit %d\n%s", code, out)
 	}
+	h.requireNothingLost(t, bin, k)
+}
+
+// relativeKey rewrites the absolute path of key in the answers file at inf as
+// a path relative to the file's directory, and returns the absolute one.
+func relativeKey(t *testing.T, inf, key string) string {
+	t.Helper()
+	b, err := os.ReadFile(inf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + ` = (.*)$`)
+	m := re.FindSubmatch(b)
+	if m == nil || !filepath.IsAbs(string(m[1])) {
+		t.Fatalf("%s holds no absolute %s", inf, key)
+	}
+	abs := filepath.Clean(string(m[1]))
+	rel, err := filepath.Rel(filepath.Dir(inf), abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(inf, re.ReplaceAllLiteral(b, []byte(key+" = "+rel)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return abs
 }
 
 // Case 3: an archive and manifest replaced together under their names (a
@@ -327,6 +486,7 @@ func TestAnArchiveReplacedUnderItsNameIsNeverVerifiedNorRestored(t *testing.T) {
 		t.Fatalf("upgrade --until backup/server-root: exit %d\n%s", code, out)
 	}
 	rec := backupIndex(t, h.w.StateDir())["server-root"]
+	k := h.keep(t, rec.Archive)
 	// A well-formed impostor: a real archive of another tree.
 	other := filepath.Join(t.TempDir(), "other")
 	if err := os.MkdirAll(filepath.Join(other, "msg-x"), 0o755); err != nil {
@@ -379,6 +539,7 @@ func TestAnArchiveReplacedUnderItsNameIsNeverVerifiedNorRestored(t *testing.T) {
 		t.Fatalf("backout with the real archive: exit %d\n%s", code, out)
 	}
 	h.requireVersion(t, "5.1")
+	h.requireNothingLost(t, bin, k)
 }
 
 // Case 4: after a power cut the boot scripts start the mail server again; the
@@ -391,6 +552,7 @@ func TestAResumedRunProvesTheServicesDownBeforeItActs(t *testing.T) {
 	bin := buildBinary(t)
 	t.Run("before the archives", func(t *testing.T) {
 		h := upHost(t, bin, hostOptions{seed: 64})
+		k := h.keep(t, "")
 		if out, code := run(t, bin, "upgrade", "--answers", h.inf, "--yes", "--until", "ha/prepare"); code != 0 {
 			t.Fatalf("upgrade --until ha/prepare: exit %d\n%s", code, out)
 		}
@@ -410,6 +572,7 @@ func TestAResumedRunProvesTheServicesDownBeforeItActs(t *testing.T) {
 			t.Fatalf("rerun with the services down: exit %d\n%s", code, out)
 		}
 		h.requireVersion(t, "5.2")
+		h.requireNothingLost(t, bin, k)
 	})
 	t.Run("before the restore", func(t *testing.T) {
 		h := upHost(t, bin, hostOptions{seed: 65, undecided: true})
@@ -418,6 +581,7 @@ func TestAResumedRunProvesTheServicesDownBeforeItActs(t *testing.T) {
 		}
 		h.requireVersion(t, "5.2")
 		mail := h.injectMail(t, 3, 0, 65)
+		k := h.keep(t, backupIndex(t, h.w.StateDir())["server-root"].Archive)
 		h.startServices(t)
 		out, code := run(t, bin, "backout", "--answers", h.inf, "--yes")
 		if code != 1 || !strings.Contains(out, "services the run stopped are running again") {
@@ -430,6 +594,7 @@ func TestAResumedRunProvesTheServicesDownBeforeItActs(t *testing.T) {
 		}
 		h.requireVersion(t, "5.1")
 		h.requireMail(t, mail)
+		h.requireNothingLost(t, bin, k)
 	})
 }
 
@@ -441,6 +606,7 @@ func TestASecondRunOnTheSameServerRootIsLockedOut(t *testing.T) {
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 66})
+	k := h.keep(t, "")
 	starts := h.slowInstaller(t, 3*time.Second)
 	first := startChild(t, bin, "upgrade", "--answers", h.inf, "--yes")
 	waitFile(t, starts, 2*time.Minute)
@@ -471,6 +637,7 @@ func TestASecondRunOnTheSameServerRootIsLockedOut(t *testing.T) {
 		t.Error("the installer's answers copy is left after the run")
 	}
 	h.requireNoSecretIn(t, h.w.StateDir())
+	h.requireNothingLost(t, bin, k)
 }
 
 // Cases 6 and 9: the wizard is killed with -9 while the installer runs in its
@@ -514,6 +681,7 @@ func TestAnInstallerThatOutlivedItsWizardIsNeverRunTwice(t *testing.T) {
 	}
 	t.Run("rerun", func(t *testing.T) {
 		h, starts, pid := killMidInstaller(t, 67)
+		k := h.keep(t, backupIndex(t, h.w.StateDir())["server-root"].Archive)
 		out, code := run(t, bin, "upgrade", "--answers", h.inf, "--yes")
 		if code == 0 || !strings.Contains(out, "an installer is still running") || !strings.Contains(out, fmt.Sprintf("pid %d", pid)) {
 			t.Fatalf("rerun under the live installer: exit %d\n%s", code, out)
@@ -534,9 +702,43 @@ func TestAnInstallerThatOutlivedItsWizardIsNeverRunTwice(t *testing.T) {
 			t.Error("the answers copy survived the rerun")
 		}
 		h.requireNoSecretIn(t, h.w.StateDir())
+		h.requireNothingLost(t, bin, k)
+	})
+	t.Run("a run of another state directory", func(t *testing.T) {
+		// The journal is lost or another StateDir is given: the server
+		// root's installer record, beside it, names the live installer.
+		h, starts, pid := killMidInstaller(t, 69)
+		k := h.keep(t, backupIndex(t, h.w.StateDir())["server-root"].Archive)
+		other := t.TempDir()
+		for _, args := range [][]string{
+			{"upgrade", "--answers", h.inf, "--yes", "--state-dir", other},
+			{"upgrade", "--answers", h.inf, "--yes", "--state-dir", other, "--new-run"},
+		} {
+			out, code := run(t, bin, args...)
+			if code == 0 || !strings.Contains(out, "an installer is still running") || !strings.Contains(out, fmt.Sprintf("pid %d", pid)) {
+				t.Fatalf("%v under the live installer: exit %d\n%s", args, code, out)
+			}
+		}
+		if recs, err := journal.Read(other); err == nil {
+			for _, r := range recs {
+				if r.Step != "" {
+					t.Fatalf("the refused run journaled %s %s", r.Kind, r.Step)
+				}
+			}
+		}
+		waitGone(t, pid, 2*time.Minute)
+		if out, code := run(t, bin, "upgrade", "--answers", h.inf, "--yes"); code != 0 {
+			t.Fatalf("rerun of the first run after the installer exited: exit %d\n%s", code, out)
+		}
+		if n := len(installerStarts(t, starts)); n != 1 {
+			t.Fatalf("the installer started %d times", n)
+		}
+		h.requireVersion(t, "5.2")
+		h.requireNothingLost(t, bin, k)
 	})
 	t.Run("backout", func(t *testing.T) {
 		h, starts, pid := killMidInstaller(t, 68)
+		k := h.keep(t, backupIndex(t, h.w.StateDir())["server-root"].Archive)
 		waitGone(t, pid, 2*time.Minute)
 		out, code := run(t, bin, "backout", "--answers", h.inf, "--yes")
 		if code != 0 {
@@ -550,6 +752,7 @@ func TestAnInstallerThatOutlivedItsWizardIsNeverRunTwice(t *testing.T) {
 		if n := len(installerStarts(t, starts)); n != 1 {
 			t.Fatalf("the installer started %d times", n)
 		}
+		h.requireNothingLost(t, bin, k)
 	})
 }
 
@@ -561,6 +764,7 @@ func TestDamagedJournalsAndUnreadableAnswersAreRefused(t *testing.T) {
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 69, noStart: true})
+	k := h.keep(t, "")
 	if out, code := run(t, bin, "upgrade", "--answers", h.inf, "--yes", "--until", "preflight/ha-probe"); code != 0 {
 		t.Fatalf("upgrade --until preflight/ha-probe: exit %d\n%s", code, out)
 	}
@@ -615,6 +819,7 @@ func TestDamagedJournalsAndUnreadableAnswersAreRefused(t *testing.T) {
 			}
 		}
 	}
+	h.requireNothingLost(t, bin, k)
 }
 
 // resealLast gives the journal's last record format version v and seals it
@@ -659,6 +864,7 @@ func TestAServerRootVolumeTooFullForABackoutStopsTheRun(t *testing.T) {
 	t.Cleanup(func() { _ = syscall.Unmount(vol, syscall.MNT_DETACH) })
 	backups := filepath.Join(t.TempDir(), "backups")
 	h := upHost(t, bin, hostOptions{seed: 70, dir: vol, wizard: []string{"BackupDir = " + backups}})
+	k := h.keep(t, "")
 
 	out, code := run(t, bin, "plan", "--answers", h.inf)
 	if code != 0 || !strings.Contains(out, "a backout needs about ") || !strings.Contains(out, " on "+vol+", ") {
@@ -695,6 +901,7 @@ func TestAServerRootVolumeTooFullForABackoutStopsTheRun(t *testing.T) {
 	if code != 0 || strings.Contains(out, "PRE-DISK-003") {
 		t.Fatalf("with room again: exit %d\n%s", code, out)
 	}
+	h.requireNothingLost(t, bin, k)
 }
 
 // Case 8: a name that is not UTF-8 (Latin-1, as 5.x tools wrote them) and a
@@ -706,6 +913,7 @@ func TestLatin1NamesAndSparseFilesSurviveUpgradeAndBackout(t *testing.T) {
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 71})
+	k := h.keep(t, "")
 	docs := filepath.Join(h.w.ServerRoot(), "docs")
 	if err := os.MkdirAll(filepath.Join(docs, "r\xe9sum\xe9s"), 0o755); err != nil {
 		t.Fatal(err)
@@ -727,10 +935,12 @@ func TestLatin1NamesAndSparseFilesSurviveUpgradeAndBackout(t *testing.T) {
 	if out, code := run(t, bin, "upgrade", "--answers", h.inf, "--yes"); code != 0 {
 		t.Fatalf("upgrade: exit %d\n%s", code, out)
 	}
+	k = k.withArchive(t, backupIndex(t, h.w.StateDir())["server-root"].Archive)
 	if out, code := run(t, bin, "backout", "--answers", h.inf, "--yes"); code != 0 {
 		t.Fatalf("backout: exit %d\n%s", code, out)
 	}
 	h.requireVersion(t, "5.1")
+	h.requireNothingLost(t, bin, k)
 	if b, err := os.ReadFile(latin1); err != nil || string(b) != "caf\xe9 cr\xe8me\n" {
 		t.Fatalf("the Latin-1 file after the backout: %q %v", b, err)
 	}
@@ -755,6 +965,7 @@ func TestSIGTERMOnTheTUIPlanScreenExits130(t *testing.T) {
 	requireTools(t)
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 72})
+	k := h.keep(t, "")
 	if err := os.MkdirAll(h.w.StateDir(), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -789,6 +1000,7 @@ func TestSIGTERMOnTheTUIPlanScreenExits130(t *testing.T) {
 			t.Fatalf("an action began: %s", journal.Describe(r))
 		}
 	}
+	h.requireNothingLost(t, bin, k)
 }
 
 // requireNoSecretInProcs scans /proc/*/cmdline and /proc/*/environ of every

@@ -179,7 +179,8 @@ func (s *session) pin() wizard.Pin {
 }
 
 func (s *session) options(c *common) wizard.Options {
-	return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.run.confirms(), YesFrom: yesFrom(c.yes), Waivers: s.run.waivers(c.newRun), Pin: s.pin()}
+	return wizard.Options{Until: c.until, Skip: c.skip, Only: c.only, Yes: c.yes || s.run.confirms(), YesFrom: yesFrom(c.yes), Waivers: s.run.waivers(c.newRun), Pin: s.pin(),
+		Ready: func(ctx context.Context) error { return s.run.reach(ctx, s) }}
 }
 
 // yesFrom says where a run's "yes" to every confirmation came from: --yes, or

@@ -118,7 +118,10 @@ func TestPreflightRefusesATooSmallBackupVolumeBeforeAnythingStops(t *testing.T) 
 	t.Parallel()
 	requireTools(t)
 	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
+		if testing.Short() {
+			t.Skip("mounting a tmpfs needs root")
+		}
+		t.Fatal("mounting a tmpfs needs root: run the tests as root, as make test does")
 	}
 	bin := buildBinary(t)
 	h := upHost(t, bin, hostOptions{seed: 4, users: 10})

@@ -122,6 +122,24 @@ type Options struct {
 	// Paging says whether the RFC 2696 control is sent: PagingAuto (the
 	// default) asks the root DSE first.
 	Paging Paging
+	// Required names attributes an export must show: when none of the
+	// first SampleSize entries carries one of them, the export fails — an
+	// access control that hides it from the bind DN (a non-root bind that
+	// may not read userPassword) would otherwise leave a thin backup that
+	// looks whole (FAULTS.md L4). Entries that lack an attribute the
+	// directory does hold cannot be told from hidden ones one by one, so a
+	// sample is judged, not each entry.
+	Required []string
+	// SampleSize is how many first entries Required is judged on; default 100.
+	SampleSize int
+	// Subentries also exports the subentries below the base, whatever the
+	// filter: RFC 3672 subentries (OpenLDAP: password policies), asked for
+	// with the subentries control, and the ldapSubEntry entries of iPlanet
+	// and 389 Directory Server (class of service definitions and templates,
+	// roles), which those servers return only to a filter naming them. By
+	// default they are left out, as a plain search leaves them out, and the
+	// export says so in its Result (FAULTS.md L8).
+	Subentries bool
 }
 
 // Paging is Options.Paging.
@@ -145,6 +163,8 @@ type Result struct {
 	SHA256    string // hex of the file's bytes
 	Referrals []string
 	Paged     bool // whether the search used the paged-results control
+	// Subentries is how many subentries were exported (Options.Subentries).
+	Subentries int
 }
 
 // Searcher is the part of *ldap.Conn Export uses.
@@ -210,8 +230,27 @@ func Export(ctx context.Context, conn Searcher, spec Spec, destDir string, opts 
 		Filter: spec.Filter, Time: opts.Now()}); err != nil {
 		return res, err
 	}
-	refs, paged, err := run(ctx, conn, spec, opts, w)
+	var sink sink = w
+	var req *required
+	if len(opts.Required) > 0 {
+		req = newRequired(w, opts.Required, opts.SampleSize)
+		sink = req
+	}
+	refs, paged, err := run(ctx, conn, spec, opts, sink)
 	if err != nil {
+		return res, err
+	}
+	subs := 0
+	if opts.Subentries {
+		before := w.Entries()
+		r, err := search(ctx, conn, subentrySpec(spec), opts, paged, &subentrySearch{sink: w})
+		if err != nil {
+			return res, fmt.Errorf("subentries: %w", err)
+		}
+		refs = append(refs, r...)
+		subs = w.Entries() - before
+	}
+	if err := req.check(); err != nil {
 		return res, err
 	}
 	if len(refs) > 0 && !opts.AllowReferrals {
@@ -239,8 +278,85 @@ func Export(ctx context.Context, conn Searcher, spec Spec, destDir string, opts 
 	if opts.Progress != nil {
 		opts.Progress(w.Entries(), w.Bytes())
 	}
-	return Result{Path: final, Entries: w.Entries(), Bytes: w.Bytes(), SHA256: hex.EncodeToString(h.Sum(nil)), Referrals: refs, Paged: paged}, nil
+	return Result{Path: final, Entries: w.Entries(), Bytes: w.Bytes(), SHA256: hex.EncodeToString(h.Sum(nil)), Referrals: refs, Paged: paged, Subentries: subs}, nil
 }
+
+// required is the sink that judges Options.Required on the first entries.
+type required struct {
+	sink
+	names  []string
+	seen   map[string]bool
+	sample int
+	judged int
+}
+
+func newRequired(w sink, names []string, sample int) *required {
+	if sample <= 0 {
+		sample = 100
+	}
+	return &required{sink: w, names: names, seen: map[string]bool{}, sample: sample}
+}
+
+func (r *required) WriteEntry(e *ldif.Entry) error {
+	if r.judged < r.sample {
+		r.judged++
+		for _, n := range r.names {
+			if !r.seen[n] && len(e.Get(n)) > 0 {
+				r.seen[n] = true
+			}
+		}
+	}
+	return r.sink.WriteEntry(e)
+}
+
+// check fails when an entry was sampled and a required attribute was in none.
+func (r *required) check() error {
+	if r == nil || r.judged == 0 {
+		return nil
+	}
+	var missing []string
+	for _, n := range r.names {
+		if !r.seen[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("none of the first %d entries carries %s: an access control may hide it from the bind DN, and the export would be thin; "+
+		"bind as the directory manager, or grant the bind DN read access to it", r.judged, strings.Join(missing, ", "))
+}
+
+// OIDSubentries is the subentries control (RFC 3672 §3): with the value
+// TRUE a search returns the subentries in its scope and nothing else.
+const OIDSubentries = "1.3.6.1.4.1.4203.1.10.1"
+
+// subentriesControl asks for the subentries (RFC 3672). It is not critical:
+// iPlanet and 389 Directory Server, which may not know it, return their
+// ldapSubEntry entries to the filter instead.
+type subentriesControl struct{}
+
+func (subentriesControl) GetControlType() string { return OIDSubentries }
+func (subentriesControl) String() string         { return "subentries (RFC 3672): TRUE" }
+func (subentriesControl) Encode() *ber.Packet {
+	p := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Control")
+	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, OIDSubentries, "Control Type"))
+	v := ber.Encode(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, nil, "Control Value")
+	v.AppendChild(ber.NewBoolean(ber.ClassUniversal, ber.TypePrimitive, ber.TagBoolean, true, "visibility"))
+	p.AppendChild(v)
+	return p
+}
+
+// subentrySpec is the search for spec's subentries: the same base, scope
+// and attributes, every subentry whatever spec's filter selects.
+func subentrySpec(spec Spec) Spec {
+	spec.Filter = "(|(objectClass=subentry)(objectClass=ldapSubEntry))"
+	return spec
+}
+
+// subentrySearch marks the search as the subentries' one (search sends the
+// control) and passes the entries on.
+type subentrySearch struct{ sink }
 
 // writeback starts the kernel's writeback of every writebackChunk written
 // (sync_file_range(2) SYNC_FILE_RANGE_WRITE, asynchronous), so the fsync that
@@ -322,9 +438,16 @@ func Count(ctx context.Context, conn Searcher, spec Spec, opts Options) (int, er
 	spec.Attributes = []string{"1.1"}
 	opts.Progress = nil
 	var c counter
-	refs, _, err := run(ctx, conn, spec, opts, &c)
+	refs, paged, err := run(ctx, conn, spec, opts, &c)
 	if err != nil {
 		return 0, fmt.Errorf("count %s: %w", spec.Name, err)
+	}
+	if opts.Subentries {
+		r, err := search(ctx, conn, subentrySpec(spec), opts, paged, &subentrySearch{sink: &c})
+		if err != nil {
+			return 0, fmt.Errorf("count %s: subentries: %w", spec.Name, err)
+		}
+		refs = append(refs, r...)
 	}
 	if len(refs) > 0 && !opts.AllowReferrals {
 		return 0, fmt.Errorf("count %s: server returned %d referral(s)", spec.Name, len(refs))
@@ -389,6 +512,9 @@ func search(ctx context.Context, conn Searcher, spec Spec, opts Options, paged b
 		var ctrls []ldap.Control
 		if paged {
 			ctrls = []ldap.Control{&pagingControl{size: uint32(opts.PageSize), cookie: cookie}}
+		}
+		if _, ok := w.(*subentrySearch); ok {
+			ctrls = append(ctrls, subentriesControl{})
 		}
 		req := ldap.NewSearchRequest(spec.Base, spec.Scope.ldap(), ldap.NeverDerefAliases, 0, 0, false,
 			spec.Filter, spec.Attributes, ctrls)

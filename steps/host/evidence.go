@@ -51,6 +51,23 @@ type Evidence struct {
 	Source    string // e.g. "/proc, /proc/net/tcp{,6}" or "ps -e -o pid,args, netstat -an"
 }
 
+// GroupedProc is a process with its process group: the installer guard finds
+// every process of an installer's group (steps/installerguard.go).
+type GroupedProc struct {
+	Proc
+	Pgid int `json:"pgid"`
+}
+
+// ParsePSGroups reads the output of `ps -e -o pid,pgid,args`: a header line,
+// then the pid, the process group and the arguments of one process a line.
+func ParsePSGroups(text string) ([]GroupedProc, error) {
+	var out []GroupedProc
+	err := psRows(text, []string{"pid", "process group"}, func(n []int, args []string, _ string) {
+		out = append(out, GroupedProc{Proc: Proc{Pid: n[0], Args: args}, Pgid: n[1]})
+	})
+	return out, err
+}
+
 // psArgsWidth is how much of the arguments Solaris ps shows (PRARGSZ, 80).
 const psArgsWidth = 80
 
@@ -59,6 +76,18 @@ const psArgsWidth = 80
 // ps shows it.
 func ParsePS(text string) ([]Proc, error) {
 	var out []Proc
+	err := psRows(text, []string{"pid"}, func(n []int, args []string, row string) {
+		f := strings.Fields(row)
+		shown := strings.TrimSpace(strings.TrimSpace(row)[len(f[0]):])
+		out = append(out, Proc{Pid: n[0], Args: args, Truncated: len(shown) >= psArgsWidth})
+	})
+	return out, err
+}
+
+// psRows reads ps output: a header line ("PID ... COMMAND"), then one row a
+// process whose first len(cols) fields are numbers (cols names them for the
+// error) and whose other fields are its arguments.
+func psRows(text string, cols []string, each func(nums []int, args []string, row string)) error {
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	first := true
@@ -67,19 +96,28 @@ func ParsePS(text string) ([]Proc, error) {
 		if len(f) == 0 {
 			continue
 		}
-		pid, err := strconv.Atoi(f[0])
-		if err != nil {
-			if first {
-				first = false
-				continue // the header, "PID COMMAND"
-			}
-			return nil, fmt.Errorf("ps: not a pid: %q", sc.Text())
-		}
+		header := first
 		first = false
-		args := strings.TrimSpace(strings.TrimSpace(sc.Text())[len(f[0]):])
-		out = append(out, Proc{Pid: pid, Args: f[1:], Truncated: len(args) >= psArgsWidth})
+		nums := make([]int, len(cols))
+		ok := len(f) >= len(cols)
+		for i := 0; ok && i < len(cols); i++ {
+			v, err := strconv.Atoi(f[i])
+			if err != nil {
+				if header && i == 0 {
+					break // the header
+				}
+				return fmt.Errorf("ps: not a %s: %q", cols[i], sc.Text())
+			}
+			nums[i] = v
+			if i == len(cols)-1 {
+				each(nums, f[len(cols):], sc.Text())
+			}
+		}
+		if !ok {
+			return fmt.Errorf("ps: not a %s: %q", strings.Join(cols, " and a "), sc.Text())
+		}
 	}
-	return out, sc.Err()
+	return sc.Err()
 }
 
 // ParseNetstat reads the listening TCP sockets from `netstat -an`, in the

@@ -95,6 +95,51 @@ func readProcFile(path string, buf []byte) ([]byte, error) {
 	return buf[:n], nil
 }
 
+// ProcessGroups reads every live process with its process group from
+// /proc/PID/stat and /proc/PID/cmdline (proc(5); host-facts: F-PROC-001);
+// zombies are left out. An error means the table could not be read: a caller
+// never takes it for "no such process".
+func ProcessGroups(ctx context.Context) ([]GroupedProc, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("process table: %w", err)
+	}
+	var out []GroupedProc
+	buf := make([]byte, 64<<10)
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		dir := "/proc/" + e.Name()
+		stat, err := readProcFile(dir+"/stat", buf)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// The fields after the parenthesised name: state, ppid, pgrp.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) < 3 || f[0] == "Z" {
+			continue
+		}
+		pgid, err := strconv.Atoi(f[2])
+		if err != nil {
+			continue
+		}
+		p := GroupedProc{Proc: Proc{Pid: pid}, Pgid: pgid}
+		if b, err := readProcFile(dir+"/cmdline", buf); err == nil {
+			if b = bytes.TrimRight(b, "\x00"); len(b) > 0 {
+				p.Args = strings.Split(string(b), "\x00")
+			}
+		}
+		out = append(out, p)
+	}
+	return out, ctx.Err()
+}
+
 func procNet(ctx context.Context) ([]Listener, error) {
 	var out []Listener
 	read := 0

@@ -24,6 +24,17 @@ func psTable(ctx context.Context) ([]Proc, error) {
 	return ParsePS(out)
 }
 
+// ProcessGroups runs `ps -e -o pid,pgid,args`: every process with its
+// process group (host-facts: F-PROC-001). An error means the table could not
+// be read: a caller never takes it for "no such process".
+func ProcessGroups(ctx context.Context) ([]GroupedProc, error) {
+	out, err := runTool(ctx, "ps", "-e", "-o", "pid,pgid,args")
+	if err != nil {
+		return nil, fmt.Errorf("process table: %w", err)
+	}
+	return ParsePSGroups(out)
+}
+
 func netstat(ctx context.Context) ([]Listener, error) {
 	out, err := runTool(ctx, "netstat", "-an")
 	if err != nil {

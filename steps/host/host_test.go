@@ -1,10 +1,13 @@
 package host
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -19,6 +22,7 @@ func TestProcessOwnershipFollowsTheServerRootAndTheDocumentedNames(t *testing.T)
 	}{
 		{"the MTA dispatcher under the server root", "dispatcher", Proc{Args: []string{l.Root + "/bin/msg/imta/bin/dispatcher"}}, Yes},
 		{"a tcp_smtp_server belongs to the dispatcher", "dispatcher", Proc{Args: []string{l.Root + "/bin/msg/imta/bin/tcp_smtp_server"}}, Yes},
+		{"a tcp_lmtp_server belongs to the dispatcher (F-PROC-001)", "dispatcher", Proc{Args: []string{l.Root + "/bin/msg/imta/bin/tcp_lmtp_server"}}, Yes},
 		{"the executable under the root counts when argv[0] was rewritten", "imap", Proc{Args: []string{"imapd: idle"}, Exe: l.Root + "/lib/imapd"}, Yes},
 		{"another server root is another instance", "imap", Proc{Args: []string{other + "/bin/msg/imap/bin/imapd"}}, No},
 		{"another program under the root is not the service", "imap", Proc{Args: []string{l.Root + "/bin/msg/pop/bin/popd"}}, No},
@@ -122,8 +126,13 @@ func TestDiscoveryFindsOneInstancePerServerRoot(t *testing.T) {
 		t.Fatalf("Discover = %v, %v", ls, err)
 	}
 	os.WriteFile(cfg, []byte(one+"\n"+two+"\n"), 0o644)
-	if _, err := Discover(cfg, "h"); err == nil || !strings.Contains(err.Error(), "one per server root") {
+	var several *InstancesError
+	if _, err := Discover(cfg, "h"); !errors.As(err, &several) || several.Root != two || !slices.Equal(several.Found, []string{"a", "b"}) ||
+		!strings.Contains(err.Error(), "one per server root") {
 		t.Errorf("two instances in one server root: %v", err)
+	}
+	if _, err := Instance(ds); !errors.Is(err, ErrNoInstance) {
+		t.Errorf("a server root without msg-*: %v, want ErrNoInstance", err)
 	}
 	os.WriteFile(cfg, []byte("relative/root\n"), 0o644)
 	if _, err := Discover(cfg, "h"); err == nil {
@@ -142,4 +151,30 @@ func TestAFiveXHostHasNoWatcher(t *testing.T) {
 	if !HasWatcher(LocalConf{}, l, []Proc{{Pid: 9, Args: []string{"/r/lib/watcher"}}}) {
 		t.Error("a live watcher process of the instance is not seen")
 	}
+}
+
+func TestParsePSGroups(t *testing.T) {
+	ps, err := ParsePSGroups("  PID  PGID COMMAND\n    1     1 /sbin/init\n  700   700 /cdrom/setup -s -f /var/state/install.inf.installer\n  701   700 ns-setup\n")
+	if err != nil || len(ps) != 3 || ps[1].Pgid != 700 || ps[2].Pgid != 700 || ps[1].Args[3] != "/var/state/install.inf.installer" {
+		t.Fatalf("ParsePSGroups = %+v, %v", ps, err)
+	}
+	if _, err := ParsePSGroups("PID PGID COMMAND\n12 x /bin/sh\n"); err == nil {
+		t.Error("a line without a process group is accepted")
+	}
+}
+
+func TestProcessGroupsFindsThisProcessInItsGroup(t *testing.T) {
+	ps, err := ProcessGroups(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if p.Pid == os.Getpid() {
+			if p.Pgid != syscall.Getpgrp() {
+				t.Errorf("pgid %d, want %d", p.Pgid, syscall.Getpgrp())
+			}
+			return
+		}
+	}
+	t.Errorf("this process (%d) is not in the table", os.Getpid())
 }

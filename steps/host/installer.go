@@ -39,6 +39,10 @@ type Prompt struct {
 	Missing string `json:"missing,omitempty"`
 }
 
+// DefaultQuietTimeout is how long an installer may print nothing before
+// the run stops as at an unknown prompt ([Wizard] InstallerQuietTimeout).
+const DefaultQuietTimeout = 10 * time.Minute
+
 // Redacted is what a secret shows as in transcripts and messages.
 const Redacted = "REDACTED"
 
@@ -184,6 +188,13 @@ type Dialogue struct {
 	// the run as an unknown prompt (default 30s): a shorter pause is output
 	// still coming. A row that answers is not held to it.
 	PromptTimeout time.Duration
+	// QuietTimeout is how long the installer may print nothing at all, on any
+	// line, before the run stops as at an unknown prompt (default 10m): a
+	// question that does not end the way looksLikePrompt expects, or a wait
+	// for input the installer does not announce, would otherwise hold the
+	// run until the command's own timeout kills it (F-INS-008:
+	// **assumption**, no installer phase documented as silent that long).
+	QuietTimeout time.Duration
 	// MaxRepeats stops a row answered this many times in a row: the
 	// installer did not take the answer (default 3).
 	MaxRepeats int
@@ -208,6 +219,10 @@ func (d *Dialogue) Run(ctx context.Context, out io.Reader, in io.Writer, exited 
 	if maxRep <= 0 {
 		maxRep = 3
 	}
+	quietMax := d.QuietTimeout
+	if quietMax <= 0 {
+		quietMax = DefaultQuietTimeout
+	}
 	chunks := make(chan []byte, 64)
 	readErr := make(chan error, 1)
 	go func() {
@@ -230,6 +245,7 @@ func (d *Dialogue) Run(ctx context.Context, out io.Reader, in io.Writer, exited 
 	var (
 		oc       Outcome
 		block    strings.Builder // output since the last answer
+		recent   string          // the last output, answers or not, for a quiet stop
 		partial  string          // the unterminated tail not yet in the transcript
 		lastOut  = time.Now()
 		lastRow  string
@@ -268,6 +284,9 @@ func (d *Dialogue) Run(ctx context.Context, out io.Reader, in io.Writer, exited 
 			}
 			s := clean(string(b))
 			block.WriteString(s)
+			if recent += s; len(recent) > 8192 {
+				recent = recent[len(recent)-8192:]
+			}
 			partial += s
 			if i := strings.LastIndexByte(partial, '\n'); i >= 0 {
 				emit(partial[:i+1])
@@ -290,10 +309,25 @@ func (d *Dialogue) Run(ctx context.Context, out io.Reader, in io.Writer, exited 
 			}
 			tail := partial
 			quiet := time.Since(lastOut)
+			text := block.String()
+			if quiet >= quietMax {
+				// Silent past any documented phase, on whatever line: a
+				// prompt the wizard cannot see, stopped and shown, never
+				// waited out until the command's timeout kills the installer.
+				flushPartial()
+				last := strings.TrimRight(recent, "\n")
+				oc.Kind, oc.Prompt = OutcomeUnknownPrompt, d.redact(shown(last))
+				if strings.TrimSpace(last) == "" {
+					oc.Prompt = "(the installer printed nothing)"
+				}
+				oc.Remedy = fmt.Sprintf("the installer printed nothing for %s: if it waits for an answer, add to [Wizard]: InstallerAnswer = %s | ANSWER; if it is only slow, raise [Wizard] InstallerQuietTimeout — then rerun",
+					quietMax, collapse(d.redact(lastLine(last))))
+				note("stopped: no output for " + fmt.Sprint(quietMax) + " (InstallerQuietTimeout); the installer may be waiting for an answer, and the wizard never guesses")
+				return oc, nil
+			}
 			if strings.TrimSpace(tail) == "" || quiet < settle {
 				continue
 			}
-			text := block.String()
 			row, ok := d.match(text)
 			if !ok {
 				if looksLikePrompt(tail) && quiet >= wait {

@@ -51,9 +51,14 @@ type InstallerSpec struct {
 	Prompts       []PromptSpec  `json:"prompts"`
 	Settle        time.Duration `json:"settle_ns,omitempty"`
 	PromptTimeout time.Duration `json:"prompt_timeout_ns,omitempty"`
+	QuietTimeout  time.Duration `json:"quiet_timeout_ns,omitempty"`
 	Transcript    string        `json:"transcript"`
 	Result        string        `json:"result"`
 	Lock          string        `json:"lock"`
+	// HostLock is the server root's installer record, beside the server
+	// root: the supervisor holds a lock on it too, so a run of another state
+	// directory sees the installer running.
+	HostLock string `json:"host_lock,omitempty"`
 }
 
 // PromptSpec is a Prompt as the spec file carries it: the pattern as text,
@@ -192,6 +197,18 @@ func Supervise(ctx context.Context, specPath string, stdin io.Reader, stdout io.
 		fmt.Fprintf(stdout, "installer-pty: another installer run holds %s\n", spec.Lock)
 		return 4
 	}
+	if spec.HostLock != "" {
+		hf, err := os.OpenFile(spec.HostLock, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer hf.Close()
+		hk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0}
+		if err := unix.FcntlFlock(hf.Fd(), unix.F_SETLK, &hk); err != nil {
+			fmt.Fprintf(stdout, "installer-pty: another installer run holds %s\n", spec.HostLock)
+			return 4
+		}
+	}
 
 	// A closed terminal or Ctrl-C of the wizard must not end the dialogue;
 	// SIGTERM (the command's own timeout) does, ending the installer too.
@@ -222,7 +239,7 @@ func Supervise(ctx context.Context, specPath string, stdin io.Reader, stdout io.
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); close(exited) }()
 
-	d := &Dialogue{Prompts: prompts, Settle: spec.Settle, PromptTimeout: spec.PromptTimeout, Transcript: out, Secrets: redact}
+	d := &Dialogue{Prompts: prompts, Settle: spec.Settle, PromptTimeout: spec.PromptTimeout, QuietTimeout: spec.QuietTimeout, Transcript: out, Secrets: redact}
 	oc, derr := d.Run(ctx, ptmx, ptmx, exited)
 	res.Outcome = oc
 	if derr != nil {

@@ -304,3 +304,39 @@ func TestTerminalControlSequencesAreNoPartOfAPrompt(t *testing.T) {
 		}
 	}
 }
+
+func TestAnInstallerSilentPastTheQuietTimeoutStopsAsAnUnknownPrompt(t *testing.T) {
+	for _, tc := range []struct{ name, out string }{
+		{"after a line that is no prompt", "Installing the Messaging Server components\nPress the key you like to go on\n"},
+		{"on a tail that does not look like a prompt", "Preparing the upgrade\nhit enter when ready"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var tr strings.Builder
+			d := quick(InstallerPrompts(PromptAnswers{}), &tr)
+			d.QuietTimeout = 500 * time.Millisecond
+			start := time.Now()
+			f, oc, err := startFake(t, d, tc.out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if waited := time.Since(start); waited < d.QuietTimeout || waited > 5*time.Second {
+				t.Errorf("stopped after %s; want the quiet timeout %s, not the command's", waited, d.QuietTimeout)
+			}
+			if oc.Kind != OutcomeUnknownPrompt || !oc.Stopped() {
+				t.Fatalf("outcome %+v, want an unknown-prompt stop (exit 3)", oc)
+			}
+			if want := strings.TrimRight(tc.out, "\n"); oc.Prompt != want {
+				t.Errorf("last lines shown as %q, want %q verbatim", oc.Prompt, want)
+			}
+			if len(f.answers) != 0 {
+				t.Errorf("typed %q while the installer was silent", f.answers)
+			}
+			if !strings.Contains(oc.Remedy, "InstallerQuietTimeout") || !strings.Contains(oc.Remedy, "InstallerAnswer = ") {
+				t.Errorf("remedy %q", oc.Remedy)
+			}
+			if !strings.Contains(tr.String(), strings.TrimRight(tc.out, "\n")+"\n[mswizard] stopped: no output for 500ms") {
+				t.Errorf("transcript:\n%s", tr.String())
+			}
+		})
+	}
+}

@@ -30,7 +30,8 @@ func Messaging(watcher bool) []string {
 // start-msg (enpd, stored, popd, imapd, mshttpd, dispatcher, job_controller,
 // tcp_smtp_server, imsched, watcher), the MTA processes `imsimta process`
 // lists (dispatcher, job_controller, tcp_smtp_server: the SMTP servers the
-// dispatcher creates belong to it), and the Netscape/iPlanet server daemons
+// dispatcher creates belong to it, and so does the LMTP server it runs,
+// tcp_lmtp_server, F-PROC-001), and the Netscape/iPlanet server daemons
 // of the Administration Server and the web server instances (ns-httpd under
 // its watchdog uxwdog; webservd in 6.x web servers).
 var programs = map[string][]string{
@@ -41,7 +42,7 @@ var programs = map[string][]string{
 	"pop":            {"popd"},
 	"http":           {"mshttpd"},
 	"sched":          {"imsched"},
-	"dispatcher":     {"dispatcher", "tcp_smtp_server"},
+	"dispatcher":     {"dispatcher", "tcp_smtp_server", "tcp_lmtp_server"},
 	"job_controller": {"job_controller"},
 	Admin:            {"ns-httpd", "uxwdog"},
 }
@@ -322,7 +323,10 @@ func under(p, dir string) bool {
 // configured address or on all interfaces; when the service binds all
 // interfaces (Addr ""), any address on its port. An address that does not
 // parse (a host name) is resolved; when it does not resolve, any address on
-// the port counts (unknown is never down).
+// the port counts (unknown is never down). Under HA the servers bind the
+// logical host's address, not the node's, so the address always comes from
+// the configuration, never an assumed 127.0.0.1 (host-facts: F-HA-001,
+// F-ADDR-001, F-ADDR-002).
 func Listening(s Service, ls []Listener) []Listener {
 	if s.Port <= 0 {
 		return nil

@@ -60,7 +60,7 @@ func (l Layout) IMSimta() string    { return filepath.Join(l.MsgDir(), "imsimta"
 func (l Layout) Configutil() string { return filepath.Join(l.MsgDir(), "configutil") }
 
 // BackupGlob matches the directories the installer creates on upgrade
-// (msg-INSTANCE/backup.TIMESTAMP, seed 003 step 1).
+// (msg-INSTANCE/backup.TIMESTAMP, seed 003 step 1; host-facts: F-VER-004).
 func (l Layout) BackupGlob() string { return filepath.Join(l.MsgDir(), "backup.*") }
 
 // AdminDir, AdmConf, StartAdmin and StopAdmin are the Administration Server's

@@ -12,8 +12,26 @@ import (
 	"strings"
 )
 
-// NSServerCfg is where a node lists its server roots (host-facts: F-LAYOUT-002).
+// NSServerCfg is where a node lists its server roots on a real host
+// (host-facts: F-LAYOUT-002): the default of the path the callers are given
+// ([Wizard] NSServerCfg; a simulated world names its own file).
 const NSServerCfg = "/etc/nsserver.cfg"
+
+// ErrNoInstance is the error of a server root that holds no msg-INSTANCE
+// directory (a Directory Server's own server root, say).
+var ErrNoInstance = errors.New("no msg-INSTANCE directory")
+
+// InstancesError is the error of a server root that holds more than one
+// messaging instance: the product allows one per server root (F-LAYOUT-002).
+type InstancesError struct {
+	Root  string
+	Found []string // instance names, without "msg-"
+}
+
+func (e *InstancesError) Error() string {
+	return fmt.Sprintf("host: %s holds %d messaging instances (msg-%s); the product allows one per server root",
+		e.Root, len(e.Found), strings.Join(e.Found, ", msg-"))
+}
 
 // ServerRoots reads a node's server roots from nsserver.cfg: one absolute
 // path per line; blank lines and `#` comments are skipped (the file's syntax
@@ -59,11 +77,11 @@ func Instance(root string) (string, error) {
 	}
 	switch len(found) {
 	case 0:
-		return "", fmt.Errorf("host: %s holds no msg-INSTANCE directory", root)
+		return "", fmt.Errorf("host: %s holds %w", root, ErrNoInstance)
 	case 1:
 		return found[0], nil
 	}
-	return "", fmt.Errorf("host: %s holds %d messaging instances (msg-%s); the product allows one per server root", root, len(found), strings.Join(found, ", msg-"))
+	return "", &InstancesError{Root: root, Found: found}
 }
 
 // Discover lists the messaging instances of a node from nsserver.cfg: for each
@@ -79,7 +97,7 @@ func Discover(nsserverCfg, hostName string) ([]Layout, error) {
 	for _, r := range roots {
 		inst, err := Instance(r)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || strings.Contains(err.Error(), "holds no msg-") {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNoInstance) {
 				continue
 			}
 			errs = append(errs, err)

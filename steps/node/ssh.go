@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -288,6 +289,19 @@ func (s *SSH) connect(ctx context.Context) (*sshConn, error) {
 	return c, nil
 }
 
+// Connect dials the node now, if it is not connected: the TCP connection,
+// the host key checked against known_hosts, authentication and the SFTP
+// subsystem; nothing runs on the node. A run calls it for every node before
+// its first action, so a refused or unreachable node stops the run before any
+// other node was changed. The connection stays for the commands that follow.
+func (s *SSH) Connect(ctx context.Context) error {
+	_, err := s.connect(ctx)
+	return err
+}
+
+// Config is the node as the answers name it.
+func (s *SSH) Config() Config { return s.cfg }
+
 // keepAlive closes the client when the peer stops answering, so a command
 // running on a node that vanished (no FIN, no RST) is noticed as lost.
 func keepAlive(client *ssh.Client, dead <-chan struct{}, every time.Duration) {
@@ -408,29 +422,49 @@ func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// commandLine is the string sent in the exec request. Env is passed through
-// env(1) because sshd accepts only the variables its AcceptEnv lists; values
-// are then visible in the node's process list, so secrets go through Stdin.
-func commandLine(c Command) string {
-	var b strings.Builder
+// commandLine is the string sent in the exec request, and what goes to the
+// command's stdin before c.Stdin. The request's string is visible in the
+// node's process list (the login shell's argv, ps -ef) and sshd accepts only
+// the variables its AcceptEnv lists (HP-UX's sshd_config accepts none by
+// default), so c.Env travels on stdin instead: one NAME=VALUE line per
+// variable, read by the shell's own read and export builtins (POSIX shells
+// read a pipe a byte at a time for read, so the command gets the rest of
+// stdin untouched), then exec. A value is never in any argv on the node.
+func commandLine(c Command) (string, string, error) {
+	var b, in strings.Builder
 	if c.Dir != "" {
 		b.WriteString("cd " + ShellQuote(c.Dir) + " && ")
 	}
-	b.WriteString("exec ")
-	if len(c.Env) > 0 {
-		b.WriteString("env")
-		for _, e := range c.Env {
-			b.WriteString(" " + ShellQuote(e))
+	for _, e := range c.Env {
+		name, value, ok := strings.Cut(e, "=")
+		if !ok || !envName.MatchString(name) {
+			return "", "", fmt.Errorf("environment entry %q: write NAME=VALUE with a shell variable name", redactEnv(e))
 		}
-		b.WriteByte(' ')
+		if strings.ContainsAny(value, "\n\x00") {
+			return "", "", fmt.Errorf("environment variable %s: a value with a newline or NUL cannot be passed to a node (give it through stdin or a file)", name)
+		}
+		b.WriteString("IFS= read -r mswizard_env && export \"$mswizard_env\" && ")
+		in.WriteString(e + "\n")
 	}
+	if len(c.Env) > 0 {
+		b.WriteString("unset mswizard_env && ")
+	}
+	b.WriteString("exec ")
 	for i, a := range c.Argv {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteString(ShellQuote(a))
 	}
-	return b.String()
+	return b.String(), in.String(), nil
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// redactEnv names an environment entry without its value.
+func redactEnv(e string) string {
+	name, _, _ := strings.Cut(e, "=")
+	return name + "=…"
 }
 
 type capBuffer struct {
@@ -466,6 +500,10 @@ func (s *SSH) Run(ctx context.Context, c Command) (Result, error) {
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
+	line, env, err := commandLine(c)
+	if err != nil {
+		return res, fmt.Errorf("node %s: run %s: %w", s.cfg.Name, c.Argv[0], err)
+	}
 	conn, sess, err := s.session(ctx)
 	if err != nil {
 		return res, err
@@ -473,11 +511,15 @@ func (s *SSH) Run(ctx context.Context, c Command) (Result, error) {
 	defer sess.Close()
 	var out capBuffer
 	sess.Stdout, sess.Stderr = &out, &out
-	if c.Stdin != nil {
+	switch {
+	case env != "" && c.Stdin != nil:
+		sess.Stdin = io.MultiReader(strings.NewReader(env), c.Stdin)
+	case env != "":
+		sess.Stdin = strings.NewReader(env)
+	case c.Stdin != nil:
 		sess.Stdin = c.Stdin
 	}
 	start := time.Now()
-	line := commandLine(c)
 	if err := sess.Start(line); err != nil {
 		return res, s.lost(conn, "run "+c.Argv[0], err)
 	}

@@ -146,6 +146,9 @@ func TestSSHRunExitCodesOutputAndArguments(t *testing.T) {
 		{"arguments reach the command verbatim, no shell", node.Command{Argv: []string{"printf", "%s|", tricky, ""}}, 0, tricky + "||", true},
 		{"stdin is fed", node.Command{Argv: []string{"cat"}, Stdin: strings.NewReader("from stdin")}, 0, "from stdin", true},
 		{"env is added", node.Command{Argv: []string{"sh", "-c", `echo "$A:$B"`}, Env: []string{"A=1", "B=two words"}}, 0, "1:two words\n", true},
+		{"env values reach the command verbatim", node.Command{Argv: []string{"sh", "-c", `printf '%s|' "$T" "$E"`}, Env: []string{"T=" + tricky + ` \n\t  `, "E="}}, 0, tricky + ` \n\t  ||`, true},
+		{"env and stdin together: the command reads its own stdin", node.Command{Argv: []string{"sh", "-c", `echo "$A"; cat`}, Env: []string{"A=x"}, Stdin: strings.NewReader("line 1\nline 2\n")}, 0, "x\nline 1\nline 2\n", true},
+		{"env with dir", node.Command{Argv: []string{"sh", "-c", `echo "$A $(pwd)"`}, Env: []string{"A=here"}, Dir: w.NodeRoot}, 0, "here " + w.NodeRoot + "\n", true},
 		{"dir is the working directory", node.Command{Argv: []string{"pwd"}, Dir: w.NodeRoot}, 0, w.NodeRoot + "\n", true},
 		{"the node's environment names it", node.Command{Argv: []string{"sh", "-c", `echo "$NODE_NAME"`}}, 0, "node1\n", true},
 		{"a missing command is exit 127", node.Command{Argv: []string{"/no/such/command"}}, 127, "", false},
@@ -184,6 +187,75 @@ func TestSSHRunExitCodesOutputAndArguments(t *testing.T) {
 			t.Fatalf("the next command: %v %v", r, err)
 		}
 	})
+}
+
+// A secret in a command's environment never reaches an argv on the node:
+// while the command runs, no /proc/PID/cmdline holds it (the fixture's nodes
+// are processes of this machine, so the test reads the node's process table
+// directly), and the result the receipt is made from does not carry it.
+func TestSSHEnvNeverReachesTheNodesProcessList(t *testing.T) {
+	w := requireWorld(t)
+	s := node.NewSSH(cfgFor(w, w.Nodes[1]))
+	defer s.Close()
+	ctx := ctxT(t)
+	secret := "s3cr3t-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	marker := filepath.Join(t.TempDir(), "running")
+	type outcome struct {
+		r   node.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		r, err := s.Run(ctx, node.Command{Argv: []string{"sh", "-c", `: > "$1"; sleep 2; [ "$GM_PASSWORD" = "$2" ] && echo same`, "sh", marker, "x"},
+			Env: []string{"GM_PASSWORD=" + secret}})
+		done <- outcome{r, err}
+	}()
+	seen, scans := false, 0
+	for {
+		select {
+		case o := <-done:
+			if o.err != nil {
+				t.Fatal(o.err)
+			}
+			if !seen || scans == 0 {
+				t.Fatalf("the process table was never read while the command ran (marker seen %t, %d scans)", seen, scans)
+			}
+			if o.r.ExitCode != 1 || strings.Contains(string(o.r.Output), "same") {
+				// "x" differs from the secret: the comparison ran and failed.
+				t.Errorf("exit %d output %q", o.r.ExitCode, o.r.Output)
+			}
+			for _, a := range o.r.Argv {
+				if strings.Contains(a, secret) {
+					t.Errorf("the result's argv holds the secret: %q", o.r.Argv)
+				}
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if _, err := os.Stat(marker); err != nil {
+			continue
+		}
+		seen = true
+		scans++
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range procs {
+			b, err := os.ReadFile(p)
+			if err == nil && bytes.Contains(b, []byte(secret)) {
+				t.Fatalf("%s holds the secret: %q", p, bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
+			}
+		}
+	}
+}
+
+func TestSSHEnvThatCannotTravelIsRefusedBeforeConnecting(t *testing.T) {
+	// No world: the node's address is never dialled.
+	s := node.NewSSH(node.Config{Name: "n", Address: "127.0.0.1:1", User: "root", KeyFile: "/nonexistent", KnownHosts: "/nonexistent"})
+	for _, env := range []string{"A=two\nlines", "1A=x", "NOEQUALS"} {
+		_, err := s.Run(context.Background(), node.Command{Argv: []string{"true"}, Env: []string{env}})
+		if err == nil || strings.Contains(err.Error(), "lines") || strings.Contains(err.Error(), "connect") {
+			t.Errorf("env %q: %v, want a refusal naming the variable without its value, before any connection", env, err)
+		}
+	}
 }
 
 func TestSSHFiles(t *testing.T) {

@@ -170,7 +170,13 @@ func (c Config) monitorIsOff(ctx context.Context, env *wizard.Env) (bool, string
 	return state != "on", fmt.Sprintf("data service %s is %s", c.Cluster.HaregService, state)
 }
 
-// haregState is "on", "off" or "unregistered" for the data service.
+// haregState is "on", "off" or "unregistered" for the data service, from
+// bare `hareg`: one line per data service, its name and its state (SC2.2
+// API, "Registering a Data Service": a registered service is "on" or "off").
+// The output's layout is an assumption (host-facts: F-HA-004): a line that is
+// not NAME STATE with a state of on, off or unregistered makes the state
+// unknown, an error — never "unregistered" (the preparation would then be
+// skipped) nor "off" (the fault monitor would be left on).
 func (c Config) haregState(ctx context.Context, env *wizard.Env) (string, error) {
 	cmd := wizard.Command{Path: c.sc22().Off().Path, Timeout: c.StopTimeout}
 	var out strings.Builder
@@ -178,13 +184,28 @@ func (c Config) haregState(ctx context.Context, env *wizard.Env) (string, error)
 	if _, err := env.Exec.Run(ctx, cmd); err != nil {
 		return "", fmt.Errorf("hareg: %w", err)
 	}
-	for _, line := range strings.Split(out.String(), "\n") {
+	return parseHaregState(out.String(), c.Cluster.HaregService)
+}
+
+func parseHaregState(out, service string) (string, error) {
+	state := "unregistered"
+	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == c.Cluster.HaregService {
-			return strings.ToLower(f[1]), nil
+		if len(f) == 0 {
+			continue
+		}
+		st := ""
+		if len(f) == 2 {
+			st = strings.ToLower(f[1])
+		}
+		if st != "on" && st != "off" && st != "unregistered" {
+			return "", fmt.Errorf("hareg: cannot read the data services' state from %q (docs/host-facts.md F-HA-004)", line)
+		}
+		if f[0] == service {
+			state = st
 		}
 	}
-	return "unregistered", nil
+	return state, nil
 }
 
 // autoRestartOn is post/auto-restart.

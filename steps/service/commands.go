@@ -25,7 +25,7 @@ func (p Plain) start(path string, args ...string) wizard.Command {
 }
 
 // StopDispatcher is the appendix's first stop, `imsimta stop dispatcher`: no more
-// mail is accepted.
+// mail is accepted (host-facts: F-CMD-005).
 func (p Plain) StopDispatcher() wizard.Command { return p.stop(p.W.IMSimta(), "stop", "dispatcher") }
 
 // StartDispatcher reverses StopDispatcher.

@@ -6,10 +6,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"mswizard/steps/facts"
 	"mswizard/steps/host"
 	"mswizard/wizard"
 )
@@ -107,4 +109,163 @@ func TestAStopIsSkippedOnlyWithProof(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+}
+
+// webEvidence is a host with two web server instances: https-a runs (its
+// ns-httpd naming its own config directory, listening on 127.0.0.8:8081)
+// until its stop script leaves mark; https-b is down from the start.
+func webEvidence(l host.Layout, mark string) host.Evidence {
+	stopped := func() bool { _, err := os.Stat(mark); return err == nil }
+	return host.Evidence{
+		Source: "fake table",
+		Procs: func(context.Context) ([]host.Proc, error) {
+			ps := []host.Proc{{Pid: 1, Args: []string{"/sbin/init"}}}
+			if !stopped() {
+				ps = append(ps, host.Proc{Pid: 5150, Args: []string{l.Root + "/bin/https/bin/ns-httpd", "-d", l.WebDir("https-a") + "/config"}})
+			}
+			return ps, nil
+		},
+		Listeners: func(context.Context) ([]host.Listener, error) {
+			if stopped() {
+				return nil, nil
+			}
+			return []host.Listener{{Addr: netip.MustParseAddr("127.0.0.8"), Port: 8081}}, nil
+		},
+	}
+}
+
+func TestAStopOfSomeUnitsJournalsTheProofOfTheOthersAlreadyDown(t *testing.T) {
+	ctx := context.Background()
+	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
+	dir := t.TempDir()
+	l := host.Layout{Root: filepath.Join(dir, "server-root"), Instance: "budgie", Host: "budgie.siroe.com"}
+	mark := filepath.Join(dir, "stopped")
+	writeFiles(t, map[string]string{
+		l.MagnusConf("https-a"): "Port 8081\nAddress 127.0.0.8\n",
+		l.MagnusConf("https-b"): "Port 8082\nAddress 127.0.0.8\n",
+		l.WebStop("https-a"):    "#!/bin/sh\ntouch " + mark + "\n",
+		l.WebStop("https-b"):    "#!/bin/sh\necho the stop of an instance already down must not run >&2\nexit 1\n",
+	})
+	for _, inst := range []string{"https-a", "https-b"} {
+		if err := os.Chmod(l.WebStop(inst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := StopWeb(Config{Host: l, Evidence: webEvidence(l, mark), StopTimeout: 5 * time.Second})
+	if done, why, err := s.Check(ctx, env); err != nil || done {
+		t.Fatalf("Check = %v %q %v; https-a runs", done, why, err)
+	}
+	acts, err := s.Plan(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{l.WebStop("https-a"), "prove https-b stopped (process table, listening sockets)"}
+	if got := summaries(acts); !slices.Equal(got, want) {
+		t.Fatalf("plan = %q, want %q: an instance already down is proved so in the plan, not left out", got, want)
+	}
+	rs, err := runJournaled(t, ctx, env, s.ID(), acts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, inst := range []string{"https-a", "https-b"} {
+		var d opData
+		if err := rs[i].DataInto(&d); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(rs[i].Note, "proved stopped: "+inst+": no process in the process table") ||
+			!strings.Contains(rs[i].Note, "nothing listens on 127.0.0.8:") || !strings.Contains(rs[i].Note, "fake table") {
+			t.Errorf("receipt of %s: note %q", inst, rs[i].Note)
+		}
+		if len(d.After) != 1 || d.After[0].Unit != inst || !d.After[0].down() {
+			t.Errorf("receipt of %s: proof %+v", inst, d.After)
+		}
+	}
+	// The undo starts only what the step found running.
+	undo, err := s.Undo(ctx, env, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := summaries(undo); !slices.Equal(got, []string{l.WebStart("https-a")}) {
+		t.Errorf("undo = %q, want the start of https-a only", got)
+	}
+}
+
+func TestAProofFailsWhenTheUnitRunsAgain(t *testing.T) {
+	ctx := context.Background()
+	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
+	l, mark := evidenceHost(t)
+	os.WriteFile(mark, nil, 0o644)
+	c := Config{Host: l, Evidence: fakeEvidence(l, mark, nil, false)}.withDefaults()
+	us, err := c.units("dispatcher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.proofAction(env, "dispatcher", "dispatcher", us[0])
+	os.Remove(mark) // the dispatcher started again after the plan
+	r := wizard.Receipt{}
+	if err := a.Do(ctx, &r); err == nil || !strings.Contains(err.Error(), "pid 4242") {
+		t.Errorf("err = %v; a proof of a running unit must fail naming it", err)
+	}
+}
+
+func TestAnAdministrationServerWithoutItsFilesIsStillLookedForInTheProcessTable(t *testing.T) {
+	ctx := context.Background()
+	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
+	l := host.Layout{Root: filepath.Join(t.TempDir(), "server-root"), Instance: "budgie", Host: "budgie.siroe.com"}
+	if err := os.MkdirAll(l.Root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Neither stop-admin nor adm.conf: only the process table can tell.
+	table := func(ps []host.Proc, err error) host.Evidence {
+		return host.Evidence{Source: "fake table",
+			Procs:     func(context.Context) ([]host.Proc, error) { return ps, err },
+			Listeners: func(context.Context) ([]host.Listener, error) { return nil, nil }}
+	}
+	admin := host.Proc{Pid: 3131, Args: []string{l.Root + "/bin/https/bin/ns-httpd", "-d", l.AdminDir() + "/config"}}
+	for _, tc := range []struct {
+		name      string
+		ev        host.Evidence
+		stopped   bool
+		mentioned string
+	}{
+		{"nothing of it runs: nothing to stop", table([]host.Proc{{Pid: 1, Args: []string{"/sbin/init"}}}, nil), true, ""},
+		{"its ns-httpd runs: not taken for down", table([]host.Proc{admin}, nil), false, "pid 3131"},
+		{"the process table cannot be read: unknown is never down", table(nil, errors.New("no /proc")), false, "admin: state unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Config{Host: l, Evidence: tc.ev}
+			done, why, err := StopAdmin(c).Check(ctx, env)
+			if err != nil || done != tc.stopped {
+				t.Errorf("stop/admin Check = %v %q %v, want done %v", done, why, err, tc.stopped)
+			}
+			err = c.ProveDown(ctx)
+			if tc.stopped != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.mentioned)) {
+				t.Errorf("ProveDown = %v, want it to name %q", err, tc.mentioned)
+			}
+		})
+	}
+}
+
+// A whole-run plan shows what the run will journal: under Sun Cluster 2.2,
+// stop/messaging finds the dispatcher stop/dispatcher stopped, and proves it.
+func TestTheWholeRunPlanShowsTheProofOfTheDispatcherStoppedEarlier(t *testing.T) {
+	ctx := context.Background()
+	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
+	l, mark := evidenceHost(t)
+	c := Config{Host: l, Regime: RegimeSC22, Evidence: fakeEvidence(l, mark, nil, false)}.withDefaults()
+	stopMsg := c.plain().StopMsg("dispatcher").String()
+	now, err := StopMessaging(c).Plan(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(summaries(now), stopMsg) {
+		t.Errorf("a plan of the step alone, the dispatcher running: %q, want %q", summaries(now), stopMsg)
+	}
+	whole, err := StopMessaging(c).Plan(ctx, env.Project(facts.ServicesStopped))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := summaries(whole); slices.Contains(got, stopMsg) || !slices.Contains(got, "prove dispatcher stopped (process table, listening sockets)") {
+		t.Errorf("the whole-run plan after stop/dispatcher: %q, want the dispatcher's proof, not its stop", got)
+	}
 }

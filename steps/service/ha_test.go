@@ -117,3 +117,21 @@ func TestStepIDsAndOrderArePinned(t *testing.T) {
 		t.Errorf("steps = %q, want %q", got, want)
 	}
 }
+
+func TestBareHaregOutputThatCannotBeReadIsUnknownNeverOff(t *testing.T) {
+	for _, tc := range []struct{ name, out, want, err string }{
+		{"the service on", "nfs\toff\niMS50\ton\n", "on", ""},
+		{"the service off", "iMS50 off\n", "off", ""},
+		{"not listed: unregistered", "nfs on\n", "unregistered", ""},
+		{"no data service at all: unregistered", "", "unregistered", ""},
+		{"a line of another shape: unknown", "Data service iMS50 is ON\n", "", "cannot read"},
+		{"a state of another word: unknown", "iMS50 starting\n", "", "cannot read"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseHaregState(tc.out, "iMS50")
+			if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("parseHaregState(%q) = %q, %v; want %q, error %q", tc.out, got, err, tc.want, tc.err)
+			}
+		})
+	}
+}

@@ -177,6 +177,42 @@ func (c Config) stopAction(env *wizard.Env, op, arg string, cmd wizard.Command, 
 	}
 }
 
+// proofAction is the stop of a unit already down when its step runs: it runs
+// no command, reads the same evidence again and journals it in its receipt
+// ("proved stopped: …"), so no stop is skipped without the proof in the
+// journal (issue 13 part 3). A unit found running again since the plan fails
+// the action naming it: the rerun plans its stop. Op and arg are the stop's
+// own, so a unit an earlier, killed run stopped (hostState.WasRunning) is
+// still started again by the undo.
+func (c Config) proofAction(env *wizard.Env, op, arg string, u unit) wizard.Action {
+	return wizard.Action{
+		Summary:    "prove " + u.Name + " stopped (process table, listening sockets)",
+		Idempotent: true,
+		Do: func(ctx context.Context, r *wizard.Receipt) error {
+			st, err := c.observe(ctx, u)
+			if err != nil {
+				return err
+			}
+			if !st.down() {
+				return fmt.Errorf("%s is not proved stopped (%s): run again to plan its stop", u.Name, st.describe())
+			}
+			hs, err := loadState(env)
+			if err != nil {
+				return err
+			}
+			d := opData{Op: op, Arg: arg, Before: []status{st}, After: []status{st}, WasUp: map[string]bool{u.Name: hs.WasRunning[u.Name]}}
+			if hs.WasRunning[u.Name] {
+				d.Units = []string{u.Name}
+			}
+			if err := setData(env, r, d); err != nil {
+				return err
+			}
+			r.Note = "proved stopped: " + proof(d.After)
+			return nil
+		},
+	}
+}
+
 // proof summarises the evidence that units are down, for the receipt.
 func proof(sts []status) string {
 	var out []string

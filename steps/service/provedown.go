@@ -16,7 +16,7 @@ import (
 func (c Config) ProveDown(ctx context.Context) error {
 	c = c.withDefaults()
 	names := append(c.MessagingServices(ctx), webUnits(c.Host)...)
-	if exists(c.Host.StopAdmin()) || exists(c.Host.AdmConf()) {
+	if c.hasAdmin(ctx) {
 		names = append(names, AdminUnit)
 	}
 	us, err := c.units(names...)

@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"mswizard/steps/host"
+	"mswizard/wizard"
 	"mswizard/wizard/answers"
 )
 
@@ -15,11 +17,13 @@ import (
 // tests every database driver): each implementation is checked against the
 // rules every regime must keep.
 func TestEveryRegimeKeepsTheRules(t *testing.T) {
+	t.Parallel()
 	if got, want := regimeNames(), answers.RegimeNames(); !slices.Equal(got, want) {
 		t.Fatalf("implemented regimes %v, the answers know %v: the list is written once in answers.Regimes", got, want)
 	}
 	for _, r := range regimes {
 		t.Run(string(r.Name()), func(t *testing.T) {
+			t.Parallel()
 			full := configFor(r, nil)
 			t.Run("a configuration with everything the regime needs is valid", func(t *testing.T) {
 				if err := full.Validate(); err != nil {
@@ -81,6 +85,9 @@ func TestEveryRegimeKeepsTheRules(t *testing.T) {
 				if d, ok := lookupRegime(r.Name()); !ok || d.Name() != r.Name() || full.driver().Name() != r.Name() {
 					t.Errorf("lookup %v %v", d, ok)
 				}
+			})
+			t.Run("on the simulated host: stopped with proof in the receipts, started up, backed out", func(t *testing.T) {
+				regimeBehaviour(t, r.Name())
 			})
 		})
 	}
@@ -144,4 +151,79 @@ func answersFor(t *testing.T, r regime, without string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// regimeBehaviour runs the pre-upgrade stops of a regime against the
+// simulated host, then the post-upgrade start, then the backout of both: every
+// unit is proved stopped in a stop's receipt (run or not: issue 13 part 3),
+// every enabled unit is up after the start by the host's own evidence, and
+// the backout leaves the services running as they were.
+func regimeBehaviour(t *testing.T, regime Regime) {
+	w, c := simWorld(t, regime)
+	c = c.withDefaults()
+	env := (&wizard.Env{Exec: wizard.OSExecer{}, Now: time.Now, StateDir: t.TempDir()}).Nop()
+	ctx := t.Context()
+	// The units the stops must prove down: every messaging service, the web
+	// instances and the Administration Server.
+	want := append(append(c.MessagingServices(ctx), webUnits(c.Host)...), AdminUnit)
+
+	pre := apply(t, env, stepsOf(PreUpgrade(c), IDDirectoryUp, IDDirectoryUpAfterHA)...)
+	requirePorts(t, w, false)
+	proved := map[string]bool{}
+	for _, d := range pre {
+		if !strings.HasPrefix(d.s.ID(), "stop/") {
+			continue
+		}
+		for _, r := range d.rs {
+			var od opData
+			if r.DataInto(&od) != nil || len(od.After) == 0 {
+				continue
+			}
+			if !strings.HasPrefix(r.Note, "proved stopped: ") {
+				t.Errorf("%s: %q left evidence but no proof note: %q", d.s.ID(), r.Summary, r.Note)
+			}
+			for _, st := range od.After {
+				if st.down() {
+					proved[st.Unit] = true
+				}
+			}
+		}
+	}
+	for _, u := range want {
+		if !proved[u] {
+			t.Errorf("%s: no stop receipt proves %s stopped (proved: %v)", regime, u, sortedKeys(proved))
+		}
+	}
+
+	post := apply(t, env, PostUpgrade(c)...)
+	var skip []string
+	if regime == RegimeSC3 || regime == RegimeVeritas {
+		// Outside post/auto-restart nothing starts the watcher under a
+		// cluster that runs the services as one resource (see
+		// TestSimHARegimesUseTheClusterAndNeverAPlainStopMsg).
+		skip = append(skip, "watcher")
+	}
+	requirePorts(t, w, true, skip...)
+	conf, err := ReadConfig(c.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	us, err := c.units(want...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range us {
+		if slices.Contains(skip, u.Name) || (isMessaging(u.Name) && !conf.Enabled(u.Name)) {
+			continue
+		}
+		if st, _ := c.observe(ctx, u); !st.up() {
+			t.Errorf("%s: after post-upgrade %s is not up: %s", regime, u.Name, st.describe())
+		}
+	}
+
+	backout(t, env, append(pre, post...))
+	if regime == RegimeDaemontools {
+		skip = append(skip, "watcher") // see TestSimDaemontoolsKeepsServicesDownThroughSupervise
+	}
+	requirePorts(t, w, true, skip...)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"mswizard/steps/facts"
+	"mswizard/steps/host"
 	"mswizard/wizard"
 )
 
@@ -58,14 +59,14 @@ func PostUpgrade(c Config) []wizard.Step {
 type unitsStep struct {
 	step
 	op    string
-	names func(Config) []string
+	names func(context.Context, Config) []string
 }
 
 // stopUnits declares a step that stops the units names lists: done when they
 // are proved down (facts: the services stopped); its undo starts them again,
 // in the appendix's start order of the component op names (the dispatcher is
 // part of the Messaging Server).
-func stopUnits(c Config, id, title, op string, names func(Config) []string) wizard.Step {
+func stopUnits(c Config, id, title, op string, names func(context.Context, Config) []string) wizard.Step {
 	s := &unitsStep{step{c.withDefaults()}, op, names}
 	return wizard.Phase{
 		ID: id, Title: title,
@@ -76,33 +77,54 @@ func stopUnits(c Config, id, title, op string, names func(Config) []string) wiza
 }
 
 // StopDispatcher is stop/dispatcher: `imsimta stop dispatcher` (seed 003,
-// pre-upgrade step 1), done when the dispatcher's process is gone and the SMTP
+// pre-upgrade step 1; host-facts: F-CMD-005), done when the dispatcher's process is gone and the SMTP
 // port refuses connections.
 func StopDispatcher(c Config) wizard.Step {
 	return stopUnits(c, IDStopDispatcher, "Stop the MTA dispatcher: no more mail is accepted",
-		"dispatcher", func(Config) []string { return []string{"dispatcher"} })
+		"dispatcher", func(context.Context, Config) []string { return []string{"dispatcher"} })
 }
 
 // StopAdmin is stop/admin: SERVER-ROOT/stop-admin (seed 003 step 2).
 func StopAdmin(c Config) wizard.Step {
 	return stopUnits(c, IDStopAdmin, "Stop the Administration Server",
-		"admin", func(c Config) []string {
-			if !exists(c.Host.StopAdmin()) && !exists(c.Host.AdmConf()) {
+		"admin", func(ctx context.Context, c Config) []string {
+			if !c.hasAdmin(ctx) {
 				return nil
 			}
 			return []string{AdminUnit}
 		})
 }
 
+// hasAdmin says whether the host has an Administration Server to stop: its
+// stop-admin or adm.conf is there (host-facts: F-LAYOUT-001), or, without
+// either, a process of it lives. A process table that cannot be read counts
+// as one: unknown is never down, and the stop's proof then says what could
+// not be read.
+func (c Config) hasAdmin(ctx context.Context) bool {
+	if exists(c.Host.StopAdmin()) || exists(c.Host.AdmConf()) {
+		return true
+	}
+	procs, err := c.Evidence.Procs(ctx)
+	if err != nil {
+		return true
+	}
+	for _, p := range procs {
+		if host.Owns(c.Host, AdminUnit, p) != host.No {
+			return true
+		}
+	}
+	return false
+}
+
 // StopWeb is stop/web: each web server instance's https-*/stop (seed 003 step 2:
 // https-admserv and https-HOST).
 func StopWeb(c Config) wizard.Step {
 	return stopUnits(c, IDStopWeb, "Stop the web server instances",
-		"web", func(c Config) []string { return webUnits(c.Host) })
+		"web", func(_ context.Context, c Config) []string { return webUnits(c.Host) })
 }
 
 func (s *unitsStep) Check(ctx context.Context, env *wizard.Env) (bool, string, error) {
-	us, err := s.c.units(s.names(s.c)...)
+	us, err := s.c.units(s.names(ctx, s.c)...)
 	if err != nil {
 		return false, "", err
 	}
@@ -136,7 +158,7 @@ func (c Config) stoppedCheck(ctx context.Context, us []unit) (bool, string, erro
 }
 
 func (s *unitsStep) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Action, error) {
-	us, err := s.c.units(s.names(s.c)...)
+	us, err := s.c.units(s.names(ctx, s.c)...)
 	if err != nil {
 		return nil, err
 	}
@@ -163,17 +185,17 @@ func (c Config) stopUnit(ctx context.Context, env *wizard.Env, op string, u unit
 		if !exists(DownFile(u.SvcDir)) {
 			acts = append(acts, touchDownAction(env, u.SvcDir))
 		}
-		if !st.down() {
-			acts = append(acts, c.stopAction(env, "svc", u.SvcDir, c.daemontools().Down(u.SvcDir), []unit{u}))
+		if st.down() {
+			return append(acts, c.proofAction(env, "svc", u.SvcDir, u)), nil
 		}
-		return acts, nil
-	}
-	if st.down() {
-		return nil, nil
+		return append(acts, c.stopAction(env, "svc", u.SvcDir, c.daemontools().Down(u.SvcDir), []unit{u})), nil
 	}
 	cmd, ok := c.stopCmd(op, u.Name)
 	if !ok {
 		return nil, fmt.Errorf("no stop command for %s", u.Name)
+	}
+	if st.down() {
+		return []wizard.Action{c.proofAction(env, op, u.Name, u)}, nil
 	}
 	return []wizard.Action{c.stopAction(env, op, u.Name, cmd, []unit{u})}, nil
 }
@@ -232,6 +254,10 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 	case c.driver().PerUnit():
 		var acts []wizard.Action
 		for _, u := range us {
+			if a, ok := c.stoppedEarlier(env, u); ok {
+				acts = append(acts, a)
+				continue
+			}
 			op := "msg-svc"
 			a, err := c.stopUnit(ctx, env, op, u)
 			if err != nil {
@@ -241,9 +267,19 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 		}
 		return acts, nil
 	case !c.hasWholeStop():
+		// One service at a time (Sun Cluster 2.2): each already down is
+		// proved so, in the journal, in its place in the stop order.
 		var acts []wizard.Action
-		for _, u := range running {
-			acts = append(acts, c.stopAction(env, "msg-svc", u.Name, c.plain().StopMsg(u.Name), []unit{u}))
+		for _, u := range us {
+			if a, ok := c.stoppedEarlier(env, u); ok {
+				acts = append(acts, a)
+				continue
+			}
+			a, err := c.stopUnit(ctx, env, "msg-svc", u)
+			if err != nil {
+				return nil, err
+			}
+			acts = append(acts, a...)
 		}
 		return acts, nil
 	}
@@ -252,6 +288,22 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 	}
 	cmd, _ := c.messagingStop()
 	return []wizard.Action{c.stopAction(env, "msg", "", cmd, us)}, nil
+}
+
+// stoppedEarlier: in a whole-run plan, the dispatcher stop/dispatcher will
+// have stopped (and, supervised, left its down file) is down when
+// stop/messaging runs, which then proves it so rather than stopping it again:
+// the plan shows that proof, as the run will journal it. Should the
+// dispatcher run again by then, the proof fails naming it and the rerun plans
+// its stop.
+func (c Config) stoppedEarlier(env *wizard.Env, u unit) (wizard.Action, bool) {
+	if u.Name != "dispatcher" || !env.Projected(facts.ServicesStopped) {
+		return wizard.Action{}, false
+	}
+	if u.supervised() {
+		return c.proofAction(env, "svc", u.SvcDir, u), true
+	}
+	return c.proofAction(env, "msg-svc", u.Name, u), true
 }
 
 func (s *stopMessaging) Undo(ctx context.Context, env *wizard.Env, receipts []wizard.Receipt) ([]wizard.Action, error) {

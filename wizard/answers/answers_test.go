@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -107,6 +108,8 @@ func TestErrorsNameFileLineAndFix(t *testing.T) {
 		{"backup dir inside the server root", strings.Replace(good, "BackupDir = /backup", "BackupDir = /srv/server-root/bk", 1)},
 		{"bad export", good + "Export = ug | o=x | deep | objectclass=* | * | a.ldif\n"},
 		{"cluster regime needs its resources", good + "Regime = sc3\n"},
+		{"the installer's quiet timeout must outlast its prompt timeout", good + "InstallerQuietTimeout = 20s\n"},
+		{"bad quiet timeout", good + "InstallerQuietTimeout = ten minutes\n"},
 	}
 	var golden strings.Builder
 	for _, c := range cases {
@@ -246,5 +249,19 @@ func TestRealLegacySetupFilesParse(t *testing.T) {
 	}
 	if v, _ := f.Section("slapd").Get("Suffix"); v != "dc=example,dc=com" {
 		t.Errorf("Suffix = %q", v)
+	}
+}
+
+func TestTheInstallerQuietTimeoutDefaultsToTenMinutes(t *testing.T) {
+	a, err := Load(write(t, "install.inf", good, 0o600), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.InstallerQuietTimeout != 10*time.Minute {
+		t.Errorf("InstallerQuietTimeout = %s, want the documented default 10m", a.InstallerQuietTimeout)
+	}
+	a, err = Load(write(t, "install.inf", good+"InstallerQuietTimeout = 45m\n", 0o600), LoadOptions{})
+	if err != nil || a.InstallerQuietTimeout != 45*time.Minute {
+		t.Errorf("InstallerQuietTimeout = 45m read as %v (%v)", a, err)
 	}
 }

@@ -59,6 +59,8 @@ var Keys = []Key{
 	{Section: Wiz, Name: "DirectoryUpgraded", Meaning: "the Directory Server in this server root was already upgraded: the installer's components are then 1, 3, 4, else its default 1, 2, 3, 4 (appendix C step 5)", Default: "no", Choices: []string{"yes", "no"}},
 	{Section: Wiz, Name: "InstallerAnswer", Meaning: "an answer to an installer prompt the documentation does not list: TEXT | ANSWER (TEXT from the prompt's last line, as the stopped run showed it; an empty ANSWER is Enter)", Multi: true, Example: "Do you agree to the license terms? | yes"},
 	{Section: Wiz, Name: "InstallerPromptTimeout", Meaning: "how long the installer may wait at a prompt no answer covers before the run stops and shows it", Default: "30s"},
+	{Section: Wiz, Name: "InstallerQuietTimeout", Meaning: "how long the installer may print nothing at all before the run stops as at an unknown prompt (exit 3, its last lines shown): a wait for input that does not look like a prompt, never waited out until the command's timeout kills the installer", Default: "10m"},
+	{Section: Wiz, Name: "NSServerCfg", Meaning: "the node's list of server roots, one per line (Sun Cluster 2.2 iMS data service guide: /etc/nsserver.cfg); the preflight checks that ServerRoot is listed there", Default: "/etc/nsserver.cfg"},
 	{Section: Wiz, Name: "InstalledVersion", Meaning: "the version installed now", Default: "5.1"},
 	{Section: Wiz, Name: "TargetVersion", Meaning: "the version the installer brings", Default: "5.2"},
 	{Section: Wiz, Name: "PristineDefaults", Meaning: "directory of the installed version's vendor default config (config/, imta/config/, html/) for the three-way merge; empty for a two-way diff", Example: "/cdrom/ims52/payload/defaults-5.1"},
@@ -134,8 +136,8 @@ type Answers struct {
 	ServiceAdminPwd                                                           Secret
 	DirectoryUpgraded                                                         bool
 	InstallerAnswers                                                          []string
-	InstallerPromptTimeout                                                    time.Duration
-	PristineDefaults, StoreAction, Regime, ServiceDir                         string
+	InstallerPromptTimeout, InstallerQuietTimeout                             time.Duration
+	PristineDefaults, StoreAction, Regime, ServiceDir, NSServerCfg            string
 	ClusterBin, ClusterResource, ClusterGroup, ClusterSystem, HaregService    string
 	IPResource, MountResource                                                 string
 	ClusterNodes                                                              []string
@@ -461,8 +463,14 @@ func validate(f *File, base string, o LoadOptions) (*Answers, error) {
 	a.InstallerMode = str(Wiz, "InstallerMode")
 	a.DirectoryUpgraded = yes("DirectoryUpgraded")
 	a.InstallerPromptTimeout = dur("InstallerPromptTimeout")
+	a.InstallerQuietTimeout = dur("InstallerQuietTimeout")
+	if a.InstallerQuietTimeout > 0 && a.InstallerQuietTimeout <= a.InstallerPromptTimeout {
+		_, line := get(Key{Section: Wiz, Name: "InstallerQuietTimeout"})
+		bad(line, "InstallerQuietTimeout = %s: must be longer than InstallerPromptTimeout (%s), or a prompt would be stopped as silence", a.InstallerQuietTimeout, a.InstallerPromptTimeout)
+	}
 	a.ServiceAdminID = str(MessagingServer, "ServiceAdminID")
 	a.PristineDefaults = path("PristineDefaults")
+	a.NSServerCfg = path("NSServerCfg")
 	a.StoreAction = str(Wiz, "StoreAction")
 	a.Regime = str(Wiz, "Regime")
 	a.ServiceDir = path("ServiceDir")

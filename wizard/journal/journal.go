@@ -119,6 +119,10 @@ func (e *LockedError) Error() string {
 		return fmt.Sprintf("server root %s is in use by the run of state directory %s: pid %d (user %s on %s, since %s); one run at a time works on a server root — wait for it to finish, or go on with that run (--state-dir %s)",
 			e.ServerRoot, e.Holder.StateDir, e.Holder.PID, e.Holder.User, e.Holder.Host, e.Holder.Since.Format(time.RFC3339), e.Holder.StateDir)
 	}
+	if e.Holder.PID == 0 {
+		// The holder has taken the lock and not yet written who it is.
+		return fmt.Sprintf("state directory %s is in use by another process (it has not yet written who it is); wait for it to finish or stop it first", e.Dir)
+	}
 	return fmt.Sprintf("state directory %s is in use by pid %d (user %s on %s, since %s); wait for it to finish or stop it first",
 		e.Dir, e.Holder.PID, e.Holder.User, e.Holder.Host, e.Holder.Since.Format(time.RFC3339))
 }
@@ -199,7 +203,7 @@ func acquire(path string, h Holder) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: lock: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := flockSettled(f); err != nil {
 		defer f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			var h Holder
@@ -222,6 +226,26 @@ func acquire(path string, h Holder) (*os.File, error) {
 	return f, nil
 }
 
+// lockSettle is how long a lock found held is tried again before the holder
+// is reported. flock(2) locks belong to the open file description, and a child
+// forked by another goroutine of the same process shares every descriptor
+// until its exec closes them (O_CLOEXEC): a lock this process has just released
+// can stay held for that moment. A real holder still holds it after the wait.
+const lockSettle = time.Second
+
+// flockSettled takes an exclusive flock on f without blocking, trying again
+// for up to lockSettle while it is held.
+func flockSettled(f *os.File) error {
+	deadline := time.Now().Add(lockSettle)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // HostLock is the host-wide lock of one server root: two runs with different
 // state directories must never stop, archive or install on the same server root
 // at once. It lives beside the server root, not inside it, so a restore that
@@ -229,9 +253,18 @@ func acquire(path string, h Holder) (*os.File, error) {
 type HostLock struct{ f *os.File }
 
 // HostLockPath is the host-wide lock file of serverRoot.
-func HostLockPath(serverRoot string) string {
+func HostLockPath(serverRoot string) string { return BesideServerRoot(serverRoot, "lock") }
+
+// BesideServerRoot is the path of the wizard's file of the given kind beside
+// serverRoot (.ROOT.mswizard.KIND in its parent directory). A server root
+// named through a symbolic link is resolved first, so two runs naming the same
+// tree by different paths share the file.
+func BesideServerRoot(serverRoot, kind string) string {
 	root := filepath.Clean(serverRoot)
-	return filepath.Join(filepath.Dir(root), "."+filepath.Base(root)+".mswizard.lock")
+	if r, err := filepath.EvalSymlinks(root); err == nil {
+		root = r
+	}
+	return filepath.Join(filepath.Dir(root), "."+filepath.Base(root)+".mswizard."+kind)
 }
 
 // LockServerRoot takes the host-wide lock of serverRoot for the run whose state

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // reversion re-seals line n with format version v, as a newer wizard would
@@ -70,7 +72,10 @@ func TestAnUnknownRecordVersionIsRefusedNeverCut(t *testing.T) {
 }
 
 func TestTheServerRootLockNamesItsHolderAndJoinsNoStateDirectory(t *testing.T) {
-	base := t.TempDir()
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	root := filepath.Join(base, "server-root")
 	if err := os.Mkdir(root, 0o755); err != nil {
 		t.Fatal(err)
@@ -95,10 +100,47 @@ func TestTheServerRootLockNamesItsHolderAndJoinsNoStateDirectory(t *testing.T) {
 			t.Errorf("the refusal does not name %q: %v", want, err)
 		}
 	}
+	// The same tree named through a symbolic link is the same server root.
+	link := filepath.Join(base, "msg-link")
+	if err := os.Symlink(root, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LockServerRoot(link, "/var/state-c", time.Now()); !errors.As(err, &le) {
+		t.Fatalf("a lock through a symbolic link to the locked server root was taken: %v", err)
+	}
 	l.Close()
 	l2, err := LockServerRoot(root, "/var/state-b", time.Now())
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}
 	l2.Close()
+}
+
+// TestALockReleasedAMomentLaterIsTaken: a lock released within the settle
+// time (a forked child about to exec still sharing the descriptor) is taken,
+// not reported as held; one held past it is refused.
+func TestALockReleasedAMomentLaterIsTaken(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.lock")
+	other, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(int(other.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		other.Close()
+	}()
+	f, err := acquire(path, Holder{Since: time.Now()})
+	if err != nil {
+		t.Fatalf("a lock released after 200ms was reported held: %v", err)
+	}
+	defer f.Close()
+	if _, err := acquire(path, Holder{Since: time.Now()}); err == nil {
+		t.Fatal("a lock held past the settle time was taken twice")
+	} else if le := (*LockedError)(nil); !errors.As(err, &le) || le.Holder.PID != os.Getpid() {
+		t.Fatalf("err = %v, want the holder named", err)
+	}
 }

@@ -143,7 +143,7 @@ func answersForm(v *AnswerValues, problems string) *huh.Form {
 		huh.NewGroup(
 			huh.NewInput().Title("StateDir").Description("journal, logs, reports and LDIF exports of this run").Placeholder("/var/opt/mswizard/state").Value(&v.StateDir).Validate(required("StateDir")),
 			huh.NewInput().Title("BackupDir").Description("where the archives go; not inside the server root").Placeholder("/backup/mswizard").Value(&v.BackupDir).Validate(required("BackupDir")),
-			huh.NewSelect[string]().Title("Regime").Description("how services are controlled").Options(opts("plain", "daemontools", "sc2.2", "sc3", "veritas")...).Value(&v.Regime),
+			huh.NewSelect[string]().Title("Regime").Description("how services are controlled").Options(opts(answers.RegimeNames()...)...).Value(&v.Regime),
 			huh.NewSelect[string]().Title("StoreAction").Description("how the message store is kept out of the upgrade").Options(opts("move", "umount")...).Value(&v.StoreAction),
 		),
 	)
@@ -154,39 +154,61 @@ func answersForm(v *AnswerValues, problems string) *huh.Form {
 // path to save them to, saves them there and returns the path. An aborted form
 // returns huh.ErrUserAborted.
 func AskAnswers(ctx context.Context, in io.Reader, out io.Writer, v *AnswerValues) (string, error) {
+	check := func() (string, error) {
+		if err := ValidateAnswers(*v); err != nil {
+			return err.Error(), nil
+		}
+		return "", nil
+	}
+	save := func(abs string) error { return SaveAnswers(abs, *v) }
+	return askAndSave(ctx, in, out, func(problems string) *huh.Form { return answersForm(v, problems) }, check,
+		"install.inf", "the password stays in its own file", save)
+}
+
+// askAndSave is the dialogue of both answers forms: the form, asked again with
+// the problems check finds until it finds none; then the path to save the
+// answers to, asked again until save succeeds there. A form the operator
+// aborts, or declining to save, returns huh.ErrUserAborted.
+func askAndSave(ctx context.Context, in io.Reader, out io.Writer, form func(problems string) *huh.Form, check func() (string, error),
+	path, secretNote string, save func(abs string) error) (string, error) {
 	accessible := os.Getenv("TERM") == "dumb"
-	problems := ""
-	for {
-		f := formOn(answersForm(v, problems), in, out, accessible)
+	run := func(f *huh.Form) error {
+		f = formOn(f, in, out, accessible)
 		if os.Getenv("NO_COLOR") != "" {
 			f = f.WithTheme(huh.ThemeBase())
 		}
-		if err := f.RunWithContext(ctx); err != nil {
-			return "", err
-		}
-		err := ValidateAnswers(*v)
-		if err == nil {
-			break
-		}
-		problems = err.Error()
+		return f.RunWithContext(ctx)
 	}
-	path, save := "install.inf", true
+	problems := ""
 	for {
-		f := formOn(huh.NewForm(huh.NewGroup(
-			huh.NewInput().Title("Save these answers to").Description("written 0600; the password stays in its own file").Value(&path).Validate(required("the path")),
-			huh.NewConfirm().Title("Save and start the wizard on them?").Value(&save),
-		)), in, out, accessible)
-		if err := f.RunWithContext(ctx); err != nil {
+		if err := run(form(problems)); err != nil {
 			return "", err
 		}
-		if !save {
-			return "", huh.ErrUserAborted
-		}
-		abs, err := filepath.Abs(path)
+		p, err := check()
 		if err != nil {
 			return "", err
 		}
-		if err := SaveAnswers(abs, *v); err != nil {
+		if p == "" {
+			break
+		}
+		problems = p
+	}
+	saveIt := true
+	for {
+		if err := run(huh.NewForm(huh.NewGroup(
+			huh.NewInput().Title("Save these answers to").Description("written 0600; "+secretNote).Value(&path).Validate(required("the path")),
+			huh.NewConfirm().Title("Save and start the wizard on them?").Value(&saveIt),
+		))); err != nil {
+			return "", err
+		}
+		if !saveIt {
+			return "", huh.ErrUserAborted
+		}
+		abs, err := filepath.Abs(strings.TrimSpace(path))
+		if err != nil {
+			return "", err
+		}
+		if err := save(abs); err != nil {
 			fmt.Fprintln(out, err)
 			continue
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -261,45 +260,19 @@ func formOn(f *huh.Form, in io.Reader, out io.Writer, accessible bool) *huh.Form
 // (0600, atomically) and returns the path. An aborted form returns
 // huh.ErrUserAborted and writes nothing.
 func AskRunbookAnswers(ctx context.Context, in io.Reader, out io.Writer, a *RunbookAnswers) (string, error) {
-	accessible := os.Getenv("TERM") == "dumb"
-	problems := ""
-	for {
-		f := formOn(runbookForm(a, problems), in, out, accessible)
-		if os.Getenv("NO_COLOR") != "" {
-			f = f.WithTheme(huh.ThemeBase())
-		}
-		if err := f.RunWithContext(ctx); err != nil {
-			return "", err
-		}
+	check := func() (string, error) {
 		p, err := a.Problems(nil, "")
-		if err != nil {
+		if err != nil || p.empty() {
 			return "", err
 		}
-		if p.empty() {
-			break
-		}
-		problems = p.String(a.Fields)
+		return p.String(a.Fields), nil
 	}
-	path, save := a.Path, true
-	for {
-		f := formOn(huh.NewForm(huh.NewGroup(
-			huh.NewInput().Title("Save these answers to").Description("written 0600; a secret stays in its own file").Value(&path).Validate(required("the path")),
-			huh.NewConfirm().Title("Save and start the wizard on them?").Value(&save),
-		)), in, out, accessible)
-		if err := f.RunWithContext(ctx); err != nil {
-			return "", err
-		}
-		if !save {
-			return "", huh.ErrUserAborted
-		}
-		abs, err := filepath.Abs(strings.TrimSpace(path))
-		if err != nil {
-			return "", err
-		}
+	save := func(abs string) error {
 		if err := atomicfile.WriteFile(abs, a.Render(), 0o600); err != nil {
-			fmt.Fprintf(out, "answers: save %s: %v\n", abs, err)
-			continue
+			return fmt.Errorf("answers: save %s: %w", abs, err)
 		}
-		return abs, nil
+		return nil
 	}
+	return askAndSave(ctx, in, out, func(problems string) *huh.Form { return runbookForm(a, problems) }, check,
+		a.Path, "a secret stays in its own file", save)
 }
