@@ -145,7 +145,20 @@ func formPane(t *testing.T, bin, dir, name, extra string) *tmuxPane {
 	p := &tmuxPane{t: t, name: name}
 	p.tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "40",
 		fmt.Sprintf("cd %s && TERM=xterm-256color %s run qmail-daemontools %s; echo EXIT=$?; sleep 600", dir, bin, extra))
-	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", name).Run() })
+	t.Cleanup(func() {
+		// A wizard that hangs would outlive the session's SIGHUP: the pane's
+		// processes are killed first, so a failed test leaves nothing running.
+		if out, err := exec.Command("tmux", "display-message", "-p", "-t", name, "#{pane_pid}").Output(); err == nil {
+			shell := strings.TrimSpace(string(out))
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%s/task/%s/children", shell, shell))
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
+		_ = exec.Command("tmux", "kill-session", "-t", name).Run()
+	})
 	return p
 }
 
