@@ -87,9 +87,6 @@ type Runner struct {
 	// --yes), which refuses every confirmation.
 	Ask  func(ctx context.Context, q Question) (bool, error)
 	Opts Options
-
-	// AskFrom is who answers Ask, for the journal (journal.SourceTUI when empty).
-	AskFrom journal.Source
 }
 
 // StepError says which step and action failed, what was completed and what to run next.
@@ -756,14 +753,12 @@ func (r *Runner) resolveInDoubt(ctx context.Context, s Step, rec *StepRecord) (R
 
 // confirmation is the decision a confirmed record keeps: who said yes to q.
 func (r *Runner) confirmation(q Question) *journal.Decision {
-	src := r.AskFrom
+	src := journal.SourceTUI // Ask is the TUI's
 	if r.Opts.Yes {
 		src = r.Opts.YesFrom
 		if src == "" {
 			src = journal.SourceFlag
 		}
-	} else if src == "" {
-		src = journal.SourceTUI
 	}
 	return &journal.Decision{Kind: journal.DecideConfirm, Subject: q.ID, Choice: "yes", Source: src, Reason: firstLine(q.Prompt)}
 }
