@@ -191,12 +191,16 @@ func (c Config) stopUnit(ctx context.Context, env *wizard.Env, op string, u unit
 		}
 		return append(acts, c.stopAction(env, "svc", u.SvcDir, c.daemontools().Down(u.SvcDir), []unit{u})), nil
 	}
+	if st.down() {
+		return []wizard.Action{c.proofAction(env, op, u.Name, u)}, nil
+	}
 	cmd, ok := c.stopCmd(op, u.Name)
 	if !ok {
 		return nil, fmt.Errorf("no stop command for %s", u.Name)
 	}
-	if st.down() {
-		return []wizard.Action{c.proofAction(env, op, u.Name, u)}, nil
+	if u.Name == AdminUnit && !exists(c.Host.StopAdmin()) {
+		// hasAdmin found it in the process table without its stop-admin.
+		return nil, fmt.Errorf("%s runs and %s is missing (host-facts F-LAYOUT-001): nothing was stopped by this step; stop the Administration Server by hand, then rerun — the step proves it stopped", st.describe(), c.Host.StopAdmin())
 	}
 	return []wizard.Action{c.stopAction(env, op, u.Name, cmd, []unit{u})}, nil
 }
@@ -241,31 +245,10 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 	if err != nil {
 		return nil, err
 	}
-	var running []unit
-	for _, u := range us {
-		st, err := c.planObserve(ctx, env, u) // a whole-run plan: as earlier steps leave it
-		if err != nil {
-			return nil, err
-		}
-		if !st.down() {
-			running = append(running, u)
-		}
-	}
-	switch {
-	case c.driver().PerUnit():
-		var acts []wizard.Action
-		for _, u := range us {
-			op := "msg-svc"
-			a, err := c.stopUnit(ctx, env, op, u)
-			if err != nil {
-				return nil, err
-			}
-			acts = append(acts, a...)
-		}
-		return acts, nil
-	case !c.hasWholeStop():
-		// One service at a time (Sun Cluster 2.2): each already down is
-		// proved so, in the journal, in its place in the stop order.
+	if c.driver().PerUnit() || !c.hasWholeStop() {
+		// One service at a time (daemontools' svc -d, Sun Cluster 2.2's
+		// stop-msg SERVICE): each already down is proved so, in the journal,
+		// in its place in the stop order.
 		var acts []wizard.Action
 		for _, u := range us {
 			a, err := c.stopUnit(ctx, env, "msg-svc", u)
@@ -276,7 +259,15 @@ func (s *stopMessaging) Plan(ctx context.Context, env *wizard.Env) ([]wizard.Act
 		}
 		return acts, nil
 	}
-	if len(running) == 0 {
+	running := false
+	for _, u := range us {
+		st, err := c.planObserve(ctx, env, u) // a whole-run plan: as earlier steps leave it
+		if err != nil {
+			return nil, err
+		}
+		running = running || !st.down()
+	}
+	if !running {
 		return nil, nil
 	}
 	cmd, _ := c.messagingStop()
