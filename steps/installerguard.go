@@ -41,7 +41,7 @@ type installerProc struct {
 // model (host.ProcessGroups: /proc on Linux, `ps -e -o pid,pgid,args`
 // elsewhere); a table that cannot be read is an error, never "no installer"
 // (host-facts: F-PROC-001).
-func (c *Config) installerProcs(ctx context.Context) ([]installerProc, error) {
+func (c *Config) installerProcs(ctx context.Context, m *installerMark) ([]installerProc, error) {
 	table := c.processGroups
 	if table == nil {
 		table = host.ProcessGroups
@@ -51,9 +51,7 @@ func (c *Config) installerProcs(ctx context.Context) ([]installerProc, error) {
 		return nil, fmt.Errorf("cannot tell whether an installer still runs on this server root: %w", err)
 	}
 	copies := []string{c.InstallerAnswersPath()}
-	if m, err := c.readInstallerMark(); err != nil {
-		return nil, err
-	} else if m != nil && m.AnswersCopy != "" && m.AnswersCopy != copies[0] {
+	if m != nil && m.AnswersCopy != "" && m.AnswersCopy != copies[0] {
 		copies = append(copies, m.AnswersCopy) // a run of another state directory
 	}
 	self := os.Getpid()
@@ -140,12 +138,22 @@ func (c *Config) markInstallerRun(answersCopy string) error {
 // upgrade/run-installer prepares and resolves; supervisorAlive is that check
 // for the other callers.)
 func (c *Config) installerAlive(ctx context.Context) error {
-	ps, err := c.installerProcs(ctx)
+	m, err := c.readInstallerMark()
+	if err != nil {
+		return err
+	}
+	return c.installerAliveBy(ctx, m)
+}
+
+// installerAliveBy is installerAlive with the server root's installer record
+// already read.
+func (c *Config) installerAliveBy(ctx context.Context, m *installerMark) error {
+	ps, err := c.installerProcs(ctx, m)
 	if err != nil {
 		return err
 	}
 	if len(ps) == 0 {
-		return c.markedSupervisorAlive()
+		return c.markedSupervisorAlive(m)
 	}
 	var d []string
 	for _, p := range ps {
@@ -156,13 +164,13 @@ func (c *Config) installerAlive(ctx context.Context) error {
 
 // markedSupervisorAlive refuses while a supervisor holds the lock on the
 // server root's installer record: an interactive installer of any state
-// directory still runs on this server root.
-func (c *Config) markedSupervisorAlive() error {
-	m, err := c.readInstallerMark()
-	if err != nil || m == nil || m.StateDir == c.StateDir {
+// directory still runs on this server root. m is the record as
+// installerAlive read it.
+func (c *Config) markedSupervisorAlive(m *installerMark) error {
+	if m == nil || m.StateDir == c.StateDir {
 		// This state directory's own supervisor is decided by its own lock
 		// where upgrade/run-installer prepares and resolves.
-		return err
+		return nil
 	}
 	running, pid, err := host.SupervisorRunning(c.installerMarkPath())
 	if err != nil {
@@ -184,7 +192,7 @@ func RefuseAnotherRunsInstaller(ctx context.Context, c *Config) error {
 	if err != nil || m == nil || m.StateDir == c.StateDir {
 		return err
 	}
-	return c.installerAlive(ctx)
+	return c.installerAliveBy(ctx, m)
 }
 
 // supervisorAlive refuses while the supervisor of an interactive installer run
@@ -200,8 +208,8 @@ func (c *Config) supervisorAlive() error {
 // RefuseWhileInstallerRuns is for commands that would act on an installer
 // action (`resolve upgrade/run-installer --retry`): an error while one lives,
 // silent or interactive.
-func RefuseWhileInstallerRuns(c *Config) error {
-	if err := c.installerAlive(context.Background()); err != nil {
+func RefuseWhileInstallerRuns(ctx context.Context, c *Config) error {
+	if err := c.installerAlive(ctx); err != nil {
 		return err
 	}
 	return c.supervisorAlive()
@@ -211,13 +219,13 @@ func RefuseWhileInstallerRuns(c *Config) error {
 // the secrets) when no installer is using it: a wizard killed with -9 while the
 // installer ran never reached its own removal, so every later run — an upgrade,
 // a backout, a resolve — removes it first. It reports whether it removed one.
-func ScrubInstallerAnswers(c *Config) (bool, error) {
+func ScrubInstallerAnswers(ctx context.Context, c *Config) (bool, error) {
 	p := c.InstallerAnswersPath()
 	if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
 	var running *InstallerRunningError
-	if err := c.installerAlive(context.Background()); errors.As(err, &running) {
+	if err := c.installerAlive(ctx); errors.As(err, &running) {
 		return false, nil // in use; the run refuses to go on until it exits
 	} else if err != nil {
 		// Unknown is never "no installer": the copy stays.
@@ -237,7 +245,7 @@ func (c *Config) BeforeInstaller(ctx context.Context) error {
 	if err := c.installerAlive(ctx); err != nil {
 		return err
 	}
-	if _, err := ScrubInstallerAnswers(c); err != nil {
+	if _, err := ScrubInstallerAnswers(ctx, c); err != nil {
 		return err
 	}
 	return c.servicesDown(ctx, "running the installer")
@@ -246,4 +254,4 @@ func (c *Config) BeforeInstaller(ctx context.Context) error {
 // InstallerInDoubt is the evidence upgrade/run-installer's in-doubt resolution
 // needs first: while an installer still runs nothing can be decided, and it
 // must never be started a second time.
-func (c *Config) InstallerInDoubt() error { return c.installerAlive(context.Background()) }
+func (c *Config) InstallerInDoubt(ctx context.Context) error { return c.installerAlive(ctx) }

@@ -46,7 +46,7 @@ func TestTheAnswersCopyIsScrubbedOnlyWhenNoInstallerIsProvedToRun(t *testing.T) 
 			if err := os.WriteFile(c.InstallerAnswersPath(), []byte("[General]\nUserDirectoryAdminPwd = s3cret\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			removed, err := ScrubInstallerAnswers(c)
+			removed, err := ScrubInstallerAnswers(t.Context(), c)
 			if removed != tc.removed {
 				t.Errorf("removed = %v, want %v (err %v)", removed, tc.removed, err)
 			}

@@ -200,7 +200,7 @@ func (c *Config) beforeRestore(ctx context.Context, rec backupRecord) error {
 	if err := backup.CheckManifestHash(rec.Manifest, rec.ManifestSHA256); err != nil {
 		return fmt.Errorf("restore %s from %s: %w", c.Host.ServerRoot(), rec.Archive, err)
 	}
-	if err := RefuseWhileInstallerRuns(c); err != nil {
+	if err := RefuseWhileInstallerRuns(ctx, c); err != nil {
 		return err
 	}
 	return c.servicesDown(ctx, "restoring "+c.Host.ServerRoot())

@@ -471,7 +471,7 @@ func (s *installer) finish(ctx context.Context, env *wizard.Env, r *wizard.Recei
 // the supervisor's result, the version the host reports, and the
 // backup.TIMESTAMP an installer of this run left.
 func (s *installer) ResolveInDoubt(ctx context.Context, env *wizard.Env, action int, summary string) (wizard.Resolution, error) {
-	if err := s.c.InstallerInDoubt(); err != nil { // installerguard.go
+	if err := s.c.InstallerInDoubt(ctx); err != nil { // installerguard.go
 		return wizard.Undecided, err
 	}
 	if running, pid, err := host.SupervisorRunning(s.lockPath()); err != nil {

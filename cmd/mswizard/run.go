@@ -158,7 +158,7 @@ func (u *upgradeRun) lock(s *session, now time.Time) error {
 		s.hostLock = nil
 		return err
 	}
-	if removed, err := steps.ScrubInstallerAnswers(u.cfg); err != nil {
+	if removed, err := steps.ScrubInstallerAnswers(context.Background(), u.cfg); err != nil {
 		s.env.Log.Error("installer answers copy", "err", err)
 	} else if removed {
 		s.env.Log.Info("removed the installer's answers copy an interrupted run left", "path", u.cfg.InstallerAnswersPath())
@@ -174,7 +174,7 @@ func (u *upgradeRun) beforeRetry(step string) error {
 	if step != steps.IDRunInstaller {
 		return nil
 	}
-	return steps.RefuseWhileInstallerRuns(u.cfg)
+	return steps.RefuseWhileInstallerRuns(context.Background(), u.cfg)
 }
 
 // remember: the upgrade is loaded again from answers.path alone.
