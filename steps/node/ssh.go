@@ -426,8 +426,8 @@ func ShellQuote(s string) string {
 // command's stdin before c.Stdin. The request's string is visible in the
 // node's process list (the login shell's argv, ps -ef) and sshd accepts only
 // the variables its AcceptEnv lists (HP-UX's sshd_config accepts none by
-// default), so c.Env travels on stdin instead: one NAME=VALUE line per
-// variable, read by the shell's own read and export builtins (POSIX shells
+// default), so c.Env travels on stdin instead: one value line per variable,
+// read into its name by the shell's own read and export builtins (POSIX shells
 // read a pipe a byte at a time for read, so the command gets the rest of
 // stdin untouched), then exec. A value is never in any argv on the node.
 func commandLine(c Command) (string, string, error) {
@@ -443,11 +443,10 @@ func commandLine(c Command) (string, string, error) {
 		if strings.ContainsAny(value, "\n\x00") {
 			return "", "", fmt.Errorf("environment variable %s: a value with a newline or NUL cannot be passed to a node (give it through stdin or a file)", name)
 		}
-		b.WriteString("IFS= read -r mswizard_env && export \"$mswizard_env\" && ")
-		in.WriteString(e + "\n")
-	}
-	if len(c.Env) > 0 {
-		b.WriteString("unset mswizard_env && ")
+		// read into the checked name, then `export NAME`: the Bourne form,
+		// where `export NAME=VALUE` is POSIX-only.
+		b.WriteString("IFS= read -r " + name + " && export " + name + " && ")
+		in.WriteString(value + "\n")
 	}
 	b.WriteString("exec ")
 	for i, a := range c.Argv {
