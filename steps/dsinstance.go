@@ -83,7 +83,7 @@ func detectDSInstances(serverRoot string) (found []dsInstance, skipped []dsSkipp
 			continue
 		case strings.Contains(filepath.Base(m), "."):
 			// slapd-budgie.bak, slapd-budgie.old: copies an operator kept;
-			// an instance's ID is a host name label.
+			// an instance's ID is a host name label (host-facts F-DSI-009).
 			skipped = append(skipped, dsSkipped{m, "a copy (its name has a dot), not an instance ID"})
 			continue
 		}

@@ -114,7 +114,7 @@ func (c *Config) exportOne(ctx context.Context, env *wizard.Env, conn any, serve
 		// Users authenticate with userPassword: a bind DN an access control
 		// keeps from reading it would export every user without one, a
 		// backup that cannot bring logins back (FAULTS.md L4).
-		opts.Required = []string{"userPassword"}
+		opts.Required = []string{"userPassword"} // host-facts F-DSI-010 (an assumption)
 	}
 	// The entries to expect, for the progress's ETA: the server's count of
 	// the same search without attributes, a fraction of the export's work.

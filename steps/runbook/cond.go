@@ -252,7 +252,7 @@ func restarted(prev, cur string) string {
 }
 
 // svstatus is what svstat(8) prints for a service directory (daemontools
-// 0.76 svstat.c): "DIR: up (pid 123) 45 seconds", "DIR: down 3 seconds,
+// 0.76 svstat.c; host-facts F-SUP-002, its logger DIR/log F-SUP-003): "DIR: up (pid 123) 45 seconds", "DIR: down 3 seconds,
 // normally up", then any of ", normally down", ", paused", ", want up",
 // ", want down"; or "DIR: supervise not running".
 type svstatus struct {

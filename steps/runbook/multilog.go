@@ -15,9 +15,9 @@ type multilogLimit struct {
 }
 
 // multilogLimits are multilog's numeric actions and their documented ranges:
-// multilog(8) (cr.yp.to/daemontools/multilog.html, Debian's multilog.8):
-// "s size ... size must be between 4096 and 16777215" and "n num ... num must
-// be at least 2". Out of range, multilog exits 111 at once and supervise
+// multilog(8) (cr.yp.to/daemontools/multilog.html, Debian's multilog.8;
+// host-facts F-SUP-004): "s size ... size must be between 4096 and 16777215"
+// and "n num ... num must be at least 2". Out of range, multilog exits 111 at once and supervise
 // restarts it every second: a log service that never stays up.
 var multilogLimits = map[byte]multilogLimit{
 	's': {lo: 4096, hi: 16777215, what: "s (the largest log file, in bytes)"},
