@@ -592,17 +592,9 @@ func evidenceOf(rc wizard.Receipt, h *hashCache) evidence {
 	return e
 }
 
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
+// humanBytes is wizard.HumanBytes for the sizes the report and the estimate
+// hold as int64.
+func humanBytes(n int64) string { return wizard.HumanBytes(uint64(max(n, 0))) }
 
 // hashCache hashes the files a report lists, once per size and mtime: an
 // archive's receipt carries its manifest's hash, not its own, and a report is
